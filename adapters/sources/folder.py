@@ -1,0 +1,166 @@
+"""Local folder source: takes a file only when it is complete, and never twice.
+
+A file is complete when its done-marker exists (if configured) or when its size and
+mtime have stayed the same for ``stable_time``. Temp names (``*.tmp``, ``*.part``),
+dot-files, symlinks and anything that is not a regular file are ignored. After the
+pipeline has archived the bytes and committed the document row, the file is moved
+to ``processed_path`` (never overwriting) or deleted.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import shutil
+import stat
+import time
+from pathlib import Path
+from typing import BinaryIO, Callable
+
+from adapters.sources.base import IncomingFile
+from gateway.config import SourceConfig
+
+_TEMP_SUFFIXES = (".tmp", ".part", ".partial", ".crdownload", ".filepart")
+
+
+def printable_name(name: str) -> str:
+    """File names may hold bytes that are not UTF-8; keep them readable (and storable) anyway."""
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
+class FolderSource:
+    def __init__(self, config: SourceConfig, clock: Callable[[], float] = time.monotonic) -> None:
+        options = config.options
+        self.name = config.name
+        self.kind = config.kind
+        self.path: Path = options["path"]
+        self.processed_path: Path = options.get("processed_path") or self.path / "processed"
+        self.after_pickup: str = options.get("after_pickup", "move")
+        self.stable_time: float = options.get("stable_time", 2.0)
+        self.include: list[str] = options.get("include", [])
+        self.exclude: list[str] = options.get("exclude", [])
+        self.done_marker: str | None = options.get("done_marker")
+        self.recursive: bool = bool(options.get("recursive", False))
+        self._clock = clock
+        self._seen: dict[Path, tuple[int, int, float]] = {}
+        self.path.mkdir(parents=True, exist_ok=True)
+
+    def poll(self) -> list[IncomingFile]:
+        now = self._clock()
+        ready: list[IncomingFile] = []
+        present: set[Path] = set()
+        for path, relative, st in self._candidates():
+            present.add(path)
+            marker = self._marker_for(path)
+            item = IncomingFile(self.name, printable_name(relative), path, st.st_size, st.st_mtime_ns, marker)
+            if self.done_marker:
+                if marker is not None:
+                    ready.append(item)
+                continue
+            previous = self._seen.get(path)
+            if previous and previous[:2] == (st.st_size, st.st_mtime_ns):
+                if now - previous[2] >= self.stable_time:
+                    ready.append(item)
+            else:
+                self._seen[path] = (st.st_size, st.st_mtime_ns, now)
+        for gone in set(self._seen) - present:
+            del self._seen[gone]
+        return ready
+
+    def pending(self) -> int:
+        """Files seen but not yet stable."""
+        return len(self._seen)
+
+    def open(self, item: IncomingFile) -> BinaryIO:
+        flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)
+        return os.fdopen(os.open(item.path, flags), "rb")
+
+    def unchanged(self, item: IncomingFile) -> bool:
+        try:
+            st = os.lstat(item.path)
+        except FileNotFoundError:
+            return False
+        return (st.st_size, st.st_mtime_ns) == (item.size, item.mtime_ns)
+
+    def acknowledge(self, item: IncomingFile) -> None:
+        if self.after_pickup == "delete":
+            _unlink_quietly(item.path)
+        else:
+            relative = item.path.relative_to(self.path)
+            target = self.processed_path / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target = _free_name(target)
+            try:
+                os.rename(item.path, target)
+            except FileNotFoundError:
+                pass  # already acknowledged by an earlier, interrupted run
+            except OSError:
+                shutil.move(str(item.path), str(target))
+        if item.marker is not None:
+            _unlink_quietly(item.marker)
+        self._seen.pop(item.path, None)
+
+    def _candidates(self):  # noqa: ANN202 - generator of (path, relative name, stat)
+        stack = [self.path]
+        processed = self.processed_path.resolve() if self.processed_path.exists() else None
+        while stack:
+            directory = stack.pop()
+            try:
+                entries = sorted(os.scandir(directory), key=_arrival_order)
+            except FileNotFoundError:
+                continue
+            for entry in entries:
+                path = Path(entry.path)
+                try:
+                    st = entry.stat(follow_symlinks=False)
+                except FileNotFoundError:
+                    continue
+                if stat.S_ISDIR(st.st_mode):
+                    if self.recursive and not entry.name.startswith(".") and path.resolve() != processed:
+                        stack.append(path)
+                    continue
+                if not stat.S_ISREG(st.st_mode) or not self._wanted(entry.name):
+                    continue
+                yield path, str(path.relative_to(self.path)), st
+
+    def _wanted(self, name: str) -> bool:
+        lowered = name.lower()
+        if name.startswith(".") or lowered.endswith(_TEMP_SUFFIXES):
+            return False
+        if self.done_marker and lowered.endswith(self.done_marker.lower()):
+            return False
+        if self.include and not any(fnmatch.fnmatch(name, pattern) for pattern in self.include):
+            return False
+        return not any(fnmatch.fnmatch(name, pattern) for pattern in self.exclude)
+
+    def _marker_for(self, path: Path) -> Path | None:
+        if not self.done_marker:
+            return None
+        marker = path.with_name(path.name + self.done_marker)
+        return marker if marker.is_file() else None
+
+
+def _arrival_order(entry: os.DirEntry) -> tuple[int, str]:
+    """Oldest first, so that of two identical files the one delivered first is the original."""
+    try:
+        return entry.stat(follow_symlinks=False).st_mtime_ns, entry.name
+    except FileNotFoundError:
+        return 0, entry.name
+
+
+def _free_name(target: Path) -> Path:
+    if not target.exists():
+        return target
+    stamp = time.strftime("%Y%m%dT%H%M%S")
+    for counter in range(1, 10_000):
+        candidate = target.with_name(f"{target.name}.{stamp}-{counter}")
+        if not candidate.exists():
+            return candidate
+    raise FileExistsError(target)
+
+
+def _unlink_quietly(path: Path) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass

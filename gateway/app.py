@@ -1,0 +1,56 @@
+"""The assembled gateway: settings, store, archive, kinds, sources and sinks of one process."""
+
+from __future__ import annotations
+
+from adapters.sinks.base import Sink
+from adapters.sources.base import Source
+from gateway.archive import Archive
+from gateway.config import ConfigError, Settings, SinkConfig, SourceConfig
+from gateway.kinds import KindRegistry
+from gateway.store import SqliteStore, open_store
+
+
+def build_source(config: SourceConfig) -> Source:
+    if config.type == "folder":
+        from adapters.sources.folder import FolderSource
+
+        return FolderSource(config)
+    raise ConfigError(f"source '{config.name}'.type: '{config.type}' is not available in this version")
+
+
+def build_sink(config: SinkConfig) -> Sink:
+    if config.type == "folder":
+        from adapters.sinks.folder import FolderSink
+
+        return FolderSink(config)
+    raise ConfigError(f"sink '{config.name}'.type: '{config.type}' is not available in this version")
+
+
+class Gateway:
+    def __init__(self, settings: Settings, actor: str = "gateway") -> None:
+        self.settings = settings
+        self.actor = actor
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        self.store: SqliteStore = open_store(settings.store_url)
+        self.archive = Archive(settings.archive_dir)
+        self.kinds = KindRegistry(settings.certificate_dirs, settings.sat_schema_dir)
+        self._sources: list[Source] | None = None
+        self._sinks: dict[str, Sink] | None = None
+
+    @property
+    def sources(self) -> list[Source]:
+        if self._sources is None:
+            self._sources = [build_source(c) for c in self.settings.sources]
+        return self._sources
+
+    @property
+    def sinks(self) -> dict[str, Sink]:
+        if self._sinks is None:
+            self._sinks = {c.name: build_sink(c) for c in self.settings.sinks}
+        return self._sinks
+
+    def sink_config(self, name: str) -> SinkConfig | None:
+        return next((c for c in self.settings.sinks if c.name == name), None)
+
+    def close(self) -> None:
+        self.store.close()

@@ -1,0 +1,349 @@
+"""The ``immex-gateway`` command line (DESIGN §4): parse arguments, call the core, print."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from gateway import logs
+from gateway.config import ConfigError, Settings, load
+from gateway.findings import Finding, Severity, by_severity
+
+DEFAULT_CONFIG = "config/gateway.toml"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return args.func(args)
+    except ConfigError as exc:
+        print(f"configuración inválida / invalid configuration: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="immex-gateway", description="IMMEX document gateway")
+    sub = parser.add_subparsers(dest="command")
+
+    def with_config(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        p.add_argument("-c", "--config", default=os.environ.get("IMMEX_GATEWAY_CONFIG", DEFAULT_CONFIG),
+                       help=f"configuration file (default: $IMMEX_GATEWAY_CONFIG or {DEFAULT_CONFIG})")
+        return p
+
+    run = with_config(sub.add_parser("run", help="run sources, pipeline and sinks"))
+    run.add_argument("--once", action="store_true", help="take what is present now, process, deliver, exit")
+    run.set_defaults(func=cmd_run)
+
+    validate = sub.add_parser("validate", help="check files standalone (no store needed)")
+    validate.add_argument("files", nargs="+", type=Path)
+    validate.add_argument("--kind", default="auto", help="auto (default), cfdi, …")
+    validate.add_argument("--json", action="store_true", help="machine-readable output")
+    validate.add_argument("--certs", action="append", type=Path, default=[],
+                          help="directory of SAT stamping certificates (repeatable)")
+    validate.add_argument("-c", "--config", default=None, help="take certificate directories from this config")
+    validate.set_defaults(func=cmd_validate)
+
+    queue = sub.add_parser("queue", help="the rejected-document queue")
+    qsub = queue.add_subparsers(dest="queue_command")
+    qlist = with_config(qsub.add_parser("list", help="rejected documents, newest first"))
+    qlist.add_argument("--status", default="rejected", help="state to list (default: rejected)")
+    qlist.add_argument("--json", action="store_true")
+    qlist.set_defaults(func=cmd_queue_list)
+    qshow = with_config(qsub.add_parser("show", help="one document with findings and history"))
+    qshow.add_argument("id")
+    qshow.add_argument("--json", action="store_true")
+    qshow.set_defaults(func=cmd_queue_show)
+    qretry = with_config(qsub.add_parser("retry", help="process again (or re-deliver a dead letter)"))
+    qretry.add_argument("ids", nargs="+", metavar="ID")
+    qretry.add_argument("--reason", default=None)
+    qretry.set_defaults(func=cmd_queue_retry)
+    qreplace = with_config(qsub.add_parser("replace", help="replace with a corrected file"))
+    qreplace.add_argument("id")
+    qreplace.add_argument("file", type=Path)
+    qreplace.add_argument("--reason", default=None)
+    qreplace.set_defaults(func=cmd_queue_replace)
+    qdiscard = with_config(qsub.add_parser("discard", help="discard with a reason"))
+    qdiscard.add_argument("id")
+    qdiscard.add_argument("--reason", required=True)
+    qdiscard.set_defaults(func=cmd_queue_discard)
+
+    documents = sub.add_parser("documents", help="all documents")
+    dsub = documents.add_subparsers(dest="documents_command")
+    dlist = with_config(dsub.add_parser("list", help="every document with kind, state, source, sha256"))
+    dlist.add_argument("--state", default=None)
+    dlist.add_argument("--json", action="store_true")
+    dlist.set_defaults(func=cmd_documents_list)
+
+    demo = sub.add_parser("demo", help="set up a demo workspace and run the whole flow")
+    demo.add_argument("--dir", type=Path, default=Path("demo-workspace"), help="workspace (default ./demo-workspace)")
+    demo.set_defaults(func=cmd_demo)
+    return parser
+
+
+def _operator() -> str:
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli:unknown"
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    settings = load(args.config)
+    logs.configure(settings.log_level, settings.log_format)
+    return settings
+
+
+def _gateway(args: argparse.Namespace, actor: str | None = None):  # noqa: ANN202
+    from gateway.app import Gateway
+
+    return Gateway(_settings(args), actor=actor or "gateway")
+
+
+# run ------------------------------------------------------------------------------------------------------
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from gateway import runner
+
+    gw = _gateway(args)
+    try:
+        if args.once:
+            stats = runner.run_once(gw)
+            counts = gw.store.counts_by_state()
+            print(json.dumps({"taken": stats.taken, "processed": stats.processed,
+                              "delivery_attempts": stats.delivery_attempts, "states": counts,
+                              "errors": stats.errors}, ensure_ascii=False))
+        else:
+            runner.run_forever(gw)
+    finally:
+        gw.close()
+    return 0
+
+
+# validate -------------------------------------------------------------------------------------------------
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from gateway.kinds import KindRegistry
+    from gateway.pipeline import check_bytes
+
+    logs.configure("warning", "console")
+    cert_dirs = list(args.certs)
+    sat_root = None
+    if args.config:
+        settings = load(args.config)
+        cert_dirs += settings.certificate_dirs
+        sat_root = settings.sat_schema_dir
+
+    class _Standalone:  # the small part of Gateway that check_bytes needs
+        kinds = KindRegistry(cert_dirs, sat_root)
+
+    results = []
+    worst = 0
+    for path in args.files:
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            results.append({"filename": str(path), "kind": None, "valid": False, "findings": [
+                {"code": "FILE-UNREADABLE", "severity": "error", "message": f"No se pudo leer: {exc.strerror}",
+                 "location": {}}], "record": None})
+            worst = 1
+            continue
+        kind, result = check_bytes(_Standalone(), data, path.name, args.kind)  # type: ignore[arg-type]
+        results.append({"filename": str(path), "kind": kind, "valid": result.ok,
+                        "findings": [f.to_dict() for f in by_severity(result.findings)], "record": result.record})
+        if not result.ok:
+            worst = 1
+    if args.json:
+        print(json.dumps(results, ensure_ascii=False, indent=2))
+    else:
+        for item in results:
+            verdict = "VÁLIDO" if item["valid"] else "RECHAZADO"
+            print(f"{item['filename']}: {verdict} ({item['kind'] or 'tipo desconocido'})")
+            for f in item["findings"]:
+                print("  " + _finding_line(Finding.from_dict(f)))
+    return worst
+
+
+def _finding_line(f: Finding) -> str:
+    where = ", ".join(f"{k} {v}" for k, v in f.location.items() if k in ("line", "column", "record", "field", "row"))
+    xpath = f.location.get("xpath")
+    sat = f" [{f.sat_code}]" if f.sat_code else ""
+    text = f"{f.severity.value.upper():7} {f.code}{sat}: {f.message}"
+    if where:
+        text += f"  ({where})"
+    if xpath:
+        text += f"\n          en {xpath}"
+    return text
+
+
+# queue and documents --------------------------------------------------------------------------------------
+
+def cmd_queue_list(args: argparse.Namespace) -> int:
+    gw = _gateway(args)
+    try:
+        docs = gw.store.list_documents([args.status])
+        rows = []
+        for doc in docs:
+            findings = gw.store.findings(doc.id)
+            row = doc.summary()
+            row["findings"] = [f.to_dict() for f in by_severity(findings)]
+            rows.append(row)
+    finally:
+        gw.close()
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return 0
+    if not rows:
+        print(f"No hay documentos en estado '{args.status}'.")
+        return 0
+    for row in rows:
+        codes = sorted({f["code"] for f in row["findings"] if f["severity"] == "error"})
+        print(f"{row['id']}  {row['kind'] or '?':6}  {row['received_at'][:19]}  {row['source']}/{row['filename']}")
+        print(f"    {len(codes)} código(s): {', '.join(codes)} — {(row['first_error'] or '')[:140]}")
+    return 0
+
+
+def _show(gw: Any, document_id: str) -> dict[str, Any] | None:
+    doc = gw.store.get(document_id)
+    if doc is None:
+        return None
+    data = doc.summary()
+    data["findings"] = [f.to_dict() for f in by_severity(gw.store.findings(doc.id))]
+    data["record"] = doc.record
+    data["audit"] = [a.to_dict() for a in gw.store.audit_trail(doc.id)]
+    data["deliveries"] = [d.to_dict() for d in gw.store.deliveries(doc.id)]
+    data["archive_path"] = str(gw.archive.path_for(doc.sha256))
+    data["links"] = _links(doc)
+    return data
+
+
+def _links(doc: Any) -> list[dict[str, str]]:
+    links = []
+    if doc.duplicate_of:
+        links.append({"kind": "document", "id": doc.duplicate_of, "role": "duplicate-of"})
+    if doc.replaces_id:
+        links.append({"kind": "document", "id": doc.replaces_id, "role": "replaces"})
+    if doc.parent_id:
+        links.append({"kind": "document", "id": doc.parent_id, "role": "part-of"})
+    return links
+
+
+def cmd_queue_show(args: argparse.Namespace) -> int:
+    gw = _gateway(args)
+    try:
+        data = _show(gw, args.id)
+    finally:
+        gw.close()
+    if data is None:
+        print(f"No existe el documento {args.id}.", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(data, ensure_ascii=False, indent=2))
+        return 0
+    print(f"Documento {data['id']} — {data['kind'] or 'tipo desconocido'} — estado {data['state']}")
+    print(f"  archivo: {data['source']}/{data['filename']}  ({data['size']:,} bytes, sha256 {data['sha256']})")
+    print(f"  recibido: {data['received_at']}   original: {data['archive_path']}")
+    for link in data["links"]:
+        print(f"  vínculo: {link['role']} {link['id']}")
+    if data["findings"]:
+        print("Hallazgos:")
+        for f in data["findings"]:
+            print("  " + _finding_line(Finding.from_dict(f)))
+    if data["deliveries"]:
+        print("Entregas:")
+        for d in data["deliveries"]:
+            print(f"  {d['sink']}: {d['state']} ({d['attempts']} intento(s)) {d['last_error'] or ''}")
+    print("Historial:")
+    for a in data["audit"]:
+        reason = f" — {a['reason']}" if a["reason"] else ""
+        print(f"  {a['at'][:19]}  {a['actor']:14} {a['action']:10} {a['from_state'] or '-'} → {a['to_state']}{reason}")
+    return 0
+
+
+def cmd_queue_retry(args: argparse.Namespace) -> int:
+    from gateway import operations, outbox
+
+    gw = _gateway(args, actor=_operator())
+    status = 0
+    try:
+        for document_id in args.ids:
+            try:
+                state = operations.retry(gw, document_id, gw.actor, args.reason)
+                print(f"{document_id}: {state}")
+            except operations.ActionRefused as exc:
+                print(f"{document_id}: {exc}", file=sys.stderr)
+                status = 1
+        outbox.deliver_due(gw)
+        for document_id in args.ids:
+            doc = gw.store.get(document_id)
+            if doc and doc.state == "forwarded":
+                print(f"{document_id}: forwarded")
+    finally:
+        gw.close()
+    return status
+
+
+def cmd_queue_replace(args: argparse.Namespace) -> int:
+    from gateway import operations, outbox
+
+    gw = _gateway(args, actor=_operator())
+    try:
+        new_id = operations.replace(gw, args.id, args.file, gw.actor, args.reason)
+        outbox.deliver_due(gw)
+        new = gw.store.get(new_id)
+        print(f"{args.id}: replaced by {new_id} ({new.state if new else '?'})")
+        return 0
+    except operations.ActionRefused as exc:
+        print(f"{args.id}: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        gw.close()
+
+
+def cmd_queue_discard(args: argparse.Namespace) -> int:
+    from gateway import operations
+
+    gw = _gateway(args, actor=_operator())
+    try:
+        operations.discard(gw, args.id, gw.actor, args.reason)
+        print(f"{args.id}: discarded")
+        return 0
+    except operations.ActionRefused as exc:
+        print(f"{args.id}: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        gw.close()
+
+
+def cmd_documents_list(args: argparse.Namespace) -> int:
+    gw = _gateway(args)
+    try:
+        docs = gw.store.list_documents([args.state] if args.state else None)
+    finally:
+        gw.close()
+    if args.json:
+        print(json.dumps([d.summary() for d in docs], ensure_ascii=False, indent=2))
+        return 0
+    for d in docs:
+        print(f"{d.id}  {d.kind or '?':6}  {d.state:10}  {d.source_name}/{d.filename}  {d.sha256[:12]}")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from gateway.demo import run_demo
+
+    logs.configure("warning", "console")
+    return run_demo(args.dir)
+
+
+__all__ = ["main", "Severity"]

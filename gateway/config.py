@@ -1,0 +1,244 @@
+"""TOML configuration → typed settings. An invalid configuration stops start-up naming the key.
+
+Relative paths are resolved against the configuration file's directory, so a workspace
+can be moved as a whole. Secrets never live here: only the names of environment
+variables or files that hold them.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+class ConfigError(ValueError):
+    """A configuration problem, with the key that is wrong in the message."""
+
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
+_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
+_SIZE = re.compile(r"^\s*(\d+)\s*(b|kb|mb|gb|kib|mib|gib)?\s*$", re.IGNORECASE)
+_SIZE_UNITS = {"b": 1, "kb": 1000, "mb": 10**6, "gb": 10**9, "kib": 1024, "mib": 1024**2, "gib": 1024**3, None: 1}
+
+
+def parse_duration(value: Any, key: str) -> float:
+    """``"30s"``, ``"72h"``, ``"500ms"`` or a number of seconds."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    match = _DURATION.match(str(value))
+    if not match:
+        raise ConfigError(f"{key}: '{value}' is not a duration (examples: 500ms, 30s, 5m, 72h)")
+    return float(match.group(1)) * _UNITS[match.group(2)]
+
+
+def parse_size(value: Any, key: str) -> int:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    match = _SIZE.match(str(value))
+    if not match:
+        raise ConfigError(f"{key}: '{value}' is not a size (examples: 20MB, 512KiB)")
+    return int(match.group(1)) * _SIZE_UNITS[(match.group(2) or "").lower() or None]
+
+
+@dataclass
+class SourceConfig:
+    name: str
+    type: str
+    kind: str = "auto"
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class SinkConfig:
+    name: str
+    type: str
+    max_attempts: int = 10
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Settings:
+    base_dir: Path
+    data_dir: Path
+    store_url: str
+    company_rfc: str | None = None
+    immex_program: str | None = None
+    correlation_timeout: float = 72 * 3600
+    max_file_size: int = 20 * 10**6
+    certificate_dirs: list[Path] = field(default_factory=list)
+    sat_schema_dir: Path | None = None
+    poll_interval: float = 5.0
+    log_level: str = "info"
+    log_format: str = "auto"
+    sources: list[SourceConfig] = field(default_factory=list)
+    sinks: list[SinkConfig] = field(default_factory=list)
+
+    @property
+    def archive_dir(self) -> Path:
+        return self.data_dir / "archive"
+
+    @property
+    def staging_dir(self) -> Path:
+        return self.data_dir / "staging"
+
+
+_SOURCE_TYPES = {"folder", "sftp"}
+_SINK_TYPES = {"folder", "http", "sql", "sftp"}
+_KINDS = re.compile(r"^(auto|cfdi|pedimento|cove|erp:[A-Za-z0-9_.-]+)$")
+
+
+def load(path: str | Path) -> Settings:
+    """Read and check a configuration file."""
+    path = Path(path)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"configuration file not found: {path}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    return from_dict(raw, path.resolve().parent)
+
+
+def from_dict(raw: dict[str, Any], base_dir: Path) -> Settings:
+    known_top = {"gateway", "store", "validation", "logging", "source", "sink"}
+    for key in raw:
+        if key not in known_top:
+            raise ConfigError(f"{key}: unknown section (known: {', '.join(sorted(known_top))})")
+    gw = _table(raw, "gateway")
+    _only(gw, "gateway", {"data_dir", "company_rfc", "immex_program", "correlation_timeout", "poll_interval"})
+    data_dir = _path(base_dir, gw.get("data_dir", "var"))
+    store = _table(raw, "store")
+    _only(store, "store", {"url"})
+    store_url = store.get("url") or f"sqlite:///{data_dir / 'gateway.db'}"
+    if not isinstance(store_url, str) or not store_url.startswith(("sqlite:///", "postgresql://")):
+        raise ConfigError(f"store.url: '{store_url}' must start with sqlite:/// or postgresql://")
+    if store_url.startswith("sqlite:///"):
+        db_path = store_url[len("sqlite:///"):]
+        store_url = f"sqlite:///{_path(base_dir, db_path)}"
+    validation = _table(raw, "validation")
+    _only(validation, "validation", {"max_file_size", "certificate_dirs", "sat_schema_dir"})
+    cert_dirs = validation.get("certificate_dirs", ["certs"])
+    if not isinstance(cert_dirs, list) or not all(isinstance(d, str) for d in cert_dirs):
+        raise ConfigError("validation.certificate_dirs: must be a list of directory paths")
+    logging_ = _table(raw, "logging")
+    _only(logging_, "logging", {"level", "format"})
+    level = str(logging_.get("level", "info")).lower()
+    if level not in {"debug", "info", "warning", "error"}:
+        raise ConfigError(f"logging.level: '{level}' must be debug, info, warning or error")
+    fmt = str(logging_.get("format", "auto")).lower()
+    if fmt not in {"auto", "json", "console"}:
+        raise ConfigError(f"logging.format: '{fmt}' must be auto, json or console")
+    settings = Settings(
+        base_dir=base_dir,
+        data_dir=data_dir,
+        store_url=store_url,
+        company_rfc=gw.get("company_rfc"),
+        immex_program=gw.get("immex_program"),
+        correlation_timeout=parse_duration(gw.get("correlation_timeout", "72h"), "gateway.correlation_timeout"),
+        poll_interval=parse_duration(gw.get("poll_interval", "5s"), "gateway.poll_interval"),
+        max_file_size=parse_size(validation.get("max_file_size", "20MB"), "validation.max_file_size"),
+        certificate_dirs=[_path(base_dir, d) for d in cert_dirs],
+        sat_schema_dir=_path(base_dir, validation["sat_schema_dir"]) if validation.get("sat_schema_dir") else None,
+        log_level=level,
+        log_format=fmt,
+    )
+    settings.sources = [_source(entry, i, base_dir) for i, entry in enumerate(_array(raw, "source"))]
+    settings.sinks = [_sink(entry, i, base_dir) for i, entry in enumerate(_array(raw, "sink"))]
+    _unique([s.name for s in settings.sources], "source")
+    _unique([s.name for s in settings.sinks], "sink")
+    return settings
+
+
+def _source(entry: dict[str, Any], index: int, base_dir: Path) -> SourceConfig:
+    where = f"source[{index}]"
+    name = _required_str(entry, "name", where)
+    where = f"source '{name}'"
+    type_ = _required_str(entry, "type", where)
+    if type_ not in _SOURCE_TYPES:
+        raise ConfigError(f"{where}.type: '{type_}' is not one of {', '.join(sorted(_SOURCE_TYPES))}")
+    kind = entry.get("kind", "auto")
+    if not isinstance(kind, str) or not _KINDS.match(kind):
+        raise ConfigError(f"{where}.kind: '{kind}' must be auto, cfdi, pedimento, cove or erp:<mapping>")
+    options = {k: v for k, v in entry.items() if k not in {"name", "type", "kind"}}
+    if type_ == "folder":
+        _only(options, where, {"path", "processed_path", "after_pickup", "stable_time", "include", "exclude",
+                               "done_marker", "recursive"})
+        options["path"] = _path(base_dir, _required_str(entry, "path", where))
+        if options.get("processed_path"):
+            options["processed_path"] = _path(base_dir, options["processed_path"])
+        options["stable_time"] = parse_duration(options.get("stable_time", "2s"), f"{where}.stable_time")
+        after = options.setdefault("after_pickup", "move")
+        if after not in {"move", "delete"}:
+            raise ConfigError(f"{where}.after_pickup: '{after}' must be move or delete")
+        for key in ("include", "exclude"):
+            value = options.get(key, [])
+            if isinstance(value, str):
+                value = [value]
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise ConfigError(f"{where}.{key}: must be a list of glob patterns")
+            options[key] = value
+    return SourceConfig(name=name, type=type_, kind=kind, options=options)
+
+
+def _sink(entry: dict[str, Any], index: int, base_dir: Path) -> SinkConfig:
+    where = f"sink[{index}]"
+    name = _required_str(entry, "name", where)
+    where = f"sink '{name}'"
+    type_ = _required_str(entry, "type", where)
+    if type_ not in _SINK_TYPES:
+        raise ConfigError(f"{where}.type: '{type_}' is not one of {', '.join(sorted(_SINK_TYPES))}")
+    max_attempts = entry.get("max_attempts", 10)
+    if not isinstance(max_attempts, int) or isinstance(max_attempts, bool) or max_attempts < 1:
+        raise ConfigError(f"{where}.max_attempts: must be a whole number ≥ 1")
+    options = {k: v for k, v in entry.items() if k not in {"name", "type", "max_attempts"}}
+    if type_ == "folder":
+        _only(options, where, {"path", "content"})
+        options["path"] = _path(base_dir, _required_str(entry, "path", where))
+        content = options.setdefault("content", "canonical")
+        if content not in {"canonical", "original"}:
+            raise ConfigError(f"{where}.content: '{content}' must be canonical or original")
+    return SinkConfig(name=name, type=type_, max_attempts=max_attempts, options=options)
+
+
+def _table(raw: dict[str, Any], key: str) -> dict[str, Any]:
+    value = raw.get(key, {})
+    if not isinstance(value, dict):
+        raise ConfigError(f"{key}: must be a table ([{key}])")
+    return value
+
+
+def _array(raw: dict[str, Any], key: str) -> list[dict[str, Any]]:
+    value = raw.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        raise ConfigError(f"{key}: must be an array of tables ([[{key}]])")
+    return value
+
+
+def _only(table: dict[str, Any], where: str, allowed: set[str]) -> None:
+    for key in table:
+        if key not in allowed:
+            raise ConfigError(f"{where}.{key}: unknown key (known: {', '.join(sorted(allowed))})")
+
+
+def _required_str(entry: dict[str, Any], key: str, where: str) -> str:
+    value = entry.get(key)
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(f"{where}.{key}: required, must be a non-empty string")
+    return value
+
+
+def _path(base_dir: Path, value: Any) -> Path:
+    path = Path(str(value)).expanduser()
+    return Path(os.path.normpath(path if path.is_absolute() else base_dir / path))
+
+
+def _unique(names: list[str], what: str) -> None:
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            raise ConfigError(f"{what} '{name}': name used twice; each {what} needs its own name")
+        seen.add(name)

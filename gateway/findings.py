@@ -1,0 +1,101 @@
+"""Findings: validation results as data, never as strings or exceptions.
+
+Every check in the gateway returns findings. A finding names a stable code (see
+``CODES``), a severity, a message in the words customs and tax people use, and a
+location as precise as the format allows. Any ``error`` rejects the document.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Iterable
+
+
+class Severity(StrEnum):
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+
+#: Stable finding codes and what they mean. Never reuse a code for another meaning.
+CODES: dict[str, str] = {
+    "FILE-EMPTY": "the file is empty",
+    "FILE-TOO-LARGE": "the file is larger than the configured limit",
+    "FILE-ENCODING": "the file cannot be decoded",
+    "FILE-UNKNOWN-KIND": "the document kind cannot be recognised",
+    "XML-MALFORMED": "not well-formed XML",
+    "XML-FORBIDDEN": "DTD, entity declaration or external reference (security)",
+    "XML-SCHEMALOCATION": "xmlns:schemaLocation quirk of SAT bulk downloads, repaired",
+    "XSD": "schema violation",
+    "XSD-UNKNOWN-COMPLEMENT": "complement or addenda without a known schema, not validated",
+    "CFDI-VERSION": "CFDI version not supported",
+    "CFDI-TFD-MISSING": "CFDI not stamped: it must carry exactly one TimbreFiscalDigital",
+    "CFDI-TOTALS": "totals do not add up",
+    "CFDI-CCE-MISSING": "export invoice without the Comercio Exterior complement",
+    "CFDI-CCE-USD": "Comercio Exterior TotalUSD differs from the sum of ValorDolares",
+    "CCE-NOIDENTIFICACION": "a Comercio Exterior mercancía matches no concepto",
+    "CFDI-SEAL": "a seal or its certificate does not verify",
+    "CFDI-SAT-CERT-UNKNOWN": "the SAT stamping certificate is not in the local store",
+    "RFC-INVALID": "an RFC is malformed (error) or its check digit is wrong (warning: SAT issued some such RFCs)",
+    "INTERNAL": "the gateway failed on this document; it is kept in the queue to retry once fixed",
+    "DELIVERY-FAILED": "delivery to a sink failed permanently (dead letter)",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    code: str
+    severity: Severity
+    message: str
+    location: dict[str, Any] = field(default_factory=dict)
+    sat_code: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "code": self.code,
+            "severity": self.severity.value,
+            "message": self.message,
+            "location": dict(self.location),
+        }
+        if self.sat_code:
+            data["sat_code"] = self.sat_code
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Finding:
+        return cls(
+            code=data["code"],
+            severity=Severity(data["severity"]),
+            message=data["message"],
+            location=dict(data.get("location") or {}),
+            sat_code=data.get("sat_code"),
+        )
+
+
+def error(code: str, message: str, sat_code: str | None = None, **location: Any) -> Finding:
+    return Finding(code, Severity.ERROR, message, _clean(location), sat_code)
+
+
+def warning(code: str, message: str, sat_code: str | None = None, **location: Any) -> Finding:
+    return Finding(code, Severity.WARNING, message, _clean(location), sat_code)
+
+
+def info(code: str, message: str, sat_code: str | None = None, **location: Any) -> Finding:
+    return Finding(code, Severity.INFO, message, _clean(location), sat_code)
+
+
+def _clean(location: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in location.items() if v is not None}
+
+
+def has_errors(findings: Iterable[Finding]) -> bool:
+    return any(f.severity is Severity.ERROR for f in findings)
+
+
+_ORDER = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
+
+
+def by_severity(findings: Iterable[Finding]) -> list[Finding]:
+    """Errors first, then warnings, then info; stable otherwise."""
+    return sorted(findings, key=lambda f: _ORDER[f.severity])

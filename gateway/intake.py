@@ -1,0 +1,75 @@
+"""Intake: archive a complete file's bytes, commit its document row, only then release the source file.
+
+The order is what makes a crash harmless: bytes archived (fsynced) → row committed →
+source file moved or deleted → row marked acknowledged. If the process dies before the
+commit, the file is still at the source and is taken again. If it dies after the commit
+but before the acknowledgement, the next pass finds the same bytes from the same source
+and file name still unacknowledged and only finishes the acknowledgement.
+"""
+
+from __future__ import annotations
+
+from adapters.sources.base import IncomingFile, Source
+from gateway import logs
+from gateway.app import Gateway
+from gateway.faults import crash_point
+from gateway.findings import error
+from gateway.ids import new_id
+from gateway.store.base import Document, now
+
+log = logs.get("gateway.intake")
+
+
+def take(gw: Gateway, source: Source, item: IncomingFile) -> str | None:
+    """Take one file; return the document id, or None if the file changed while being copied."""
+    with source.open(item) as stream:
+        sha256, size = gw.archive.put_stream(stream)
+    crash_point("intake.after-archive")
+    if not source.unchanged(item):
+        log.warning("file changed while being copied; will retry when stable", source=source.name, file=item.name)
+        return None
+    document_id = record(gw, source.name, item.name, sha256, size, source.kind)
+    crash_point("intake.after-commit")
+    source.acknowledge(item)
+    with gw.store.transaction():
+        gw.store.update_fields(document_id, source_acked_at=now())
+    return document_id
+
+
+def record(gw: Gateway, source_name: str, filename: str, sha256: str, size: int, declared_kind: str,
+           replaces_id: str | None = None, actor: str | None = None) -> str:
+    """Commit the document row for archived bytes: new, duplicate, or the resumption of an interrupted intake."""
+    actor = actor or gw.actor
+    store = gw.store
+    with store.transaction():
+        earlier = store.find_by_sha256(sha256)
+        for doc in earlier:
+            if doc.source_name == source_name and doc.filename == filename and doc.source_acked_at is None \
+                    and replaces_id is None:
+                log.info("resuming interrupted intake", document_id=doc.id, file=filename)
+                return doc.id
+        original = next((d for d in earlier if d.state != "duplicate" and d.replaces_id is None), None) \
+            if replaces_id is None else None
+        stamp = now()
+        doc = Document(
+            id=new_id(), kind=None, declared_kind=declared_kind, state="received", source_name=source_name,
+            filename=filename, sha256=sha256, size=size, received_at=stamp, updated_at=stamp,
+            replaces_id=replaces_id,
+        )
+        if original is not None:
+            doc.state, doc.duplicate_of, doc.kind = "duplicate", original.id, original.kind
+            store.insert_document(doc, actor, "intake", reason=f"byte-identical to document {original.id}")
+            log.info("duplicate received", document_id=doc.id, duplicate_of=original.id, file=filename)
+        else:
+            store.insert_document(doc, actor, "intake")
+            log.info("document received", document_id=doc.id, file=filename, sha256=sha256, size=size)
+        if size == 0 and doc.state == "received":
+            store.add_findings(doc.id, [error("FILE-EMPTY", "El archivo está vacío (0 bytes).")])
+            store.set_state(doc.id, "rejected", actor, "validate", reason="FILE-EMPTY")
+        elif size > gw.settings.max_file_size and doc.state == "received":
+            store.add_findings(doc.id, [error(
+                "FILE-TOO-LARGE",
+                f"El archivo mide {size:,} bytes; el límite configurado (validation.max_file_size) es "
+                f"{gw.settings.max_file_size:,} bytes.")])
+            store.set_state(doc.id, "rejected", actor, "validate", reason="FILE-TOO-LARGE")
+        return doc.id

@@ -1,0 +1,94 @@
+"""The CFDI document kind: parse safely, XSD, business rules, seals, canonical record."""
+
+from __future__ import annotations
+
+import re
+import threading
+from pathlib import Path
+
+from lxml import etree
+
+from gateway.findings import Finding, error, has_errors
+from gateway.kinds.base import CheckResult
+from gateway.kinds.cfdi.normalise import normalise
+from gateway.kinds.cfdi.rules import check_rules
+from gateway.kinds.cfdi.satfiles import default_root
+from gateway.kinds.cfdi.seals import CertificateStore, SealVerifier
+from gateway.kinds.cfdi.xsd import CFDI4, CfdiSchema
+from gateway.xmlsafe import make_parser, parse
+
+_SAT_CFD_NS = re.compile(rb"""=\s*["']http://www\.sat\.gob\.mx/cfd/([234])["']""")
+_OLD_NAMESPACES = {"http://www.sat.gob.mx/cfd/3": "3.x", "http://www.sat.gob.mx/cfd/2": "2.x"}
+
+
+class CfdiKind:
+    name = "cfdi"
+
+    def __init__(self, sat_root: Path | None = None, certificate_dirs: list[Path] | None = None,
+                 verify_seals: bool = True) -> None:
+        self.sat_root = sat_root or default_root()
+        self.certificate_dirs = list(certificate_dirs or [])
+        self.verify_seals = verify_seals
+        self._schema: CfdiSchema | None = None
+        self._lock = threading.Lock()
+        self._local = threading.local()
+
+    def sniff(self, head: bytes, filename: str) -> bool:
+        return b"Comprobante" in head and _SAT_CFD_NS.search(head) is not None
+
+    @property
+    def schema(self) -> CfdiSchema:
+        """Compiled once per process (about half a second)."""
+        with self._lock:
+            if self._schema is None:
+                self._schema = CfdiSchema.build(self.sat_root)
+            return self._schema
+
+    def _seals(self) -> SealVerifier:
+        verifier = getattr(self._local, "seals", None)
+        if verifier is None:
+            verifier = self._local.seals = SealVerifier(self.sat_root, CertificateStore(self.certificate_dirs))
+        return verifier
+
+    def _parser(self) -> etree.XMLParser:
+        parser = getattr(self._local, "parser", None)
+        if parser is None:
+            parser = self._local.parser = make_parser()
+        return parser
+
+    def check(self, data: bytes) -> CheckResult:
+        parsed = parse(data, self._parser())
+        findings: list[Finding] = list(parsed.findings)
+        if parsed.root is None:
+            return CheckResult(findings)
+        root = parsed.root
+        version_problem = _version_problem(root)
+        if version_problem:
+            return CheckResult([*findings, version_problem])
+        findings.extend(self.schema.validate(root))
+        findings.extend(check_rules(root))
+        if self.verify_seals:
+            findings.extend(self._seals().verify(root))
+        if has_errors(findings):
+            return CheckResult(findings, validated=True)
+        record = normalise(root)
+        return CheckResult(findings, record, business_key=record.get("uuid"), validated=True)
+
+
+def _version_problem(root: etree._Element) -> Finding | None:
+    qname = etree.QName(root)
+    if qname.localname != "Comprobante":
+        return error("FILE-UNKNOWN-KIND", f"El elemento raíz es {qname.localname}, no cfdi:Comprobante.",
+                     line=root.sourceline)
+    if qname.namespace in _OLD_NAMESPACES:
+        version = root.get("Version") or root.get("version") or _OLD_NAMESPACES[qname.namespace]
+        return error("CFDI-VERSION", f"CFDI versión {version}: el gateway acepta solo CFDI 4.0 (las versiones 3.3 "
+                     "y anteriores ya no son vigentes para facturar).", line=root.sourceline,
+                     xpath="/cfdi:Comprobante/@Version")
+    if qname.namespace != CFDI4:
+        return error("FILE-UNKNOWN-KIND", f"Espacio de nombres desconocido para un CFDI: {qname.namespace}",
+                     line=root.sourceline)
+    if root.get("Version") != "4.0":
+        return error("CFDI-VERSION", f"El atributo Version es '{root.get('Version')}'; se espera 4.0.",
+                     line=root.sourceline, xpath="/cfdi:Comprobante/@Version")
+    return None

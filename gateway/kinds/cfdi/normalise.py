@@ -1,0 +1,134 @@
+"""CFDI 4.0 (+ TFD 1.1, Comercio Exterior 2.0) to the canonical record of docs/schema/cfdi.schema.json.
+
+Values are copied as written, only stripped (blank becomes None), so amounts keep their
+decimals and never pass through float; RFCs and UUIDs are upper-cased because they are join
+keys. Each element's fields are declared once as attribute -> key tables, so adding a field
+is one entry here plus one in the schema.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lxml import etree
+
+CFDI = "http://www.sat.gob.mx/cfd/4"
+TFD = "http://www.sat.gob.mx/TimbreFiscalDigital"
+CCE20 = "http://www.sat.gob.mx/ComercioExterior20"
+NS = {"cfdi": CFDI, "tfd": TFD, "cce20": CCE20}
+
+Element = etree._Element
+Record = dict[str, Any]
+
+_TIMBRE = {"UUID": "uuid", "FechaTimbrado": "fecha_timbrado", "RfcProvCertif": "rfc_prov_certif",
+           "NoCertificadoSAT": "no_certificado_sat"}
+_COMPROBANTE = {
+    "Version": "version", "Serie": "serie", "Folio": "folio", "Fecha": "fecha", "LugarExpedicion": "lugar_expedicion",
+    "TipoDeComprobante": "tipo_comprobante", "Exportacion": "exportacion", "Moneda": "moneda",
+    "TipoCambio": "tipo_cambio", "SubTotal": "subtotal", "Descuento": "descuento", "Total": "total",
+    "MetodoPago": "metodo_pago", "FormaPago": "forma_pago", "NoCertificado": "no_certificado",
+}
+_EMISOR = {"Rfc": "rfc", "Nombre": "nombre", "RegimenFiscal": "regimen_fiscal"}
+_RECEPTOR = {"Rfc": "rfc", "Nombre": "nombre", "DomicilioFiscalReceptor": "domicilio_fiscal",
+             "RegimenFiscalReceptor": "regimen_fiscal", "UsoCFDI": "uso_cfdi", "ResidenciaFiscal": "residencia_fiscal",
+             "NumRegIdTrib": "num_reg_id_trib"}
+_IMPUESTOS = {"TotalImpuestosTrasladados": "total_trasladados", "TotalImpuestosRetenidos": "total_retenidos"}
+_CONCEPTO = {
+    "ClaveProdServ": "clave_prod_serv", "NoIdentificacion": "no_identificacion", "Cantidad": "cantidad",
+    "ClaveUnidad": "clave_unidad", "Unidad": "unidad", "Descripcion": "descripcion", "ValorUnitario": "valor_unitario",
+    "Importe": "importe", "Descuento": "descuento", "ObjetoImp": "objeto_imp",
+}
+_CCE = {
+    "Version": "version", "MotivoTraslado": "motivo_traslado", "ClaveDePedimento": "clave_pedimento",
+    "CertificadoOrigen": "certificado_origen", "NumCertificadoOrigen": "num_certificado_origen",
+    "NumeroExportadorConfiable": "numero_exportador_confiable", "Incoterm": "incoterm",
+    "Observaciones": "observaciones", "TipoCambioUSD": "tipo_cambio_usd", "TotalUSD": "total_usd",
+}
+_DOMICILIO = {
+    "Calle": "calle", "NumeroExterior": "numero_exterior", "NumeroInterior": "numero_interior", "Colonia": "colonia",
+    "Localidad": "localidad", "Referencia": "referencia", "Municipio": "municipio", "Estado": "estado",
+    "Pais": "pais", "CodigoPostal": "codigo_postal",
+}
+_PROPIETARIO = {"NumRegIdTrib": "num_reg_id_trib", "ResidenciaFiscal": "residencia_fiscal"}
+_DESTINATARIO = {"NumRegIdTrib": "num_reg_id_trib", "Nombre": "nombre"}
+_MERCANCIA = {
+    "NoIdentificacion": "no_identificacion", "FraccionArancelaria": "fraccion_arancelaria",
+    "CantidadAduana": "cantidad_aduana", "UnidadAduana": "unidad_aduana",
+    "ValorUnitarioAduana": "valor_unitario_aduana", "ValorDolares": "valor_dolares",
+}
+_DESCRIPCION = {"Marca": "marca", "Modelo": "modelo", "SubModelo": "submodelo", "NumeroSerie": "numero_serie"}
+_PEDIMENTO = "cfdi:InformacionAduanera"
+
+
+def normalise(root: Element) -> Record:
+    """The canonical, JSON-ready record of a cfdi:Comprobante Version 4.0."""
+    timbre = root.find("cfdi:Complemento/tfd:TimbreFiscalDigital", NS)
+    record: Record = _upper(_fields(timbre, _TIMBRE), "uuid")
+    record.update(_fields(root, _COMPROBANTE))
+    record["emisor"] = _upper(_fields(root.find("cfdi:Emisor", NS), _EMISOR), "rfc")
+    record["receptor"] = _upper(_fields(root.find("cfdi:Receptor", NS), _RECEPTOR), "rfc")
+    record["cfdi_relacionados"] = [_relacionados(r) for r in root.findall("cfdi:CfdiRelacionados", NS)]
+    record["impuestos"] = _fields(root.find("cfdi:Impuestos", NS), _IMPUESTOS)
+    record["conceptos"] = [_concepto(c) for c in root.findall("cfdi:Conceptos/cfdi:Concepto", NS)]
+    record["pedimentos"] = list(dict.fromkeys(p for c in record["conceptos"] for p in c["pedimentos"]))
+    cce = root.find("cfdi:Complemento/cce20:ComercioExterior", NS)
+    record["comercio_exterior"] = None if cce is None else _comercio_exterior(cce)
+    return record
+
+
+def _relacionados(element: Element) -> Record:
+    uuids = [_text(r.get("UUID")) for r in element.findall("cfdi:CfdiRelacionado", NS)]
+    return {"tipo_relacion": _text(element.get("TipoRelacion")), "uuids": [u.upper() for u in uuids if u]}
+
+
+def _concepto(element: Element) -> Record:
+    record = _fields(element, _CONCEPTO)
+    found = element.findall(_PEDIMENTO, NS) + element.findall(f"cfdi:Parte/{_PEDIMENTO}", NS)
+    numbers = (_text(p.get("NumeroPedimento")) for p in found)
+    record["pedimentos"] = list(dict.fromkeys(n for n in numbers if n))
+    return record
+
+
+def _comercio_exterior(cce: Element) -> Record:
+    record = _fields(cce, _CCE)
+    emisor = cce.find("cce20:Emisor", NS)
+    record["emisor"] = {"curp": _text(emisor.get("Curp")) if emisor is not None else None,
+                        "domicilio": _domicilio(emisor)}
+    receptor = cce.find("cce20:Receptor", NS)
+    record["receptor"] = {"num_reg_id_trib": _text(receptor.get("NumRegIdTrib")) if receptor is not None else None,
+                          "domicilio": _domicilio(receptor)}
+    record["propietarios"] = [_fields(p, _PROPIETARIO) for p in cce.findall("cce20:Propietario", NS)]
+    record["destinatarios"] = [
+        {**_fields(d, _DESTINATARIO), "domicilios": [_fields(x, _DOMICILIO) for x in d.findall("cce20:Domicilio", NS)]}
+        for d in cce.findall("cce20:Destinatario", NS)
+    ]
+    record["mercancias"] = [_mercancia(m) for m in cce.findall("cce20:Mercancias/cce20:Mercancia", NS)]
+    return record
+
+
+def _mercancia(element: Element) -> Record:
+    record = _fields(element, _MERCANCIA)
+    found = element.findall("cce20:DescripcionesEspecificas", NS)
+    record["descripciones_especificas"] = [_fields(d, _DESCRIPCION) for d in found]
+    return record
+
+
+def _domicilio(parent: Element | None) -> Record | None:
+    element = None if parent is None else parent.find("cce20:Domicilio", NS)
+    return None if element is None else _fields(element, _DOMICILIO)
+
+
+def _fields(element: Element | None, table: dict[str, str]) -> Record:
+    """Every key of ``table``, valued from the element's attribute (None if absent, blank or no element)."""
+    return {key: _text(None if element is None else element.get(attr)) for attr, key in table.items()}
+
+
+def _text(value: str | None) -> str | None:
+    value = value.strip() if value is not None else None
+    return value or None
+
+
+def _upper(record: Record, key: str) -> Record:
+    if record.get(key):
+        record[key] = record[key].upper()
+    return record

@@ -1,0 +1,259 @@
+"""Business rules of a CFDI 4.0 that the XSD cannot express.
+
+The XSD accepts two timbres, wrong totals, an export invoice without Comercio Exterior
+and RFCs with impossible dates; SAT or the PAC would reject them, so the gateway must too.
+Each finding carries SAT's matrix code when SAT names the same rule, so users can match it
+to what their PAC says. Money is ``Decimal`` throughout: a float would invent differences.
+A number that does not parse is the XSD's business (it already rejects it): the rule that
+needs it is skipped quietly rather than reporting the same fault twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation, localcontext
+
+from lxml import etree
+
+from gateway.findings import Finding, error, warning
+from gateway.rfc import check_rfc
+from gateway.xmlsafe import xpath_of
+
+CFDI = "http://www.sat.gob.mx/cfd/4"
+TFD = "http://www.sat.gob.mx/TimbreFiscalDigital"
+CCE20 = "http://www.sat.gob.mx/ComercioExterior20"
+CCE11 = "http://www.sat.gob.mx/ComercioExterior11"
+IMPLOCAL = "http://www.sat.gob.mx/implocal"
+NS = {"cfdi": CFDI, "tfd": TFD, "cce20": CCE20, "cce11": CCE11, "implocal": IMPLOCAL}
+
+Element = etree._Element
+
+
+class _Skip(Exception):
+    """A number the rule needs does not parse; the XSD reports it."""
+
+
+def check_rules(root: Element) -> list[Finding]:
+    """All business-rule findings for a cfdi:Comprobante Version 4.0."""
+    findings: list[Finding] = []
+    with localcontext() as context:
+        context.prec = 60  # sums of 18-digit amounts with 6 decimals must never be rounded by the context
+        for rule in _RULES:
+            try:
+                findings.extend(rule(root))
+            except _Skip:
+                continue
+    return findings
+
+
+# --- timbre -----------------------------------------------------------------------------------------------------
+
+def _tfd(root: Element) -> list[Finding]:
+    timbres = root.findall("cfdi:Complemento/tfd:TimbreFiscalDigital", NS)
+    if len(timbres) == 1:
+        return []
+    if not timbres:
+        where = root.find("cfdi:Complemento", NS)
+        where = root if where is None else where
+        return [error("CFDI-TFD-MISSING", "El CFDI no está timbrado: no lleva TimbreFiscalDigital (no tiene UUID).",
+                      line=where.sourceline, xpath=xpath_of(where))]
+    uuids = ", ".join(t.get("UUID") or "(sin UUID)" for t in timbres)
+    message = f"El CFDI lleva {len(timbres)} timbres (UUID {uuids}); debe llevar exactamente uno."
+    return [error("CFDI-TFD-MISSING", message, line=timbres[1].sourceline, xpath=xpath_of(timbres[1]))]
+
+
+# --- totals -----------------------------------------------------------------------------------------------------
+
+def _subtotal(root: Element) -> list[Finding]:
+    declared = _num(root, "SubTotal")
+    if declared is None:
+        return []
+    tipo = (root.get("TipoDeComprobante") or "").strip()
+    if tipo in ("T", "P"):
+        if declared == 0:
+            return []
+        return [_at(root, "SubTotal", "CFDI-TOTALS", f"En un comprobante de tipo {tipo} el SubTotal debe ser 0, "
+                                                     f"pero es {_fmt(declared)}.", "CFDI40109")]
+    if tipo not in ("I", "E", "N"):
+        return []
+    importes = [_zero(c, "Importe") for c in root.findall("cfdi:Conceptos/cfdi:Concepto", NS)]
+    return _compare(root, "SubTotal", declared, _rounded(sum(importes, Decimal(0)), declared),
+                    "la suma de los Importe de los conceptos", "CFDI40108")
+
+
+def _descuento(root: Element) -> list[Finding]:
+    declared = _num(root, "Descuento")
+    conceptos = [_num(c, "Descuento") for c in root.findall("cfdi:Conceptos/cfdi:Concepto", NS)]
+    given = [d for d in conceptos if d is not None]
+    findings: list[Finding] = []
+    if declared is not None or given:
+        computed = sum(given, Decimal(0))
+        if declared is not None:
+            computed = _rounded(computed, declared)
+        findings += _compare(root, "Descuento", declared or Decimal(0), computed,
+                             "la suma de los Descuento de los conceptos", None)
+    subtotal = _num(root, "SubTotal")
+    if declared is not None and subtotal is not None and declared > subtotal:
+        findings.append(_at(root, "Descuento", "CFDI-TOTALS", f"El Descuento ({_fmt(declared)}) es mayor que el "
+                                                               f"SubTotal ({_fmt(subtotal)}).", "CFDI40110"))
+    return findings
+
+
+def _total(root: Element) -> list[Finding]:
+    declared, subtotal = _num(root, "Total"), _num(root, "SubTotal")
+    if declared is None or subtotal is None:
+        return []
+    impuestos = root.find("cfdi:Impuestos", NS)
+    trasladados = _zero(impuestos, "TotalImpuestosTrasladados") if impuestos is not None else Decimal(0)
+    retenidos = _zero(impuestos, "TotalImpuestosRetenidos") if impuestos is not None else Decimal(0)
+    locales = Decimal(0)
+    for local in root.findall("cfdi:Complemento/implocal:ImpuestosLocales", NS):
+        locales += _zero(local, "TotaldeTraslados") - _zero(local, "TotaldeRetenciones")
+    computed = subtotal - _zero(root, "Descuento") + trasladados - retenidos + locales
+    what = "SubTotal − Descuento + impuestos trasladados − impuestos retenidos"
+    if locales:
+        what += " + impuestos locales (trasladados − retenidos)"
+    return _compare(root, "Total", declared, _rounded(computed, declared), what, "CFDI40119")
+
+
+def _impuestos(root: Element) -> list[Finding]:
+    impuestos = root.find("cfdi:Impuestos", NS)
+    if impuestos is None:
+        return []
+    return [*_tax_total(impuestos, "TotalImpuestosTrasladados", "Traslados/cfdi:Traslado", "los traslados",
+                        "CFDI40205", "CFDI40212"),
+            *_tax_total(impuestos, "TotalImpuestosRetenidos", "Retenciones/cfdi:Retencion", "las retenciones",
+                        "CFDI40203", "CFDI40206")]
+
+
+def _tax_total(impuestos: Element, attr: str, path: str, label: str, sat_sum: str, sat_missing: str) -> list[Finding]:
+    importes = [_num(t, "Importe") for t in impuestos.findall(f"cfdi:{path}", NS)]
+    computed = sum((i for i in importes if i is not None), Decimal(0))
+    declared = _num(impuestos, attr)
+    if declared is None:
+        if not computed:
+            return []
+        return [_at(impuestos, attr, "CFDI-TOTALS", f"Falta {attr} en Impuestos aunque {label} suman "
+                                                     f"{_fmt(computed)}.", sat_missing)]
+    return _compare(impuestos, attr, declared, _rounded(computed, declared),
+                    f"la suma de los Importe de {label} del comprobante", sat_sum)
+
+
+# --- comercio exterior ------------------------------------------------------------------------------------------
+
+def _cce_missing(root: Element) -> list[Finding]:
+    if (root.get("Exportacion") or "").strip() != "02" or _cce20(root):
+        return []
+    message = ("Exportacion es 02 (exportación definitiva con clave A1) y el CFDI no lleva el complemento "
+               "de Comercio Exterior 2.0.")
+    if root.find("cfdi:Complemento/cce11:ComercioExterior", NS) is not None:
+        message += " Lleva Comercio Exterior 1.1, que el SAT ya no acepta desde el 18 de enero de 2024."
+    return [_at(root, "Exportacion", "CFDI-CCE-MISSING", message, "CFDI40122")]
+
+
+def _cce_usd(root: Element) -> list[Finding]:
+    findings: list[Finding] = []
+    for cce in _cce20(root):
+        declared = _num(cce, "TotalUSD")
+        if declared is None:
+            continue
+        valores = [_zero(m, "ValorDolares") for m in cce.findall("cce20:Mercancias/cce20:Mercancia", NS)]
+        computed, cents = sum(valores, Decimal(0)), Decimal("0.01")
+        if computed.quantize(cents, ROUND_HALF_UP) != declared.quantize(cents, ROUND_HALF_UP):
+            findings.append(_at(cce, "TotalUSD", "CFDI-CCE-USD",
+                                f"El TotalUSD del Comercio Exterior es {_fmt(declared)}, pero la suma de ValorDolares "
+                                f"de las mercancías es {_fmt(computed)} (diferencia {_fmt(declared - computed)}).",
+                                "CCE122"))
+    return findings
+
+
+def _cce_noidentificacion(root: Element) -> list[Finding]:
+    conceptos = {(c.get("NoIdentificacion") or "").strip() for c in root.findall("cfdi:Conceptos/cfdi:Concepto", NS)}
+    conceptos.discard("")
+    findings: list[Finding] = []
+    for cce in _cce20(root):
+        for mercancia in cce.findall("cce20:Mercancias/cce20:Mercancia", NS):
+            noid = (mercancia.get("NoIdentificacion") or "").strip()
+            if noid not in conceptos:
+                known = ", ".join(sorted(conceptos)) or "ninguno"
+                findings.append(_at(mercancia, "NoIdentificacion", "CCE-NOIDENTIFICACION",
+                                    f"La mercancía {noid or '(sin NoIdentificacion)'} (fracción "
+                                    f"{mercancia.get('FraccionArancelaria') or 'sin fracción'}) no corresponde a "
+                                    f"ningún concepto del CFDI (NoIdentificacion de los conceptos: {known}).",
+                                    "CCE152"))
+    return findings
+
+
+def _cce20(root: Element) -> list[Element]:
+    return root.findall("cfdi:Complemento/cce20:ComercioExterior", NS)
+
+
+# --- RFC --------------------------------------------------------------------------------------------------------
+
+def _rfcs(root: Element) -> list[Finding]:
+    findings: list[Finding] = []
+    for party, label in (("Emisor", "del emisor"), ("Receptor", "del receptor")):
+        element = root.find(f"cfdi:{party}", NS)
+        if element is None or element.get("Rfc") is None:
+            continue
+        rfc = element.get("Rfc", "").strip()
+        reason = check_rfc(rfc, check_digit=False)
+        if reason:
+            findings.append(_at(element, "Rfc", "RFC-INVALID", f"El RFC {label} «{rfc}» no es válido: {reason}.", None))
+        elif (reason := check_rfc(rfc)) is not None:
+            findings.append(_at(element, "Rfc", "RFC-INVALID",
+                                f"El RFC {label} «{rfc}» tiene bien la forma, pero {reason}; el SAT ha emitido "
+                                "algunos RFC así, por eso es solo una advertencia: confírmelo con la constancia de "
+                                "situación fiscal.",
+                                None, make=warning))
+    return findings
+
+
+# --- helpers ----------------------------------------------------------------------------------------------------
+
+def _num(element: Element, attr: str) -> Decimal | None:
+    """The attribute as a Decimal, None if absent; raises _Skip if it does not parse."""
+    raw = element.get(attr)
+    if raw is None:
+        return None
+    try:
+        value = Decimal(raw.strip())
+    except InvalidOperation:
+        raise _Skip from None
+    if not value.is_finite():
+        raise _Skip
+    return value
+
+
+def _zero(element: Element, attr: str) -> Decimal:
+    """The attribute as a Decimal, 0 if absent (optional amounts such as Descuento)."""
+    value = _num(element, attr)
+    return Decimal(0) if value is None else value
+
+
+def _rounded(value: Decimal, like: Decimal) -> Decimal:
+    """``value`` rounded half-up to as many decimals as ``like`` was written with (SAT's "redondeo")."""
+    places = max(0, -int(like.as_tuple().exponent))
+    return value.quantize(Decimal(1).scaleb(-places), ROUND_HALF_UP)
+
+
+def _compare(element: Element, attr: str, declared: Decimal, computed: Decimal, what: str,
+             sat_code: str | None) -> list[Finding]:
+    if declared == computed:
+        return []
+    return [_at(element, attr, "CFDI-TOTALS", f"El {attr} declarado es {_fmt(declared)}, pero {what} da "
+                                               f"{_fmt(computed)} (diferencia {_fmt(declared - computed)}).", sat_code)]
+
+
+def _at(element: Element, attr: str, code: str, message: str, sat_code: str | None,
+        make: Callable[..., Finding] = error) -> Finding:
+    return make(code, message, sat_code, line=element.sourceline, xpath=f"{xpath_of(element)}/@{attr}")
+
+
+def _fmt(value: Decimal) -> str:
+    return format(value, "f")
+
+
+_RULES: tuple[Callable[[Element], list[Finding]], ...] = (
+    _tfd, _subtotal, _descuento, _total, _impuestos, _cce_missing, _cce_usd, _cce_noidentificacion, _rfcs,
+)

@@ -1,0 +1,68 @@
+"""Operator actions on the rejected-document queue: retry, replace, discard.
+
+One code path for the CLI and the web page. Every action is audited with who did it and why.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from gateway import intake, pipeline
+from gateway.app import Gateway
+from gateway.store.base import Document, now
+
+
+class ActionRefused(Exception):
+    """The action does not apply to this document; the message says why, in the operator's terms."""
+
+
+def _rejected(gw: Gateway, document_id: str) -> Document:
+    doc = gw.store.get(document_id)
+    if doc is None:
+        raise ActionRefused(f"No existe el documento {document_id}.")
+    if doc.state != "rejected":
+        raise ActionRefused(f"El documento {document_id} está en estado '{doc.state}', no en la cola de rechazados.")
+    return doc
+
+
+def retry(gw: Gateway, document_id: str, actor: str, reason: str | None = None) -> str:
+    """Dead letters are re-delivered; documents rejected by validation are processed again from their bytes."""
+    _rejected(gw, document_id)
+    store = gw.store
+    dead = [d.sink for d in store.deliveries(document_id) if d.state == "dead"]
+    with store.transaction():
+        if dead:
+            kept = [f for f in store.findings(document_id) if f.code != "DELIVERY-FAILED"]
+            store.replace_findings(document_id, kept)
+            store.set_state(document_id, "ready", actor, "retry", reason=reason, detail={"sinks": dead})
+            store.enqueue(document_id, dead, now())
+            return "ready"
+        store.set_state(document_id, "received", actor, "retry", reason=reason)
+    return pipeline.process(gw, document_id)
+
+
+def replace(gw: Gateway, document_id: str, path: Path, actor: str, reason: str | None = None) -> str:
+    """Take a corrected file in place of a rejected one; the new document keeps a link to the old."""
+    original = _rejected(gw, document_id)
+    if not path.is_file():
+        raise ActionRefused(f"No se encontró el archivo {path}.")
+    size = path.stat().st_size
+    if size > gw.settings.max_file_size:
+        raise ActionRefused(f"El archivo mide {size:,} bytes; el límite es {gw.settings.max_file_size:,} bytes.")
+    sha256, size = gw.archive.put_file(path)
+    if sha256 == original.sha256:
+        raise ActionRefused("El archivo es idéntico al rechazado; use 'queue retry' para procesarlo de nuevo.")
+    with gw.store.transaction():
+        new_id = intake.record(gw, original.source_name, path.name, sha256, size, original.declared_kind,
+                               replaces_id=document_id, actor=actor)
+        gw.store.update_fields(new_id, source_acked_at=now())
+        gw.store.set_state(document_id, "replaced", actor, "replace", reason=reason, detail={"replacement": new_id})
+    pipeline.process(gw, new_id)
+    return new_id
+
+
+def discard(gw: Gateway, document_id: str, actor: str, reason: str) -> None:
+    if not reason or not reason.strip():
+        raise ActionRefused("Para descartar un documento hay que indicar el motivo (--reason).")
+    _rejected(gw, document_id)
+    gw.store.set_state(document_id, "discarded", actor, "discard", reason=reason.strip())

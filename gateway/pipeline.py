@@ -1,0 +1,89 @@
+"""Drives each received document through detect → validate → normalise → ready (DESIGN §2).
+
+Every transition is a committed state change with its audit row. Processing starts again
+from the archived bytes, so a document interrupted half-way is simply processed again.
+"""
+
+from __future__ import annotations
+
+import structlog
+
+from gateway import logs, xmlsafe
+from gateway.app import Gateway
+from gateway.faults import crash_point
+from gateway.findings import Finding, error
+from gateway.kinds.base import CheckResult
+from gateway.store.base import IN_PROGRESS, now
+
+log = logs.get("gateway.pipeline")
+
+
+def check_bytes(gw: Gateway, data: bytes, filename: str, declared_kind: str = "auto") -> tuple[str | None, CheckResult]:
+    """Detect the kind and validate; shared by the pipeline and ``validate``. Never raises on bad input."""
+    if not data:
+        return None, CheckResult([error("FILE-EMPTY", "El archivo está vacío (0 bytes).")])
+    kind_name = declared_kind if declared_kind != "auto" else gw.kinds.detect(data, filename)
+    kind = gw.kinds.get(kind_name) if kind_name else None
+    if kind is None:
+        if data.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<"):
+            parsed = xmlsafe.parse(data)
+            if not parsed.ok:  # say what is wrong with the XML itself (bomb, XXE, truncation) first
+                return kind_name, CheckResult(parsed.findings)
+        reason = (f"El tipo de documento '{declared_kind}' aún no está disponible en este gateway."
+                  if declared_kind != "auto" else
+                  "No se reconoce el tipo de documento (se esperaba un CFDI 4.0 en XML).")
+        return kind_name, CheckResult([error("FILE-UNKNOWN-KIND", reason)])
+    return kind_name, kind.check(data)
+
+
+def process(gw: Gateway, document_id: str) -> str:
+    """Process one document in an in-progress state; return its new state."""
+    store = gw.store
+    doc = store.get(document_id)
+    if doc is None or doc.state not in IN_PROGRESS:
+        return doc.state if doc else "missing"
+    structlog.contextvars.bind_contextvars(document_id=document_id)
+    try:
+        data = gw.archive.read(doc.sha256)
+        kind_name, result = _safe_check(gw, data, doc.filename, doc.declared_kind)
+        with store.transaction():
+            store.replace_findings(document_id, result.findings)
+            if kind_name:
+                store.update_fields(document_id, kind=kind_name)
+            if not result.ok:
+                codes = sorted({f.code for f in result.findings if f.severity.value == "error"})
+                store.set_state(document_id, "rejected", gw.actor, "validate", reason=", ".join(codes))
+                log.info("document rejected", kind=kind_name, codes=codes)
+                return "rejected"
+            if doc.state == "received":
+                store.set_state(document_id, "validated", gw.actor, "validate")
+            crash_point("pipeline.after-validate")
+            store.set_state(document_id, "normalised", gw.actor, "normalise", record=result.record,
+                            business_key=result.business_key)
+            sinks = [c.name for c in gw.settings.sinks]
+            store.set_state(document_id, "ready", gw.actor, "route", detail={"sinks": sinks})
+            store.enqueue(document_id, sinks, now())
+        log.info("document ready", kind=kind_name, business_key=result.business_key)
+        return "ready"
+    finally:
+        structlog.contextvars.unbind_contextvars("document_id")
+
+
+def process_pending(gw: Gateway) -> int:
+    count = 0
+    for document_id in gw.store.ids_in_states(IN_PROGRESS):
+        process(gw, document_id)
+        count += 1
+    return count
+
+
+def _safe_check(gw: Gateway, data: bytes, filename: str, declared_kind: str) -> tuple[str | None, CheckResult]:
+    """A bug in a checker must reject one document, not stop the gateway."""
+    try:
+        return check_bytes(gw, data, filename, declared_kind)
+    except Exception as exc:  # noqa: BLE001 - the gateway must survive any single document
+        log.exception("checker failed")
+        finding: Finding = error("INTERNAL", f"Error interno al validar el documento ({type(exc).__name__}); "
+                                 "se conservó en la cola para reintentarlo cuando se corrija.")
+        return None, CheckResult([finding])
+

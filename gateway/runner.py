@@ -1,0 +1,142 @@
+"""The main loop: sources → intake → pipeline → outbox, once or until SIGTERM/SIGINT.
+
+``--once`` takes what is present now (waiting only for files to become stable), drives
+every document to a final or pending state, drains the outbox and returns. The long-
+running mode wakes on filesystem events (watchdog) and also rescans every
+``poll_interval``, because network filesystems drop events.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import UTC
+
+from gateway import intake, logs, outbox, pipeline
+from gateway.app import Gateway
+
+log = logs.get("gateway.runner")
+
+
+@dataclass
+class RunStats:
+    taken: int = 0
+    processed: int = 0
+    delivery_attempts: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def intake_once(gw: Gateway, stats: RunStats) -> int:
+    """One pass over every source. A failing source is logged and skipped; it never blocks the others."""
+    taken = 0
+    for source in gw.sources:
+        try:
+            items = source.poll()
+        except Exception as exc:  # noqa: BLE001 - one broken source must not stop the rest
+            log.error("source poll failed", source=source.name, error=str(exc))
+            stats.errors.append(f"{source.name}: {exc}")
+            continue
+        for item in items:
+            try:
+                if intake.take(gw, source, item):
+                    taken += 1
+            except OSError as exc:
+                log.error("intake failed, file left at source", source=source.name, file=item.name, error=str(exc))
+                stats.errors.append(f"{source.name}/{item.name}: {exc}")
+    stats.taken += taken
+    return taken
+
+
+def _unstable_files(gw: Gateway) -> bool:
+    return any(getattr(source, "pending", lambda: 0)() for source in gw.sources)
+
+
+def run_once(gw: Gateway, drain_timeout: float = 30.0) -> RunStats:
+    stats = RunStats()
+    longest_stable = max((getattr(s, "stable_time", 0.0) for s in gw.sources), default=0.0)
+    deadline = time.monotonic() + max(5.0, longest_stable * 6)
+    intake_once(gw, stats)
+    while _unstable_files(gw) and time.monotonic() < deadline:
+        time.sleep(max(0.05, longest_stable / 2))
+        intake_once(gw, stats)
+    stats.processed += pipeline.process_pending(gw)
+    drain_deadline = time.monotonic() + drain_timeout
+    while True:
+        stats.delivery_attempts += outbox.deliver_due(gw)
+        if not gw.store.pending_delivery_count() or time.monotonic() >= drain_deadline:
+            break
+        time.sleep(min(1.0, max(0.05, _seconds_until(gw.store.next_delivery_at()))))
+    return stats
+
+
+def run_forever(gw: Gateway, stop: threading.Event | None = None) -> RunStats:
+    stop = stop or threading.Event()
+    wake = threading.Event()
+    _install_signal_handlers(stop, wake)
+    observer = _watch_folders(gw, wake)
+    stats = RunStats()
+    log.info("gateway running", sources=[s.name for s in gw.sources], sinks=list(gw.sinks))
+    try:
+        while not stop.is_set():
+            intake_once(gw, stats)
+            stats.processed += pipeline.process_pending(gw)
+            stats.delivery_attempts += outbox.deliver_due(gw)
+            timeout = gw.settings.poll_interval
+            if _unstable_files(gw):
+                timeout = min(timeout, max(0.05, min(getattr(s, "stable_time", 1.0) for s in gw.sources) / 2))
+            next_delivery = gw.store.next_delivery_at()
+            if next_delivery:
+                timeout = min(timeout, max(0.05, _seconds_until(next_delivery)))
+            wake.wait(timeout)
+            wake.clear()
+    finally:
+        if observer is not None:
+            observer.stop()
+            observer.join(timeout=5)
+        log.info("gateway stopped", taken=stats.taken, processed=stats.processed)
+    return stats
+
+
+def _seconds_until(stamp: str | None) -> float:
+    if not stamp:
+        return 0.0
+    from datetime import datetime
+
+    target = datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    return (target - datetime.now(UTC)).total_seconds()
+
+
+def _install_signal_handlers(stop: threading.Event, wake: threading.Event) -> None:
+    if threading.current_thread() is not threading.main_thread():
+        return
+
+    def handler(signum, frame):  # noqa: ANN001, ARG001
+        log.info("stop requested", signal=signal.Signals(signum).name)
+        stop.set()
+        wake.set()
+
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
+
+
+def _watch_folders(gw: Gateway, wake: threading.Event):  # noqa: ANN202
+    from watchdog.events import FileSystemEventHandler
+    from watchdog.observers import Observer
+
+    from adapters.sources.folder import FolderSource
+
+    folders = [s for s in gw.sources if isinstance(s, FolderSource)]
+    if not folders:
+        return None
+
+    class Wake(FileSystemEventHandler):
+        def on_any_event(self, event):  # noqa: ANN001, ANN202
+            wake.set()
+
+    observer = Observer()
+    for source in folders:
+        observer.schedule(Wake(), str(source.path), recursive=source.recursive)
+    observer.start()
+    return observer

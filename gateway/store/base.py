@@ -1,0 +1,129 @@
+"""The store interface: what the pipeline, the CLI and the web page need from persistence.
+
+SQLite is the embedded default; a PostgreSQL implementation follows the same interface.
+Every method that changes state runs inside ``transaction()``; the caller decides the
+boundaries so that a document's state, findings, audit row and outbox rows commit together.
+"""
+
+from __future__ import annotations
+
+import json
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Iterable, Protocol
+
+from gateway.findings import Finding
+
+#: Document states (DESIGN §2) plus the terminal ones an operator can cause.
+STATES = (
+    "received", "validated", "normalised", "pending", "ready", "forwarded",
+    "rejected", "duplicate", "discarded", "replaced", "split",
+)
+IN_PROGRESS = ("received", "validated", "normalised")
+
+
+def now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+@dataclass
+class Document:
+    id: str
+    kind: str | None
+    declared_kind: str
+    state: str
+    source_name: str
+    filename: str
+    sha256: str
+    size: int
+    received_at: str
+    updated_at: str
+    source_acked_at: str | None = None
+    parent_id: str | None = None
+    duplicate_of: str | None = None
+    replaces_id: str | None = None
+    business_key: str | None = None
+    record: dict[str, Any] | None = None
+    error_count: int = 0
+    first_error: str | None = None
+
+    def summary(self) -> dict[str, Any]:
+        """The stable keys of ``--json`` listings (DESIGN §4)."""
+        return {
+            "id": self.id, "kind": self.kind, "state": self.state, "source": self.source_name,
+            "filename": self.filename, "sha256": self.sha256, "size": self.size,
+            "received_at": self.received_at, "updated_at": self.updated_at,
+            "duplicate_of": self.duplicate_of, "replaces_id": self.replaces_id,
+            "business_key": self.business_key, "error_count": self.error_count, "first_error": self.first_error,
+        }
+
+
+@dataclass
+class AuditEntry:
+    id: int
+    document_id: str
+    at: str
+    actor: str
+    action: str
+    from_state: str | None
+    to_state: str | None
+    reason: str | None
+    detail: dict[str, Any] | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"at": self.at, "actor": self.actor, "action": self.action, "from_state": self.from_state,
+                "to_state": self.to_state, "reason": self.reason, "detail": self.detail}
+
+
+@dataclass
+class Delivery:
+    document_id: str
+    sink: str
+    state: str  # pending | delivered | dead
+    attempts: int
+    next_attempt_at: str
+    last_error: str | None
+    delivered_at: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"sink": self.sink, "state": self.state, "attempts": self.attempts,
+                "next_attempt_at": self.next_attempt_at, "last_error": self.last_error,
+                "delivered_at": self.delivered_at}
+
+
+class Store(Protocol):
+    def transaction(self) -> AbstractContextManager[None]: ...
+    def close(self) -> None: ...
+
+    # documents
+    def insert_document(self, doc: Document, actor: str, action: str, reason: str | None = None) -> None: ...
+    def get(self, document_id: str) -> Document | None: ...
+    def find_by_sha256(self, sha256: str) -> list[Document]: ...
+    def list_documents(self, states: Iterable[str] | None = None, limit: int | None = None,
+                       offset: int = 0) -> list[Document]: ...
+    def ids_in_states(self, states: Iterable[str]) -> list[str]: ...
+    def set_state(self, document_id: str, to_state: str, actor: str, action: str, reason: str | None = None,
+                  detail: dict[str, Any] | None = None, **fields: Any) -> None: ...
+    def update_fields(self, document_id: str, **fields: Any) -> None: ...
+    def audit(self, document_id: str, actor: str, action: str, reason: str | None = None,
+              detail: dict[str, Any] | None = None) -> None: ...
+
+    # findings and history
+    def replace_findings(self, document_id: str, findings: list[Finding]) -> None: ...
+    def add_findings(self, document_id: str, findings: list[Finding]) -> None: ...
+    def findings(self, document_id: str) -> list[Finding]: ...
+    def audit_trail(self, document_id: str) -> list[AuditEntry]: ...
+
+    # outbox
+    def enqueue(self, document_id: str, sinks: Iterable[str], at: str) -> None: ...
+    def due_deliveries(self, at: str, limit: int = 100) -> list[Delivery]: ...
+    def deliveries(self, document_id: str) -> list[Delivery]: ...
+    def record_delivery(self, document_id: str, sink: str, state: str, attempts: int, next_attempt_at: str,
+                        last_error: str | None, delivered_at: str | None) -> None: ...
+
+    def counts_by_state(self) -> dict[str, int]: ...
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)

@@ -1,0 +1,129 @@
+"""The one hardened XML parser every XML document kind uses.
+
+No DTD loading, no entity resolution, no network, no huge trees. A document that
+declares a DTD or entities is refused before libxml2 sees it (billion laughs,
+XXE), and again after parsing in case an exotic encoding hid the declaration.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from lxml import etree
+
+from gateway.findings import Finding, error, warning
+
+_PROLOG_FORBIDDEN = re.compile(rb"<!(DOCTYPE|ENTITY)", re.IGNORECASE)
+_ROOT_START = re.compile(rb"<[A-Za-z_]")
+_BAD_SCHEMALOCATION = re.compile(rb"""xmlns:schemaLocation\s*=\s*("[^"]*"|'[^']*')""")
+
+
+def make_parser() -> etree.XMLParser:
+    """A fresh parser: lxml parsers are not thread-safe, so callers keep one per thread."""
+    return etree.XMLParser(
+        resolve_entities=False,
+        no_network=True,
+        load_dtd=False,
+        dtd_validation=False,
+        huge_tree=False,
+        remove_blank_text=False,
+        collect_ids=False,
+    )
+
+
+@dataclass
+class ParsedXml:
+    root: etree._Element | None
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.root is not None
+
+
+def parse(data: bytes, parser: etree.XMLParser | None = None) -> ParsedXml:
+    """Parse bytes into an element tree, or return why not as findings."""
+    parser = parser or make_parser()
+    forbidden = _forbidden_in_prolog(data)
+    if forbidden:
+        return ParsedXml(None, [forbidden])
+    findings: list[Finding] = []
+    try:
+        root = etree.fromstring(data, parser)
+    except etree.XMLSyntaxError as exc:
+        repaired = _repair_schemalocation(data, exc)
+        if repaired is None:
+            return ParsedXml(None, [_malformed(exc)])
+        data, quirk = repaired
+        findings.append(quirk)
+        try:
+            root = etree.fromstring(data, parser)
+        except etree.XMLSyntaxError as exc2:
+            return ParsedXml(None, [*findings, _malformed(exc2)])
+    docinfo = root.getroottree().docinfo
+    if docinfo.internalDTD is not None or docinfo.doctype:
+        return ParsedXml(None, [error("XML-FORBIDDEN", "El documento declara un DTD; no se admite por seguridad.")])
+    return ParsedXml(root, findings)
+
+
+def _forbidden_in_prolog(data: bytes) -> Finding | None:
+    head = data[:65536]
+    if head[:2] in (b"\xff\xfe", b"\xfe\xff"):  # UTF-16: scan the decoded text, not the raw bytes
+        head = head.decode("utf-16", errors="ignore").encode("utf-8")
+    root_at = _ROOT_START.search(head)
+    prolog = head[: root_at.start()] if root_at else head
+    match = _PROLOG_FORBIDDEN.search(prolog)
+    if not match:
+        return None
+    line = prolog.count(b"\n", 0, match.start()) + 1
+    return error(
+        "XML-FORBIDDEN",
+        "El documento declara un DTD o entidades (<!DOCTYPE/<!ENTITY>); se rechaza sin expandirlo "
+        "para evitar ataques de expansión de entidades o lectura de archivos externos.",
+        line=line,
+    )
+
+
+def _malformed(exc: etree.XMLSyntaxError) -> Finding:
+    line, column = (exc.position if exc.position else (exc.lineno, None))
+    message = str(exc.msg or exc).split(" (<string>")[0]
+    return error("XML-MALFORMED", f"El XML no está bien formado: {message}", line=line, column=column)
+
+
+def _repair_schemalocation(data: bytes, exc: etree.XMLSyntaxError) -> tuple[bytes, Finding] | None:
+    """SAT bulk downloads may carry ``xmlns:schemaLocation``; blank it out, keeping offsets.
+
+    The attribute is outside the cadena original, so the seals are unaffected.
+    """
+    if "xmlns:schemaLocation" not in str(exc):
+        return None
+    match = _BAD_SCHEMALOCATION.search(data)
+    if not match:
+        return None
+    line = data.count(b"\n", 0, match.start()) + 1
+    repaired = _BAD_SCHEMALOCATION.sub(lambda m: b" " * len(m.group(0)), data)
+    return repaired, warning(
+        "XML-SCHEMALOCATION",
+        "El archivo usa 'xmlns:schemaLocation' en lugar de 'xsi:schemaLocation' (defecto conocido de la "
+        "descarga masiva del SAT); se ignoró ese atributo, que no forma parte del sello.",
+        line=line,
+    )
+
+
+def xpath_of(element: etree._Element) -> str:
+    """A readable XPath with prefixes as the document uses them, e.g. /cfdi:Comprobante/cfdi:Emisor."""
+    parts = []
+    node: etree._Element | None = element
+    while node is not None:
+        qname = etree.QName(node)
+        prefix = node.prefix
+        name = f"{prefix}:{qname.localname}" if prefix else qname.localname
+        parent = node.getparent()
+        if parent is not None:
+            same = [c for c in parent if c.tag == node.tag]
+            if len(same) > 1:
+                name += f"[{same.index(node) + 1}]"
+        parts.append(name)
+        node = parent
+    return "/" + "/".join(reversed(parts))
