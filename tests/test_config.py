@@ -1,0 +1,50 @@
+"""Configuration errors stop start-up and name the key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gateway.config import ConfigError, from_dict, load, parse_duration, parse_size
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_example_configuration_loads():
+    settings = load(REPO / "config" / "gateway.toml")
+    assert settings.sources[0].name == "broker-drop" and settings.sinks[0].type == "folder"
+    assert settings.correlation_timeout == 72 * 3600
+
+
+@pytest.mark.parametrize(
+    ("raw", "key"),
+    [
+        ({"gateway": {"data_dirr": "x"}}, "gateway.data_dirr"),
+        ({"store": {"url": "mysql://x"}}, "store.url"),
+        ({"gateway": {"correlation_timeout": "tres días"}}, "gateway.correlation_timeout"),
+        ({"source": [{"name": "a", "type": "folder"}]}, "source 'a'.path"),
+        ({"source": [{"name": "a", "type": "folder", "path": "in", "kind": "excel"}]}, "source 'a'.kind"),
+        ({"source": [{"type": "folder", "path": "in"}]}, "source[0].name"),
+        ({"sink": [{"name": "s", "type": "folder", "path": "o", "max_attempts": 0}]}, "sink 's'.max_attempts"),
+        ({"sink": [{"name": "s", "type": "folder", "path": "o"}, {"name": "s", "type": "folder", "path": "p"}]},
+         "sink 's'"),
+        ({"logging": {"level": "loud"}}, "logging.level"),
+        ({"validation": {"max_file_size": "big"}}, "validation.max_file_size"),
+    ],
+)
+def test_errors_name_the_key(tmp_path, raw, key):
+    with pytest.raises(ConfigError) as excinfo:
+        from_dict(raw, tmp_path)
+    assert key in str(excinfo.value)
+
+
+def test_units():
+    assert parse_duration("500ms", "k") == 0.5 and parse_duration("2m", "k") == 120 and parse_duration(3, "k") == 3
+    assert parse_size("20MB", "k") == 20_000_000 and parse_size("1KiB", "k") == 1024
+
+
+def test_relative_paths_follow_the_config_file(tmp_path):
+    settings = from_dict({"gateway": {"data_dir": "var"}}, tmp_path)
+    assert settings.data_dir == tmp_path / "var"
+    assert settings.store_url == f"sqlite:///{tmp_path / 'var' / 'gateway.db'}"

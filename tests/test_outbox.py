@@ -1,0 +1,81 @@
+"""Delivery: failures retry with backoff, then dead-letter into the queue; an operator retry re-delivers."""
+
+from __future__ import annotations
+
+import random
+import shutil
+
+from gateway import operations, outbox, runner
+from gateway.outbox import backoff
+
+
+def test_backoff_grows_exponentially_with_jitter_and_a_cap():
+    rng = random.Random(1)
+    assert 0.5 <= backoff(1, rng) <= 1.0
+    assert 4.0 <= backoff(4, rng) <= 8.0
+    assert outbox.BACKOFF_CAP / 2 <= backoff(30, rng) <= outbox.BACKOFF_CAP
+
+
+def test_dead_letter_then_operator_retry(workspace, make_invoice, monkeypatch):
+    monkeypatch.setattr(outbox, "BACKOFF_BASE", 0.01)
+    config = workspace.config.read_text().replace("max_attempts = 10", "max_attempts = 3")
+    workspace.config.write_text(config)
+    workspace.outbox.write_text("a file where the sink's folder should be")  # every write fails
+    (workspace.inbox / "a.xml").write_bytes(make_invoice(1))
+    gw = workspace.gateway()
+    try:
+        from adapters.sinks.folder import FolderSink
+
+        gw._sinks = {"inventory": _LazyFolderSink(gw.settings.sinks[0], FolderSink)}
+        runner.run_once(gw, drain_timeout=5)
+        doc = gw.store.list_documents()[0]
+        assert doc.state == "rejected"
+        delivery = gw.store.deliveries(doc.id)[0]
+        assert (delivery.state, delivery.attempts) == ("dead", 3)
+        assert "DELIVERY-FAILED" in {f.code for f in gw.store.findings(doc.id)}
+        actions = [a.action for a in gw.store.audit_trail(doc.id)]
+        assert actions[-1] == "dead-letter"
+
+        workspace.outbox.unlink()  # the operator fixes the destination
+        assert operations.retry(gw, doc.id, "cli:ana") == "ready"
+        outbox.deliver_due(gw)
+        doc = gw.store.get(doc.id)
+        assert doc.state == "forwarded"
+        assert "DELIVERY-FAILED" not in {f.code for f in gw.store.findings(doc.id)}
+    finally:
+        gw.close()
+    assert len(workspace.forwarded_files()) == 1
+
+
+class _LazyFolderSink:
+    """The folder sink, built at each delivery so the test can break and then fix its directory."""
+
+    def __init__(self, config, factory) -> None:
+        self.name, self._config, self._factory = config.name, config, factory
+
+    def deliver(self, item) -> None:
+        from adapters.sinks.base import SinkError
+
+        try:
+            sink = self._factory(self._config)
+        except OSError as exc:
+            raise SinkError(str(exc)) from exc
+        sink.deliver(item)
+
+
+def test_delivery_repeated_after_crash_has_one_effect(workspace, make_invoice):
+    (workspace.inbox / "a.xml").write_bytes(make_invoice(5))
+    gw = workspace.gateway()
+    try:
+        runner.run_once(gw)
+        doc = gw.store.list_documents()[0]
+        before = workspace.forwarded_files()[0].read_bytes()
+        gw.store.enqueue(doc.id, ["inventory"], "2000-01-01T00:00:00.000000Z")  # redelivery forced
+        with gw.store.transaction():
+            gw.store.set_state(doc.id, "ready", "test", "redeliver")
+        outbox.deliver_due(gw)
+    finally:
+        gw.close()
+    assert len(workspace.forwarded_files()) == 1
+    assert workspace.forwarded_files()[0].read_bytes() == before
+    shutil.rmtree(workspace.outbox)
