@@ -124,19 +124,13 @@ class CfdiSchema:
 
     def _check_catalogs(self, root: etree._Element) -> list[Finding]:
         findings: list[Finding] = []
+        by_tag = self._checks_by_tag()
         for element in root.iter():
-            tag = element.tag
-            if not isinstance(tag, str) or not element.attrib:
+            candidates = by_tag.get(element.tag)  # comments and untracked elements drop out here
+            if candidates is None:
                 continue
-            namespace, _, local = tag[1:].partition("}")
-            if namespace not in self.namespaces:
-                continue
-            path = [local]
-            parent = element.getparent()
-            while parent is not None and parent.tag.startswith("{" + namespace + "}"):
-                path.append(parent.tag[len(namespace) + 2:])
-                parent = parent.getparent()
-            for check in self.catalog_checks.get((namespace, tuple(reversed(path))), ()):
+            checks = candidates[0][1] if len(candidates) == 1 else _for_path(element, candidates)
+            for check in checks:
                 raw = element.get(check.attribute)
                 if raw is None:
                     continue
@@ -149,6 +143,29 @@ class CfdiSchema:
                               line=element.sourceline, xpath=f"{xpath_of(element)}/@{check.attribute}")
                     )
         return findings
+
+    def _checks_by_tag(self) -> dict[str, list[tuple[tuple[str, ...], list[_CatalogCheck]]]]:
+        """Clark tag -> [(element path, checks)]: most tags have one path, so no path is computed for them."""
+        index = getattr(self, "_by_tag", None)
+        if index is None:
+            index = {}
+            for (namespace, path), checks in self.catalog_checks.items():
+                index.setdefault(f"{{{namespace}}}{path[-1]}", []).append((path, checks))
+            self._by_tag = index
+        return index
+
+
+def _for_path(element: etree._Element, candidates: list[tuple[tuple[str, ...], list[_CatalogCheck]]]
+              ) -> list[_CatalogCheck]:
+    namespace = etree.QName(element).namespace
+    prefix = "{" + namespace + "}"
+    path = []
+    node: etree._Element | None = element
+    while node is not None and isinstance(node.tag, str) and node.tag.startswith(prefix):
+        path.append(node.tag[len(prefix):])
+        node = node.getparent()
+    wanted = tuple(reversed(path))
+    return next((checks for candidate, checks in candidates if candidate == wanted), [])
 
 
 def _strip_large_enumerations(sat_root: Path) -> tuple[dict[str, bytes], dict[tuple[str, str], frozenset[str]]]:
