@@ -8,6 +8,7 @@ invoices, and the kinds of broken files operations staff meet every week.
 from __future__ import annotations
 
 import shutil
+import sys
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -122,11 +123,17 @@ def run_demo(root: Path) -> int:
             print(f"      {(doc.first_error or '')[:150]}")
         print("\nNo se tomó: en-transito.xml.part (nombre temporal: sigue en inbox/).")
         print("\nPara revisar:")
-        print(f"  immex-gateway queue list -c {config}")
-        print(f"  immex-gateway queue show <ID> -c {config}")
-        print(f"  immex-gateway documents list -c {config}")
+        print(f"  {_command()} queue list -c {config}")
+        print(f"  {_command()} queue show <ID> -c {config}")
+        print(f"  {_command()} documents list -c {config}")
         sample = root / "inbox" / "processed" / "total-alterado.xml"
-        print(f"  immex-gateway validate {sample} --certs {root / 'certs'}")
+        print(f"  {_command()} validate {sample} --certs {root / 'certs'}")
     finally:
         gw.close()
     return 0
+
+
+def _command() -> str:
+    """The console script as the user can type it (inside the venv, which may not be on PATH)."""
+    script = Path(sys.executable).parent / "immex-gateway"
+    return str(script) if script.exists() else "immex-gateway"
