@@ -27,6 +27,7 @@ sys.path.insert(0, str(ROOT))
 
 from lxml import etree  # noqa: E402
 
+from gateway.demo import workspace_config  # noqa: E402
 from gateway.kinds.cfdi.generate import CCE, CFDI, TFD, demo_identities, export_invoice, write_certificate  # noqa: E402
 from gateway.kinds.cfdi.kind import CfdiKind  # noqa: E402
 from gateway.kinds.cfdi.satfiles import cfd_path, default_root  # noqa: E402
@@ -40,23 +41,7 @@ SAMPLES = ROOT.parent / "shared" / "samples" / "cfdi"
 DISTINCT = 200
 NAIVE_MAX = 300
 STABLE_TIME = 0.0
-CONFIG = f"""[gateway]
-data_dir = "var"
-company_rfc = "EKU9003173C9"
-[validation]
-certificate_dirs = ["certs"]
-[logging]
-level = "warning"
-[[source]]
-name = "bench"
-type = "folder"
-path = "inbox"
-stable_time = "{STABLE_TIME}s"
-[[sink]]
-name = "inventory"
-type = "folder"
-path = "outbox"
-"""
+CONFIG = workspace_config(source="bench", stable_time=f"{STABLE_TIME}s")
 
 
 def _set(local: str, ns: str, attr: str, value: str | None) -> Callable[[etree._Element], None]:
