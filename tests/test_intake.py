@@ -18,7 +18,7 @@ def folder_source(path, **options) -> FolderSource:
 
 def test_file_written_slowly_is_not_taken_early(tmp_path, make_invoice):
     data = make_invoice(1)
-    source = folder_source(tmp_path)
+    source = folder_source(tmp_path, stable_time=1.0)  # ten times the writer's pause: margin for a loaded CI
     target = tmp_path / "slow.xml"
     done = threading.Event()
 
