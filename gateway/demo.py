@@ -127,12 +127,13 @@ def run_demo(root: Path) -> int:
             print(f"  ✘ {doc.filename:32} {', '.join(codes)}")
             print(f"      {(doc.first_error or '')[:150]}")
         print("\nNo se tomó: en-transito.xml.part (nombre temporal: sigue en inbox/).")
+        command = _command()
         print("\nPara revisar:")
-        print(f"  {_command()} queue list -c {config}")
-        print(f"  {_command()} queue show <ID> -c {config}")
-        print(f"  {_command()} documents list -c {config}")
+        print(f"  {command} queue list -c {config}")
+        print(f"  {command} queue show <ID> -c {config}")
+        print(f"  {command} documents list -c {config}")
         sample = root / "inbox" / "processed" / "total-alterado.xml"
-        print(f"  {_command()} validate {sample} --certs {root / 'certs'}")
+        print(f"  {command} validate {sample} --certs {root / 'certs'}")
     finally:
         gw.close()
     return 0

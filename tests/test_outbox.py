@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-import shutil
 
 from gateway import operations, outbox, runner
 from gateway.outbox import backoff
@@ -78,4 +77,3 @@ def test_delivery_repeated_after_crash_has_one_effect(workspace, make_invoice):
         gw.close()
     assert len(workspace.forwarded_files()) == 1
     assert workspace.forwarded_files()[0].read_bytes() == before
-    shutil.rmtree(workspace.outbox)

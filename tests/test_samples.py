@@ -160,3 +160,17 @@ def _strip_for_reference(root, namespaces):
                 if isinstance(complement.tag, str) and etree.QName(complement).namespace not in namespaces:
                     child.remove(complement)
     return copy
+
+
+def test_catalog_checks_follow_the_element_path_not_just_its_name(sat_root, make_invoice):
+    """cce20:Domicilio's Colonia is catalog c_Colonia under Emisor but free text under Receptor."""
+    cce = "{http://www.sat.gob.mx/ComercioExterior20}"
+    schema = CfdiSchema.build(sat_root)
+    root = parse(make_invoice(3)).root
+    receptor = root.find(f".//{cce}Receptor/{cce}Domicilio")
+    receptor.set("Colonia", "Downtown Heights")
+    assert [f.message for f in schema.validate(root) if f.code == "XSD"] == []
+    root.find(f".//{cce}Emisor/{cce}Domicilio").set("Colonia", "Downtown Heights")
+    findings = [f for f in schema.validate(root) if f.code == "XSD"]
+    assert len(findings) == 1 and "c_Colonia" in findings[0].message
+    assert "cce20:Emisor/cce20:Domicilio" in findings[0].location["xpath"]

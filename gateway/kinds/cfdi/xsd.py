@@ -59,6 +59,13 @@ class CfdiSchema:
     #: (namespace, element path within that namespace) -> catalog checks of its attributes
     catalog_checks: dict[tuple[str, tuple[str, ...]], list[_CatalogCheck]] = field(default_factory=dict)
     namespaces: frozenset[str] = frozenset()
+    #: Clark tag -> {element path -> checks}: elements whose tag has no catalog attribute are skipped at once
+    _by_tag: dict[str, dict[tuple[str, ...], list[_CatalogCheck]]] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._by_tag = {}
+        for (namespace, path), checks in self.catalog_checks.items():
+            self._by_tag.setdefault(f"{{{namespace}}}{path[-1]}", {})[path] = checks
 
     @classmethod
     def build(cls, sat_root: Path, schemas: dict[str, str] | None = None) -> CfdiSchema:
@@ -124,13 +131,11 @@ class CfdiSchema:
 
     def _check_catalogs(self, root: etree._Element) -> list[Finding]:
         findings: list[Finding] = []
-        by_tag = self._checks_by_tag()
         for element in root.iter():
-            candidates = by_tag.get(element.tag)  # comments and untracked elements drop out here
-            if candidates is None:
+            by_path = self._by_tag.get(element.tag)  # comments and elements without catalog attributes drop out
+            if by_path is None:
                 continue
-            checks = candidates[0][1] if len(candidates) == 1 else _for_path(element, candidates)
-            for check in checks:
+            for check in by_path.get(_element_path(element), ()):
                 raw = element.get(check.attribute)
                 if raw is None:
                     continue
@@ -144,28 +149,16 @@ class CfdiSchema:
                     )
         return findings
 
-    def _checks_by_tag(self) -> dict[str, list[tuple[tuple[str, ...], list[_CatalogCheck]]]]:
-        """Clark tag -> [(element path, checks)]: most tags have one path, so no path is computed for them."""
-        index = getattr(self, "_by_tag", None)
-        if index is None:
-            index = {}
-            for (namespace, path), checks in self.catalog_checks.items():
-                index.setdefault(f"{{{namespace}}}{path[-1]}", []).append((path, checks))
-            self._by_tag = index
-        return index
 
-
-def _for_path(element: etree._Element, candidates: list[tuple[tuple[str, ...], list[_CatalogCheck]]]
-              ) -> list[_CatalogCheck]:
-    namespace = etree.QName(element).namespace
-    prefix = "{" + namespace + "}"
+def _element_path(element: etree._Element) -> tuple[str, ...]:
+    """Local names from the outermost ancestor in the element's own namespace down to the element."""
+    prefix = element.tag[: element.tag.index("}") + 1]
     path = []
     node: etree._Element | None = element
     while node is not None and isinstance(node.tag, str) and node.tag.startswith(prefix):
         path.append(node.tag[len(prefix):])
         node = node.getparent()
-    wanted = tuple(reversed(path))
-    return next((checks for candidate, checks in candidates if candidate == wanted), [])
+    return tuple(reversed(path))
 
 
 def _strip_large_enumerations(sat_root: Path) -> tuple[dict[str, bytes], dict[tuple[str, str], frozenset[str]]]:
