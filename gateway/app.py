@@ -6,6 +6,7 @@ from adapters.sinks.base import Sink
 from adapters.sources.base import Source
 from gateway.archive import Archive
 from gateway.config import ConfigError, Settings, SinkConfig, SourceConfig
+from gateway.health import HealthMonitor
 from gateway.kinds import KindRegistry
 from gateway.store import SqliteStore, open_store
 
@@ -33,6 +34,7 @@ class Gateway:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         self.store: SqliteStore = open_store(settings.store_url)
         self.archive = Archive(settings.archive_dir)
+        self.health = HealthMonitor(self.store)
         self.kinds = KindRegistry(settings.certificate_dirs, settings.sat_schema_dir)
         self._sources: list[Source] | None = None
         self._sinks: dict[str, Sink] | None = None

@@ -10,14 +10,24 @@ from gateway.store.base import Document
 MODEL_VERSION = "1.0"
 
 
-def envelope(doc: Document, findings: list[Finding], links: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+def envelope(doc: Document, findings: list[Finding], links: list[dict[str, Any]] | None = None,
+             container: Document | None = None) -> dict[str, Any]:
+    """A part of a container file names the file it came from as its source (DESIGN §2) and links to it."""
+    origin = container or doc
+    source: dict[str, Any] = {"name": origin.source_name, "filename": origin.filename, "sha256": origin.sha256,
+                              "received_at": origin.received_at}
+    links = list(links or [])
+    if container is not None:
+        source["part"] = {"filename": doc.filename, "sha256": doc.sha256}
+        links.insert(0, {"kind": container.kind, "id": container.id, "role": "part-of"})
+    if doc.replaces_id:
+        links.append({"kind": doc.kind, "id": doc.replaces_id, "role": "replaces"})
     return {
         "id": doc.id,
         "kind": doc.kind,
         "model_version": MODEL_VERSION,
-        "source": {"name": doc.source_name, "filename": doc.filename, "sha256": doc.sha256,
-                   "received_at": doc.received_at},
+        "source": source,
         "record": doc.record,
         "findings": [f.to_dict() for f in findings if f.severity is not Severity.ERROR],
-        "links": links or [],
+        "links": links,
     }

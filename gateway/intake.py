@@ -37,15 +37,18 @@ def take(gw: Gateway, source: Source, item: IncomingFile) -> str | None:
 
 
 def record(gw: Gateway, source_name: str, filename: str, sha256: str, size: int, declared_kind: str,
-           replaces_id: str | None = None, actor: str | None = None) -> str:
-    """Commit the document row for archived bytes: new, duplicate, or the resumption of an interrupted intake."""
+           replaces_id: str | None = None, actor: str | None = None, parent_id: str | None = None) -> str:
+    """Commit the document row for archived bytes: new, duplicate, or the resumption of an interrupted intake.
+
+    ``parent_id`` marks a part carved out of a container file: it has no source file to acknowledge.
+    """
     actor = actor or gw.actor
     store = gw.store
     with store.transaction():
         earlier = store.find_by_sha256(sha256)
         for doc in earlier:
             if doc.source_name == source_name and doc.filename == filename and doc.source_acked_at is None \
-                    and replaces_id is None:
+                    and replaces_id is None and parent_id is None:
                 log.info("resuming interrupted intake", document_id=doc.id, file=filename)
                 return doc.id
         original = next((d for d in earlier if d.state != "duplicate" and d.replaces_id is None), None) \
@@ -54,7 +57,7 @@ def record(gw: Gateway, source_name: str, filename: str, sha256: str, size: int,
         doc = Document(
             id=new_id(), kind=None, declared_kind=declared_kind, state="received", source_name=source_name,
             filename=filename, sha256=sha256, size=size, received_at=stamp, updated_at=stamp,
-            replaces_id=replaces_id,
+            replaces_id=replaces_id, parent_id=parent_id, source_acked_at=stamp if parent_id else None,
         )
         if original is not None:
             doc.state, doc.duplicate_of, doc.kind = "duplicate", original.id, original.kind

@@ -51,13 +51,16 @@ def _attempt(gw: Gateway, document_id: str, sink_name: str, attempts: int) -> No
     if sink is None or config is None:
         _dead(gw, document_id, sink_name, attempts, f"sink '{sink_name}' is no longer configured")
         return
-    item = Outgoing(doc.id, doc.kind or "unknown", envelope(doc, store.findings(doc.id)), doc.filename,
-                    lambda: gw.archive.read(doc.sha256))
+    container = store.get(doc.parent_id) if doc.parent_id else None
+    item = Outgoing(doc.id, doc.kind or "unknown", envelope(doc, store.findings(doc.id), container=container),
+                    doc.filename, lambda: gw.archive.read(doc.sha256))
     attempts += 1
     try:
         sink.deliver(item)
         crash_point("outbox.after-deliver")
     except SinkError as exc:
+        if exc.retryable:  # a refused document is the document's fault, not the sink's
+            gw.health.failed("sink", sink_name, str(exc))
         if not exc.retryable or attempts >= config.max_attempts:
             _dead(gw, document_id, sink_name, attempts, str(exc))
             return
@@ -67,6 +70,7 @@ def _attempt(gw: Gateway, document_id: str, sink_name: str, attempts: int) -> No
         log.warning("delivery failed, will retry", document_id=document_id, sink=sink_name, attempts=attempts,
                     retry_in_s=round(delay, 1), error=str(exc))
         return
+    gw.health.ok("sink", sink_name)
     stamp = now()
     with store.transaction():
         store.record_delivery(document_id, sink_name, "delivered", attempts, stamp, None, stamp)

@@ -12,8 +12,9 @@ from gateway import logs, xmlsafe
 from gateway.app import Gateway
 from gateway.faults import crash_point
 from gateway.findings import Finding, error
+from gateway.intake import record
 from gateway.kinds.base import CheckResult
-from gateway.store.base import IN_PROGRESS, now
+from gateway.store.base import IN_PROGRESS, Document, now
 
 log = logs.get("gateway.pipeline")
 
@@ -58,6 +59,8 @@ def process(gw: Gateway, document_id: str) -> str:
             if doc.state == "received":
                 store.set_state(document_id, "validated", gw.actor, "validate")
             crash_point("pipeline.after-validate")
+            if result.parts is not None:
+                return _split(gw, doc, kind_name, result)
             store.set_state(document_id, "normalised", gw.actor, "normalise", record=result.record,
                             business_key=result.business_key)
             sinks = [c.name for c in gw.settings.sinks]
@@ -70,11 +73,49 @@ def process(gw: Gateway, document_id: str) -> str:
 
 
 def process_pending(gw: Gateway) -> int:
-    count = 0
-    for document_id in gw.store.ids_in_states(IN_PROGRESS):
-        process(gw, document_id)
-        count += 1
-    return count
+    """Process until nothing is in progress (a container's parts are processed in the same pass)."""
+    count, seen = 0, set()
+    while True:
+        batch = [i for i in gw.store.ids_in_states(IN_PROGRESS) if i not in seen]
+        if not batch:
+            return count
+        for document_id in batch:
+            seen.add(document_id)
+            process(gw, document_id)
+            count += 1
+
+
+def _split(gw: Gateway, doc: Document, kind_name: str | None, result: CheckResult) -> str:
+    """Archive each part of a container, then commit all part rows and the container's ``split`` at once.
+
+    The parts are consumed lazily (a container may stream a large file); only their hashes are kept.
+    Nothing is recorded until the last part is archived, so a crash or a defect found late (a
+    truncated set) leaves the container to be processed again or rejected whole, never half-loaded.
+    """
+    store, archived = gw.store, []
+    try:
+        for number, part in enumerate(result.parts or (), start=1):
+            sha256, size = gw.archive.put_bytes(part.data)
+            archived.append((f"{doc.filename}#{number} {part.label}".rstrip(), sha256, size, part.kind))
+    except Exception as exc:  # noqa: BLE001 - a bug while splitting rejects this file, not the gateway
+        log.exception("splitting failed")
+        result.findings.append(error("INTERNAL", f"Error interno al separar el archivo ({type(exc).__name__})."))
+    store.replace_findings(doc.id, result.findings)
+    if not result.ok:
+        codes = sorted({f.code for f in result.findings if f.severity.value == "error"})
+        store.set_state(doc.id, "rejected", gw.actor, "validate", reason=", ".join(codes))
+        log.info("container rejected", kind=kind_name, codes=codes)
+        return "rejected"
+    if not archived:
+        store.add_findings(doc.id, [error("FILE-EMPTY", "El archivo no contiene ningún documento.")])
+        store.set_state(doc.id, "rejected", gw.actor, "validate", reason="FILE-EMPTY")
+        return "rejected"
+    children = [record(gw, doc.source_name, label, sha256, size, part_kind, parent_id=doc.id)
+                for label, sha256, size, part_kind in archived]
+    store.set_state(doc.id, "split", gw.actor, "split", detail={"parts": len(children)},
+                    record=result.record, business_key=result.business_key)
+    log.info("container split", kind=kind_name, parts=len(children))
+    return "split"
 
 
 def _safe_check(gw: Gateway, data: bytes, filename: str, declared_kind: str) -> tuple[str | None, CheckResult]:

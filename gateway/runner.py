@@ -37,7 +37,9 @@ def intake_once(gw: Gateway, stats: RunStats) -> int:
         except Exception as exc:  # noqa: BLE001 - one broken source must not stop the rest
             log.error("source poll failed", source=source.name, error=str(exc))
             stats.errors.append(f"{source.name}: {exc}")
+            gw.health.failed("source", source.name, str(exc))
             continue
+        gw.health.ok("source", source.name)
         for item in items:
             try:
                 if intake.take(gw, source, item):

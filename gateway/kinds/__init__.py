@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from gateway.kinds.base import CheckResult, DocumentKind
+from gateway.kinds.base import CheckResult, DocumentKind, Part
 
 _HEAD = 8192
 
@@ -45,4 +45,4 @@ def _cfdi(registry: KindRegistry) -> DocumentKind:
 
 _FACTORIES = {"cfdi": _cfdi}
 
-__all__ = ["CheckResult", "DocumentKind", "KindRegistry"]
+__all__ = ["CheckResult", "DocumentKind", "KindRegistry", "Part"]

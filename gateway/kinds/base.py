@@ -2,10 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from gateway.findings import Finding, has_errors
+
+
+@dataclass
+class Part:
+    """One document carved out of a container file (a pedimento of an M file, a chunk of an ERP export).
+
+    The part's bytes are archived on their own so that it can be retried, replaced and audited like any
+    other document; ``kind`` is the kind that checks those bytes.
+    """
+
+    kind: str
+    data: bytes
+    label: str  # shown after the container's file name: ``m3420001.123#2 (pedimento 3420-6000001)``
 
 
 @dataclass
@@ -17,6 +31,8 @@ class CheckResult:
     business_key: str | None = None
     #: whether the document got far enough to be validated (parsed, right version...)
     validated: bool = False
+    #: for containers: the documents this file holds; consumed once, lazily (it may stream a large file)
+    parts: Iterable[Part] | None = None
 
     @property
     def ok(self) -> bool:

@@ -243,6 +243,38 @@ class SqliteStore:
         rows = self._db.execute("SELECT state, COUNT(*) FROM documents GROUP BY state")
         return {r[0]: r[1] for r in rows}
 
+    def counts_by_kind_and_state(self) -> list[tuple[str | None, str, int]]:
+        rows = self._db.execute("SELECT kind, state, COUNT(*) FROM documents GROUP BY kind, state ORDER BY 1, 2")
+        return [(r[0], r[1], r[2]) for r in rows]
+
+    def delivery_counts(self) -> list[tuple[str, str, int, int]]:
+        """(sink, state, rows, attempts) over the outbox."""
+        rows = self._db.execute(
+            "SELECT sink, state, COUNT(*), COALESCE(SUM(attempts), 0) FROM outbox GROUP BY sink, state ORDER BY 1, 2")
+        return [(r[0], r[1], r[2], r[3]) for r in rows]
+
+    # health ----------------------------------------------------------------------------------------------
+
+    def record_health(self, component: str, name: str, healthy: bool, consecutive_failures: int,
+                      error: str | None = None) -> None:
+        stamp = now()
+        with self.transaction():
+            self._db.execute(
+                "INSERT INTO component_health (component, name, healthy, consecutive_failures, last_ok_at, "
+                "last_failure_at, last_error, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (component, name) DO UPDATE SET healthy = excluded.healthy, "
+                "consecutive_failures = excluded.consecutive_failures, "
+                "last_ok_at = COALESCE(excluded.last_ok_at, last_ok_at), "
+                "last_failure_at = COALESCE(excluded.last_failure_at, last_failure_at), "
+                "last_error = COALESCE(excluded.last_error, last_error), updated_at = excluded.updated_at",
+                (component, name, int(healthy), consecutive_failures, None if error else stamp,
+                 stamp if error else None, error, stamp),
+            )
+
+    def health(self) -> list[dict[str, Any]]:
+        rows = self._db.execute("SELECT * FROM component_health ORDER BY component, name")
+        return [dict(r) | {"healthy": bool(r["healthy"])} for r in rows]
+
 
 def _statements(sql: str) -> list[str]:
     lines = [line for line in sql.splitlines() if not line.strip().startswith("--")]

@@ -34,7 +34,8 @@ class CfdiKind:
         self._local = threading.local()
 
     def sniff(self, head: bytes, filename: str) -> bool:
-        return b"Comprobante" in head and _SAT_CFD_NS.search(head) is not None
+        # the head is already stripped of BOM and blanks; XML (UTF-16 included) starts with "<"
+        return head[:1] in (b"<", b"\xff", b"\xfe") and b"Comprobante" in head and _SAT_CFD_NS.search(head) is not None
 
     @property
     def schema(self) -> CfdiSchema:

@@ -1,0 +1,48 @@
+"""Health of sources and sinks: what ``/healthz`` and the overview page show.
+
+A component is unhealthy after ``UNHEALTHY_AFTER`` consecutive failures (one refused
+connection is weather, three are an outage). Only changes are written to the store, so a
+healthy source polled every second costs no write.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gateway import logs
+from gateway.store.base import Store
+
+log = logs.get("gateway.health")
+
+UNHEALTHY_AFTER = 3
+
+
+class HealthMonitor:
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._failures: dict[tuple[str, str], int] = {}
+
+    def ok(self, component: str, name: str) -> None:
+        key = (component, name)
+        if self._failures.get(key) == 0:
+            return
+        if self._failures.get(key, 0) >= UNHEALTHY_AFTER:
+            log.info("component recovered", component=component, name=name)
+        self._failures[key] = 0
+        self._store.record_health(component, name, True, 0)
+
+    def failed(self, component: str, name: str, error: str) -> None:
+        key = (component, name)
+        count = self._failures.get(key, 0) + 1
+        self._failures[key] = count
+        healthy = count < UNHEALTHY_AFTER
+        if count == UNHEALTHY_AFTER:
+            log.error("component unhealthy", component=component, name=name, failures=count, error=error)
+        self._store.record_health(component, name, healthy, count, error)
+
+
+def snapshot(store: Store) -> dict[str, Any]:
+    """``{"status": "ok"|"degraded", "components": [...]}`` for ``/healthz``."""
+    components = store.health()
+    status = "ok" if all(c["healthy"] for c in components) else "degraded"
+    return {"status": status, "components": components}
