@@ -58,22 +58,30 @@ class CfdiKind:
         return parser
 
     def check(self, data: bytes) -> CheckResult:
+        root, findings = self.validate(data)
+        if root is None or has_errors(findings):
+            return CheckResult(findings, validated=root is not None)
+        record = normalise(root)
+        return CheckResult(findings, record, business_key=record.get("uuid"), validated=True)
+
+    def validate(self, data: bytes) -> tuple[etree._Element | None, list[Finding]]:
+        """Parse, version, XSD, rules and (when configured) seals: the verdict without the canonical record.
+
+        Returns the root only when the document got as far as validation (parsed, CFDI 4.0).
+        """
         parsed = parse(data, self._parser())
         findings: list[Finding] = list(parsed.findings)
         if parsed.root is None:
-            return CheckResult(findings)
+            return None, findings
         root = parsed.root
         version_problem = _version_problem(root)
         if version_problem:
-            return CheckResult([*findings, version_problem])
+            return None, [*findings, version_problem]
         findings.extend(self.schema.validate(root))
         findings.extend(check_rules(root))
         if self.verify_seals:
             findings.extend(self._seals().verify(root))
-        if has_errors(findings):
-            return CheckResult(findings, validated=True)
-        record = normalise(root)
-        return CheckResult(findings, record, business_key=record.get("uuid"), validated=True)
+        return root, findings
 
 
 def _version_problem(root: etree._Element) -> Finding | None:

@@ -57,33 +57,33 @@ _MERCANCIA = {
     "ValorUnitarioAduana": "valor_unitario_aduana", "ValorDolares": "valor_dolares",
 }
 _DESCRIPCION = {"Marca": "marca", "Modelo": "modelo", "SubModelo": "submodelo", "NumeroSerie": "numero_serie"}
-_PEDIMENTO = "cfdi:InformacionAduanera"
+_PEDIMENTO = f"{{{CFDI}}}InformacionAduanera"
 
 
 def normalise(root: Element) -> Record:
     """The canonical, JSON-ready record of a cfdi:Comprobante Version 4.0."""
-    timbre = root.find("cfdi:Complemento/tfd:TimbreFiscalDigital", NS)
+    timbre = root.find(f"{{{CFDI}}}Complemento/{{{TFD}}}TimbreFiscalDigital")
     record: Record = _upper(_fields(timbre, _TIMBRE), "uuid")
     record.update(_fields(root, _COMPROBANTE))
-    record["emisor"] = _upper(_fields(root.find("cfdi:Emisor", NS), _EMISOR), "rfc")
-    record["receptor"] = _upper(_fields(root.find("cfdi:Receptor", NS), _RECEPTOR), "rfc")
-    record["cfdi_relacionados"] = [_relacionados(r) for r in root.findall("cfdi:CfdiRelacionados", NS)]
-    record["impuestos"] = _fields(root.find("cfdi:Impuestos", NS), _IMPUESTOS)
-    record["conceptos"] = [_concepto(c) for c in root.findall("cfdi:Conceptos/cfdi:Concepto", NS)]
+    record["emisor"] = _upper(_fields(root.find(f"{{{CFDI}}}Emisor"), _EMISOR), "rfc")
+    record["receptor"] = _upper(_fields(root.find(f"{{{CFDI}}}Receptor"), _RECEPTOR), "rfc")
+    record["cfdi_relacionados"] = [_relacionados(r) for r in root.findall(f"{{{CFDI}}}CfdiRelacionados")]
+    record["impuestos"] = _fields(root.find(f"{{{CFDI}}}Impuestos"), _IMPUESTOS)
+    record["conceptos"] = [_concepto(c) for c in root.findall(f"{{{CFDI}}}Conceptos/{{{CFDI}}}Concepto")]
     record["pedimentos"] = list(dict.fromkeys(p for c in record["conceptos"] for p in c["pedimentos"]))
-    cce = root.find("cfdi:Complemento/cce20:ComercioExterior", NS)
+    cce = root.find(f"{{{CFDI}}}Complemento/{{{CCE20}}}ComercioExterior")
     record["comercio_exterior"] = None if cce is None else _comercio_exterior(cce)
     return record
 
 
 def _relacionados(element: Element) -> Record:
-    uuids = [_text(r.get("UUID")) for r in element.findall("cfdi:CfdiRelacionado", NS)]
+    uuids = [_text(r.get("UUID")) for r in element.findall(f"{{{CFDI}}}CfdiRelacionado")]
     return {"tipo_relacion": _text(element.get("TipoRelacion")), "uuids": [u.upper() for u in uuids if u]}
 
 
 def _concepto(element: Element) -> Record:
     record = _fields(element, _CONCEPTO)
-    found = element.findall(_PEDIMENTO, NS) + element.findall(f"cfdi:Parte/{_PEDIMENTO}", NS)
+    found = element.findall(_PEDIMENTO) + element.findall(f"{{{CFDI}}}Parte/{_PEDIMENTO}")
     numbers = (_text(p.get("NumeroPedimento")) for p in found)
     record["pedimentos"] = list(dict.fromkeys(n for n in numbers if n))
     return record
@@ -91,41 +91,44 @@ def _concepto(element: Element) -> Record:
 
 def _comercio_exterior(cce: Element) -> Record:
     record = _fields(cce, _CCE)
-    emisor = cce.find("cce20:Emisor", NS)
+    emisor = cce.find(f"{{{CCE20}}}Emisor")
     record["emisor"] = {"curp": _text(emisor.get("Curp")) if emisor is not None else None,
                         "domicilio": _domicilio(emisor)}
-    receptor = cce.find("cce20:Receptor", NS)
+    receptor = cce.find(f"{{{CCE20}}}Receptor")
     record["receptor"] = {"num_reg_id_trib": _text(receptor.get("NumRegIdTrib")) if receptor is not None else None,
                           "domicilio": _domicilio(receptor)}
-    record["propietarios"] = [_fields(p, _PROPIETARIO) for p in cce.findall("cce20:Propietario", NS)]
+    record["propietarios"] = [_fields(p, _PROPIETARIO) for p in cce.findall(f"{{{CCE20}}}Propietario")]
     record["destinatarios"] = [
-        {**_fields(d, _DESTINATARIO), "domicilios": [_fields(x, _DOMICILIO) for x in d.findall("cce20:Domicilio", NS)]}
-        for d in cce.findall("cce20:Destinatario", NS)
+        {**_fields(d, _DESTINATARIO),
+         "domicilios": [_fields(x, _DOMICILIO) for x in d.findall(f"{{{CCE20}}}Domicilio")]}
+        for d in cce.findall(f"{{{CCE20}}}Destinatario")
     ]
-    record["mercancias"] = [_mercancia(m) for m in cce.findall("cce20:Mercancias/cce20:Mercancia", NS)]
+    record["mercancias"] = [_mercancia(m) for m in cce.findall(f"{{{CCE20}}}Mercancias/{{{CCE20}}}Mercancia")]
     return record
 
 
 def _mercancia(element: Element) -> Record:
     record = _fields(element, _MERCANCIA)
-    found = element.findall("cce20:DescripcionesEspecificas", NS)
+    found = element.findall(f"{{{CCE20}}}DescripcionesEspecificas")
     record["descripciones_especificas"] = [_fields(d, _DESCRIPCION) for d in found]
     return record
 
 
 def _domicilio(parent: Element | None) -> Record | None:
-    element = None if parent is None else parent.find("cce20:Domicilio", NS)
+    element = None if parent is None else parent.find(f"{{{CCE20}}}Domicilio")
     return None if element is None else _fields(element, _DOMICILIO)
 
 
 def _fields(element: Element | None, table: dict[str, str]) -> Record:
     """Every key of ``table``, valued from the element's attribute (None if absent, blank or no element)."""
-    return {key: _text(None if element is None else element.get(attr)) for attr, key in table.items()}
+    if element is None:
+        return dict.fromkeys(table.values())
+    get = element.get  # not element.items(): that would copy the 2 kB Sello and Certificado every time
+    return {key: _text(get(attr)) for attr, key in table.items()}
 
 
 def _text(value: str | None) -> str | None:
-    value = value.strip() if value is not None else None
-    return value or None
+    return (value.strip() or None) if value else None
 
 
 def _upper(record: Record, key: str) -> Record:

@@ -41,6 +41,8 @@ KNOWN_SCHEMAS: dict[str, str] = {
 
 #: Enumerations longer than this are checked in Python rather than by libxml2.
 ENUM_THRESHOLD = 100
+_ADDENDA = f"{{{CFDI4}}}Addenda"
+_COMPLEMENTO = f"{{{CFDI4}}}Complemento"
 _MESSAGE_LIMIT = 400
 
 
@@ -103,15 +105,12 @@ class CfdiSchema:
     def _validation_copy(self, root: etree._Element, findings: list[Finding]) -> etree._Element:
         """Drop the Addenda (outside the seal, no SAT schema) and complements we have no schema for."""
         removable: list[etree._Element] = []
-        for child in root:
-            if not isinstance(child.tag, str):
-                continue
-            qname = etree.QName(child)
-            if qname.namespace == CFDI4 and qname.localname == "Addenda":
+        for child in root.iterchildren(_ADDENDA, _COMPLEMENTO):
+            if child.tag == _ADDENDA:
                 removable.append(child)
-            elif qname.namespace == CFDI4 and qname.localname == "Complemento":
-                for complement in child:
-                    if isinstance(complement.tag, str) and etree.QName(complement).namespace not in self.namespaces:
+            else:
+                for complement in child.iterchildren("{*}*"):
+                    if etree.QName(complement).namespace not in self.namespaces:
                         removable.append(complement)
                         findings.append(
                             info("XSD-UNKNOWN-COMPLEMENT",
@@ -131,11 +130,8 @@ class CfdiSchema:
 
     def _check_catalogs(self, root: etree._Element) -> list[Finding]:
         findings: list[Finding] = []
-        for element in root.iter():
-            by_path = self._by_tag.get(element.tag)  # comments and elements without catalog attributes drop out
-            if by_path is None:
-                continue
-            for check in by_path.get(_element_path(element), ()):
+        for element in root.iter(*self._by_tag):  # libxml2 filters the tags; most elements never reach Python
+            for check in self._by_tag[element.tag].get(_element_path(element), ()):
                 raw = element.get(check.attribute)
                 if raw is None:
                     continue
