@@ -85,3 +85,57 @@ FIELDS: dict[str, dict[str, Field]] = {target: {f.name: f for f in fields} for t
 
 def part_fields(target: str) -> tuple[str, ...]:
     return tuple(f.name for f in TARGETS[target] if f.part)
+
+
+_VALUE_SCHEMAS: dict[str, dict[str, object]] = {
+    "string": {"type": "string", "minLength": 1},
+    "decimal": {"type": "string", "pattern": r"^-?\d+(\.\d+)?$"},
+    "integer": {"type": "string", "pattern": r"^-?\d+$"},
+    "date": {"type": "string", "format": "date", "pattern": r"^\d{4}-\d{2}-\d{2}$"},
+    "fraccion": {"type": "string", "pattern": r"^\d{8}$"},
+    "nico": {"type": "string", "pattern": r"^\d{2}$"},
+    "rfc": {"type": "string", "pattern": r"^[A-ZÑ&]{3,4}\d{6}[A-Z0-9]{3}$"},
+    "pedimento": {"type": "string", "pattern": r"^\d{15}$"},
+    "uuid": {"type": "string", "pattern": r"^[0-9A-F]{8}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{12}$"},
+    "country": {"type": "string", "pattern": r"^[A-Z]{3}$"},
+}
+_TITLES = {"erp.materials": "ERP material master", "erp.bom": "ERP bill of materials",
+           "erp.receipts": "ERP goods receipts", "erp.shipments": "ERP shipments"}
+
+
+def json_schema(target: str) -> dict[str, object]:
+    """The published JSON Schema of a chunk's ``record`` (docs/schema/<target>.schema.json is this, written out)."""
+    row_properties: dict[str, object] = {"row": {"type": "integer", "minimum": 1,
+                                                 "description": "Row (CSV/XLSX line, XML/JSON record number) "
+                                                                "of the export this row came from."}}
+    for f in TARGETS[target]:
+        value = dict(_VALUE_SCHEMAS[f.type])
+        if f.enum:
+            value = {"enum": list(f.enum)}
+        limits = []
+        if f.minimum is not None:
+            limits.append(f"{'>' if f.exclusive else '≥'} {f.minimum}")
+        if f.maximum is not None:
+            limits.append(f"≤ {f.maximum}")
+        text = f"{f.label} ({f.type}{', ' + ', '.join(limits) if limits else ''})"
+        row_properties[f.name] = ({**value, "description": text} if f.required else
+                                  {"anyOf": [value, {"type": "null"}], "description": text})
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": f"https://immex-gateway.dev/schema/{target}/1.0",
+        "title": f"{_TITLES[target]} chunk: canonical record",
+        "description": f"The `record` of a forwarded document of kind `{target}`: up to `chunk_rows` rows of one "
+                       "ERP export read through a mapping (mappings/*.toml). Every row has every property (null "
+                       "when the export has no value); decimals are strings with a dot, dates ISO 8601, codes as "
+                       "in SAT's and Anexo 22's catalogs. The envelope's source names the export file.",
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["mapping", "chunk", "rows"],
+        "properties": {
+            "mapping": {"type": "string", "description": "Name of the mapping that read the export."},
+            "chunk": {"type": "integer", "minimum": 1, "description": "Number of this chunk within the export."},
+            "rows": {"type": "array", "minItems": 1, "items": {
+                "type": "object", "additionalProperties": False, "required": list(row_properties),
+                "properties": row_properties}},
+        },
+    }
