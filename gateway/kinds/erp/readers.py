@@ -9,6 +9,7 @@ each record once it has been read. Only a JSON document that is not JSON Lines i
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import json
@@ -99,10 +100,9 @@ class _Columns(Reader):
 
 class CsvReader(_Columns):
     def __init__(self, source: Source, stream: IO[bytes]) -> None:
-        encoding = "utf-8-sig" if source.encoding.lower().replace("_", "-") in ("utf-8", "utf8") else source.encoding
-        self._text = io.TextIOWrapper(stream, encoding=encoding, newline="", errors="strict")
         quoting = csv.QUOTE_NONE if source.quoting == "none" else csv.QUOTE_MINIMAL
-        self._reader = csv.reader(self._text, delimiter=source.delimiter, quotechar=source.quotechar,
+        self._lines = _Lines(stream, source.encoding)
+        self._reader = csv.reader(self._lines, delimiter=source.delimiter, quotechar=source.quotechar,
                                   quoting=quoting, strict=False)
         self.header = None
         try:
@@ -114,7 +114,7 @@ class CsvReader(_Columns):
                     raise SourceProblem(error("FILE-EMPTY", "El archivo no tiene encabezado ni filas."))
                 self.header = [h.strip() for h in first]
         except UnicodeDecodeError as exc:
-            raise _encoding_problem(source, exc, self._reader.line_num + 1) from None
+            raise _encoding_problem(source, exc, self._lines.number) from None
         except csv.Error as exc:
             raise _mapping_problem(f"no se puede leer el encabezado como CSV: {exc}") from None
         self._source = source
@@ -128,7 +128,7 @@ class CsvReader(_Columns):
             except StopIteration:
                 return
             except UnicodeDecodeError as exc:
-                raise _encoding_problem(self._source, exc, reader.line_num + 1) from None
+                raise _encoding_problem(self._source, exc, self._lines.number) from None
             except csv.Error as exc:
                 raise SourceProblem(error("ERP-ROW", f"la fila no es CSV válido: {exc}", row=reader.line_num)) from None
             if not row or (len(row) == 1 and not row[0].strip()):
@@ -146,6 +146,29 @@ class CsvReader(_Columns):
         if ref is not None:
             location["column"] = self.column_name(ref)
         return location
+
+
+class _Lines:
+    """Decode line by line, so that an undecodable byte is reported on its own line (the row users look for)."""
+
+    def __init__(self, stream: IO[bytes], encoding: str) -> None:
+        self.number = 0
+        name = codecs.lookup(encoding).name
+        self._text = name.startswith(("utf-16", "utf-32"))  # not ASCII-compatible: no byte-wise lines
+        self._lines: Iterator[Any] = iter(io.TextIOWrapper(stream, encoding=encoding, newline="")
+                                          if self._text else stream)
+        self._encoding = name
+        self._first = "utf-8-sig" if name == "utf-8" else name  # a byte order mark only starts the file
+
+    def __iter__(self) -> Iterator[str]:
+        return self
+
+    def __next__(self) -> str:
+        line = next(self._lines)
+        self.number += 1
+        if self._text:
+            return line
+        return line.decode(self._first if self.number == 1 else self._encoding)
 
 
 def _encoding_problem(source: Source, exc: UnicodeDecodeError, row: int) -> SourceProblem:
