@@ -53,7 +53,7 @@ def test_published_schemas_are_the_ones_the_code_uses():
     assert (SCHEMAS / "erp-mapping.schema.json").read_text() == package.read_text()
     for target in TARGETS:
         published = json.loads((SCHEMAS / f"{target}.schema.json").read_text(encoding="utf-8"))
-        assert published == json_schema(target), f"regenerate docs/schema/{target}.schema.json (see docs/erp.md)"
+        assert published == json_schema(target), f"run: python -m gateway.kinds.erp docs/schema ({target})"
 
 
 @pytest.mark.parametrize("overrides, key", [

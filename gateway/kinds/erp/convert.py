@@ -42,10 +42,10 @@ def compile_rule(rule: FieldRule, source: Source) -> Converter:
     label = target.label or target.name
 
     def convert(raw: Any, warnings: list[tuple[str, str]]) -> str | None:
-        if raw is None:
-            text = ""
-        elif isinstance(raw, str):
+        if raw.__class__ is str:
             text = raw.strip() if trim else raw
+        elif raw is None:
+            text = ""
         else:
             text = raw  # a typed XLSX cell (number, date): the type parser takes it as is
         if text == "":

@@ -13,6 +13,7 @@ import codecs
 import csv
 import io
 import json
+import operator
 from collections.abc import Callable, Iterator
 from typing import IO, Any
 
@@ -118,6 +119,11 @@ class CsvReader(_Columns):
         except csv.Error as exc:
             raise _mapping_problem(f"no se puede leer el encabezado como CSV: {exc}") from None
         self._source = source
+
+    def getter(self, ref: str | int) -> Getter:
+        if self.header is not None:  # rows are checked to be as wide as the header: no bounds check per value
+            return operator.itemgetter(self._index(ref))
+        return super().getter(ref)
 
     def records(self) -> Iterator[tuple[int, Any]]:
         width = len(self.header) if self.header else None

@@ -139,3 +139,4 @@ def json_schema(target: str) -> dict[str, object]:
                 "properties": row_properties}},
         },
     }
+
