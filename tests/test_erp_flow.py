@@ -207,3 +207,25 @@ def test_large_exports_are_delivered_in_bounded_chunks(tmp_path):
     assert sorted(len(o["record"]["rows"]) for o in outs) == [2, 4, 4]
     assert [r["row"] for r in ws.rows("erp.receipts")] == list(range(2, 12))
     assert len({o["source"]["sha256"] for o in outs}) == 1  # all name the export they came from
+
+
+def test_a_corrected_mapping_applies_on_retry(tmp_path):
+    from gateway import operations
+
+    mappings = tmp_path / "site-mappings"
+    mappings.mkdir()
+    ws = ErpWorkspace(tmp_path, write_erp_config(tmp_path, mappings))
+    config = ws.config.read_text().replace('kind = "erp:receipts-csv"', 'kind = "erp:plant-receipts"')
+    ws.config.write_text(config)
+    shutil.copy(DATA / "receipts.csv", ws.inbox("receipts") / "entradas.csv")
+    ws.run()
+    [doc] = _docs(ws)
+    assert doc.state == "rejected" and [f.code for f in _findings(ws, doc.id)] == ["ERP-MAPPING"]
+    shutil.copy(DATA.parents[2] / "mappings" / "receipts-csv.toml", mappings / "plant-receipts.toml")
+    gw = ws.gateway()
+    try:
+        assert operations.retry(gw, doc.id, "cli:test", "mapping added") == "split"
+    finally:
+        gw.close()
+    ws.run()
+    assert [r["part_number"] for r in ws.rows("erp.receipts")] == ["RM-1001", "RM-1002", "RM-1003", "PK-2001"]

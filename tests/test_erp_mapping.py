@@ -216,3 +216,11 @@ def test_the_config_names_mapping_directories(tmp_path):
 def test_mapping_files_are_toml():
     for path in MAPPINGS.glob("*.toml"):
         assert tomllib.loads(path.read_text(encoding="utf-8"))["target"] in TARGETS
+
+
+def test_a_csv_row_with_the_wrong_number_of_columns_is_a_row_error(tmp_path):
+    data = (DATA / "receipts.csv").read_bytes().replace(b",L-2611-B", b",L-2611-B,extra")
+    rows = list(MappedExport(load(MAPPINGS / "receipts-csv.toml"), io.BytesIO(data)))
+    assert [r.number for r in rows if r.record] == [2, 4, 5]
+    [bad] = [r for r in rows if r.errors]
+    assert bad.number == 3 and bad.errors[0].location == {"row": 3} and "11 columnas" in bad.errors[0].message
