@@ -74,11 +74,10 @@ class ExportKind:
         good: list[Row] = []
         bad: list[Row] = []
         bad_count = 0
-        numbers = iter(range(1, 1 << 62))
 
         def part(rows: list[Row], is_bad: bool) -> Part:
-            number = next(numbers)
-            summary["parts"] = number
+            summary["parts"] += 1
+            number = summary["parts"]
             first, last = rows[0].number, rows[-1].number
             label = f"filas con errores {first}-{last}" if is_bad else f"{target} filas {first}-{last}"
             return Part(target, chunk.encode(target, mapping.name, number, rows, columns, is_bad), label)

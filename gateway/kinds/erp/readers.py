@@ -239,7 +239,6 @@ class XmlReader(Reader):
         self._path = [_clark(step, source.namespaces) for step in source.records.strip("/").split("/")]
         self._records_text = source.records.strip("/")
         self._events = xmlsafe.iterparse(stream, events=("start", "end"))
-        self._xpaths: dict[str, etree.XPath] = {}
 
     def getter(self, ref: str | int) -> Getter:
         compiled = etree.XPath(str(ref), namespaces=self._ns, smart_strings=False)
