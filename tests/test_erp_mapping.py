@@ -224,3 +224,12 @@ def test_a_csv_row_with_the_wrong_number_of_columns_is_a_row_error(tmp_path):
     assert [r.number for r in rows if r.record] == [2, 4, 5]
     [bad] = [r for r in rows if r.errors]
     assert bad.number == 3 and bad.errors[0].location == {"row": 3} and "11 columnas" in bad.errors[0].message
+
+
+def test_a_truncated_xml_export_is_malformed_with_its_line():
+    kind = export_kind("erp:shipments-xml", mapping_dirs(None))
+    data = (DATA / "shipments.xml").read_bytes()
+    result = kind.check(data[: data.index(b"<Line no=\"2\">") + 20])
+    list(result.parts)
+    [finding] = result.findings
+    assert finding.code == "XML-MALFORMED" and finding.location["line"] == 9

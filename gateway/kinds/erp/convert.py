@@ -74,6 +74,8 @@ def compile_rule(rule: FieldRule, source: Source) -> Converter:
 
 def _string(rule: FieldRule, source: Source) -> Callable[[Any, list], str]:
     def parse(value: Any, warnings: list) -> str:
+        if value.__class__ is str:
+            return value
         if isinstance(value, float) and value.is_integer():
             return str(int(value))  # a part number stored as a number in a spreadsheet
         if isinstance(value, datetime):

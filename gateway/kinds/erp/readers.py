@@ -279,9 +279,11 @@ class XmlReader(Reader):
                     _free(element)  # a group of records (a shipment and its lines) is done
                 stack.pop()
         except etree.XMLSyntaxError as exc:
-            message = str(exc)
-            code = "XML-FORBIDDEN" if "entity" in message.lower() or "DOCTYPE" in message else "XML-MALFORMED"
-            raise SourceProblem(error(code, f"XML inválido: {message}", line=exc.lineno)) from None
+            last = exc.error_log.last_error  # iterparse's own message is generic
+            message = last.message if last else str(exc.msg or exc).split(" (<string>")[0]
+            line, column = (last.line, last.column) if last else (exc.lineno, None)
+            raise SourceProblem(error("XML-MALFORMED", f"El XML no está bien formado: {message}",
+                                      line=line, column=column)) from None
         except xmlsafe.Forbidden as exc:
             raise SourceProblem(exc.finding) from None
 
