@@ -233,3 +233,30 @@ def test_a_truncated_xml_export_is_malformed_with_its_line():
     list(result.parts)
     [finding] = result.findings
     assert finding.code == "XML-MALFORMED" and finding.location["line"] == 9
+
+
+def test_memory_does_not_grow_with_the_export(tmp_path):
+    """The streaming guard in CI (bench/bench_erp.py measures peak RSS at 50,000 and 500,000 rows)."""
+    import importlib.util
+    import tracemalloc
+
+    from gateway.kinds.erp.export import ExportKind
+
+    spec = importlib.util.spec_from_file_location("bench_erp", REPO / "bench" / "bench_erp.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    generate = bench.generate
+
+    raw = tomllib.loads((MAPPINGS / "sap-materials.toml").read_text(encoding="utf-8"))
+    kind = ExportKind("erp:test", parse({**raw, "chunk_rows": 100}, "test"))
+    peaks = {}
+    for rows in (1000, 6000):
+        path = tmp_path / f"{rows}.csv"
+        generate(path, rows)
+        tracemalloc.start()
+        result = kind.check_file(path)
+        forwarded = sum(1 for _ in result.parts)
+        peaks[rows] = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        assert result.ok and forwarded == rows // 100
+    assert peaks[6000] < peaks[1000] * 1.2, peaks
