@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import tomllib
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -260,3 +261,10 @@ def test_memory_does_not_grow_with_the_export(tmp_path):
         tracemalloc.stop()
         assert result.ok and forwarded == rows // 100
     assert peaks[6000] < peaks[1000] * 1.2, peaks
+
+
+def test_part_numbers_stored_as_numbers_in_a_spreadsheet_stay_codes(tmp_path):
+    path = write_bom_xlsx(tmp_path / "bom.xlsx", rows=(
+        (100200, "1", datetime(2026, 1, 1), None, 4712.0, 2, "EA", None, None),))
+    [row] = list(MappedExport(load(MAPPINGS / "bom-xlsx.toml"), open(path, "rb")))
+    assert (row.record["finished_good"], row.record["component"], row.record["revision"]) == ("100200", "4712", "1")

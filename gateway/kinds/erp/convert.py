@@ -54,14 +54,14 @@ def compile_rule(rule: FieldRule, source: Source) -> Converter:
                     raise ValueProblem(f"falta {label} (campo obligatorio)")
                 return None
             text = default
-        if pattern is not None and not pattern.fullmatch(str(text)):
-            raise ValueProblem(f"{label} '{text}' no cumple el patrón {pattern.pattern}")
+        if pattern is not None and not pattern.fullmatch(_text(text)):
+            raise ValueProblem(f"{label} '{_text(text)}' no cumple el patrón {pattern.pattern}")
         if value_map is not None:
-            mapped = value_map.get(str(text))
+            mapped = value_map.get(_text(text))
             if mapped is None:
                 if not keep_unknown:
                     known = ", ".join(list(value_map)[:12])
-                    raise ValueProblem(f"{label} '{text}' no está en la tabla de valores del mapeo ({known})")
+                    raise ValueProblem(f"{label} '{_text(text)}' no está en la tabla de valores del mapeo ({known})")
             else:
                 text = mapped
         value = parse(text, warnings)
@@ -181,6 +181,9 @@ def _nico(rule: FieldRule, source: Source) -> Callable[[Any, list], str]:
 
 
 def _text(value: Any) -> str:
+    """A value as users see it: a spreadsheet's 1234.0 in a code column is 1234."""
+    if value.__class__ is str:
+        return value
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
