@@ -30,6 +30,9 @@ def encode(target: str, mapping: str, number: int, rows: list[Row], columns: dic
     lines = [json.dumps(header, ensure_ascii=False, separators=(",", ":"))]
     dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
     for row in rows:
+        if row.record is not None and not row.warnings:
+            lines.append('{"record":' + dumps(row.record) + "}")  # the common case, without a wrapper dict
+            continue
         item: dict[str, Any]
         if row.record is not None:
             item = {"record": row.record}

@@ -13,7 +13,7 @@ from gateway.kinds.erp.readers import Reader, RowProblem, open_reader
 from gateway.kinds.erp.targets import TARGETS
 
 
-@dataclass
+@dataclass(slots=True)
 class Row:
     """One record of the export: its canonical form when clean, else its errors (and always its warnings)."""
 
@@ -39,14 +39,15 @@ class MappedExport:
         #: every canonical row has every field of its kind, in the order of the published schema
         self._template: dict[str, Any] = {"row": 0, **{f.name: None for f in TARGETS[mapping.target]}}
 
-    def _compile(self, rule: FieldRule) -> tuple[str, Callable[[Any], Any], Any, str | int | None, FieldRule]:
+    def _compile(self, rule: FieldRule) -> tuple[str, Callable[[Any], Any], Any, str | int | None]:
+        """(field, read the raw value from a record, convert it, the source to name in findings)."""
         convert = compile_rule(rule, self.mapping.source)
         if rule.how == "value":
             constant = rule.value
-            return rule.name, lambda record: constant, convert, None, rule
+            return rule.name, lambda record: constant, convert, None
         getters = [self.reader.getter(ref) for ref in rule.sources]
         if not rule.concat:
-            return rule.name, getters[0], convert, rule.sources[0], rule
+            return rule.name, getters[0], convert, rule.sources[0]
         separator = rule.separator
 
         def joined(record: Any) -> str:
@@ -57,7 +58,7 @@ class MappedExport:
                     parts.append(str(value).strip())
             return separator.join(parts)
 
-        return rule.name, joined, convert, rule.sources[0], rule
+        return rule.name, joined, convert, rule.sources[0]
 
     def __iter__(self) -> Iterator[Row]:
         plan, template, reader = self._plan, self._template, self.reader
@@ -71,7 +72,7 @@ class MappedExport:
                 errors: list[Finding] = []
                 found: list[tuple[str, str]] = []
                 warnings: list[Finding] = []
-                for name, get, convert, ref, _rule in plan:
+                for name, get, convert, ref in plan:
                     try:
                         canonical[name] = convert(get(record), found)
                     except ValueProblem as problem:
@@ -80,7 +81,7 @@ class MappedExport:
                         warnings += [warning(code, message, **reader.location(number, ref)) for code, message in found]
                         found = []
                 if errors:
-                    raw = {_rule.name: _plain(get(record)) for _name, get, _c, _ref, _rule in plan}
+                    raw = {name: _plain(get(record)) for name, get, _convert, _ref in plan}
                     yield Row(number, None, errors, warnings, raw)
                 else:
                     yield Row(number, canonical, warnings=warnings)
