@@ -52,7 +52,15 @@ def _parser() -> argparse.ArgumentParser:
     validate.add_argument("--certs", action="append", type=Path, default=[],
                           help="directory of SAT stamping certificates (repeatable)")
     validate.add_argument("-c", "--config", default=None, help="take certificate directories from this config")
+    validate.add_argument("--rows", type=int, default=10, help="erp:NAME: canonical rows to preview (default 10)")
     validate.set_defaults(func=cmd_validate)
+
+    mappings = sub.add_parser("mappings", help="ERP export mappings (mappings/*.toml)")
+    msub = mappings.add_subparsers(dest="mappings_command")
+    mcheck = msub.add_parser("check", help="check mapping files against the schema; errors name the key")
+    mcheck.add_argument("files", nargs="+", type=Path)
+    mcheck.add_argument("--json", action="store_true")
+    mcheck.set_defaults(func=cmd_mappings_check)
 
     queue = sub.add_parser("queue", help="the rejected-document queue")
     qsub = queue.add_subparsers(dest="queue_command")
@@ -137,6 +145,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from gateway.pipeline import check_bytes
 
     logs.configure("warning", "console")
+    if args.kind.startswith("erp:"):
+        return _validate_erp(args)
     cert_dirs = list(args.certs)
     sat_root = None
     if args.config:
@@ -174,8 +184,48 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return worst
 
 
+def _validate_erp(args: argparse.Namespace) -> int:
+    """Preview of an ERP export read through its mapping: first canonical rows and every row error."""
+    from gateway.kinds.erp import mapping_dirs
+    from gateway.kinds.erp.preview import preview
+
+    directories = mapping_dirs(load(args.config).erp_mapping_dirs if args.config else None)
+    results = [preview(args.kind, path, directories, args.rows) for path in args.files]
+    if args.json:
+        print(json.dumps(results, ensure_ascii=False, indent=2))
+    else:
+        for item in results:
+            verdict = "VÁLIDO" if item["valid"] else "RECHAZADO"
+            print(f"{item['filename']}: {verdict} ({item['kind']} → {item['target'] or '?'}; "
+                  f"{item['rows']} filas, {item['bad_rows']} con errores)")
+            for record in item["preview"]:
+                print("  " + json.dumps(record, ensure_ascii=False))
+            for f in item["findings"]:
+                print("  " + _finding_line(Finding.from_dict(f)))
+    return 0 if all(item["valid"] for item in results) else 1
+
+
+def cmd_mappings_check(args: argparse.Namespace) -> int:
+    from gateway.kinds.erp.preview import check_mapping
+
+    results = [check_mapping(path) for path in args.files]
+    if args.json:
+        print(json.dumps(results, ensure_ascii=False, indent=2))
+    else:
+        for item in results:
+            if item["valid"]:
+                print(f"{item['file']}: VÁLIDO ({item['format']} → {item['target']}, {len(item['fields'])} campos, "
+                      f"filas con errores: {item['on_bad_row']})")
+            else:
+                print(f"{item['file']}: INVÁLIDO")
+                for problem in item["problems"]:
+                    print(f"  {problem['key'] or '(archivo)'}: {problem['message']}")
+    return 0 if all(item["valid"] for item in results) else 1
+
+
 def _finding_line(f: Finding) -> str:
-    where = ", ".join(f"{k} {v}" for k, v in f.location.items() if k in ("line", "column", "record", "field", "row"))
+    where = ", ".join(f"{k} {v}" for k, v in f.location.items()
+                      if k in ("line", "column", "record", "field", "row", "sheet", "cell", "key"))
     xpath = f.location.get("xpath")
     sat = f" [{f.sat_code}]" if f.sat_code else ""
     text = f"{f.severity.value.upper():7} {f.code}{sat}: {f.message}"

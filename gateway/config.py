@@ -76,6 +76,8 @@ class Settings:
     log_format: str = "auto"
     sources: list[SourceConfig] = field(default_factory=list)
     sinks: list[SinkConfig] = field(default_factory=list)
+    #: where ``erp:<name>`` finds ``<name>.toml`` before the project's own mappings/ folder
+    erp_mapping_dirs: list[Path] = field(default_factory=list)
 
     @property
     def archive_dir(self) -> Path:
@@ -104,7 +106,7 @@ def load(path: str | Path) -> Settings:
 
 
 def from_dict(raw: dict[str, Any], base_dir: Path) -> Settings:
-    known_top = {"gateway", "store", "validation", "logging", "source", "sink"}
+    known_top = {"gateway", "store", "validation", "logging", "source", "sink", "erp"}
     for key in raw:
         if key not in known_top:
             raise ConfigError(f"{key}: unknown section (known: {', '.join(sorted(known_top))})")
@@ -146,6 +148,12 @@ def from_dict(raw: dict[str, Any], base_dir: Path) -> Settings:
         log_level=level,
         log_format=fmt,
     )
+    erp = _table(raw, "erp")
+    _only(erp, "erp", {"mapping_dirs"})
+    mapping_dirs = erp.get("mapping_dirs", ["mappings"])
+    if not isinstance(mapping_dirs, list) or not all(isinstance(d, str) for d in mapping_dirs):
+        raise ConfigError("erp.mapping_dirs: must be a list of directory paths")
+    settings.erp_mapping_dirs = [_path(base_dir, d) for d in mapping_dirs]
     settings.sources = [_source(entry, i, base_dir) for i, entry in enumerate(_array(raw, "source"))]
     settings.sinks = [_sink(entry, i, base_dir) for i, entry in enumerate(_array(raw, "sink"))]
     _unique([s.name for s in settings.sources], "source")

@@ -40,6 +40,9 @@ CODES: dict[str, str] = {
     "RFC-INVALID": "an RFC is malformed (error) or its check digit is wrong (warning: SAT issued some such RFCs)",
     "INTERNAL": "the gateway failed on this document; it is kept in the queue to retry once fixed",
     "DELIVERY-FAILED": "delivery to a sink failed permanently (dead letter)",
+    "ERP-MAPPING": "an ERP mapping is wrong or does not fit the export (missing column, wrong sheet, record path)",
+    "ERP-ROW": "a row of an ERP export has a missing, malformed or out-of-range value (row and column given)",
+    "ERP-UNKNOWN-PART": "a BOM, receipt or shipment names a part number not in the latest material master",
 }
 
 

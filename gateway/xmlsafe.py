@@ -8,7 +8,9 @@ XXE), and again after parsing in case an exotic encoding hid the declaration.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import BinaryIO
 
 from lxml import etree
 
@@ -127,3 +129,48 @@ def xpath_of(element: etree._Element) -> str:
         parts.append(name)
         node = parent
     return "/" + "/".join(reversed(parts))
+
+
+class Forbidden(Exception):
+    """Raised by ``iterparse`` for a DTD or entity declaration; ``finding`` is the XML-FORBIDDEN finding."""
+
+    def __init__(self, finding: Finding) -> None:
+        super().__init__(finding.message)
+        self.finding = finding
+
+
+def iterparse(stream: BinaryIO, events: tuple[str, ...] = ("end",)) -> Iterator[tuple[str, etree._Element]]:
+    """Stream a large XML file with the same hardening as ``parse`` (for exports too big to hold as a tree).
+
+    The prolog is checked before libxml2 sees it and the doctype again at the root; the caller frees each
+    record once read. Raises ``Forbidden`` or ``etree.XMLSyntaxError`` while iterating.
+    """
+    head = stream.read(65536)
+    forbidden = _forbidden_in_prolog(head)
+    if forbidden:
+        raise Forbidden(forbidden)
+    parser = etree.iterparse(_Prepended(head, stream), events=tuple({*events, "start"}), resolve_entities=False,
+                             no_network=True, load_dtd=False, dtd_validation=False, huge_tree=False)
+    checked = False
+    for event, element in parser:
+        if not checked:
+            docinfo = element.getroottree().docinfo
+            if docinfo.internalDTD is not None or docinfo.doctype:
+                raise Forbidden(error("XML-FORBIDDEN", "El documento declara un DTD; no se admite por seguridad."))
+            checked = True
+        if event in events:
+            yield event, element
+
+
+class _Prepended:
+    """The bytes already read for the prolog check, then the rest of the stream."""
+
+    def __init__(self, head: bytes, stream: BinaryIO) -> None:
+        self._head, self._stream = head, stream
+
+    def read(self, size: int = -1) -> bytes:
+        if self._head:
+            chunk, self._head = (self._head, b"") if size < 0 or size >= len(self._head) else \
+                (self._head[:size], self._head[size:])
+            return chunk
+        return self._stream.read(size)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from gateway.kinds.base import CheckResult, DocumentKind, Part
 
@@ -12,12 +14,19 @@ _HEAD = 8192
 class KindRegistry:
     """The kinds this process knows, built lazily from settings (a kind may compile schemas)."""
 
-    def __init__(self, certificate_dirs: list[Path] | None = None, sat_root: Path | None = None) -> None:
+    def __init__(self, certificate_dirs: list[Path] | None = None, sat_root: Path | None = None,
+                 mapping_dirs: list[Path] | None = None, store: Any = None) -> None:
         self._certificate_dirs = certificate_dirs or []
         self._sat_root = sat_root
+        self._mapping_dirs = mapping_dirs or []
+        self.store = store  # for kinds that consult earlier documents (the ERP material master); None standalone
         self._kinds: dict[str, DocumentKind] = {}
 
     def get(self, name: str) -> DocumentKind | None:
+        if name.startswith("erp:"):  # built from mappings/<name>.toml on each use: an edited mapping applies at once
+            from gateway.kinds.erp import export_kind, mapping_dirs
+
+            return export_kind(name, mapping_dirs(self._mapping_dirs))
         if name not in self._kinds:
             factory = _FACTORIES.get(name)
             if factory is None:
@@ -43,6 +52,16 @@ def _cfdi(registry: KindRegistry) -> DocumentKind:
     return CfdiKind(registry._sat_root, registry._certificate_dirs)
 
 
+def _erp_chunk(target: str) -> Callable[[KindRegistry], DocumentKind]:
+    def factory(registry: KindRegistry) -> DocumentKind:
+        from gateway.kinds.erp import chunk_kind
+
+        return chunk_kind(target, registry.store)
+
+    return factory
+
+
 _FACTORIES = {"cfdi": _cfdi}
+_FACTORIES.update({t: _erp_chunk(t) for t in ("erp.materials", "erp.bom", "erp.receipts", "erp.shipments")})
 
 __all__ = ["CheckResult", "DocumentKind", "KindRegistry", "Part"]

@@ -275,6 +275,33 @@ class SqliteStore:
         rows = self._db.execute("SELECT * FROM component_health ORDER BY component, name")
         return [dict(r) | {"healthy": bool(r["healthy"])} for r in rows]
 
+    # ERP material master (erp.materials chunks) -------------------------------------------------------
+
+    def upsert_materials(self, document_id: str, materials: list[tuple[str, Any, Any, Any, Any]]) -> None:
+        """(part_number, material_type, fraccion, nico, umt) from a clean erp.materials chunk; newest wins."""
+        stamp = now()
+        with self.transaction():
+            self._db.executemany(
+                "INSERT INTO erp_materials (part_number, material_type, fraccion, nico, umt, document_id, updated_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (part_number) DO UPDATE SET "
+                "material_type = excluded.material_type, fraccion = excluded.fraccion, nico = excluded.nico, "
+                "umt = excluded.umt, document_id = excluded.document_id, updated_at = excluded.updated_at",
+                [(*m, document_id, stamp) for m in materials],
+            )
+
+    def known_parts(self, part_numbers: Iterable[str]) -> set[str]:
+        """The part numbers among these that the material master holds."""
+        parts, known = list(part_numbers), set()
+        for start in range(0, len(parts), 500):
+            batch = parts[start:start + 500]
+            rows = self._db.execute(
+                f"SELECT part_number FROM erp_materials WHERE part_number IN ({', '.join('?' * len(batch))})", batch)
+            known.update(r[0] for r in rows)
+        return known
+
+    def material_count(self) -> int:
+        return self._db.execute("SELECT COUNT(*) FROM erp_materials").fetchone()[0]
+
 
 def _statements(sql: str) -> list[str]:
     lines = [line for line in sql.splitlines() if not line.strip().startswith("--")]

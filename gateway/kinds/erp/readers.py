@@ -1,0 +1,370 @@
+"""Readers for ERP exports: CSV, XLSX, XML and JSON, each streaming one record at a time.
+
+A reader opens a binary stream, checks that the export fits the mapping (columns, sheet, record element)
+and hands out getters: ``getter(ref)`` returns a function that takes a record and returns the raw value of
+that column / position / XPath / path. Memory stays flat however long the export is: CSV and JSON Lines are
+read line by line, XLSX through openpyxl's read-only mode, XML through a hardened ``iterparse`` that frees
+each record once it has been read. Only a JSON document that is not JSON Lines is loaded whole.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import json
+import operator
+from collections.abc import Callable, Iterator
+from typing import IO, Any
+
+from lxml import etree
+
+from gateway import xmlsafe
+from gateway.findings import Finding, error
+from gateway.kinds.erp.mapping import Source
+
+Getter = Callable[[Any], Any]
+
+
+class SourceProblem(Exception):
+    """The export cannot be read with this mapping (ERP-MAPPING) or at all (FILE-ENCODING, XML-…)."""
+
+    def __init__(self, finding: Finding) -> None:
+        super().__init__(finding.message)
+        self.finding = finding
+
+
+class RowProblem(Exception):
+    """One record cannot be read (wrong number of columns, a JSON line that does not parse)."""
+
+
+class Reader:
+    """``records()`` yields (row number, record); getters read values from a record."""
+
+    def getter(self, ref: str | int) -> Getter:
+        raise NotImplementedError
+
+    def records(self) -> Iterator[tuple[int, Any]]:
+        raise NotImplementedError
+
+    def location(self, row: int, ref: str | int | None) -> dict[str, Any]:
+        """Where a value is, in the words of the format: row and column, cell, line and XPath."""
+        location: dict[str, Any] = {"row": row}
+        if ref is not None:
+            location["column"] = ref
+        return location
+
+    def close(self) -> None:
+        """Release the workbook or parser; the stream is closed by its owner."""
+
+
+def open_reader(source: Source, stream: IO[bytes]) -> Reader:
+    """A reader positioned on the first record; raises SourceProblem if the export does not fit."""
+    return {"csv": CsvReader, "xlsx": XlsxReader, "xml": XmlReader, "json": JsonReader}[source.format](source, stream)
+
+
+def _mapping_problem(message: str, **location: Any) -> SourceProblem:
+    return SourceProblem(error("ERP-MAPPING", message, **location))
+
+
+class _Columns(Reader):
+    """Shared by CSV and XLSX: columns by header name or by position (1 = first)."""
+
+    header: list[str] | None = None
+
+    def _index(self, ref: str | int) -> int:
+        if isinstance(ref, int):
+            if self.header is not None and ref > len(self.header):
+                raise _mapping_problem(f"el mapeo usa la columna {ref}, pero el archivo tiene {len(self.header)}")
+            return ref - 1
+        assert self.header is not None
+        try:
+            return self.header.index(ref)
+        except ValueError:
+            shown = ", ".join(h for h in self.header if h)[:400]
+            raise _mapping_problem(f"falta la columna '{ref}' en el encabezado (columnas: {shown})",
+                                   column=ref) from None
+
+    def column_name(self, ref: str | int) -> str | int:
+        if isinstance(ref, int) and self.header and ref <= len(self.header) and self.header[ref - 1]:
+            return self.header[ref - 1]
+        return ref
+
+    def getter(self, ref: str | int) -> Getter:
+        index = self._index(ref)
+
+        def get(record: Any) -> Any:
+            return record[index] if index < len(record) else None
+
+        return get
+
+
+class CsvReader(_Columns):
+    def __init__(self, source: Source, stream: IO[bytes]) -> None:
+        quoting = csv.QUOTE_NONE if source.quoting == "none" else csv.QUOTE_MINIMAL
+        self._lines = _Lines(stream, source.encoding)
+        self._reader = csv.reader(self._lines, delimiter=source.delimiter, quotechar=source.quotechar,
+                                  quoting=quoting, strict=False)
+        self.header = None
+        try:
+            for _ in range(source.skip_rows):
+                next(self._reader, None)
+            if source.header:
+                first = next(self._reader, None)
+                if first is None:
+                    raise SourceProblem(error("FILE-EMPTY", "El archivo no tiene encabezado ni filas."))
+                self.header = [h.strip() for h in first]
+        except UnicodeDecodeError as exc:
+            raise _encoding_problem(source, exc, self._lines.number) from None
+        except csv.Error as exc:
+            raise _mapping_problem(f"no se puede leer el encabezado como CSV: {exc}") from None
+        self._source = source
+
+    def getter(self, ref: str | int) -> Getter:
+        if self.header is not None:  # rows are checked to be as wide as the header: no bounds check per value
+            return operator.itemgetter(self._index(ref))
+        return super().getter(ref)
+
+    def records(self) -> Iterator[tuple[int, Any]]:
+        width = len(self.header) if self.header else None
+        reader = self._reader
+        while True:
+            try:
+                row = next(reader)
+            except StopIteration:
+                return
+            except UnicodeDecodeError as exc:
+                raise _encoding_problem(self._source, exc, self._lines.number) from None
+            except csv.Error as exc:
+                raise SourceProblem(error("ERP-ROW", f"la fila no es CSV válido: {exc}", row=reader.line_num)) from None
+            if not row or (len(row) == 1 and not row[0].strip()):
+                continue  # blank line
+            if width is not None and len(row) != width:
+                if len(row) > width and not any(v.strip() for v in row[width:]):
+                    row = row[:width]  # trailing separators, common in SAP downloads
+                else:
+                    yield reader.line_num, RowProblem(f"la fila tiene {len(row)} columnas; el encabezado tiene {width}")
+                    continue
+            yield reader.line_num, row
+
+    def location(self, row: int, ref: str | int | None) -> dict[str, Any]:
+        location: dict[str, Any] = {"row": row}
+        if ref is not None:
+            location["column"] = self.column_name(ref)
+        return location
+
+
+class _Lines:
+    """Decode line by line, so that an undecodable byte is reported on its own line (the row users look for)."""
+
+    def __init__(self, stream: IO[bytes], encoding: str) -> None:
+        self.number = 0
+        name = codecs.lookup(encoding).name
+        self._text = name.startswith(("utf-16", "utf-32"))  # not ASCII-compatible: no byte-wise lines
+        self._lines: Iterator[Any] = iter(io.TextIOWrapper(stream, encoding=encoding, newline="")
+                                          if self._text else stream)
+        self._encoding = name
+        self._first = "utf-8-sig" if name == "utf-8" else name  # a byte order mark only starts the file
+
+    def __iter__(self) -> Iterator[str]:
+        return self
+
+    def __next__(self) -> str:
+        line = next(self._lines)
+        self.number += 1
+        if self._text:
+            return line
+        return line.decode(self._first if self.number == 1 else self._encoding)
+
+
+def _encoding_problem(source: Source, exc: UnicodeDecodeError, row: int) -> SourceProblem:
+    return SourceProblem(error(
+        "FILE-ENCODING",
+        f"El archivo no se puede leer como {source.encoding}: byte 0x{exc.object[exc.start]:02X} inválido "
+        "(revise source.encoding en el mapeo: cp1252 o latin-1 para exportaciones de Windows).",
+        row=row))
+
+
+class XlsxReader(_Columns):
+    def __init__(self, source: Source, stream: IO[bytes]) -> None:
+        import zipfile
+
+        from openpyxl import load_workbook
+
+        try:
+            self._book = load_workbook(stream, read_only=True, data_only=True)
+        except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+            raise SourceProblem(error("FILE-ENCODING", f"El archivo no es un libro XLSX legible ({exc}).")) from None
+        names = self._book.sheetnames
+        if source.sheet is not None and source.sheet not in names:
+            self._book.close()
+            raise _mapping_problem(f"no existe la hoja '{source.sheet}' (hojas: {', '.join(names)})",
+                                   sheet=source.sheet)
+        self.sheet = source.sheet or names[0]
+        self._rows = self._book[self.sheet].iter_rows(min_row=source.header_row, values_only=True)
+        self._header_row = source.header_row
+        first = next(self._rows, None)
+        if first is None:
+            self._book.close()
+            raise SourceProblem(error("FILE-EMPTY", f"La hoja '{self.sheet}' está vacía.", sheet=self.sheet))
+        self.header = ["" if v is None else str(v).strip() for v in first]
+
+    def records(self) -> Iterator[tuple[int, Any]]:
+        for number, values in enumerate(self._rows, start=self._header_row + 1):
+            if all(v is None or (isinstance(v, str) and not v.strip()) for v in values):
+                continue
+            yield number, values
+
+    def location(self, row: int, ref: str | int | None) -> dict[str, Any]:
+        from openpyxl.utils import get_column_letter
+
+        location: dict[str, Any] = {"sheet": self.sheet, "row": row}
+        if ref is not None:
+            location["column"] = self.column_name(ref)
+            try:
+                location["cell"] = f"{get_column_letter(self._index(ref) + 1)}{row}"
+            except SourceProblem:
+                pass
+        return location
+
+    def close(self) -> None:
+        self._book.close()
+
+
+class XmlReader(Reader):
+    """Records are the elements at ``source.records`` (a path of tags from the root); fields are XPaths in them."""
+
+    def __init__(self, source: Source, stream: IO[bytes]) -> None:
+        self._ns = source.namespaces or None
+        self._path = [_clark(step, source.namespaces) for step in source.records.strip("/").split("/")]
+        self._records_text = source.records.strip("/")
+        self._events = xmlsafe.iterparse(stream, events=("start", "end"))
+
+    def getter(self, ref: str | int) -> Getter:
+        compiled = etree.XPath(str(ref), namespaces=self._ns, smart_strings=False)
+
+        def get(record: Any) -> Any:
+            found = compiled(record)
+            if isinstance(found, list):
+                if not found:
+                    return None
+                found = found[0]
+            if isinstance(found, etree._Element):
+                return "".join(found.itertext())
+            if isinstance(found, float) and found.is_integer():
+                return str(int(found))
+            return found if isinstance(found, str) else str(found)
+
+        return get
+
+    def records(self) -> Iterator[tuple[int, Any]]:
+        stack: list[str] = []
+        depth = len(self._path)
+        count = 0
+        try:
+            for event, element in self._events:
+                if event == "start":
+                    stack.append(element.tag)
+                    if len(stack) == 1 and stack[0] != self._path[0]:
+                        raise _mapping_problem(
+                            f"el elemento raíz es <{etree.QName(element).localname}>; el mapeo espera "
+                            f"'{self._records_text}' (source.records)", line=element.sourceline)
+                    continue
+                level = len(stack)
+                if level == depth and stack == self._path:
+                    count += 1
+                    yield count, element
+                    _free(element)
+                elif 1 < level < depth and stack == self._path[:level]:
+                    _free(element)  # a group of records (a shipment and its lines) is done
+                stack.pop()
+        except etree.XMLSyntaxError as exc:
+            last = exc.error_log.last_error  # iterparse's own message is generic
+            message = last.message if last else str(exc.msg or exc).split(" (<string>")[0]
+            line, column = (last.line, last.column) if last else (exc.lineno, None)
+            raise SourceProblem(error("XML-MALFORMED", f"El XML no está bien formado: {message}",
+                                      line=line, column=column)) from None
+        except xmlsafe.Forbidden as exc:
+            raise SourceProblem(exc.finding) from None
+
+    def location(self, row: int, ref: str | int | None) -> dict[str, Any]:
+        location: dict[str, Any] = {"row": row}
+        location["xpath"] = f"/{self._records_text}[{row}]" + (f"/{ref}" if ref is not None else "")
+        return location
+
+
+def _free(element: etree._Element) -> None:
+    """Drop an element that has been read and the siblings of its tag before it; the rest stays for ``../``."""
+    element.clear(keep_tail=False)
+    previous = element.getprevious()
+    while previous is not None and previous.tag == element.tag:
+        earlier = previous.getprevious()
+        previous.getparent().remove(previous)
+        previous = earlier
+
+
+def _clark(step: str, namespaces: dict[str, str]) -> str:
+    if ":" in step:
+        prefix, local = step.split(":", 1)
+        if prefix not in namespaces:
+            raise _mapping_problem(f"el prefijo '{prefix}' de source.records no está en source.namespaces")
+        return f"{{{namespaces[prefix]}}}{local}"
+    return step
+
+
+class JsonReader(Reader):
+    """A JSON array of objects (at ``source.records``, a dotted path) or JSON Lines (``source.lines``)."""
+
+    def __init__(self, source: Source, stream: IO[bytes]) -> None:
+        self._lines = source.lines
+        self._stream = stream
+        self._items: list[Any] | None = None
+        if not source.lines:
+            try:
+                document = json.load(stream)
+            except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+                raise SourceProblem(error("FILE-ENCODING", f"El archivo no es JSON válido: {exc}")) from None
+            node = document
+            for step in [s for s in source.records.split(".") if s]:
+                node = node.get(step) if isinstance(node, dict) else None
+            if not isinstance(node, list):
+                raise _mapping_problem(f"no hay una lista de registros en '{source.records or '(raíz)'}' "
+                                       "(source.records)")
+            self._items = node
+
+    def getter(self, ref: str | int) -> Getter:
+        steps = [int(s) if s.isdigit() else s for s in str(ref).split(".")]
+
+        def get(record: Any) -> Any:
+            node = record
+            for step in steps:
+                if isinstance(step, int) and isinstance(node, list):
+                    node = node[step] if step < len(node) else None
+                elif isinstance(node, dict):
+                    node = node.get(step)
+                else:
+                    return None
+            return node
+
+        return get
+
+    def records(self) -> Iterator[tuple[int, Any]]:
+        if self._items is not None:
+            for number, item in enumerate(self._items, start=1):
+                yield number, item if isinstance(item, dict) else RowProblem("el registro no es un objeto JSON")
+            return
+        for number, line in enumerate(self._stream, start=1):
+            if not line.strip():
+                continue
+            try:
+                item = json.loads(line)
+            except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+                yield number, RowProblem(f"la línea no es JSON válido: {exc}")
+                continue
+            yield number, item if isinstance(item, dict) else RowProblem("el registro no es un objeto JSON")
+
+    def location(self, row: int, ref: str | int | None) -> dict[str, Any]:
+        location: dict[str, Any] = {"row": row}
+        if ref is not None:
+            location["field"] = ref
+        return location
