@@ -223,7 +223,7 @@ def _show(gw: Any, document_id: str) -> dict[str, Any] | None:
     data["audit"] = [a.to_dict() for a in gw.store.audit_trail(doc.id)]
     data["deliveries"] = [d.to_dict() for d in gw.store.deliveries(doc.id)]
     data["archive_path"] = str(gw.archive.path_for(doc.sha256))
-    data["links"] = _links(doc)
+    data["links"] = _links(doc) + gw.store.correlation_links(doc.id)
     return data
 
 
@@ -254,7 +254,8 @@ def cmd_queue_show(args: argparse.Namespace) -> int:
     print(f"  archivo: {data['source']}/{data['filename']}  ({data['size']:,} bytes, sha256 {data['sha256']})")
     print(f"  recibido: {data['received_at']}   original: {data['archive_path']}")
     for link in data["links"]:
-        print(f"  vínculo: {link['role']} {link['id']}")
+        key = f" ({link['kind']} {link['key']})" if link.get("key") else ""
+        print(f"  vínculo: {link['role']} {link['id']}{key}")
     if data["findings"]:
         print("Hallazgos:")
         for f in data["findings"]:

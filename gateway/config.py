@@ -14,6 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from gateway.xdoc.settings import CorrelationSettings
+from gateway.xdoc.settings import from_table as correlation_settings
+
 
 class ConfigError(ValueError):
     """A configuration problem, with the key that is wrong in the message."""
@@ -76,6 +79,7 @@ class Settings:
     log_format: str = "auto"
     sources: list[SourceConfig] = field(default_factory=list)
     sinks: list[SinkConfig] = field(default_factory=list)
+    correlation: CorrelationSettings = field(default_factory=CorrelationSettings)
 
     @property
     def archive_dir(self) -> Path:
@@ -104,7 +108,7 @@ def load(path: str | Path) -> Settings:
 
 
 def from_dict(raw: dict[str, Any], base_dir: Path) -> Settings:
-    known_top = {"gateway", "store", "validation", "logging", "source", "sink"}
+    known_top = {"gateway", "store", "validation", "logging", "source", "sink", "correlation"}
     for key in raw:
         if key not in known_top:
             raise ConfigError(f"{key}: unknown section (known: {', '.join(sorted(known_top))})")
@@ -145,6 +149,7 @@ def from_dict(raw: dict[str, Any], base_dir: Path) -> Settings:
         sat_schema_dir=_path(base_dir, validation["sat_schema_dir"]) if validation.get("sat_schema_dir") else None,
         log_level=level,
         log_format=fmt,
+        correlation=correlation_settings(_table(raw, "correlation")),
     )
     settings.sources = [_source(entry, i, base_dir) for i, entry in enumerate(_array(raw, "source"))]
     settings.sinks = [_sink(entry, i, base_dir) for i, entry in enumerate(_array(raw, "sink"))]

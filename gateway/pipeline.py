@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import structlog
 
-from gateway import logs, xmlsafe
+from gateway import correlate, logs, xmlsafe
 from gateway.app import Gateway
 from gateway.faults import crash_point
 from gateway.findings import Finding, error
@@ -63,6 +63,10 @@ def process(gw: Gateway, document_id: str) -> str:
                 return _split(gw, doc, kind_name, result)
             store.set_state(document_id, "normalised", gw.actor, "normalise", record=result.record,
                             business_key=result.business_key)
+            routed = correlate.route(gw, document_id, kind_name, result.record)  # pending for counterparts?
+            if routed is not None:
+                log.info("document correlated", kind=kind_name, state=routed, business_key=result.business_key)
+                return routed
             sinks = [c.name for c in gw.settings.sinks]
             store.set_state(document_id, "ready", gw.actor, "route", detail={"sinks": sinks})
             store.enqueue(document_id, sinks, now())

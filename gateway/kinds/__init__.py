@@ -43,6 +43,12 @@ def _cfdi(registry: KindRegistry) -> DocumentKind:
     return CfdiKind(registry._sat_root, registry._certificate_dirs)
 
 
-_FACTORIES = {"cfdi": _cfdi}
+def _cove(registry: KindRegistry) -> DocumentKind:
+    from gateway.kinds.cove.kind import CoveKind
+
+    return CoveKind()
+
+
+_FACTORIES = {"cfdi": _cfdi, "cove": _cove}
 
 __all__ = ["CheckResult", "DocumentKind", "KindRegistry", "Part"]
