@@ -139,13 +139,14 @@ def cmd_validate(args: argparse.Namespace) -> int:
     logs.configure("warning", "console")
     cert_dirs = list(args.certs)
     sat_root = None
+    settings = None
     if args.config:
         settings = load(args.config)
         cert_dirs += settings.certificate_dirs
         sat_root = settings.sat_schema_dir
 
     class _Standalone:  # the small part of Gateway that check_bytes needs
-        kinds = KindRegistry(cert_dirs, sat_root)
+        kinds = KindRegistry(cert_dirs, sat_root, settings=settings)
 
     results = []
     worst = 0
@@ -159,9 +160,18 @@ def cmd_validate(args: argparse.Namespace) -> int:
             worst = 1
             continue
         kind, result = check_bytes(_Standalone(), data, path.name, args.kind)  # type: ignore[arg-type]
+        children = []
+        if result.parts is not None and result.ok:  # a container: each document it holds is checked too
+            for number, part in enumerate(result.parts, start=1):
+                label = f"{path}#{number} {part.label}".rstrip()
+                part_kind, part_result = check_bytes(_Standalone(), part.data, label, part.kind)  # type: ignore[arg-type]
+                children.append({"filename": label, "kind": part_kind, "valid": part_result.ok,
+                                 "findings": [f.to_dict() for f in by_severity(part_result.findings)],
+                                 "record": part_result.record})
         results.append({"filename": str(path), "kind": kind, "valid": result.ok,
                         "findings": [f.to_dict() for f in by_severity(result.findings)], "record": result.record})
-        if not result.ok:
+        results.extend(children)
+        if not result.ok or not all(child["valid"] for child in children):
             worst = 1
     if args.json:
         print(json.dumps(results, ensure_ascii=False, indent=2))

@@ -79,6 +79,8 @@ class Settings:
     log_format: str = "auto"
     sources: list[SourceConfig] = field(default_factory=list)
     sinks: list[SinkConfig] = field(default_factory=list)
+    #: [validation.tolerances]: how far declared and computed amounts may differ (decimal strings)
+    tolerances: dict[str, str] = field(default_factory=dict)
     correlation: CorrelationSettings = field(default_factory=CorrelationSettings)
 
     @property
@@ -124,7 +126,8 @@ def from_dict(raw: dict[str, Any], base_dir: Path) -> Settings:
         db_path = store_url[len("sqlite:///"):]
         store_url = f"sqlite:///{_path(base_dir, db_path)}"
     validation = _table(raw, "validation")
-    _only(validation, "validation", {"max_file_size", "certificate_dirs", "sat_schema_dir"})
+    _only(validation, "validation", {"max_file_size", "certificate_dirs", "sat_schema_dir", "tolerances"})
+    tolerances = _tolerances(validation.get("tolerances", {}))
     cert_dirs = validation.get("certificate_dirs", ["certs"])
     if not isinstance(cert_dirs, list) or not all(isinstance(d, str) for d in cert_dirs):
         raise ConfigError("validation.certificate_dirs: must be a list of directory paths")
@@ -149,6 +152,7 @@ def from_dict(raw: dict[str, Any], base_dir: Path) -> Settings:
         sat_schema_dir=_path(base_dir, validation["sat_schema_dir"]) if validation.get("sat_schema_dir") else None,
         log_level=level,
         log_format=fmt,
+        tolerances=tolerances,
         correlation=correlation_settings(_table(raw, "correlation")),
     )
     settings.sources = [_source(entry, i, base_dir) for i, entry in enumerate(_array(raw, "source"))]
@@ -207,6 +211,23 @@ def _sink(entry: dict[str, Any], index: int, base_dir: Path) -> SinkConfig:
         if content not in {"canonical", "original"}:
             raise ConfigError(f"{where}.content: '{content}' must be canonical or original")
     return SinkConfig(name=name, type=type_, max_attempts=max_attempts, options=options)
+
+
+TOLERANCES = {"usd": "1.00", "mxn": "1", "relative": "0.005"}
+
+
+def _tolerances(value: Any) -> dict[str, str]:
+    """``[validation.tolerances]``: usd (absolute), mxn (pesos per line), relative (fraction); defaults above."""
+    if not isinstance(value, dict):
+        raise ConfigError("validation.tolerances: must be a table ([validation.tolerances])")
+    _only(value, "validation.tolerances", set(TOLERANCES))
+    out = dict(TOLERANCES)
+    for key, item in value.items():
+        text = str(item).strip()
+        if isinstance(item, bool) or not re.fullmatch(r"\d+(\.\d+)?", text):
+            raise ConfigError(f"validation.tolerances.{key}: '{item}' must be a non-negative number")
+        out[key] = text
+    return out
 
 
 def _table(raw: dict[str, Any], key: str) -> dict[str, Any]:

@@ -40,6 +40,13 @@ CODES: dict[str, str] = {
     "RFC-INVALID": "an RFC is malformed (error) or its check digit is wrong (warning: SAT issued some such RFCs)",
     "INTERNAL": "the gateway failed on this document; it is kept in the queue to retry once fixed",
     "DELIVERY-FAILED": "delivery to a sink failed permanently (dead letter)",
+    "PED-LAYOUT": "a pedimento record has the wrong number of fields, or a field the wrong type or length",
+    "PED-SEQUENCE": "pedimento records missing, out of order or not nested as the layout requires",
+    "PED-NUMBER": "pedimento number malformed (patente, aduana, year digit, consecutive)",
+    "PED-CATALOG": "a code not in its Anexo 22 catalog",
+    "PED-FRACCION": "fracción arancelaria or NICO malformed",
+    "PED-TOTALS": "pedimento values do not add up (partidas vs invoices, contributions, value vs price × quantity)",
+    "PED-IMMEX": "IMMEX clave without the program identifier, or program/RFC not the configured company's",
 }
 
 

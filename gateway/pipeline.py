@@ -32,9 +32,11 @@ def check_bytes(gw: Gateway, data: bytes, filename: str, declared_kind: str = "a
                 return kind_name, CheckResult(parsed.findings)
         reason = (f"El tipo de documento '{declared_kind}' aún no está disponible en este gateway."
                   if declared_kind != "auto" else
-                  "No se reconoce el tipo de documento (se esperaba un CFDI 4.0 en XML).")
+                  "No se reconoce el tipo de documento (se esperaba un CFDI 4.0 en XML, un archivo de "
+                  "validación de pedimentos, un Data Stage o una respuesta de VUCEM).")
         return kind_name, CheckResult([error("FILE-UNKNOWN-KIND", reason)])
-    return kind_name, kind.check(data)
+    named = getattr(kind, "check_named", None)  # kinds that check the file name too (M file vs its 801)
+    return kind_name, named(data, filename) if named else kind.check(data)
 
 
 def process(gw: Gateway, document_id: str) -> str:

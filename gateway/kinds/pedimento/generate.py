@@ -116,7 +116,7 @@ def pedimento_lines(p: Pedimento) -> list[str]:
         "501", p.patente, n, p.aduana, p.operation_type, p.clave, p.aduana_entry or p.aduana, "", p.rfc, "",
         _fmt(p.exchange_rate, 5), str(p.freight), str(p.insurance), "0", "0", "", _fmt(p.gross_weight, 3),
         p.transport[0], p.transport[1], p.transport[2], p.destination, p.name, "AV INDUSTRIA", "", "100", "66600",
-        "APODACA", "NLE", "MEX", "", "0", "0", "0", "0", "0"]))
+        "APODACA", "NLE", "MEX", "", "", "", "", "", ""]))  # decrementables not declared (Data Stage has none)
     for inv in p.invoices:
         lines.append("|".join([
             "505", n, _d(inv.date), inv.number, inv.incoterm, inv.currency, _fmt(inv.value_usd, 2),
@@ -228,5 +228,108 @@ def sample_mfile(count: int = 2, partidas: int = 3, **kwargs: object) -> tuple[s
     return mfile([sample_pedimento(seq, partidas, **kwargs) for seq in range(1, count + 1)])  # type: ignore[arg-type]
 
 
-__all__ = ["Invoice", "Partida", "Pedimento", "file_name", "mfile", "pedimento_lines", "replace", "sample_mfile",
-           "sample_pedimento"]
+__all__ = ["Invoice", "Partida", "Pedimento", "datastage_files", "datastage_rows", "datastage_zip", "file_name",
+           "mfile", "pedimento_lines", "replace", "sample_mfile", "sample_pedimento"]
+
+
+# the same pedimentos as a SAT Data Stage set -----------------------------------------------------------------
+
+#: header of each generated Data Stage file (SAT column names, reference §3)
+DATASTAGE_HEADERS = {
+    "501": ["Patente", "Pedimento", "SeccionAduanera", "TipoOperacion", "ClaveDocumento", "SeccionAduaneraEntrada",
+            "CurpContribuyente", "Rfc", "CurpAgenteA", "TipoCambio", "TotalFletes", "TotalSeguros", "TotalEmbalajes",
+            "TotalIncrementables", "TotalDeducibles", "PesoBrutoMercancia", "MedioTransporteSalida",
+            "MedioTransporteArribo", "MedioTransporteEntrada_Salida", "DestinoMercancia", "NombreContribuyente",
+            "CalleContribuyente", "NumInteriorContribuyente", "NumExteriorContribuyente", "CPContribuyente",
+            "MunicipioContribuyente", "EntidadFedContribuyente", "PaisContribuyente", "TipoPedimento",
+            "FechaRecepcionPedimento", "FechaPagoReal"],
+    "505": ["Patente", "Pedimento", "SeccionAduanera", "FechaFacturacion", "NumeroFactura", "TerminoFacturacion",
+            "MonedaFacturacion", "ValorDolares", "ValorMonedaExtranjera", "PaisFacturacion", "EntidadFedFacturacion",
+            "IndentFiscalProveedor", "ProveedorMercancia", "CalleProveedor", "NumInteriorProveedor",
+            "NumExteriorProveedor", "CpProveedor", "MunicipioProveedor", "FechaPagoReal"],
+    "506": ["Patente", "Pedimento", "SeccionAduanera", "TipoFecha", "FechaOperacion", "FechaValidacionPagoR"],
+    "507": ["Patente", "Pedimento", "SeccionAduanera", "ClaveCaso", "IndentificadorCaso", "TipoPedimento",
+            "ComplementoCaso", "FechaValidacionPagoR"],
+    "509": ["Patente", "Pedimento", "SeccionAduanera", "ClaveContribucion", "TasaContribucion", "TipoTasa",
+            "TipoPedimento", "FechaPagoReal"],
+    "510": ["Patente", "Pedimento", "SeccionAduanera", "ClaveContribucion", "FormaPago", "ImportePago",
+            "TipoPedimento", "FechaPagoReal"],
+    "551": ["Patente", "Pedimento", "SeccionAduanera", "Fraccion", "SecuenciaFraccion", "SubdivisionFraccion",
+            "DescripcionMercancia", "PrecioUnitario", "ValorAduana", "ValorComercial", "ValorDolares",
+            "CantidadUMComercial", "UnidadMedidaComercial", "CantidadUMTarifa", "UnidadMedidaTarifa", "ValorAgregado",
+            "ClaveVinculacion", "MetodoValorizacion", "CodigoMercanciaProducto", "MarcaMercanciaProducto",
+            "ModeloMercanciaProducto", "PaisOrigenDestino", "PaisCompradorVendedor", "EntidadFedOrigen",
+            "EntidadFedDestino", "EntidadFedComprador", "EntidadFedVendedor", "TipoOperacion", "ClaveDocumento",
+            "FechaPagoReal"],
+    "554": ["Patente", "Pedimento", "SeccionAduanera", "Fraccion", "SecuenciaFraccion", "ClaveCaso",
+            "IdentificadorCaso", "ComplementoCaso", "FechaPagoReal"],
+    "556": ["Patente", "Pedimento", "SeccionAduanera", "Fraccion", "SecuenciaFraccion", "ClaveContribucion",
+            "TasaContribucion", "TipoTasa", "FechaPagoReal"],
+    "557": ["Patente", "Pedimento", "SeccionAduanera", "Fraccion", "SecuenciaFraccion", "ClaveContribucion",
+            "FormaPago", "ImportePago", "FechaPagoReal"],
+}
+
+
+def datastage_rows(p: Pedimento) -> dict[str, list[str]]:
+    """The Data Stage rows (without header) of one pedimento, per record type; dates as SAT writes them."""
+    paid = p.payment_date.strftime("%Y-%m-%d") + " 17:48:15"
+    key = [p.patente, p.number, p.aduana]
+    rows: dict[str, list[list[str]]] = {reg: [] for reg in DATASTAGE_HEADERS}
+    rows["501"].append(key + [
+        p.operation_type, p.clave, p.aduana_entry or p.aduana, "", p.rfc, "", _fmt(p.exchange_rate, 5), str(p.freight),
+        str(p.insurance), "0", "0", "", _fmt(p.gross_weight, 3), *p.transport, p.destination, p.name, "AV INDUSTRIA",
+        "", "100", "66600", "APODACA", "NLE", "MEX", "1", p.payment_date.strftime("%Y-%m-%d") + " 17:40:22", paid])
+    for inv in p.invoices:
+        rows["505"].append(key + [
+            inv.date.strftime("%Y-%m-%d") + " 00:00:00", inv.number, inv.incoterm, inv.currency, _fmt(inv.value_usd, 2),
+            _fmt(inv.value_currency if inv.value_currency is not None else inv.value_usd, 2), inv.country, "",
+            inv.supplier_tax_id, inv.supplier_name, inv.street, "", inv.exterior, inv.postal_code, inv.municipality,
+            paid])
+    if p.entry_date:
+        rows["506"].append(key + ["1", p.entry_date.strftime("%Y-%m-%d") + " 00:00:00", paid])
+    rows["506"].append(key + ["2", p.payment_date.strftime("%Y-%m-%d") + " 00:00:00", paid])
+    for code, c1, c2, _c3 in p.identifiers:
+        rows["507"].append(key + [code, c1, "1", c2, paid])
+    for code, rate, kind in p.rates:
+        rows["509"].append(key + [code, rate, kind, "1", paid])
+    for code, form, amount in p.contributions:
+        rows["510"].append(key + [code, form, str(amount), "1", paid])
+    for number, part in enumerate(p.partidas, start=1):
+        commercial = p.commercial(part)
+        customs = part.customs_value if part.customs_value is not None else commercial
+        price = part.unit_price if part.unit_price is not None else Decimal(commercial) / part.umc_quantity
+        umt_qty = part.umt_quantity if part.umt_quantity is not None else part.umc_quantity
+        pkey = key + [part.fraccion, str(number)]
+        rows["551"].append(pkey[:3] + [part.fraccion, str(number), part.nico, part.description, _fmt(price, 5),
+                                       str(customs), str(commercial), _fmt(part.value_usd, 2),
+                                       _fmt(part.umc_quantity, 3), part.umc, _fmt(umt_qty, 5), part.umt,
+                                       str(part.value_added), part.vinculacion, part.valuation_method,
+                                       part.product_code, "", "", part.country_origin, part.country_seller, "", "",
+                                       "", "", p.operation_type, p.clave, paid])
+        for code, c1, c2, _c3 in part.identifiers:
+            rows["554"].append(pkey + [code, c1, c2, paid])
+        for code, rate, kind in part.rates:
+            rows["556"].append(pkey + [code, rate, kind, paid])
+        for code, form, amount in part.contributions:
+            rows["557"].append(pkey + [code, form, str(amount), paid])
+    return {reg: ["|".join(r) + "|" for r in found] for reg, found in rows.items()}
+
+
+def datastage_files(pedimentos: list[Pedimento], folio: str = "1839483") -> dict[str, bytes]:
+    """``{<folio>_<reg>.asc: bytes}`` with CRLF and trailing pipes, as SAT delivers them."""
+    lines: dict[str, list[str]] = {reg: ["|".join(header)] for reg, header in DATASTAGE_HEADERS.items()}
+    for p in pedimentos:
+        for reg, rows in datastage_rows(p).items():
+            lines[reg].extend(rows)
+    return {f"{folio}_{reg}.asc": ("\r\n".join(rows) + "\r\n").encode("utf-8") for reg, rows in lines.items()}
+
+
+def datastage_zip(pedimentos: list[Pedimento], folio: str = "1839483") -> bytes:
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in datastage_files(pedimentos, folio).items():
+            archive.writestr(name, data)
+    return buffer.getvalue()

@@ -56,20 +56,28 @@ class _Sink(list):
             self.append(warning("PED-LAYOUT", f"Se omitieron más hallazgos de este pedimento (más de {MAX_FINDINGS})."))
 
 
-def check(records: list[Rec], ctx: RuleContext, *, expect_envelope: bool = True) -> list[Finding]:
-    """Every rule over one pedimento's records; ``expect_envelope`` asks for 500 first and 800 last (M file)."""
+def check(records: list[Rec], ctx: RuleContext, *, expect_envelope: bool = True, check_layout: bool = True,
+          partial: bool = False) -> list[Finding]:
+    """Every rule over one pedimento's records.
+
+    ``expect_envelope`` asks for 500 first and 800 last (M file); ``check_layout`` checks the M-file types and
+    lengths (not for VUCEM answers, whose amounts have decimals); ``partial`` is for answers that hold only
+    part of a declaration (VUCEM serves the header and the partidas separately).
+    """
     out = _Sink()
-    for rec in records:
-        _layout(rec, out)
-    _sequence(records, out, expect_envelope)
+    if check_layout:
+        for rec in records:
+            _layout(rec, out)
+    if not partial:
+        _sequence(records, out, expect_envelope)
     by_type: dict[str, list[Rec]] = {}
     for rec in records:
         by_type.setdefault(rec.type, []).append(rec)
     when = _payment_date(by_type)
     _number(by_type, when, out)
     _catalogs(records, when, out)
-    _fracciones(by_type, out)
-    _totals(by_type, ctx.tolerances, out)
+    _fracciones(by_type, when, out)
+    _totals(by_type, ctx.tolerances, out, partial)
     _immex(by_type, ctx, out)
     _rfc(by_type, out)
     return list(out)
@@ -342,15 +350,22 @@ def _field_number(record: str, name: str) -> int | None:
 
 # fracción -------------------------------------------------------------------------------------------------
 
-def _fracciones(by_type: dict[str, list[Rec]], out: _Sink) -> None:
+NICO_SINCE = date(2020, 12, 28)  # LIGIE with NICO in force (DOF 1-jul-2020)
+
+
+def _fracciones(by_type: dict[str, list[Rec]], when: date | None, out: _Sink) -> None:
     for rec in by_type.get("551", []):
         fraccion, nico = rec.get("fraccion"), rec.get("nico")
         if fraccion and not _FRACCION.match(fraccion):
             out.add(error("PED-FRACCION", f"Partida {rec.get('partida')}: la fracción arancelaria {fraccion!r} debe "
                           "tener 8 dígitos.", field=3, **rec.location))
         if not nico:
-            out.add(error("PED-FRACCION", f"Partida {rec.get('partida')}: falta el NICO (2 dígitos) de la fracción "
-                          f"{fraccion}.", field=5, **rec.location))
+            message = f"Partida {rec.get('partida')}: falta el NICO (2 dígitos) de la fracción {fraccion}."
+            if when is not None and when >= NICO_SINCE:
+                out.add(error("PED-FRACCION", message, field=5, **rec.location))
+            else:  # before the NICO existed, or a partida answered without its pedimento's date
+                out.add(warning("PED-FRACCION", message + " (el NICO rige desde el 28-dic-2020; no se pudo exigir)",
+                                field=5, **rec.location))
         elif not _NICO.match(nico):
             out.add(error("PED-FRACCION", f"Partida {rec.get('partida')}: el NICO {nico!r} debe tener 2 dígitos.",
                           field=5, **rec.location))
@@ -370,7 +385,7 @@ def _num(value: str) -> Decimal | None:
         return None
 
 
-def _totals(by_type: dict[str, list[Rec]], tol: Tolerances, out: _Sink) -> None:
+def _totals(by_type: dict[str, list[Rec]], tol: Tolerances, out: _Sink, partial: bool = False) -> None:
     partidas = by_type.get("551", [])
     invoices = by_type.get("505", [])
     general = (by_type.get("501") or [None])[0]
@@ -382,7 +397,8 @@ def _totals(by_type: dict[str, list[Rec]], tol: Tolerances, out: _Sink) -> None:
             out.add(error("PED-TOTALS", f"La suma del valor en dólares de las partidas ({usd_p}) difiere de la suma "
                           f"de las facturas 505 ({usd_i}) en {abs(usd_p - usd_i)} USD (tolerancia {tol.usd}).",
                           record="505"))
-    _contribution_totals(by_type, tol, out)
+    if not (partial and "510" not in by_type):  # a partida served alone has no cuadro de liquidación
+        _contribution_totals(by_type, tol, out)
     for p in partidas:
         number = p.get("partida")
         commercial, price, qty, usd = (_num(p.get("valor_comercial")), _num(p.get("precio_unitario")),
