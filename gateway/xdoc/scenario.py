@@ -152,7 +152,8 @@ class _Builder:
                 patentes=("1234",) if defect == "patente" and k == 0 else (PATENTE,), rfcs_consulta=(COMPANY_RFC,))
             usd = sum((Decimal(m["valor_dolares"]) for m in lines), Decimal(0))
             total = sum((Decimal(m["valor_total"]) for m in lines), Decimal(0))
-            inv = ped_gen.Invoice(e_document, fecha, usd, total, currency=currency, supplier_tax_id=tax_id,
+            declared_currency = "USD" if defect == "moneda" and k == 0 else currency
+            inv = ped_gen.Invoice(e_document, fecha, usd, total, currency=declared_currency, supplier_tax_id=tax_id,
                                   supplier_name=name, street=address["calle"], exterior=address["numero_exterior"],
                                   postal_code=address.get("codigo_postal") or "", country=address["pais"],
                                   municipality=address.get("municipio") or "")
