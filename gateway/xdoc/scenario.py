@@ -272,21 +272,7 @@ class _Builder:
 
     def _pedimento(self, seq: int, clave: str, operation: str, day: date, invoices: list[ped_gen.Invoice],
                    partidas: list[ped_gen.Partida], rate: Decimal = RATE) -> ped_gen.Pedimento:
-        immex = clave in {"IN", "AF", "RT", "V1", "F4"}
-        form = "21" if clave in {"IN", "AF"} else "0"
-        for part in partidas:
-            commercial = int((part.value_usd * rate).quantize(Decimal(1)))
-            iva = int((Decimal(commercial) * Decimal("0.16")).quantize(Decimal(1)))
-            part.rates = [("3", "16.0000000000", "1"), ("6", "0.0000000000", "1")]
-            part.contributions = [("3", form, iva), ("6", "5" if form == "21" else "0", 0)]
-            part.identifiers = [("TL", "USA", "", "")]
-        iva_total = sum(c[2] for p in partidas for c in p.contributions if c[0] == "3")
-        ped = ped_gen.Pedimento(
-            patente=PATENTE, number=f"{day.year % 10}{seq:06d}", aduana=ADUANA, clave=clave, operation_type=operation,
-            rfc=COMPANY_RFC, name=COMPANY_NAME, exchange_rate=rate, payment_date=day, entry_date=day,
-            invoices=invoices, partidas=partidas, identifiers=[("IM", PROGRAM, "", "")] if immex else [],
-            rates=[("1", "8.0000000000", "4")],
-            contributions=[("1", "0", 462), ("3", form, iva_total), ("6", "5" if form == "21" else "0", 0)])
+        ped = consistent_pedimento(seq, clave, operation, day, invoices, partidas, rate)
         self.pedimentos.append((ped, day))
         return ped
 
@@ -299,6 +285,31 @@ class _Builder:
             self.files.append(ped_gen.mfile(peds, name))
         self.rnd.shuffle(self.files)
         return Scenario(self.files, self.groups)
+
+
+def consistent_pedimento(seq: int, clave: str, operation: str, day: date, invoices: list[ped_gen.Invoice],
+                         partidas: list[ped_gen.Partida], rate: Decimal = RATE) -> ped_gen.Pedimento:
+    """The plant's pedimento for these invoices and partidas: IMMEX identifier, taxes that add up (PED-TOTALS)."""
+    immex = clave in {"IN", "AF", "RT", "V1", "F4"}
+    form = "21" if clave in {"IN", "AF"} else "0"
+    for part in partidas:
+        commercial = int((part.value_usd * rate).quantize(Decimal(1)))
+        iva = int((Decimal(commercial) * Decimal("0.16")).quantize(Decimal(1)))
+        part.rates = [("3", "16.0000000000", "1"), ("6", "0.0000000000", "1")]
+        part.contributions = [("3", form, iva), ("6", "5" if form == "21" else "0", 0)]
+        part.identifiers = [("TL", "USA", "", "")]
+    iva_total = sum(c[2] for p in partidas for c in p.contributions if c[0] == "3")
+    return ped_gen.Pedimento(
+        patente=PATENTE, number=f"{day.year % 10}{seq:06d}", aduana=ADUANA, clave=clave, operation_type=operation,
+        rfc=COMPANY_RFC, name=COMPANY_NAME, exchange_rate=rate, payment_date=day, entry_date=day,
+        invoices=invoices, partidas=partidas, identifiers=[("IM", PROGRAM, "", "")] if immex else [],
+        rates=[("1", "8.0000000000", "4")],
+        contributions=[("1", "0", 462), ("3", form, iva_total), ("6", "5" if form == "21" else "0", 0)])
+
+
+def pedimento_key(ped: ped_gen.Pedimento) -> str:
+    """The business key the pedimento kind gives the document: year-aduana-patente-number."""
+    return _key(ped)
 
 
 def _key(ped: ped_gen.Pedimento) -> str:

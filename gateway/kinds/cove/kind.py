@@ -96,7 +96,7 @@ def _request(root: etree._Element, payload: etree._Element, findings: list[Findi
     if len(comprobantes) > 1:
         result = CheckResult(findings, record={"document": "solicitud-cove", "comprobantes": len(comprobantes)},
                              validated=True)
-        result.parts = _split(root, payload, len(comprobantes))
+        result.parts = _split(root, len(comprobantes))
         return result
     record = from_request(comprobantes[0])
     findings += check_cove(record, "/S:Envelope/S:Body/oxml:solicitarRecibirCoveServicio/oxml:comprobantes")
@@ -105,12 +105,11 @@ def _request(root: etree._Element, payload: etree._Element, findings: list[Findi
     return CheckResult(findings, record, business_key=f"factura {record['numero_factura']}", validated=True)
 
 
-def _split(root: etree._Element, payload: etree._Element, count: int):  # noqa: ANN202 - generator of Part
+def _split(root: etree._Element, count: int):  # noqa: ANN202 - generator of Part
     """A request with several invoices is one COVE per invoice: each becomes a request of its own."""
-    path = root.getroottree().getpath(payload)
     for keep in range(count):
         copy = deepcopy(root)
-        target = copy.xpath(path)[0] if path != "/*" else copy
+        target = payload_of(copy)
         for index, comprobante in enumerate(target.findall(f"{{{OXML}}}comprobantes")):
             if index != keep:
                 target.remove(comprobante)

@@ -3,13 +3,14 @@
 VUCEM writes unit values with up to six decimals (91 × 0.318681 = 28.999971 for a line of 29), so a
 line's quantity × unit value is compared with its total within what rounding the unit value explains,
 and never less than one cent. All lines of a COVE in one currency share one USD factor (valorDolares /
-valorTotal); a line whose factor differs from the invoice's by more than a cent of its value is reported.
+valorTotal); a line whose factor differs from the median line's by more than a cent of its value is reported.
 """
 
 from __future__ import annotations
 
 import re
 from decimal import Decimal, InvalidOperation
+from statistics import median_low
 from typing import Any
 
 from gateway.findings import Finding, error, warning
@@ -95,17 +96,17 @@ def _lines(lines: list[dict[str, Any]], xpath: str) -> list[Finding]:
 
 
 def _usd_factor(parsed: list[tuple[int, dict[str, Any], Decimal, Decimal]], xpath: str) -> list[Finding]:
-    """Within one currency every line converts to USD with the same factor (Σ USD / Σ total)."""
+    """Within one currency every line converts to USD with the same factor (USD itself: 1)."""
     findings: list[Finding] = []
     by_currency: dict[str, list[tuple[int, dict[str, Any], Decimal, Decimal]]] = {}
     for item in parsed:
         by_currency.setdefault(item[1]["tipo_moneda"] or "", []).append(item)
     for currency, items in by_currency.items():
-        total = sum((i[2] for i in items), Decimal(0))
-        usd = sum((i[3] for i in items), Decimal(0))
-        if total == 0:
+        factors = [usd / total for _, _, total, usd in items if total]
+        if not factors:
             continue
-        factor = Decimal(1) if currency == "USD" else usd / total
+        # the median line's factor: one wrong line does not shift the factor the others are held to
+        factor = Decimal(1) if currency == "USD" else median_low(factors)
         for index, line, line_total, line_usd in items:
             expected = line_total * factor
             if abs(expected - line_usd) > CENT + line_total * Decimal("0.00005"):
