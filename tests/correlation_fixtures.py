@@ -74,7 +74,8 @@ def deliver(gw: Gateway, name: str, data: bytes) -> str:
 
 
 def by_key(gw: Gateway) -> dict[str, object]:
-    return {d.business_key: d for d in gw.store.list_documents() if d.business_key}
+    """Documents by business key; a replaced document gives way to its (newer) replacement."""
+    return {d.business_key: d for d in reversed(gw.store.list_documents()) if d.business_key}
 
 
 @dataclass
@@ -122,3 +123,22 @@ def later(hours: float = 100) -> datetime:
     from datetime import UTC
 
     return datetime.now(UTC) + timedelta(hours=hours)
+
+
+def export_group(make_invoice, defect: str | None = None, seq: int = 2) -> ImportGroup:
+    """An A1 pedimento declaring two export CFDIs (UUIDs in 505.4)."""
+    day = date.today().replace(day=1) - timedelta(days=20)
+    files: dict[str, bytes] = {}
+    invoices, partidas = [], []
+    for k in range(2):
+        data = make_invoice(9000 + seq * 10 + k, n_items=2, mutate=scenario.set_exchange_rate(scenario.RATE))
+        invoice, parts, uuid = scenario.export_declaration(data, day)
+        if defect == "cantidad" and k == 0:
+            parts[0].umt_quantity = parts[0].umc_quantity + 1
+        invoices.append(invoice)
+        partidas.extend(parts)
+        files[f"factura-{k}.xml"] = data
+    ped = scenario.consistent_pedimento(seq, "A1", "2", day, invoices, partidas)
+    name, data = ped_gen.mfile([ped], ped_gen.file_name(scenario.PATENTE, seq))
+    files[name] = data
+    return ImportGroup(files, scenario.pedimento_key(ped))

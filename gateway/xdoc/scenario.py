@@ -18,7 +18,7 @@ from typing import Any
 
 from lxml import etree
 
-from gateway.kinds.cfdi.generate import Identity, export_invoice, folio_fiscal, make_identity
+from gateway.kinds.cfdi.generate import Identity, export_invoice, make_identity
 from gateway.kinds.cfdi.normalise import normalise as normalise_cfdi
 from gateway.kinds.cove import generate as cove_gen
 from gateway.kinds.pedimento import generate as ped_gen
@@ -214,30 +214,20 @@ class _Builder:
         for k in range(1 + seq % 2):
             cfdi_seq = 5000 + seq * 10 + k
             issuer = self.other_issuer if defect == "exportador" and k == 0 and self.other_issuer else self.issuer
-            mutate = _exchange_rate(RATE)
+            mutate = set_exchange_rate(RATE)
             if defect == "noidentificacion" and k == 0:
                 mutate = _then(mutate, _bad_noidentificacion)
             when = datetime.combine(day, time(9)) + timedelta(minutes=k)
             data = export_invoice(cfdi_seq, issuer, self.pac, self.verifier, fecha=when, n_items=1 + (seq + k) % 3,
                                   mutate=mutate)
-            record = normalise_cfdi(etree.fromstring(data))
-            cce = record["comercio_exterior"]
-            uuid = folio_fiscal(issuer, cfdi_seq)
-            inv = ped_gen.Invoice(uuid, day, Decimal(cce["total_usd"]), incoterm=cce["incoterm"],
-                                  supplier_tax_id=record["receptor"]["num_reg_id_trib"],
-                                  supplier_name=record["receptor"]["nombre"])
+            inv, parts, uuid = export_declaration(data, day)
+            cce_incoterm = inv.incoterm
             if defect == "totalusd" and k == 0:
                 inv.value_usd += Decimal("5.00")
             if defect == "incoterm" and k == 0:
-                inv.incoterm = "DDP" if cce["incoterm"] != "DDP" else "EXW"
+                inv.incoterm = "DDP" if cce_incoterm != "DDP" else "EXW"
             invoices.append(inv)
-            descriptions = {c["no_identificacion"]: c["descripcion"] for c in record["conceptos"]}
-            for m in cce["mercancias"]:
-                unit = m["unidad_aduana"].lstrip("0") or "0"
-                partidas.append(ped_gen.Partida(
-                    m["fraccion_arancelaria"][:8], m["fraccion_arancelaria"][8:], descriptions.get(
-                        m["no_identificacion"], "MERCANCIA")[:250], Decimal(m["valor_dolares"]),
-                    Decimal(m["cantidad_aduana"]), umc=unit, umt=unit))
+            partidas.extend(parts)
             if defect == "totalusd" and k == 0:
                 partidas[-1].value_usd += Decimal("5.00")
             if defect == "cfdi-faltante" and k == 0:
@@ -307,6 +297,25 @@ def consistent_pedimento(seq: int, clave: str, operation: str, day: date, invoic
         contributions=[("1", "0", 462), ("3", form, iva_total), ("6", "5" if form == "21" else "0", 0)])
 
 
+def export_declaration(cfdi: bytes, day: date) -> tuple[ped_gen.Invoice, list[ped_gen.Partida], str]:
+    """What the broker declares for an export CFDI: its 505 (UUID, TotalUSD, Incoterm) and a partida per mercancía."""
+    record = normalise_cfdi(etree.fromstring(cfdi))
+    cce = record["comercio_exterior"]
+    uuid = record["uuid"]
+    invoice = ped_gen.Invoice(uuid, day, Decimal(cce["total_usd"]), incoterm=cce["incoterm"],
+                              supplier_tax_id=record["receptor"]["num_reg_id_trib"],
+                              supplier_name=record["receptor"]["nombre"])
+    descriptions = {c["no_identificacion"]: c["descripcion"] for c in record["conceptos"]}
+    partidas = []
+    for m in cce["mercancias"]:
+        unit = m["unidad_aduana"].lstrip("0") or "0"
+        partidas.append(ped_gen.Partida(
+            m["fraccion_arancelaria"][:8], m["fraccion_arancelaria"][8:],
+            descriptions.get(m["no_identificacion"], "MERCANCIA")[:250], Decimal(m["valor_dolares"]),
+            Decimal(m["cantidad_aduana"]), umc=unit, umt=unit))
+    return invoice, partidas, uuid
+
+
 def pedimento_key(ped: ped_gen.Pedimento) -> str:
     """The business key the pedimento kind gives the document: year-aduana-patente-number."""
     return _key(ped)
@@ -316,7 +325,7 @@ def _key(ped: ped_gen.Pedimento) -> str:
     return f"{ped.payment_date.year}-{ped.aduana}-{ped.patente}-{ped.number}"
 
 
-def _exchange_rate(rate: Decimal):  # noqa: ANN202 - CFDI mutator
+def set_exchange_rate(rate: Decimal):  # noqa: ANN202 - CFDI mutator: TipoCambio = TipoCambioUSD = rate
     text = str(rate.normalize()) if rate == rate.to_integral() else str(rate).rstrip("0")
 
     def mutate(root: etree._Element) -> None:
