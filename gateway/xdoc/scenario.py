@@ -73,7 +73,7 @@ class Group:
     pedimento_key: str  # the pedimento document's business key
     members: list[str]  # business keys of the counterparts that are delivered (COVE ids, "factura …", UUIDs)
     planted: str | None = None
-    #: counterpart business key -> codes that reject that document at validation (it never joins the group)
+    #: file name of a counterpart -> codes that reject it at validation (it never joins the group)
     invalid: dict[str, set[str]] = field(default_factory=dict)
 
     @property
@@ -232,9 +232,10 @@ class _Builder:
                 partidas[-1].value_usd += Decimal("5.00")
             if defect == "cfdi-faltante" and k == 0:
                 continue
-            self.files.append((f"factura-{uuid[:8].lower()}.xml", data))
+            name = f"factura-{uuid[:8].lower()}.xml"
+            self.files.append((name, data))
             if defect == "noidentificacion" and k == 0:
-                invalid[uuid] = {"CCE-NOIDENTIFICACION"}
+                invalid[name] = {"CCE-NOIDENTIFICACION"}
             else:
                 members.append(uuid)
         if defect == "fraccion":
