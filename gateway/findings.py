@@ -50,7 +50,7 @@ CODES: dict[str, str] = {
     "COVE-ID": "COVE e-document (COVE + 9) or adenda (ADEN + 9 digits) identifier malformed",
     "COVE-TOTALS": "COVE line quantity × unit value ≠ total, or a line's USD value off the invoice's USD factor",
     "COVE-VUCEM-ERROR": "VUCEM answered with errors: no COVE issued for the invoice, or the query failed",
-    "XDOC-COVE-MISSING": "a COVE the pedimento declares (or the other half of a RecibirCove pair) did not arrive in time",
+    "XDOC-COVE-MISSING": "a declared COVE (or the other half of a RecibirCove pair) did not arrive in time",
     "XDOC-CFDI-MISSING": "a CFDI the pedimento declares by UUID did not arrive within correlation_timeout",
     "XDOC-COVE-VALUE": "pedimento ⇄ COVE: invoice value (505.7/505.8) or Σ partida USD vs Σ COVE values disagree",
     "XDOC-COVE-INVOICE": "pedimento ⇄ COVE: invoice date disagrees",
