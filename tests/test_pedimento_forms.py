@@ -189,3 +189,17 @@ def test_validate_checks_each_pedimento_of_an_m_file(tmp_path):
     assert [f["code"] for f in results[2]["findings"]] == ["PED-IMMEX"]
     vucem = run_cli("validate", str(PEDIMENTO_SAMPLES / "vucem-consultarpedimentocompleto-resp.xml"))
     assert vucem.returncode == 0 and "VÁLIDO (pedimento)" in vucem.stdout
+
+
+def test_tolerances_come_from_the_configuration(tmp_path):
+    from gateway.config import ConfigError, from_dict
+    from gateway.kinds.pedimento.settings import rule_context
+
+    settings = from_dict({"gateway": {"company_rfc": "EKU9003173C9", "immex_program": "1234-2006"},
+                          "validation": {"tolerances": {"usd": "0.10"}}}, tmp_path)
+    ctx = rule_context(settings)
+    assert (str(ctx.tolerances.usd), str(ctx.tolerances.relative), ctx.immex_program) == ("0.10", "0.005", "1234-2006")
+    with pytest.raises(ConfigError, match="validation.tolerances.usd"):
+        from_dict({"validation": {"tolerances": {"usd": "-1"}}}, tmp_path)
+    with pytest.raises(ConfigError, match="validation.tolerances.pesos"):
+        from_dict({"validation": {"tolerances": {"pesos": "1"}}}, tmp_path)
