@@ -47,6 +47,7 @@ CODES: dict[str, str] = {
     "PED-FRACCION": "fracción arancelaria or NICO malformed",
     "PED-TOTALS": "pedimento values do not add up (partidas vs invoices, contributions, value vs price × quantity)",
     "PED-IMMEX": "IMMEX clave without the program identifier, or program/RFC not the configured company's",
+    "DOC-RESEND": "the same business document (same key) was received before with other bytes; linked as resend-of",
 }
 
 

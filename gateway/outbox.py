@@ -52,7 +52,8 @@ def _attempt(gw: Gateway, document_id: str, sink_name: str, attempts: int) -> No
         _dead(gw, document_id, sink_name, attempts, f"sink '{sink_name}' is no longer configured")
         return
     container = store.get(doc.parent_id) if doc.parent_id else None
-    item = Outgoing(doc.id, doc.kind or "unknown", envelope(doc, store.findings(doc.id), container=container),
+    item = Outgoing(doc.id, doc.kind or "unknown",
+                    envelope(doc, store.findings(doc.id), links=store.links(doc.id), container=container),
                     doc.filename, lambda: gw.archive.read(doc.sha256))
     attempts += 1
     try:
