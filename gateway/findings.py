@@ -47,6 +47,7 @@ CODES: dict[str, str] = {
     "PED-FRACCION": "fracción arancelaria or NICO malformed",
     "PED-TOTALS": "pedimento values do not add up (partidas vs invoices, contributions, value vs price × quantity)",
     "PED-IMMEX": "IMMEX clave without the program identifier, or program/RFC not the configured company's",
+    "DOC-RESEND": "the same business document (same key) was received before with other bytes; linked as resend-of",
     "COVE-ID": "COVE e-document (COVE + 9) or adenda (ADEN + 9 digits) identifier malformed",
     "COVE-TOTALS": "COVE line quantity × unit value ≠ total, or a line's USD value off the invoice's USD factor",
     "COVE-VUCEM-ERROR": "VUCEM answered with errors: no COVE issued for the invoice, or the query failed",

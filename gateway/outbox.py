@@ -52,7 +52,7 @@ def _attempt(gw: Gateway, document_id: str, sink_name: str, attempts: int) -> No
         _dead(gw, document_id, sink_name, attempts, f"sink '{sink_name}' is no longer configured")
         return
     container = store.get(doc.parent_id) if doc.parent_id else None
-    links = correlate.links(store, doc.id)
+    links = store.links(doc.id) + correlate.links(store, doc.id)
     item = Outgoing(doc.id, doc.kind or "unknown", envelope(doc, store.findings(doc.id), links, container=container),
                     doc.filename, lambda: gw.archive.read(doc.sha256))
     attempts += 1

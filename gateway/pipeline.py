@@ -11,7 +11,7 @@ import structlog
 from gateway import correlate, logs, xmlsafe
 from gateway.app import Gateway
 from gateway.faults import crash_point
-from gateway.findings import Finding, error
+from gateway.findings import Finding, error, info
 from gateway.intake import record
 from gateway.kinds.base import CheckResult
 from gateway.store.base import IN_PROGRESS, Document, now
@@ -65,6 +65,7 @@ def process(gw: Gateway, document_id: str) -> str:
                 return _split(gw, doc, kind_name, result)
             store.set_state(document_id, "normalised", gw.actor, "normalise", record=result.record,
                             business_key=result.business_key)
+            _link_by_key(gw, doc, kind_name, result)
             routed = correlate.route(gw, document_id, kind_name, result.record)  # pending for counterparts?
             if routed is not None:
                 log.info("document correlated", kind=kind_name, state=routed, business_key=result.business_key)
@@ -122,6 +123,27 @@ def _split(gw: Gateway, doc: Document, kind_name: str | None, result: CheckResul
                     record=result.record, business_key=result.business_key)
     log.info("container split", kind=kind_name, parts=len(children))
     return "split"
+
+
+_LIVE = ("normalised", "pending", "ready", "forwarded")
+
+
+def _link_by_key(gw: Gateway, doc: Document, kind_name: str | None, result: CheckResult) -> None:
+    """Recognise a byte-different resend by its business key, and link what the document says it refers to."""
+    store = gw.store
+    if result.business_key:
+        earlier = [d for d in store.find_by_business_key(result.business_key, kind_name)
+                   if d.id != doc.id and d.state in _LIVE]
+        for other in earlier:
+            store.add_link(doc.id, other.id, "resend-of")
+        if earlier:
+            store.add_findings(doc.id, [info("DOC-RESEND", f"El mismo documento ({result.business_key}) ya se "
+                                             f"recibió como {earlier[0].filename} ({earlier[0].id}); este es un "
+                                             "reenvío con otro contenido.")])
+    for role, key in result.related:
+        for target in store.find_by_business_key(key, kind_name):
+            if target.id != doc.id and target.state in _LIVE:
+                store.add_link(doc.id, target.id, role)
 
 
 def _safe_check(gw: Gateway, data: bytes, filename: str, declared_kind: str) -> tuple[str | None, CheckResult]:

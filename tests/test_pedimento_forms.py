@@ -189,3 +189,45 @@ def test_validate_checks_each_pedimento_of_an_m_file(tmp_path):
     assert [f["code"] for f in results[2]["findings"]] == ["PED-IMMEX"]
     vucem = run_cli("validate", str(PEDIMENTO_SAMPLES / "vucem-consultarpedimentocompleto-resp.xml"))
     assert vucem.returncode == 0 and "VÁLIDO (pedimento)" in vucem.stdout
+
+
+def test_tolerances_come_from_the_configuration(tmp_path):
+    from gateway.config import ConfigError, from_dict
+    from gateway.kinds.pedimento.settings import rule_context
+
+    settings = from_dict({"gateway": {"company_rfc": "EKU9003173C9", "immex_program": "1234-2006"},
+                          "validation": {"tolerances": {"usd": "0.10"}}}, tmp_path)
+    ctx = rule_context(settings)
+    assert (str(ctx.tolerances.usd), str(ctx.tolerances.relative), ctx.immex_program) == ("0.10", "0.005", "1234-2006")
+    with pytest.raises(ConfigError, match="validation.tolerances.usd"):
+        from_dict({"validation": {"tolerances": {"usd": "-1"}}}, tmp_path)
+    with pytest.raises(ConfigError, match="validation.tolerances.pesos"):
+        from_dict({"validation": {"tolerances": {"pesos": "1"}}}, tmp_path)
+
+
+def test_a_rectification_supersedes_and_a_resend_is_recognised_by_its_key(pedimento_workspace):
+    ws = pedimento_workspace
+    original = gen.sample_pedimento(1, 2)
+    rectification = gen.sample_pedimento(50, 2, clave="R1", program=None, payment_date=original.payment_date)
+    rectification.trailing_records = ["701|3456|6000050|240|R1|20260825|6000001|3456|240|IN|20260820"]
+    name, data = gen.mfile([original, rectification])
+    (ws.inbox / name).write_bytes(data)
+    gw = ws.gateway()
+    try:
+        runner.run_once(gw, drain_timeout=5)
+        _, again = gen.mfile([original], name="m3456002.245")  # the same pedimento, resent in another file
+        # a byte-identical block would be a duplicate; a new e.firma serial makes it byte-different
+        (ws.inbox / "m3456002.245").write_bytes(again.replace(b"|00001000000512345678", b"|00001000000599999999"))
+        runner.run_once(gw, drain_timeout=5)
+        docs = {d.business_key: d for d in gw.store.list_documents() if d.kind == "pedimento"}
+        resent = next(d for d in gw.store.list_documents() if d.kind == "pedimento" and
+                      d.filename.startswith("m3456002"))
+        assert [f.code for f in gw.store.findings(resent.id)] == ["DOC-RESEND"]
+    finally:
+        gw.close()
+    first = docs["2026-240-3456-6000001"]
+    envelopes = {json.loads(p.read_text())["id"]: json.loads(p.read_text()) for p in ws.forwarded_files()}
+    rect = envelopes[docs["2026-240-3456-6000050"].id]
+    assert {"kind": "pedimento", "id": first.id, "role": "supersedes"} in rect["links"]
+    assert rect["record"]["rectification"]["corrects"]["key"] == "2026-240-3456-6000001"
+    assert {"kind": "pedimento", "id": first.id, "role": "resend-of"} in envelopes[resent.id]["links"]

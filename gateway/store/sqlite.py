@@ -275,6 +275,27 @@ class SqliteStore:
         rows = self._db.execute("SELECT * FROM component_health ORDER BY component, name")
         return [dict(r) | {"healthy": bool(r["healthy"])} for r in rows]
 
+    # links by business key (resends, rectifications) ----------------------------------------------------
+
+    def find_by_business_key(self, business_key: str, kind: str | None = None) -> list[Document]:
+        sql, params = "SELECT * FROM documents WHERE business_key = ?", [business_key]
+        if kind is not None:
+            sql += " AND kind = ?"
+            params.append(kind)
+        return [_document(r) for r in self._db.execute(sql + " ORDER BY received_at, id", params)]
+
+    def add_link(self, document_id: str, target_id: str, role: str) -> None:
+        with self.transaction():
+            self._db.execute("INSERT OR IGNORE INTO document_links (document_id, target_id, role, created_at) "
+                             "VALUES (?, ?, ?, ?)", (document_id, target_id, role, now()))
+
+    def links(self, document_id: str) -> list[dict[str, Any]]:
+        """``[{kind, id, role}]`` of the documents this one points to (for the canonical envelope)."""
+        rows = self._db.execute("SELECT d.kind, l.target_id, l.role FROM document_links l JOIN documents d ON "
+                                "d.id = l.target_id WHERE l.document_id = ? ORDER BY l.created_at, l.target_id",
+                                (document_id,))
+        return [{"kind": r[0], "id": r[1], "role": r[2]} for r in rows]
+
 
     # correlation (pedimento ⇄ COVE ⇄ CFDI) -----------------------------------------------------------------
 

@@ -143,7 +143,9 @@ class PedimentoKind:
         if has_errors(findings):
             return CheckResult(findings, validated=True)
         record = normalise.build(records, origin)
-        return CheckResult(findings, record, business_key=business_key(record), validated=True)
+        corrected = (record.get("rectification") or {}).get("corrects") or {}
+        related = [("supersedes", corrected["key"])] if corrected.get("key") else []
+        return CheckResult(findings, record, business_key=business_key(record), validated=True, related=related)
 
 
 def business_key(record: dict[str, Any]) -> str | None:

@@ -261,7 +261,13 @@ def _rectification(recs: list[Rec]) -> dict[str, Any] | None:
     # pedimento's number, patente, sección, clave and fecha de pago (Data Stage 701 column order)
     corrects = {"pedimento": get(5), "patente": get(6), "aduana_seccion": get(7), "clave": get(8),
                 "payment_date": iso_date(get(9) or "")}
-    return {"fields": fields, "corrects": corrects if corrects["pedimento"] else None}
+    if not corrects["pedimento"]:
+        return {"fields": fields, "corrects": None}
+    paid = corrects["payment_date"] or ""
+    year = paid[:4] if len(paid) >= 4 and paid[:4].isdigit() else ""
+    corrects["key"] = "-".join([year, corrects["aduana_seccion"] or "", corrects["patente"] or "",
+                                corrects["pedimento"] or ""]) if year else None
+    return {"fields": fields, "corrects": corrects}
 
 
 def _partidas(records: list[Rec]) -> list[dict[str, Any]]:

@@ -309,11 +309,14 @@ _ADUANA_FIELDS = {("500", "aduana_seccion"), ("501", "aduana_seccion"), ("501", 
                   ("512", "aduana_original")}
 
 
+_BY_RECORD: dict[str, list[tuple[str, str]]] = {}
+for (_rtype, _name), _cat in _CATALOG_FIELDS.items():
+    _BY_RECORD.setdefault(_rtype, []).append((_name, _cat))
+
+
 def _catalogs(records: list[Rec], when: date | None, out: _Sink) -> None:
     for rec in records:
-        for (rtype, name), cat_name in _CATALOG_FIELDS.items():
-            if rtype != rec.type:
-                continue
+        for name, cat_name in _BY_RECORD.get(rec.type, ()):
             value = rec.get(name)
             if not value:
                 continue
