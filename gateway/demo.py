@@ -136,6 +136,9 @@ def run_demo(root: Path) -> int:
         print(f"  {command} validate {sample} --certs {root / 'certs'}")
     finally:
         gw.close()
+    from gateway.xdoc.demo import run_correlation_demo
+
+    run_correlation_demo(root / "correlacion", _command())
     return 0
 
 

@@ -168,11 +168,12 @@ def _check_cove(v: Verdict, p: Member, ped: Pedimento, inv: Invoice, cove: Cove,
         v.add(error("XDOC-COVE-CURRENCY", f"{who}: moneda de la factura en el pedimento (505.6) {inv.currency}, en "
                     f"el COVE {', '.join(currencies)}.", **_where(ped, inv, "505.6", cove=cove.e_document)), p, *docs)
     allowed = tol.value * max(1, len(lines))
-    for field_, label, declared, key in (("505.8", "valor en moneda de la factura", inv.value_currency, "valor_total"),
-                                         ("505.7", "valor en dólares", inv.value_usd, "valor_dolares")):
+    for field_, label, declared, key, tag in (
+            ("505.8", "valor en moneda de la factura", inv.value_currency, "valor_total", "valorTotal"),
+            ("505.7", "valor en dólares", inv.value_usd, "valor_dolares", "valorDolares")):
         total = sum((number_or_none(m.get(key)) or Decimal(0) for m in lines), Decimal(0))
         if declared is not None and abs(declared - total) > allowed:
-            v.add(error("XDOC-COVE-VALUE", f"{who}: {label} en el pedimento ({field_}) {declared}, suma de {key} del "
+            v.add(error("XDOC-COVE-VALUE", f"{who}: {label} en el pedimento ({field_}) {declared}, suma de {tag} del "
                         f"COVE {total}: diferencia {declared - total} (tolerancia {allowed}).",
                         **_where(ped, inv, field_, cove=cove.e_document)), p, *docs)
 
