@@ -57,7 +57,7 @@ def route(gw: Any, document_id: str, kind: str | None, record: dict[str, Any] | 
     Returns None when the document takes no part in correlation (the pipeline makes it ready as
     before), else its new state: ``pending`` or, when it completed its group, ``ready``/``rejected``.
     """
-    keys = keys_for(kind, record)
+    keys = _waited_for(gw, keys_for(kind, record))
     store = gw.store
     store.put_correlation_keys(document_id, keys.provides, keys.needs)
     if not keys.needs and not _held(gw, kind, record):
@@ -104,6 +104,13 @@ def resolve_timeouts(gw: Any, at: datetime | None = None) -> int:
 def links(store: Any, document_id: str) -> list[dict[str, Any]]:
     """The correlation links of a document, for the canonical envelope and ``queue show``."""
     return store.correlation_links(document_id)
+
+
+def _waited_for(gw: Any, keys: Keys) -> Keys:
+    """A declaration's needs count only for the counterparts this gateway receives (``[correlation] wait_for``)."""
+    wait_for = gw.settings.correlation.wait_for
+    needs = frozenset(k for k in keys.needs if k[0] not in DECLARATION_KEYS or k[0] in wait_for)
+    return keys if needs == keys.needs else Keys(keys.provides, needs)
 
 
 def _held(gw: Any, kind: str | None, record: dict[str, Any] | None) -> bool:

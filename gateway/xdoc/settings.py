@@ -19,12 +19,14 @@ class CorrelationSettings:
     #: kinds that wait for a pedimento to claim them (cfdi: export invoices with Comercio Exterior only)
     hold: tuple[str, ...] = ("cove",)
     tolerances: Tolerances = field(default_factory=Tolerances)
+    #: the counterparts a pedimento waits for (505.4): [] where this gateway receives no COVEs or CFDIs
+    wait_for: tuple[str, ...] = ("cove", "cfdi")
 
 
 def from_table(table: dict[str, Any]) -> CorrelationSettings:
     from gateway.config import ConfigError
 
-    known = {"on_timeout", "hold", "value_tolerance", "quantity_tolerance", "fx_tolerance_percent"}
+    known = {"on_timeout", "hold", "wait_for", "value_tolerance", "quantity_tolerance", "fx_tolerance_percent"}
     for key in table:
         if key not in known:
             raise ConfigError(f"correlation.{key}: unknown key (known: {', '.join(sorted(known))})")
@@ -34,6 +36,9 @@ def from_table(table: dict[str, Any]) -> CorrelationSettings:
     hold = table.get("hold", ["cove"])
     if not isinstance(hold, list) or any(h not in HOLDABLE for h in hold):
         raise ConfigError(f"correlation.hold: {hold!r} must be a list of kinds among {', '.join(HOLDABLE)}")
+    wait_for = table.get("wait_for", ["cove", "cfdi"])
+    if not isinstance(wait_for, list) or any(w not in HOLDABLE for w in wait_for):
+        raise ConfigError(f"correlation.wait_for: {wait_for!r} must be a list of kinds among {', '.join(HOLDABLE)}")
     defaults = Tolerances()
 
     def amount(key: str, default: Decimal) -> Decimal:
@@ -50,4 +55,4 @@ def from_table(table: dict[str, Any]) -> CorrelationSettings:
 
     tolerances = Tolerances(amount("value_tolerance", defaults.value), amount("quantity_tolerance", defaults.quantity),
                             amount("fx_tolerance_percent", defaults.fx_percent))
-    return CorrelationSettings(policy, tuple(hold), tolerances)
+    return CorrelationSettings(policy, tuple(hold), tolerances, tuple(wait_for))
