@@ -175,7 +175,7 @@ PRODUCTS = (
     ("73181599", "99", "TORNILLO HEXAGONAL DE ACERO M8", "6", Decimal("0.50")),
     ("39269099", "99", "CLIP DE PLASTICO PARA ARNES", "6", Decimal("0.12")),
     ("85369099", "99", "TERMINAL ELECTRICA DE COBRE", "6", Decimal("0.08")),
-    ("74130001", "00", "CABLE DE COBRE TRENZADO", "1", Decimal("9.40")),
+    ("74130002", "00", "CABLE DE COBRE TRENZADO", "1", Decimal("9.40")),
 )
 
 COMPANY_RFC = "EKU9003173C9"

@@ -13,6 +13,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from gateway.findings import Finding, error, warning
+from gateway.kinds.pedimento import tariff
 from gateway.kinds.pedimento.catalogs import catalog, numeric_code
 from gateway.kinds.pedimento.layout import LAYOUTS, Field
 from gateway.kinds.pedimento.normalise import Rec
@@ -391,11 +392,31 @@ def _fracciones(by_type: dict[str, list[Rec]], when: date | None, out: _Sink) ->
         elif not _NICO.match(nico):
             out.add(error("PED-FRACCION", f"Partida {rec.get('partida')}: el NICO {nico!r} debe tener 2 dígitos.",
                           field=5, **rec.location))
+        elif _FRACCION.match(fraccion) and (when is None or when >= NICO_SINCE):
+            _tariff(rec, fraccion, nico, out)
     for rec in by_type.get("512", []):
         fraccion = rec.get("fraccion")
         if fraccion and not _FRACCION.match(fraccion):
             out.add(error("PED-FRACCION", f"Descargo: la fracción {fraccion!r} debe tener 8 dígitos.", field=9,
                           **rec.location))
+
+
+_SPECIAL = {"00000000", "99999999"}  # tránsitos and global complementario (reference §5)
+
+
+def _tariff(rec: Rec, fraccion: str, nico: str, out: _Sink) -> None:
+    """Existence in SAT's c_FraccionArancelaria: an unknown fracción is an error, an unknown NICO a warning."""
+    if fraccion in _SPECIAL or not tariff.codes():
+        return
+    if fraccion + nico in tariff.codes():
+        return
+    where = {"field": 3, **rec.location}
+    if fraccion not in tariff.fracciones():
+        out.add(error("PED-FRACCION", f"Partida {rec.get('partida')}: la fracción {fraccion} no existe en la tarifa "
+                      "(catálogo c_FraccionArancelaria del SAT).", **where))
+    else:
+        out.add(warning("PED-FRACCION", f"Partida {rec.get('partida')}: el NICO {nico} no existe para la fracción "
+                        f"{fraccion} en el catálogo c_FraccionArancelaria del SAT.", **{**where, "field": 5}))
 
 
 # totals ---------------------------------------------------------------------------------------------------
