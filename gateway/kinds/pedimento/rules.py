@@ -97,12 +97,27 @@ def _layout(rec: Rec, out: _Sink) -> None:
         out.add(error("PED-LAYOUT", f"El registro {rec.type} ({layout.title}) tiene {count} campos; deben ser "
                       f"{layout.arity}.", **where))
         return
-    for number, spec in enumerate(layout.fields, start=2):
-        value = rec.values.get(spec.name, "")
+    values = rec.values
+    for number, spec, fast in _specs(layout):
+        value = values.get(spec.name, "")
+        if fast(value) if value else not spec.required:
+            continue
         problem = field_problem(spec, value)
         if problem:
             out.add(error("PED-LAYOUT", f"Registro {rec.type}, campo {number} ({spec.name.replace('_', ' ')}): "
                           f"{problem}.", field=number, **where))
+
+
+_SPECS: dict[str, list[tuple[int, Field, Any]]] = {}
+
+
+def _specs(layout: Any) -> list[tuple[int, Field, Any]]:
+    """(field number, spec, compiled fullmatch) per field of a record type, built once."""
+    found = _SPECS.get(layout.record)
+    if found is None:
+        found = _SPECS[layout.record] = [(n, spec, _fast(spec).fullmatch)
+                                         for n, spec in enumerate(layout.fields, start=2)]
+    return found
 
 
 _FAST: dict[tuple[str, int, int], re.Pattern[str]] = {}
