@@ -78,7 +78,9 @@ def case_datastage_gateway(path: str) -> dict:
 
 
 def _child(case: str, path: str) -> dict:
-    out = subprocess.run([sys.executable, __file__, "--case", case, path], capture_output=True, text=True, check=True)
+    out = subprocess.run([sys.executable, __file__, "--case", case, path], capture_output=True, text=True)
+    if out.returncode:
+        raise SystemExit(f"case {case} failed:\n{out.stderr[-3000:]}")
     return json.loads(out.stdout)
 
 
