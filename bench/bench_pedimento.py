@@ -78,7 +78,9 @@ def case_datastage_gateway(path: str) -> dict:
 
 
 def _child(case: str, path: str) -> dict:
-    out = subprocess.run([sys.executable, __file__, "--case", case, path], capture_output=True, text=True, check=True)
+    out = subprocess.run([sys.executable, __file__, "--case", case, path], capture_output=True, text=True)
+    if out.returncode:
+        raise SystemExit(f"case {case} failed:\n{out.stderr[-3000:]}")
     return json.loads(out.stdout)
 
 
@@ -96,7 +98,8 @@ def build_datastage(directory: Path, megabytes: int) -> tuple[Path, int, int]:
     from gateway.kinds.pedimento.generate import DATASTAGE_HEADERS, datastage_rows, sample_pedimento
 
     template = [sample_pedimento(seq, 20) for seq in range(1, 51)]
-    per_ped = sum(len(r) + 2 for p in template[:5] for rows in datastage_rows(p).values() for r in rows) / 5
+    rows_of = [datastage_rows(p) for p in template]  # computed once; each copy only changes the number
+    per_ped = sum(len(r) + 2 for rows in rows_of[:5] for found in rows.values() for r in found) / 5
     total = int(megabytes * 1_000_000 / per_ped)
     path = directory / "1839483.zip"
     size = 0
@@ -107,7 +110,7 @@ def build_datastage(directory: Path, megabytes: int) -> tuple[Path, int, int]:
                 for seq in range(1, total + 1):
                     base = template[seq % len(template)]
                     number = f"{str(base.payment_date.year)[-1]}{seq:06d}"
-                    rows = datastage_rows(base)[reg]
+                    rows = rows_of[seq % len(template)][reg]
                     blob = "".join(r.replace(f"|{base.number}|", f"|{number}|", 1) + "\r\n" for r in rows).encode()
                     size += len(blob)
                     member.write(blob)

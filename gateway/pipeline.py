@@ -113,6 +113,11 @@ def _split(gw: Gateway, doc: Document, kind_name: str | None, result: CheckResul
         store.set_state(doc.id, "rejected", gw.actor, "validate", reason=", ".join(codes))
         log.info("container rejected", kind=kind_name, codes=codes)
         return "rejected"
+    if not archived and result.record and result.record.get("held"):  # one file of a set still arriving
+        store.set_state(doc.id, "pending", gw.actor, "hold", detail={"waiting_for": result.record.get("waiting_for")},
+                        record=result.record, business_key=result.business_key)
+        log.info("container held until its set is complete", kind=kind_name, business_key=result.business_key)
+        return "pending"
     if not archived:
         store.add_findings(doc.id, [error("FILE-EMPTY", "El archivo no contiene ningún documento.")])
         store.set_state(doc.id, "rejected", gw.actor, "validate", reason="FILE-EMPTY")
@@ -121,6 +126,11 @@ def _split(gw: Gateway, doc: Document, kind_name: str | None, result: CheckResul
                 for label, sha256, size, part_kind in archived]
     store.set_state(doc.id, "split", gw.actor, "split", detail={"parts": len(children)},
                     record=result.record, business_key=result.business_key)
+    if result.business_key:  # the files of the same set held before this one are split by it
+        for held in store.find_by_business_key(result.business_key, kind_name):
+            if held.id != doc.id and held.state == "pending":
+                store.add_link(held.id, doc.id, "same-set")
+                store.set_state(held.id, "split", gw.actor, "split", detail={"completed_by": doc.id})
     log.info("container split", kind=kind_name, parts=len(children))
     return "split"
 

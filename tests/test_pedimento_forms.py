@@ -231,3 +231,51 @@ def test_a_rectification_supersedes_and_a_resend_is_recognised_by_its_key(pedime
     assert {"kind": "pedimento", "id": first.id, "role": "supersedes"} in rect["links"]
     assert rect["record"]["rectification"]["corrects"]["key"] == "2026-240-3456-6000001"
     assert {"kind": "pedimento", "id": first.id, "role": "resend-of"} in envelopes[resent.id]["links"]
+
+
+def test_loose_data_stage_files_are_held_until_their_set_is_complete(pedimento_workspace):
+    ws = pedimento_workspace
+    last = "551"
+    gw = ws.gateway()
+    try:
+        for folio, seqs in (("1839483", (1, 2)), ("1839484", (3,))):
+            files = gen.datastage_files([gen.sample_pedimento(s, 2) for s in seqs], folio=folio, complete=True)
+            for name, data in files.items():
+                if not name.endswith(f"_{last}.asc"):
+                    (ws.inbox / name).write_bytes(data)
+            runner.run_once(gw, drain_timeout=5)
+            docs = [d for d in gw.store.list_documents() if d.filename.startswith(folio)]
+            # the second folio's header-only files are byte-identical to the first's: duplicates, seen once
+            assert {d.state for d in docs} <= {"pending", "duplicate"} and len(docs) == len(files) - 1
+            held = min((d for d in docs if d.state == "pending"), key=lambda d: len(d.record["waiting_for"]))
+            assert held.record["waiting_for"] == [f"{folio}_{last}.asc"]
+            (ws.inbox / f"{folio}_{last}.asc").write_bytes(files[f"{folio}_{last}.asc"])
+            runner.run_once(gw, drain_timeout=5)
+            docs = [d for d in gw.store.list_documents() if d.filename.startswith(folio)]
+            completing = next(d for d in docs if d.filename == f"{folio}_{last}.asc")
+            assert completing.state == "split" and completing.record["pedimentos"] == len(seqs)
+            assert {d.state for d in docs if d.kind == "datastage" and d.state != "duplicate"} == {"split"}
+            assert {"kind": "datastage", "id": completing.id, "role": "same-set"} in gw.store.links(held.id)
+        pedimentos = [d for d in gw.store.list_documents() if d.kind == "pedimento"]
+        assert sorted(d.state for d in pedimentos) == ["forwarded"] * 3
+        late = ws.inbox / "1839483_558.asc"  # a file of a folio already split is reported, not lost silently
+        late.write_bytes(b"Patente|Pedimento|SeccionAduanera|Fraccion|SecuenciaFraccion|X|FechaPagoReal\r\n"
+                         b"3456|6000001|240|85443099|1|X|2026-08-20 17:48:15|\r\n")
+        runner.run_once(gw, drain_timeout=5)
+        doc = next(d for d in gw.store.list_documents() if d.filename == "1839483_558.asc")
+        assert doc.state == "rejected" and "después" in gw.store.findings(doc.id)[0].message
+    finally:
+        gw.close()
+
+
+def test_validate_reports_a_loose_file_as_an_incomplete_set(tmp_path):
+    from tests.conftest import run_cli
+
+    files = gen.datastage_files([gen.sample_pedimento(1, 2)])
+    path = tmp_path / "1839483_501.asc"
+    path.write_bytes(files["1839483_501.asc"])
+    proc = run_cli("validate", str(path), "--json")
+    (result,) = json.loads(proc.stdout)
+    assert proc.returncode == 1 and result["kind"] == "datastage"
+    assert [f["code"] for f in result["findings"]] == ["PED-SEQUENCE"]
+    assert "_551.asc" in result["findings"][0]["message"]

@@ -93,6 +93,10 @@ def test_fraccion_and_nico():
     bad = gen.replace(ped.partidas[0], fraccion="8544309", nico="9")
     found = _check(gen.replace(ped, partidas=[bad]))
     assert codes(found) == ["PED-FRACCION", "PED-FRACCION"]
+    unknown = _check(gen.replace(ped, partidas=[gen.replace(ped.partidas[0], fraccion="12345678", nico="00")]))
+    assert codes(unknown) == ["PED-FRACCION"] and unknown[0].severity.value == "error"
+    nico = _check(gen.replace(ped, partidas=[gen.replace(ped.partidas[0], fraccion="85443099", nico="42")]))
+    assert codes(nico) == ["PED-FRACCION"] and nico[0].severity.value == "warning"
 
 
 def test_totals():
@@ -138,9 +142,11 @@ def test_sample_files_from_the_reference():
     (part,) = list(result.parts)
     assert result.findings == []
     # the sample's own note: its number 0000001 breaks the year digit; its unit prices are in USD (real
-    # pedimentos and Data Stage rows give them in pesos: precio unitario × cantidad = valor comercial)
-    assert codes(PedimentoKind().check(part.data).findings) == ["PED-NUMBER", "PED-TOTALS", "PED-TOTALS",
-                                                                "RFC-INVALID"]
+    # pedimentos and Data Stage rows give them in pesos: precio unitario × cantidad = valor comercial);
+    # 8544.30.99 has no NICO 00 in SAT's tariff catalog (warning)
+    found = PedimentoKind().check(part.data).findings
+    assert codes(found) == ["PED-FRACCION", "PED-NUMBER", "PED-TOTALS", "PED-TOTALS", "RFC-INVALID"]
+    assert next(f for f in found if f.code == "PED-FRACCION").severity.value == "warning"
 
 
 _VALID = gen.sample_mfile(2, 3)[1]

@@ -27,6 +27,10 @@ from gateway.kinds.pedimento.normalise import Rec
 MEMBER = re.compile(r"^(?:.*/)?(?P<folio>[^/_]+)_(?P<reg>\d{3}|inci|sel|seleccion|resumen)\.asc$", re.IGNORECASE)
 KEY = ("patente", "pedimento", "seccionaduanera")
 REQUIRED = ("501", "551")
+#: the record files of a SAT Data Stage set (with _Sel, _Inci and _Resumen: 26 files); loose files of a
+#: folio are held until every one of them has arrived
+FULL_SET = ("501", "502", "503", "504", "505", "506", "507", "508", "509", "510", "511", "512", "520", "551", "552",
+            "553", "554", "555", "556", "557", "558", "701", "702")
 PART_MAGIC = b"DATASTAGE|"
 
 #: Data Stage column (lower case) → M-file field name, per record type (reference §3)
@@ -192,14 +196,74 @@ def members(data: bytes, filename: str, findings: list[Finding]) -> Iterator[tup
     yield filename, folio, reg, (lambda: io.BytesIO(data))
 
 
+def folder_members(folder: Path) -> Iterator[tuple[str, str, str, Any]]:
+    """The files of a folio held in the staging area, as :func:`members` gives those of a ZIP."""
+    for path in sorted(folder.iterdir()):
+        match = MEMBER.match(path.name)
+        if match is not None:
+            yield path.name, match["folio"], match["reg"].lower(), (lambda path=path: path.open("rb"))
+
+
+def hold_member(data: bytes, filename: str, staging_dir: Path, findings: list[Finding]) -> tuple[str, Path,
+                                                                                                 list[str]] | None:
+    """Check one loose ``.asc`` file on its own and keep it with the other files of its folio.
+
+    Returns (folio, its folder, the record files still missing), or None when the file itself is bad.
+    Writing is atomic and idempotent: a file processed again replaces itself.
+    """
+    base = filename.rsplit("/", 1)[-1].split("#", 1)[0].strip()
+    match = MEMBER.match(base)
+    if match is None:
+        return None
+    folio, reg = match["folio"], match["reg"].lower()
+    probe = Staging(None)
+    try:
+        before = len(findings)
+        rows = stage_member(probe, base, reg, io.BytesIO(data), findings)
+        if any(f.severity.value == "error" for f in findings[before:]):
+            return None
+    finally:
+        probe.close()
+    folder = staging_dir / "sets" / folio
+    done = folder / ".split-by"
+    if done.exists() and done.read_text(encoding="utf-8") != base:
+        findings.append(error("PED-SEQUENCE", f"{base} llegó después de que el Data Stage del folio {folio} se "
+                              f"procesó con los archivos recibidos (lo completó {done.read_text(encoding='utf-8')}). "
+                              "Entregue el folio completo en un ZIP."))
+        return None
+    folder.mkdir(parents=True, exist_ok=True)
+    _write(folder / f"{folio}_{reg}.asc", data)
+    empties = staging_dir / "sets" / "_empty"
+    if rows == 0:  # SAT's header-only files are byte-identical across folios: the gateway sees them once
+        empties.mkdir(parents=True, exist_ok=True)
+        _write(empties / f"{reg}.asc", data)
+    present = {m["reg"].lower() for p in folder.iterdir() if (m := MEMBER.match(p.name))}
+    present |= {p.stem for p in empties.iterdir()} if empties.is_dir() else set()
+    missing = [r for r in FULL_SET if r not in present]
+    if not missing:
+        _write(done, base.encode("utf-8"))
+    return folio, folder, missing
+
+
+def _write(target: Path, data: bytes) -> None:
+    temporary = target.with_name(target.name + ".tmp")
+    with open(temporary, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temporary, target)
+
+
 def split_set(data: bytes, filename: str, findings: list[Finding], record: dict[str, Any],
-              staging_dir: Path | None) -> Iterator[tuple[bytes, str]]:
-    """Stage every file of the set, check it is complete, then yield (part bytes, label) per pedimento."""
+              staging_dir: Path | None, folder: Path | None = None) -> Iterator[tuple[bytes, str]]:
+    """Stage every file of the set (a ZIP, one loose file, or a folio's held files), check it is complete,
+    then yield (part bytes, label) per pedimento."""
     staging = Staging(staging_dir)
     try:
         folios: set[str] = set()
         files: dict[str, int] = {}
-        for name, folio, reg, opener in members(data, filename, findings):
+        sources = folder_members(folder) if folder is not None else members(data, filename, findings)
+        for name, folio, reg, opener in sources:
             if not reg.isdigit():
                 continue  # Sel, Inci, Resumen: selection and summary facts, not part of the declaration
             if reg not in LAYOUTS:

@@ -175,7 +175,7 @@ PRODUCTS = (
     ("73181599", "99", "TORNILLO HEXAGONAL DE ACERO M8", "6", Decimal("0.50")),
     ("39269099", "99", "CLIP DE PLASTICO PARA ARNES", "6", Decimal("0.12")),
     ("85369099", "99", "TERMINAL ELECTRICA DE COBRE", "6", Decimal("0.08")),
-    ("74130001", "00", "CABLE DE COBRE TRENZADO", "1", Decimal("9.40")),
+    ("74130002", "00", "CABLE DE COBRE TRENZADO", "1", Decimal("9.40")),
 )
 
 COMPANY_RFC = "EKU9003173C9"
@@ -270,6 +270,33 @@ DATASTAGE_HEADERS = {
 }
 
 
+#: columns of the record files the generated pedimentos leave empty (reference §3)
+_OTHER_COLUMNS = {
+    "502": ["RfcTransportista", "CurpTransportista", "NombreTransportista", "PaisTransporte",
+            "IdentificadorTransporte"],
+    "503": ["NumeroGuia", "TipoGuia"], "504": ["NumContenedor", "TipoContenedor"],
+    "508": ["InstitucionEmisora", "NumeroCuenta", "FolioConstancia", "FechaConstancia", "TipoCuenta",
+            "ClaveGarantia", "ValorUnitarioTitulo", "TotalGarantia", "CantidadUnidades", "TitulosAsignados"],
+    "511": ["SecuenciaObservacion", "Observaciones", "TipoPedimento"],
+    "512": ["PatenteAduanalOrig", "PedimentoOriginal", "SeccionAduaneraDespOrig", "DocumentoOriginal",
+            "FechaOperacionOrig", "FraccionOriginal", "UnidadMedida", "MercanciaDescargada", "TipoPedimento"],
+    "520": ["IndentFiscalDestinatario", "NombreDestinatarioMercancia", "CalleDestinatario",
+            "NumInteriorDestinatario", "NumExteriorDestinatario", "CpDestinatario", "MunicpioDestinatario",
+            "PaisDestinatario"],
+    "552": ["Fraccion", "SecuenciaFraccion", "NumeroSerie", "KilometrajeVehiculo"],
+    "553": ["Fraccion", "SecuenciaFraccion", "ClavePermiso", "FirmaDescargo", "NumeroPermiso",
+            "ValorComercialDolares", "CantidadMercanciaUMT"],
+    "555": ["Fraccion", "SecuenciaFraccion", "InstitucionEmisor", "NumeroCuenta", "FolioConstancia",
+            "FechaConstancia", "ClaveGarantia", "ValorUnitarioTitulo", "TotalGarantia", "CantidadUnidades",
+            "TitulosAsignados"],
+    "558": ["Fraccion", "SecuenciaFraccion", "SecuenciaObservacion", "Observaciones"],
+    "701": ["ClaveDocumento", "FechaPago", "PedimentoAnterior", "PatenteAnterior", "SeccionAnterior",
+            "ClaveDocumentoAnterior", "FechaOperacionAnterior", "PedimentoOriginal", "PatenteOriginal",
+            "SeccionOriginal"],
+    "702": ["ClaveContribucion", "FormaPago", "ImportePago", "TipoPedimento"],
+}
+
+
 def datastage_rows(p: Pedimento) -> dict[str, list[str]]:
     """The Data Stage rows (without header) of one pedimento, per record type; dates as SAT writes them."""
     paid = p.payment_date.strftime("%Y-%m-%d") + " 17:48:15"
@@ -315,9 +342,16 @@ def datastage_rows(p: Pedimento) -> dict[str, list[str]]:
     return {reg: ["|".join(r) + "|" for r in found] for reg, found in rows.items()}
 
 
-def datastage_files(pedimentos: list[Pedimento], folio: str = "1839483") -> dict[str, bytes]:
-    """``{<folio>_<reg>.asc: bytes}`` with CRLF and trailing pipes, as SAT delivers them."""
+def datastage_files(pedimentos: list[Pedimento], folio: str = "1839483", complete: bool = False) -> dict[str, bytes]:
+    """``{<folio>_<reg>.asc: bytes}`` with CRLF and trailing pipes, as SAT delivers them; ``complete`` adds the
+    record files these pedimentos have no rows for (header only), as in SAT's 26-file set."""
+    from gateway.kinds.pedimento.datastage import FULL_SET
+
     lines: dict[str, list[str]] = {reg: ["|".join(header)] for reg, header in DATASTAGE_HEADERS.items()}
+    if complete:
+        for reg in (r for r in FULL_SET if r not in lines):
+            lines.setdefault(reg, ["|".join(["Patente", "Pedimento", "SeccionAduanera", *_OTHER_COLUMNS[reg],
+                                             "FechaPagoReal"])])
     for p in pedimentos:
         for reg, rows in datastage_rows(p).items():
             lines[reg].extend(rows)

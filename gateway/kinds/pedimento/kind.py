@@ -79,10 +79,24 @@ class DataStageKind:
 
     def check_named(self, data: bytes, filename: str) -> CheckResult:
         result = CheckResult(validated=True, record={"format": "datastage"})
+        folder = None
+        base = filename.rsplit("/", 1)[-1].split("#", 1)[0].strip()
+        if self.staging_dir is not None and data[:4] != b"PK\x03\x04" and datastage.is_member_name(base):
+            # a loose file: kept with its folio until the whole set is there (docs/pedimento.md)
+            held = datastage.hold_member(data, base, self.staging_dir, result.findings)
+            if held is None:
+                return result
+            folio, folder, missing = held
+            result.business_key = f"datastage-{folio}"
+            if missing:
+                result.record = {"format": "datastage", "folio": folio, "file": base, "held": True,
+                                 "waiting_for": [f"{folio}_{reg}.asc" for reg in missing]}
+                result.parts = iter(())
+                return result
 
         def parts() -> Iterator[Part]:
             for raw, label in datastage.split_set(data, filename, result.findings, result.record or {},
-                                                  self.staging_dir):
+                                                  self.staging_dir, folder):
                 yield Part("pedimento", raw, label)
 
         result.parts = parts()

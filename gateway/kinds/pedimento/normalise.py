@@ -80,10 +80,11 @@ def iso_date(value: str) -> str | None:
     return value or None
 
 
+_DECIMALS = {(layout.record, f.name): f.decimals for layout in LAYOUTS.values() for f in layout.fields}
+
+
 def _money(rec: Rec, name: str) -> str | None:
-    layout = LAYOUTS[rec.type]
-    spec = next(f for f in layout.fields if f.name == name)
-    return decimal_text(rec.get(name), spec.decimals)
+    return decimal_text(rec.get(name), _DECIMALS[(rec.type, name)])
 
 
 def _code(value: str) -> str | None:

@@ -13,6 +13,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from gateway.findings import Finding, error, warning
+from gateway.kinds.pedimento import tariff
 from gateway.kinds.pedimento.catalogs import catalog, numeric_code
 from gateway.kinds.pedimento.layout import LAYOUTS, Field
 from gateway.kinds.pedimento.normalise import Rec
@@ -96,18 +97,52 @@ def _layout(rec: Rec, out: _Sink) -> None:
         out.add(error("PED-LAYOUT", f"El registro {rec.type} ({layout.title}) tiene {count} campos; deben ser "
                       f"{layout.arity}.", **where))
         return
-    for number, spec in enumerate(layout.fields, start=2):
-        value = rec.values.get(spec.name, "")
+    values = rec.values
+    for number, spec, fast in _specs(layout):
+        value = values.get(spec.name, "")
+        if fast(value) if value else not spec.required:
+            continue
         problem = field_problem(spec, value)
         if problem:
             out.add(error("PED-LAYOUT", f"Registro {rec.type}, campo {number} ({spec.name.replace('_', ' ')}): "
                           f"{problem}.", field=number, **where))
 
 
+_SPECS: dict[str, list[tuple[int, Field, Any]]] = {}
+
+
+def _specs(layout: Any) -> list[tuple[int, Field, Any]]:
+    """(field number, spec, compiled fullmatch) per field of a record type, built once."""
+    found = _SPECS.get(layout.record)
+    if found is None:
+        found = _SPECS[layout.record] = [(n, spec, _fast(spec).fullmatch)
+                                         for n, spec in enumerate(layout.fields, start=2)]
+    return found
+
+
+_FAST: dict[tuple[str, int, int], re.Pattern[str]] = {}
+
+
+def _fast(spec: Field) -> re.Pattern[str]:
+    """One compiled pattern per (type, size, decimals) accepting the common valid values at C speed."""
+    key = (spec.type, spec.size, spec.decimals)
+    pattern = _FAST.get(key)
+    if pattern is None:
+        pattern = _FAST[key] = re.compile({
+            "N": rf"\d{{1,{spec.size}}}",
+            "D": rf"\d{{1,{spec.size}}}(?:\.\d{{1,{spec.decimals}}})?" if spec.decimals else
+                 rf"\d{{1,{spec.size}}}",
+            "F": r"(?:19|20)\d\d(?:0[1-9]|1[0-2])(?:0[1-9]|1\d|2[0-8])",  # days 29-31 take the full check
+        }.get(spec.type, rf"[^\x00-\x1f]{{0,{spec.size}}}"))
+    return pattern
+
+
 def field_problem(spec: Field, value: str) -> str | None:
     """None when ``value`` fits the field's type and maximum length, else the reason."""
     if value == "":
         return "es obligatorio y está vacío" if spec.required else None
+    if _fast(spec).fullmatch(value):
+        return None
     if any(ord(c) < 32 for c in value):
         return "contiene caracteres de control"
     if spec.type == "N":
@@ -372,11 +407,31 @@ def _fracciones(by_type: dict[str, list[Rec]], when: date | None, out: _Sink) ->
         elif not _NICO.match(nico):
             out.add(error("PED-FRACCION", f"Partida {rec.get('partida')}: el NICO {nico!r} debe tener 2 dígitos.",
                           field=5, **rec.location))
+        elif _FRACCION.match(fraccion) and (when is None or when >= NICO_SINCE):
+            _tariff(rec, fraccion, nico, out)
     for rec in by_type.get("512", []):
         fraccion = rec.get("fraccion")
         if fraccion and not _FRACCION.match(fraccion):
             out.add(error("PED-FRACCION", f"Descargo: la fracción {fraccion!r} debe tener 8 dígitos.", field=9,
                           **rec.location))
+
+
+_SPECIAL = {"00000000", "99999999"}  # tránsitos and global complementario (reference §5)
+
+
+def _tariff(rec: Rec, fraccion: str, nico: str, out: _Sink) -> None:
+    """Existence in SAT's c_FraccionArancelaria: an unknown fracción is an error, an unknown NICO a warning."""
+    if fraccion in _SPECIAL or not tariff.codes():
+        return
+    if fraccion + nico in tariff.codes():
+        return
+    where = {"field": 3, **rec.location}
+    if fraccion not in tariff.fracciones():
+        out.add(error("PED-FRACCION", f"Partida {rec.get('partida')}: la fracción {fraccion} no existe en la tarifa "
+                      "(catálogo c_FraccionArancelaria del SAT).", **where))
+    else:
+        out.add(warning("PED-FRACCION", f"Partida {rec.get('partida')}: el NICO {nico} no existe para la fracción "
+                        f"{fraccion} en el catálogo c_FraccionArancelaria del SAT.", **{**where, "field": 5}))
 
 
 # totals ---------------------------------------------------------------------------------------------------
