@@ -30,6 +30,9 @@ immex_program = "1234-2006"
 [validation]
 certificate_dirs = ["certs"]
 
+[correlation]
+wait_for = []  # no COVEs arrive here: pedimentos flow on (the correlation demo has its own workspace)
+
 [logging]
 level = "warning"
 
