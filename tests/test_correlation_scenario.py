@@ -9,6 +9,7 @@ import pytest
 from gateway import correlate, outbox, runner
 from gateway.findings import Severity
 from gateway.xdoc import scenario
+from tests.conftest import REPO
 from tests.correlation_fixtures import by_key, later, open_gateway, write_workspace
 
 
@@ -96,3 +97,16 @@ def test_forwarded_output_carries_the_links(month):
     out = json.loads((root / "outbox" / "pedimento" / f"{docs[group.pedimento_key].id}.json").read_text())
     cfdi_links = sorted(link["key"] for link in out["links"] if link["role"] == "cfdi")
     assert cfdi_links == sorted(group.members)
+
+
+def test_every_forwarded_cove_matches_the_published_schema(month):
+    import jsonschema
+
+    *_, root, _ = month
+    schema = json.loads((REPO / "docs" / "schema" / "cove.schema.json").read_text())
+    outputs = [json.loads(p.read_text()) for p in (root / "outbox" / "cove").glob("*.json")]
+    assert len(outputs) >= 10 and {o["record"]["document"] for o in outputs} == {"cove", "respuesta-cove"}
+    for out in outputs:
+        jsonschema.validate(out["record"], schema)
+        if out["record"].get("origen") == "recibir-cove":  # a paired request carries the number it was given
+            assert out["record"]["e_document"] and out["record"]["numero_operacion"]
