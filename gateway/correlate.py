@@ -23,6 +23,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from gateway import logs
+from gateway.faults import crash_point
 from gateway.findings import Finding, Severity, error, warning
 from gateway.kinds.cfdi.correlation import is_export
 from gateway.store.base import Document, now
@@ -201,6 +202,7 @@ def _apply(gw: Any, group: list[_Node], waiting: list[_Node], missing: set[tuple
             store.set_state(doc.id, "ready", gw.actor, "correlate", detail=detail | {"sinks": sinks}, **fields)
             store.set_correlation_member(doc.id, "settled")
             store.enqueue(doc.id, sinks, now())
+    crash_point("correlate.before-commit")  # the whole verdict commits with the caller's transaction, or none of it
     log.info("group settled", members=len(group), rejected=failed)
 
 

@@ -188,3 +188,24 @@ def test_run_forever_resolves_timeouts(tmp_path):
         assert [f.code for f in gw.store.findings(doc.id)] == ["XDOC-UNCLAIMED"]
     finally:
         gw.close()
+
+
+def test_a_kill_while_the_group_verdict_is_written_repeats_it_once(tmp_path):
+    from tests.conftest import run_cli
+
+    config = write_workspace(tmp_path)
+    group = import_group()
+    for name, data in group.files.items():
+        (tmp_path / "inbox" / name).write_bytes(data)
+    crashed = run_cli("run", "--once", "-c", str(config), env={"IMMEX_GATEWAY_CRASH_AT": "correlate.before-commit"})
+    assert crashed.returncode == -9, crashed.stderr
+    restarted = run_cli("run", "--once", "-c", str(config))
+    assert restarted.returncode == 0, restarted.stderr
+    gw = open_gateway(config)
+    try:
+        assert set(states(gw).values()) == {"forwarded"} and len(states(gw)) == 4
+        assert sorted(d.state for d in gw.store.list_documents()) == ["forwarded"] * 4 + ["split"]
+    finally:
+        gw.close()
+    outputs = [json.loads(p.read_text()) for p in (tmp_path / "outbox").glob("*/*.json")]
+    assert len(outputs) == 4 and len({o["id"] for o in outputs}) == 4
