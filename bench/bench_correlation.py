@@ -26,9 +26,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from gateway import correlate, intake, logs, pipeline  # noqa: E402
+from gateway.app import Gateway  # noqa: E402
+from gateway.config import load  # noqa: E402
 from gateway.store.base import now  # noqa: E402
 from gateway.xdoc.checks import Member, Tolerances, check_group  # noqa: E402
-from tests.correlation_fixtures import import_group, open_gateway, write_workspace  # noqa: E402
+from gateway.xdoc.demo import correlation_config  # noqa: E402
+from gateway.xdoc.scenario import import_with_two_coves  # noqa: E402
 
 
 def take(gw, name: str, data: bytes) -> None:  # noqa: ANN001
@@ -42,7 +45,7 @@ def build(groups: int, seed: int) -> list[list[tuple[str, bytes]]]:
     rnd = random.Random(seed)
     plans = []
     for seq in range(1, groups + 1):
-        files = [(f"{seq}-{name}", data) for name, data in import_group(seq=seq).files.items()]
+        files = [(f"{seq}-{name}", data) for name, data in import_with_two_coves(seq=seq).files.items()]
         rnd.shuffle(files)
         plans.append(files)
     return plans
@@ -64,7 +67,9 @@ def run(plans: list[list[tuple[str, bytes]]], correlation: bool) -> tuple[float,
     latencies: list[float] = []
     settle: list[float] = []
     with tempfile.TemporaryDirectory() as tmp:
-        gw = open_gateway(write_workspace(Path(tmp)))
+        config = Path(tmp) / "gateway.toml"
+        config.write_text(correlation_config(), encoding="utf-8")
+        gw = Gateway(load(config), actor="bench")
         gw.kinds.get("cove").schemas  # compile outside the timing  # noqa: B018
         processed = 0
         try:

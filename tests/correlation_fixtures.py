@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from decimal import Decimal
 from pathlib import Path
 
 from gateway import intake, outbox, pipeline
 from gateway.app import Gateway
 from gateway.config import load
-from gateway.kinds.cove import generate as cove_gen
 from gateway.kinds.pedimento import generate as ped_gen
 from gateway.store.base import now
 from gateway.xdoc import scenario
@@ -78,45 +75,8 @@ def by_key(gw: Gateway) -> dict[str, object]:
     return {d.business_key: d for d in reversed(gw.store.list_documents()) if d.business_key}
 
 
-@dataclass
-class ImportGroup:
-    """An IN pedimento declaring two COVEs: one from ConsultarEdocument, one as RecibirCove request + answer."""
-
-    files: dict[str, bytes]
-    pedimento_key: str
-
-
-def import_group(defect: str | None = None, seq: int = 1, day: date | None = None) -> ImportGroup:
-    day = day or (date.today().replace(day=1) - timedelta(days=20))
-    emisor = cove_gen.persona("0", "74-1234567", "ACME WIRING SYSTEMS INC", {"calle": "MAIN STREET", "pais": "USA"})
-    destinatario = cove_gen.persona("1", scenario.COMPANY_RFC, scenario.COMPANY_NAME, scenario.COMPANY_ADDRESS)
-    files: dict[str, bytes] = {}
-    invoices, partidas = [], []
-    for k, (text, fraccion, qty, price) in enumerate((("ARNES ELECTRICO", "85443099", 40, "25.00"),
-                                                       ("TORNILLO HEXAGONAL M8", "73181599", 900, "0.50"))):
-        e_document = f"COVE26{seq:05d}{k:02d}"
-        line = cove_gen.line(text, Decimal(qty), Decimal(price))
-        record = cove_gen.cove_record(e_document, f"INV-{seq}-{k}", day, emisor, destinatario, [line],
-                                      patentes=(scenario.PATENTE,), rfcs_consulta=(scenario.COMPANY_RFC,))
-        usd = Decimal(line["valor_dolares"])
-        invoice = ped_gen.Invoice(e_document, day, usd, supplier_tax_id="74-1234567",
-                                  supplier_name="ACME WIRING SYSTEMS INC")
-        partida = ped_gen.Partida(fraccion, "99", text, usd, Decimal(qty))
-        if k == 0 and defect == "valor":
-            invoice.value_usd += Decimal("10.00")
-            partida.value_usd += Decimal("10.00")
-        invoices.append(invoice)
-        partidas.append(partida)
-        if k == 0:
-            files[f"{e_document}.xml"] = cove_gen.edocument_response(record)
-        else:
-            request = dict(record, e_document=None, origen="recibir-cove")
-            files["solicitud.xml"] = cove_gen.recibir_request([request])
-            files["respuesta.xml"] = cove_gen.respuesta(65100000 + seq, [(record["numero_factura"], e_document, [])])
-    ped = scenario.consistent_pedimento(seq, "IN", "1", day, invoices, partidas)
-    name, data = ped_gen.mfile([ped], ped_gen.file_name(scenario.PATENTE, seq))
-    files[name] = data
-    return ImportGroup(files, scenario.pedimento_key(ped))
+ImportGroup = scenario.ImportGroup
+import_group = scenario.import_with_two_coves
 
 
 def later(hours: float = 100) -> datetime:

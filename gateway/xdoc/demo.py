@@ -40,6 +40,11 @@ path = "outbox"
 """
 
 
+def correlation_config(rfc: str = scenario.COMPANY_RFC, program: str = scenario.PROGRAM) -> str:
+    """A workspace (inbox, outbox, certs, var/ beside the file) that holds COVEs and export CFDIs for correlation."""
+    return _CONFIG.format(rfc=rfc, program=program)
+
+
 def run_correlation_demo(root: Path, command: str = "immex-gateway") -> None:
     from gateway.kinds.cfdi.generate import demo_identities, write_certificate
     from gateway.kinds.cfdi.satfiles import default_root
@@ -51,7 +56,7 @@ def run_correlation_demo(root: Path, command: str = "immex-gateway") -> None:
     (root / "inbox").mkdir(parents=True)
     write_certificate(pac, root / "certs")
     config = root / "gateway.toml"
-    config.write_text(_CONFIG.format(rfc=scenario.COMPANY_RFC, program=scenario.PROGRAM), encoding="utf-8")
+    config.write_text(correlation_config(), encoding="utf-8")
     for name, data in plan.deliveries:
         (root / "inbox" / name).write_bytes(data)
     print(f"\n— Correlación pedimento ⇄ COVE ⇄ CFDI: un mes de la planta ({len(plan.deliveries)} archivos en "

@@ -317,6 +317,48 @@ def export_declaration(cfdi: bytes, day: date) -> tuple[ped_gen.Invoice, list[pe
     return invoice, partidas, uuid
 
 
+@dataclass
+class ImportGroup:
+    """An IN pedimento declaring two COVEs: one from ConsultarEdocument, one as RecibirCove request + answer."""
+
+    files: dict[str, bytes]
+    pedimento_key: str
+
+
+def import_with_two_coves(defect: str | None = None, seq: int = 1, day: date | None = None) -> ImportGroup:
+    """The smallest group with both COVE forms, for the order tests and the benchmark; ``defect="valor"`` plants one."""
+    day = day or (date.today().replace(day=1) - timedelta(days=20))
+    emisor = cove_gen.persona("0", "74-1234567", "ACME WIRING SYSTEMS INC", {"calle": "MAIN STREET", "pais": "USA"})
+    destinatario = cove_gen.persona("1", COMPANY_RFC, COMPANY_NAME, COMPANY_ADDRESS)
+    files: dict[str, bytes] = {}
+    invoices, partidas = [], []
+    for k, (text, fraccion, qty, price) in enumerate((("ARNES ELECTRICO", "85443099", 40, "25.00"),
+                                                       ("TORNILLO HEXAGONAL M8", "73181599", 900, "0.50"))):
+        e_document = f"COVE26{seq:05d}{k:02d}"
+        line = cove_gen.line(text, Decimal(qty), Decimal(price))
+        record = cove_gen.cove_record(e_document, f"INV-{seq}-{k}", day, emisor, destinatario, [line],
+                                      patentes=(PATENTE,), rfcs_consulta=(COMPANY_RFC,))
+        usd = Decimal(line["valor_dolares"])
+        invoice = ped_gen.Invoice(e_document, day, usd, supplier_tax_id="74-1234567",
+                                  supplier_name="ACME WIRING SYSTEMS INC")
+        partida = ped_gen.Partida(fraccion, "99", text, usd, Decimal(qty))
+        if k == 0 and defect == "valor":
+            invoice.value_usd += Decimal("10.00")
+            partida.value_usd += Decimal("10.00")
+        invoices.append(invoice)
+        partidas.append(partida)
+        if k == 0:
+            files[f"{e_document}.xml"] = cove_gen.edocument_response(record)
+        else:
+            request = dict(record, e_document=None, origen="recibir-cove")
+            files["solicitud.xml"] = cove_gen.recibir_request([request])
+            files["respuesta.xml"] = cove_gen.respuesta(65100000 + seq, [(record["numero_factura"], e_document, [])])
+    ped = consistent_pedimento(seq, "IN", "1", day, invoices, partidas)
+    name, data = ped_gen.mfile([ped], ped_gen.file_name(PATENTE, seq))
+    files[name] = data
+    return ImportGroup(files, pedimento_key(ped))
+
+
 def pedimento_key(ped: ped_gen.Pedimento) -> str:
     """The business key the pedimento kind gives the document: year-aduana-patente-number."""
     return _key(ped)
