@@ -83,7 +83,7 @@ def settle(gw: Any, document_id: str, timed_out: bool = False) -> str:
     unclaimed = [n for n in waiting if n.held and not claimed]
     if (missing or unclaimed) and not timed_out:
         return store.get(document_id).state
-    _apply(gw, group, waiting, missing, unclaimed)
+    _apply(gw, group, waiting, missing, unclaimed, document_id)
     return store.get(document_id).state
 
 
@@ -160,10 +160,19 @@ def _group(gw: Any, start_id: str) -> list[_Node]:
 
 
 def _apply(gw: Any, group: list[_Node], waiting: list[_Node], missing: set[tuple[str, tuple[str, str]]],
-           unclaimed: list[_Node]) -> None:
+           unclaimed: list[_Node], subject_id: str) -> None:
     store, settings = gw.store, gw.settings.correlation
     members = [Member(n.doc.id, n.doc.kind or "", n.doc.record or {}) for n in group]
-    verdict = check_group(members, settings.tolerances)
+    try:
+        verdict = check_group(members, settings.tolerances)
+    except Exception as exc:  # noqa: BLE001 - a bug in a check rejects the arriving document, not the gateway
+        log.exception("group check failed")
+        store.add_findings(subject_id, [error(
+            "INTERNAL", f"Error interno al cotejar el grupo de documentos ({type(exc).__name__}); se conservó en la "
+            "cola para reintentarlo cuando se corrija. Los demás documentos del grupo siguen en espera.")])
+        store.set_state(subject_id, "rejected", gw.actor, "correlate", reason="INTERNAL")
+        store.set_correlation_member(subject_id, "failed")
+        return
     reject_missing = settings.on_timeout == "reject"
     for document_id, (key_type, value) in sorted(missing):
         make = error if reject_missing else warning

@@ -209,3 +209,23 @@ def test_a_kill_while_the_group_verdict_is_written_repeats_it_once(tmp_path):
         gw.close()
     outputs = [json.loads(p.read_text()) for p in (tmp_path / "outbox").glob("*/*.json")]
     assert len(outputs) == 4 and len({o["id"] for o in outputs}) == 4
+
+
+def test_a_bug_in_a_check_rejects_the_arriving_document_and_the_gateway_goes_on(gw, monkeypatch):
+    from gateway import correlate as engine
+
+    def broken(members, tolerances):
+        raise ZeroDivisionError("bug")
+
+    monkeypatch.setattr(engine, "check_group", broken)
+    group = import_group()
+    for name in PEDIMENTO_FIRST:
+        deliver(gw, name, group.files[name])
+    assert states(gw) == {group.pedimento_key: "pending", "COVE260000100": "pending", "factura INV-1-1": "pending",
+                          "operación 65100001": "rejected"}
+    last = by_key(gw)["operación 65100001"]
+    assert [f.code for f in gw.store.findings(last.id)] == ["INTERNAL"]
+    monkeypatch.undo()
+    operations.retry(gw, last.id, "test:operator", "corregido")
+    outbox.deliver_due(gw)
+    assert set(states(gw).values()) == {"forwarded"}

@@ -11,7 +11,7 @@ CREATE INDEX correlation_keys_lookup ON correlation_keys (key_type, key_value);
 
 CREATE TABLE correlation_members (
     document_id TEXT PRIMARY KEY REFERENCES documents(id),
-    status      TEXT NOT NULL,          -- waiting | settled | rejected (rejected by its group's verdict)
+    status      TEXT NOT NULL,          -- waiting | settled | rejected (by its group's verdict) | failed
     since       TEXT NOT NULL,          -- when it started waiting: correlation_timeout counts from here
     settled_at  TEXT
 );
