@@ -21,6 +21,7 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench_cfdi.py
+	$(BIN)/python bench/bench_correlation.py
 
 clean:
 	rm -rf $(VENV) demo-workspace .pytest_cache

@@ -36,7 +36,7 @@ class Gateway:
         self.archive = Archive(settings.archive_dir)
         self.health = HealthMonitor(self.store)
         self.kinds = KindRegistry(settings.certificate_dirs, settings.sat_schema_dir,
-                                  mapping_dirs=settings.erp_mapping_dirs, store=self.store)
+                                  mapping_dirs=settings.erp_mapping_dirs, store=self.store, settings=settings)
         self._sources: list[Source] | None = None
         self._sinks: dict[str, Sink] | None = None
 

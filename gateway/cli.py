@@ -149,13 +149,14 @@ def cmd_validate(args: argparse.Namespace) -> int:
         return _validate_erp(args)
     cert_dirs = list(args.certs)
     sat_root = None
+    settings = None
     if args.config:
         settings = load(args.config)
         cert_dirs += settings.certificate_dirs
         sat_root = settings.sat_schema_dir
 
     class _Standalone:  # the small part of Gateway that check_bytes needs
-        kinds = KindRegistry(cert_dirs, sat_root)
+        kinds = KindRegistry(cert_dirs, sat_root, settings=settings)
 
     results = []
     worst = 0
@@ -169,9 +170,18 @@ def cmd_validate(args: argparse.Namespace) -> int:
             worst = 1
             continue
         kind, result = check_bytes(_Standalone(), data, path.name, args.kind)  # type: ignore[arg-type]
+        children = []
+        if result.parts is not None and result.ok:  # a container: each document it holds is checked too
+            for number, part in enumerate(result.parts, start=1):
+                label = f"{path}#{number} {part.label}".rstrip()
+                part_kind, part_result = check_bytes(_Standalone(), part.data, label, part.kind)  # type: ignore[arg-type]
+                children.append({"filename": label, "kind": part_kind, "valid": part_result.ok,
+                                 "findings": [f.to_dict() for f in by_severity(part_result.findings)],
+                                 "record": part_result.record})
         results.append({"filename": str(path), "kind": kind, "valid": result.ok,
                         "findings": [f.to_dict() for f in by_severity(result.findings)], "record": result.record})
-        if not result.ok:
+        results.extend(children)
+        if not result.ok or not all(child["valid"] for child in children):
             worst = 1
     if args.json:
         print(json.dumps(results, ensure_ascii=False, indent=2))
@@ -273,7 +283,7 @@ def _show(gw: Any, document_id: str) -> dict[str, Any] | None:
     data["audit"] = [a.to_dict() for a in gw.store.audit_trail(doc.id)]
     data["deliveries"] = [d.to_dict() for d in gw.store.deliveries(doc.id)]
     data["archive_path"] = str(gw.archive.path_for(doc.sha256))
-    data["links"] = _links(doc)
+    data["links"] = _links(doc) + gw.store.correlation_links(doc.id)
     return data
 
 
@@ -304,7 +314,8 @@ def cmd_queue_show(args: argparse.Namespace) -> int:
     print(f"  archivo: {data['source']}/{data['filename']}  ({data['size']:,} bytes, sha256 {data['sha256']})")
     print(f"  recibido: {data['received_at']}   original: {data['archive_path']}")
     for link in data["links"]:
-        print(f"  vínculo: {link['role']} {link['id']}")
+        key = f" ({link['kind']} {link['key']})" if link.get("key") else ""
+        print(f"  vínculo: {link['role']} {link['id']}{key}")
     if data["findings"]:
         print("Hallazgos:")
         for f in data["findings"]:

@@ -14,6 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from gateway.xdoc.settings import CorrelationSettings
+from gateway.xdoc.settings import from_table as correlation_settings
+
 
 class ConfigError(ValueError):
     """A configuration problem, with the key that is wrong in the message."""
@@ -78,6 +81,9 @@ class Settings:
     sinks: list[SinkConfig] = field(default_factory=list)
     #: where ``erp:<name>`` finds ``<name>.toml`` before the project's own mappings/ folder
     erp_mapping_dirs: list[Path] = field(default_factory=list)
+    #: [validation.tolerances]: how far declared and computed amounts may differ (decimal strings)
+    tolerances: dict[str, str] = field(default_factory=dict)
+    correlation: CorrelationSettings = field(default_factory=CorrelationSettings)
 
     @property
     def archive_dir(self) -> Path:
@@ -106,7 +112,7 @@ def load(path: str | Path) -> Settings:
 
 
 def from_dict(raw: dict[str, Any], base_dir: Path) -> Settings:
-    known_top = {"gateway", "store", "validation", "logging", "source", "sink", "erp"}
+    known_top = {"gateway", "store", "validation", "logging", "source", "sink", "erp", "correlation"}
     for key in raw:
         if key not in known_top:
             raise ConfigError(f"{key}: unknown section (known: {', '.join(sorted(known_top))})")
@@ -122,7 +128,8 @@ def from_dict(raw: dict[str, Any], base_dir: Path) -> Settings:
         db_path = store_url[len("sqlite:///"):]
         store_url = f"sqlite:///{_path(base_dir, db_path)}"
     validation = _table(raw, "validation")
-    _only(validation, "validation", {"max_file_size", "certificate_dirs", "sat_schema_dir"})
+    _only(validation, "validation", {"max_file_size", "certificate_dirs", "sat_schema_dir", "tolerances"})
+    tolerances = _tolerances(validation.get("tolerances", {}))
     cert_dirs = validation.get("certificate_dirs", ["certs"])
     if not isinstance(cert_dirs, list) or not all(isinstance(d, str) for d in cert_dirs):
         raise ConfigError("validation.certificate_dirs: must be a list of directory paths")
@@ -147,6 +154,8 @@ def from_dict(raw: dict[str, Any], base_dir: Path) -> Settings:
         sat_schema_dir=_path(base_dir, validation["sat_schema_dir"]) if validation.get("sat_schema_dir") else None,
         log_level=level,
         log_format=fmt,
+        tolerances=tolerances,
+        correlation=correlation_settings(_table(raw, "correlation")),
     )
     erp = _table(raw, "erp")
     _only(erp, "erp", {"mapping_dirs"})
@@ -210,6 +219,23 @@ def _sink(entry: dict[str, Any], index: int, base_dir: Path) -> SinkConfig:
         if content not in {"canonical", "original"}:
             raise ConfigError(f"{where}.content: '{content}' must be canonical or original")
     return SinkConfig(name=name, type=type_, max_attempts=max_attempts, options=options)
+
+
+TOLERANCES = {"usd": "1.00", "mxn": "1", "relative": "0.005"}
+
+
+def _tolerances(value: Any) -> dict[str, str]:
+    """``[validation.tolerances]``: usd (absolute), mxn (pesos per line), relative (fraction); defaults above."""
+    if not isinstance(value, dict):
+        raise ConfigError("validation.tolerances: must be a table ([validation.tolerances])")
+    _only(value, "validation.tolerances", set(TOLERANCES))
+    out = dict(TOLERANCES)
+    for key, item in value.items():
+        text = str(item).strip()
+        if isinstance(item, bool) or not re.fullmatch(r"\d+(\.\d+)?", text):
+            raise ConfigError(f"validation.tolerances.{key}: '{item}' must be a non-negative number")
+        out[key] = text
+    return out
 
 
 def _table(raw: dict[str, Any], key: str) -> dict[str, Any]:

@@ -14,7 +14,7 @@ import random
 from datetime import UTC, datetime, timedelta
 
 from adapters.sinks.base import Outgoing, SinkError
-from gateway import logs
+from gateway import correlate, logs
 from gateway.app import Gateway
 from gateway.canonical import envelope
 from gateway.faults import crash_point
@@ -52,7 +52,8 @@ def _attempt(gw: Gateway, document_id: str, sink_name: str, attempts: int) -> No
         _dead(gw, document_id, sink_name, attempts, f"sink '{sink_name}' is no longer configured")
         return
     container = store.get(doc.parent_id) if doc.parent_id else None
-    item = Outgoing(doc.id, doc.kind or "unknown", envelope(doc, store.findings(doc.id), container=container),
+    links = store.links(doc.id) + correlate.links(store, doc.id)
+    item = Outgoing(doc.id, doc.kind or "unknown", envelope(doc, store.findings(doc.id), links, container=container),
                     doc.filename, lambda: gw.archive.read(doc.sha256))
     attempts += 1
     try:

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import structlog
 
-from gateway import logs, xmlsafe
+from gateway import correlate, logs, xmlsafe
 from gateway.app import Gateway
 from gateway.faults import crash_point
-from gateway.findings import Finding, error
+from gateway.findings import Finding, error, info
 from gateway.intake import record
 from gateway.kinds.base import CheckResult
 from gateway.store.base import IN_PROGRESS, Document, now
@@ -32,9 +32,11 @@ def check_bytes(gw: Gateway, data: bytes, filename: str, declared_kind: str = "a
                 return kind_name, CheckResult(parsed.findings)
         reason = (f"El tipo de documento '{declared_kind}' aún no está disponible en este gateway."
                   if declared_kind != "auto" else
-                  "No se reconoce el tipo de documento (se esperaba un CFDI 4.0 en XML).")
+                  "No se reconoce el tipo de documento (se esperaba un CFDI 4.0 en XML, un archivo de "
+                  "validación de pedimentos, un Data Stage o una respuesta de VUCEM).")
         return kind_name, CheckResult([error("FILE-UNKNOWN-KIND", reason)])
-    return kind_name, kind.check(data)
+    named = getattr(kind, "check_named", None)  # kinds that check the file name too (M file vs its 801)
+    return kind_name, named(data, filename) if named else kind.check(data)
 
 
 def process(gw: Gateway, document_id: str) -> str:
@@ -63,6 +65,11 @@ def process(gw: Gateway, document_id: str) -> str:
             store.set_state(document_id, "normalised", gw.actor, "normalise", record=result.record,
                             business_key=result.business_key)
             _on_ready(gw, kind_name, document_id, result)
+            _link_by_key(gw, doc, kind_name, result)
+            routed = correlate.route(gw, document_id, kind_name, result.record)  # pending for counterparts?
+            if routed is not None:
+                log.info("document correlated", kind=kind_name, state=routed, business_key=result.business_key)
+                return routed
             sinks = [c.name for c in gw.settings.sinks]
             store.set_state(document_id, "ready", gw.actor, "route", detail={"sinks": sinks})
             store.enqueue(document_id, sinks, now())
@@ -106,6 +113,11 @@ def _split(gw: Gateway, doc: Document, kind_name: str | None, result: CheckResul
         store.set_state(doc.id, "rejected", gw.actor, "validate", reason=", ".join(codes))
         log.info("container rejected", kind=kind_name, codes=codes)
         return "rejected"
+    if not archived and result.record and result.record.get("held"):  # one file of a set still arriving
+        store.set_state(doc.id, "pending", gw.actor, "hold", detail={"waiting_for": result.record.get("waiting_for")},
+                        record=result.record, business_key=result.business_key)
+        log.info("container held until its set is complete", kind=kind_name, business_key=result.business_key)
+        return "pending"
     if not archived:
         store.add_findings(doc.id, [error("FILE-EMPTY", "El archivo no contiene ningún documento.")])
         store.set_state(doc.id, "rejected", gw.actor, "validate", reason="FILE-EMPTY")
@@ -114,8 +126,34 @@ def _split(gw: Gateway, doc: Document, kind_name: str | None, result: CheckResul
                 for label, sha256, size, part_kind in archived]
     store.set_state(doc.id, "split", gw.actor, "split", detail={"parts": len(children)},
                     record=result.record, business_key=result.business_key)
+    if result.business_key:  # the files of the same set held before this one are split by it
+        for held in store.find_by_business_key(result.business_key, kind_name):
+            if held.id != doc.id and held.state == "pending":
+                store.add_link(held.id, doc.id, "same-set")
+                store.set_state(held.id, "split", gw.actor, "split", detail={"completed_by": doc.id})
     log.info("container split", kind=kind_name, parts=len(children))
     return "split"
+
+
+_LIVE = ("normalised", "pending", "ready", "forwarded")
+
+
+def _link_by_key(gw: Gateway, doc: Document, kind_name: str | None, result: CheckResult) -> None:
+    """Recognise a byte-different resend by its business key, and link what the document says it refers to."""
+    store = gw.store
+    if result.business_key:
+        earlier = [d for d in store.find_by_business_key(result.business_key, kind_name)
+                   if d.id != doc.id and d.state in _LIVE]
+        for other in earlier:
+            store.add_link(doc.id, other.id, "resend-of")
+        if earlier:
+            store.add_findings(doc.id, [info("DOC-RESEND", f"El mismo documento ({result.business_key}) ya se "
+                                             f"recibió como {earlier[0].filename} ({earlier[0].id}); este es un "
+                                             "reenvío con otro contenido.")])
+    for role, key in result.related:
+        for target in store.find_by_business_key(key, kind_name):
+            if target.id != doc.id and target.state in _LIVE:
+                store.add_link(doc.id, target.id, role)
 
 
 def _safe_check(gw: Gateway, doc: Document) -> tuple[str | None, CheckResult]:

@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC
 
-from gateway import intake, logs, outbox, pipeline
+from gateway import correlate, intake, logs, outbox, pipeline
 from gateway.app import Gateway
 
 log = logs.get("gateway.runner")
@@ -64,6 +64,7 @@ def run_once(gw: Gateway, drain_timeout: float = 30.0) -> RunStats:
         time.sleep(max(0.05, longest_stable / 2))
         intake_once(gw, stats)
     stats.processed += pipeline.process_pending(gw)
+    correlate.resolve_timeouts(gw)
     drain_deadline = time.monotonic() + drain_timeout
     while True:
         stats.delivery_attempts += outbox.deliver_due(gw)
@@ -84,6 +85,7 @@ def run_forever(gw: Gateway, stop: threading.Event | None = None) -> RunStats:
         while not stop.is_set():
             intake_once(gw, stats)
             stats.processed += pipeline.process_pending(gw)
+            correlate.resolve_timeouts(gw)
             stats.delivery_attempts += outbox.deliver_due(gw)
             timeout = gw.settings.poll_interval
             if _unstable_files(gw):

@@ -110,6 +110,9 @@ poll_interval = "0.5s"
 certificate_dirs = ["certs"]
 max_file_size = "1MB"
 
+[correlation]
+wait_for = []   # this generic workspace receives no COVEs: its pedimentos flow on (tests/test_correlation*.py wait)
+
 [logging]
 level = "warning"
 format = "json"

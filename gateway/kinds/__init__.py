@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gateway.kinds.base import CheckResult, DocumentKind, Part
+
+if TYPE_CHECKING:
+    from gateway.config import Settings
 
 _HEAD = 8192
 
@@ -15,11 +18,13 @@ class KindRegistry:
     """The kinds this process knows, built lazily from settings (a kind may compile schemas)."""
 
     def __init__(self, certificate_dirs: list[Path] | None = None, sat_root: Path | None = None,
-                 mapping_dirs: list[Path] | None = None, store: Any = None) -> None:
+                 mapping_dirs: list[Path] | None = None, store: Any = None,
+                 settings: Settings | None = None) -> None:
         self._certificate_dirs = certificate_dirs or []
         self._sat_root = sat_root
         self._mapping_dirs = mapping_dirs or []
         self.store = store  # for kinds that consult earlier documents (the ERP material master); None standalone
+        self._settings = settings  # company RFC, IMMEX program, tolerances, staging dir (pedimento kinds)
         self._kinds: dict[str, DocumentKind] = {}
 
     def get(self, name: str) -> DocumentKind | None:
@@ -61,7 +66,35 @@ def _erp_chunk(target: str) -> Callable[[KindRegistry], DocumentKind]:
     return factory
 
 
-_FACTORIES = {"cfdi": _cfdi}
+def _cove(registry: KindRegistry) -> DocumentKind:
+    from gateway.kinds.cove.kind import CoveKind
+
+    return CoveKind()
+
+
+def _pedimento(registry: KindRegistry) -> DocumentKind:
+    from gateway.kinds.pedimento.kind import PedimentoKind
+    from gateway.kinds.pedimento.settings import rule_context, staging_dir
+
+    return PedimentoKind(rule_context(registry._settings), staging_dir(registry._settings))
+
+
+def _mfile(registry: KindRegistry) -> DocumentKind:
+    from gateway.kinds.pedimento.kind import MFileKind
+    from gateway.kinds.pedimento.settings import rule_context
+
+    return MFileKind(rule_context(registry._settings))
+
+
+def _datastage(registry: KindRegistry) -> DocumentKind:
+    from gateway.kinds.pedimento.kind import DataStageKind
+    from gateway.kinds.pedimento.settings import staging_dir
+
+    return DataStageKind(staging_dir(registry._settings))
+
+
+# containers before the single documents they hold (an M file also starts with "500|")
+_FACTORIES = {"cfdi": _cfdi, "cove": _cove, "mfile": _mfile, "datastage": _datastage, "pedimento": _pedimento}
 _FACTORIES.update({t: _erp_chunk(t) for t in ("erp.materials", "erp.bom", "erp.receipts", "erp.shipments")})
 
 __all__ = ["CheckResult", "DocumentKind", "KindRegistry", "Part"]

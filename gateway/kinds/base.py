@@ -33,6 +33,8 @@ class CheckResult:
     validated: bool = False
     #: for containers: the documents this file holds; consumed once, lazily (it may stream a large file)
     parts: Iterable[Part] | None = None
+    #: (role, business key) of documents this one refers to, e.g. ("supersedes", key of a corrected pedimento)
+    related: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:

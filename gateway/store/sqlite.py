@@ -302,6 +302,89 @@ class SqliteStore:
     def material_count(self) -> int:
         return self._db.execute("SELECT COUNT(*) FROM erp_materials").fetchone()[0]
 
+    # links by business key (resends, rectifications) ----------------------------------------------------
+
+    def find_by_business_key(self, business_key: str, kind: str | None = None) -> list[Document]:
+        sql, params = "SELECT * FROM documents WHERE business_key = ?", [business_key]
+        if kind is not None:
+            sql += " AND kind = ?"
+            params.append(kind)
+        return [_document(r) for r in self._db.execute(sql + " ORDER BY received_at, id", params)]
+
+    def add_link(self, document_id: str, target_id: str, role: str) -> None:
+        with self.transaction():
+            self._db.execute("INSERT OR IGNORE INTO document_links (document_id, target_id, role, created_at) "
+                             "VALUES (?, ?, ?, ?)", (document_id, target_id, role, now()))
+
+    def links(self, document_id: str) -> list[dict[str, Any]]:
+        """``[{kind, id, role}]`` of the documents this one points to (for the canonical envelope)."""
+        rows = self._db.execute("SELECT d.kind, l.target_id, l.role FROM document_links l JOIN documents d ON "
+                                "d.id = l.target_id WHERE l.document_id = ? ORDER BY l.created_at, l.target_id",
+                                (document_id,))
+        return [{"kind": r[0], "id": r[1], "role": r[2]} for r in rows]
+
+
+    # correlation (pedimento ⇄ COVE ⇄ CFDI) -----------------------------------------------------------------
+
+    def put_correlation_keys(self, document_id: str, provides: Iterable[tuple[str, str]],
+                             needs: Iterable[tuple[str, str]]) -> None:
+        with self.transaction():
+            self._db.execute("DELETE FROM correlation_keys WHERE document_id = ?", (document_id,))
+            self._db.executemany(
+                "INSERT OR IGNORE INTO correlation_keys (document_id, role, key_type, key_value) VALUES (?, ?, ?, ?)",
+                [(document_id, "provides", t, v) for t, v in provides]
+                + [(document_id, "needs", t, v) for t, v in needs])
+
+    def correlation_keys(self, document_id: str) -> tuple[set[tuple[str, str]], set[tuple[str, str]]]:
+        """(provides, needs) of one document."""
+        provides: set[tuple[str, str]] = set()
+        needs: set[tuple[str, str]] = set()
+        for row in self._db.execute("SELECT role, key_type, key_value FROM correlation_keys WHERE document_id = ?",
+                                    (document_id,)):
+            (provides if row[0] == "provides" else needs).add((row[1], row[2]))
+        return provides, needs
+
+    def documents_with_key(self, key_type: str, key_value: str) -> list[str]:
+        rows = self._db.execute(
+            "SELECT DISTINCT document_id FROM correlation_keys WHERE key_type = ? AND key_value = ?",
+            (key_type, key_value))
+        return [r[0] for r in rows]
+
+    def set_correlation_member(self, document_id: str, status: str, since: str | None = None) -> None:
+        """``since`` starts (or restarts) the wait; without it the wait keeps its start."""
+        with self.transaction():
+            stamp = now()
+            self._db.execute(
+                "INSERT INTO correlation_members (document_id, status, since, settled_at) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (document_id) DO UPDATE SET status = excluded.status, "
+                "since = CASE WHEN ? IS NULL THEN correlation_members.since ELSE excluded.since END, "
+                "settled_at = excluded.settled_at",
+                (document_id, status, since or stamp, None if status == "waiting" else stamp, since))
+
+    def correlation_member(self, document_id: str) -> tuple[str, str] | None:
+        row = self._db.execute("SELECT status, since FROM correlation_members WHERE document_id = ?",
+                               (document_id,)).fetchone()
+        return (row[0], row[1]) if row else None
+
+    def waiting_since(self, before: str) -> list[str]:
+        """Documents waiting for counterparts since before ``before`` (the correlation timeout's candidates)."""
+        rows = self._db.execute("SELECT m.document_id FROM correlation_members m JOIN documents d ON d.id = "
+                                "m.document_id WHERE m.status = 'waiting' AND d.state = 'pending' AND m.since <= ? "
+                                "ORDER BY m.since, m.document_id", (before,))
+        return [r[0] for r in rows]
+
+    def replace_correlation_links(self, document_id: str, links: Iterable[tuple[str, str, str, str]]) -> None:
+        """(other_id, other_kind, role, key_value) of one document, as its group's last verdict found them."""
+        with self.transaction():
+            self._db.execute("DELETE FROM correlation_links WHERE document_id = ?", (document_id,))
+            self._db.executemany(
+                "INSERT OR IGNORE INTO correlation_links (document_id, other_id, other_kind, role, key_value) "
+                "VALUES (?, ?, ?, ?, ?)", [(document_id, *link) for link in links])
+
+    def correlation_links(self, document_id: str) -> list[dict[str, Any]]:
+        rows = self._db.execute("SELECT other_id, other_kind, role, key_value FROM correlation_links "
+                                "WHERE document_id = ? ORDER BY role, key_value, other_id", (document_id,))
+        return [{"kind": r[1], "id": r[0], "role": r[2], "key": r[3]} for r in rows]
 
 def _statements(sql: str) -> list[str]:
     lines = [line for line in sql.splitlines() if not line.strip().startswith("--")]
