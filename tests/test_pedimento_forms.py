@@ -279,3 +279,18 @@ def test_validate_reports_a_loose_file_as_an_incomplete_set(tmp_path):
     assert proc.returncode == 1 and result["kind"] == "datastage"
     assert [f["code"] for f in result["findings"]] == ["PED-SEQUENCE"]
     assert "_551.asc" in result["findings"][0]["message"]
+
+
+def test_a_part_finding_names_the_line_of_the_original_m_file(pedimento_workspace):
+    ws = pedimento_workspace
+    name, data = gen.mfile([gen.sample_pedimento(1, 2), gen.sample_pedimento(2, 2, program="9999-2020")])
+    (ws.inbox / name).write_bytes(data)
+    gw = ws.gateway()
+    try:
+        runner.run_once(gw, drain_timeout=5)
+        bad = next(d for d in gw.store.list_documents() if d.state == "rejected")
+        (finding,) = gw.store.findings(bad.id)
+    finally:
+        gw.close()
+    lines = data.decode().splitlines()
+    assert finding.location["line"] == 6 and lines[finding.location["file_line"] - 1].startswith("507|6000002|IM|")

@@ -187,3 +187,39 @@ def test_dates_of_the_key_come_from_the_payment_date():
     ped = gen.sample_pedimento(1, 1, payment_date=date(2025, 3, 3))
     result = PedimentoKind(COMPANY).check(("\n".join(gen.pedimento_lines(ped)) + "\n").encode())
     assert result.ok and result.business_key == "2025-240-3456-5000001"
+
+
+def test_the_m_file_reader_is_lazy():
+    from gateway.kinds.pedimento import mfile
+
+    name, data = gen.sample_mfile(50, 2)
+    check = mfile.FileCheck(name)
+    reader = mfile.blocks(data, check)
+    first = next(reader)
+    assert check.pedimentos == 1 and first.key == ("3456", "6000001", "240")  # one block read, not the file
+    assert len(list(reader)) == 49 and check.findings == []
+
+
+_SET = gen.datastage_zip([gen.sample_pedimento(1, 2), gen.sample_pedimento(2, 1)])
+_ASC = gen.datastage_files([gen.sample_pedimento(3, 2)])["1839483_551.asc"]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(["zip", "asc"]), st.integers(0, 10**6), st.binary(min_size=0, max_size=3),
+       st.sampled_from(["cut", "replace", "insert"]))
+def test_mutated_data_stage_input_never_crashes(form, position, payload, action):
+    from gateway.kinds.pedimento.kind import DataStageKind
+
+    data = bytearray(_SET if form == "zip" else _ASC)
+    position %= len(data)
+    if action == "cut":
+        del data[position:]
+    elif action == "replace":
+        data[position:position + len(payload)] = payload
+    else:
+        data[position:position] = payload
+    result = DataStageKind().check_named(bytes(data), "1839483.zip" if form == "zip" else "1839483_551.asc")
+    for part in result.parts:
+        checked = PedimentoKind(COMPANY).check(part.data)
+        assert checked.ok == (checked.record is not None)
+    assert result.findings or form == "zip"  # a loose 551 alone is always reported as an incomplete set

@@ -16,6 +16,7 @@ import re
 import sqlite3
 import tempfile
 import zipfile
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -85,6 +86,10 @@ COLUMNS: dict[str, dict[str, str]] = {
 _META = {"fechapagoreal", "tipopedimento", "fechavalidacionpagor", "fecharecepcionpedimento", "tipooperacion",
          "clavedocumento"}
 _DATE = re.compile(r"^(\d{4})[-/](\d{2})[-/](\d{2})(?:[ T]\d{2}:\d{2}(?::\d{2})?)?$")
+
+
+#: what a damaged or truncated ZIP raises while it is listed or read
+_DAMAGED = (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError, NotImplementedError)
 
 
 def is_member_name(filename: str) -> bool:
@@ -177,7 +182,7 @@ def members(data: bytes, filename: str, findings: list[Finding]) -> Iterator[tup
     if data[:4] == b"PK\x03\x04":
         try:
             archive = zipfile.ZipFile(io.BytesIO(data))
-        except zipfile.BadZipFile as exc:
+        except _DAMAGED as exc:
             findings.append(error("PED-LAYOUT", f"El ZIP del Data Stage está dañado o truncado ({exc})."))
             return
         for info in archive.infolist():
@@ -273,7 +278,7 @@ def split_set(data: bytes, filename: str, findings: list[Finding], record: dict[
             try:
                 with opener() as stream:
                     files[reg] = files.get(reg, 0) + stage_member(staging, name, reg, stream, findings)
-            except (zipfile.BadZipFile, OSError, EOFError) as exc:
+            except _DAMAGED as exc:
                 findings.append(error("PED-LAYOUT", f"{name}: el archivo está dañado o truncado en el ZIP ({exc}).",
                                       file=name))
         record.update({"format": "datastage", "folio": ",".join(sorted(f for f in folios if f)) or None,

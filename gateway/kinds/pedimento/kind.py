@@ -19,6 +19,7 @@ from gateway.kinds.base import CheckResult, Part
 from gateway.kinds.pedimento import datastage, mfile, normalise, rules, vucem
 
 _M_NAME = re.compile(r"^[mM]\d{7}\.\d{3}$")
+_LINES = re.compile(r"\(líneas (\d+)[–-]\d+\)")  # the part label names the block's lines in its M file
 
 
 def _m_block_head(head: bytes) -> bool:
@@ -138,7 +139,8 @@ class PedimentoKind:
         lines = mfile.read_block(data, findings)
         if any(line.record == "801" for line in lines):  # a whole M file declared as "pedimento"
             return MFileKind(self.ctx).check_named(data, filename)
-        records = normalise.records_from_lines(lines)
+        lines_in_file = _LINES.search(filename)
+        records = normalise.records_from_lines(lines, int(lines_in_file[1]) if lines_in_file else None)
         head_fields = lines[0].fields if lines and lines[0].record == "500" else []
         tail = lines[-1].fields if lines and lines[-1].record == "800" else []
         origin = {"format": "mfile",

@@ -49,10 +49,16 @@ def from_fields(record: str, fields: list[str], location: dict[str, Any]) -> Rec
                count=len(fields) + 1)
 
 
-def records_from_lines(lines: list, source: str = "mfile") -> list[Rec]:
-    """M-file lines (``mfile.Line``) → records, each located by line and record type."""
-    return [from_fields(line.record, line.fields[1:], {"line": line.number, "record": line.record})
-            for line in lines]
+def records_from_lines(lines: list, first_line: int | None = None) -> list[Rec]:
+    """M-file lines (``mfile.Line``) → records, each located by line and record type; ``first_line`` is where
+    the block starts in its M file, so a part's findings also name the line of the original file."""
+    def where(number: int, record: str) -> dict[str, Any]:
+        found: dict[str, Any] = {"line": number, "record": record}
+        if first_line is not None:
+            found["file_line"] = first_line + number - 1
+        return found
+
+    return [from_fields(line.record, line.fields[1:], where(line.number, line.record)) for line in lines]
 
 
 def decimal_text(value: str, decimals: int) -> str | None:
