@@ -13,6 +13,7 @@ import logging
 import os
 import posixpath
 import socket
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, TypeVar
@@ -27,6 +28,19 @@ log = logs.get("adapters.sftp")
 # paramiko logs tracebacks of its own on stderr; our messages say the same in one structured line
 logging.getLogger("paramiko").addHandler(logging.NullHandler())
 logging.getLogger("paramiko").propagate = False
+
+
+def _quiet_read_ahead_threads(args: threading.ExceptHookArgs, previous: Callable = threading.excepthook) -> None:
+    """paramiko's read-ahead thread dies with a traceback when the connection drops; the download that
+    started it fails with the same error in its own thread (retried and logged there), so say it once."""
+    thread_name = args.thread.name if args.thread is not None else ""
+    dropped = issubclass(args.exc_type, OSError | EOFError | paramiko.SSHException)
+    if thread_name.endswith("(_prefetch_thread)") and dropped:
+        return
+    previous(args)
+
+
+threading.excepthook = _quiet_read_ahead_threads
 
 T = TypeVar("T")
 
@@ -88,12 +102,12 @@ def endpoint_from_options(options: dict[str, Any], label: str) -> Endpoint:
         passphrase = _secret(options, "passphrase", where)
         path: Path = options["private_key_file"]
         try:
-            key = paramiko.PKey.from_path(path, password=passphrase)
+            key = paramiko.PKey.from_path(path, password=passphrase.encode() if passphrase else None)
         except FileNotFoundError:
             raise ConfigError(f"{where}.private_key_file: {path} does not exist") from None
         except PermissionError:
             raise ConfigError(f"{where}.private_key_file: {path} cannot be read (permissions)") from None
-        except paramiko.PasswordRequiredException:
+        except (paramiko.PasswordRequiredException, TypeError):  # TypeError: an encrypted PEM key, no passphrase
             raise ConfigError(f"{where}.private_key_file: {path} is encrypted; set passphrase_env or "
                               "passphrase_file") from None
         except (paramiko.SSHException, ValueError) as exc:
@@ -194,10 +208,11 @@ class Session:
         self._prefer_known_key_types(transport)
         try:
             transport.start_client(timeout=ep.timeout)
+            presented = transport.get_remote_server_key()  # raises if the handshake did not finish in time
         except (paramiko.SSHException, EOFError, OSError) as exc:
             raise SftpError(f"SSH handshake with {ep.host}:{ep.port} failed (no answer within timeout "
                             f"{ep.timeout:g}s, or not an SSH server): {_reason(exc)}") from exc
-        self._check_host_key(transport.get_remote_server_key())
+        self._check_host_key(presented)
         self._authenticate(transport)
         try:
             sftp = paramiko.SFTPClient.from_transport(transport)

@@ -46,9 +46,9 @@ from gateway.config import SourceConfig
 log = logs.get("adapters.sources.sftp")
 
 _TEMP_SUFFIXES = (".tmp", ".part", ".partial", ".crdownload", ".filepart")
-#: bytes requested per read-ahead window: memory stays at about this much whatever the file size
-WINDOW = 4 * 1024 * 1024
-_CONCURRENT_REQUESTS = 64
+#: bytes requested per read-ahead window (64 pipelined requests of 32 KiB, sent at once so paramiko's
+#: request thread is short-lived): memory stays at about this much whatever the file size
+WINDOW = 2 * 1024 * 1024
 
 
 class SftpSource:
@@ -239,9 +239,12 @@ class SftpSource:
                 size = remote_file.stat().st_size or 0
                 offset = 0
                 while offset < size:
+                    channel = sftp.get_channel()
+                    if channel is None or channel.closed or not channel.get_transport().is_active():
+                        raise ConnectionError(f"connection dropped after {offset} of {size} bytes")
                     length = min(WINDOW, size - offset)
                     got = 0
-                    for block in remote_file.readv([(offset, length)], _CONCURRENT_REQUESTS):
+                    for block in remote_file.readv([(offset, length)]):
                         out.write(block)
                         got += len(block)
                     offset += got
