@@ -20,6 +20,34 @@ import pytest
 
 SSHD = Path("/usr/sbin/sshd")
 
+#: workspace configuration around the SFTP tables under test (the `workspace` fixture's folders)
+BASE = """
+[gateway]
+data_dir = "var"
+poll_interval = "0.5s"
+
+[validation]
+certificate_dirs = ["certs"]
+max_file_size = "1MB"
+
+[logging]
+level = "warning"
+format = "json"
+"""
+FOLDER_SOURCE = """
+[[source]]
+name = "broker-drop"
+type = "folder"
+path = "inbox"
+stable_time = "0.2s"
+"""
+FOLDER_SINK = """
+[[sink]]
+name = "inventory"
+type = "folder"
+path = "outbox"
+"""
+
 
 def free_port() -> int:
     with socket.socket() as sock:
