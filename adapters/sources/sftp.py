@@ -111,7 +111,7 @@ class SftpSource:
     def open(self, item: IncomingFile) -> BinaryIO:
         remote = str(item.path)
         self.staging.mkdir(parents=True, exist_ok=True)
-        staged, count = self.session.call(f"download of {remote}", lambda sftp: self._download(sftp, remote))
+        staged, count = self.session.call(f"download of {remote}", lambda sftp: self._download(sftp, remote, item.size))
         self._staged[remote] = count
         handle = open(staged, "rb")  # noqa: SIM115 - returned to the caller, who closes it
         os.unlink(staged)  # the open handle keeps the bytes; nothing is left behind whatever happens next
@@ -231,12 +231,12 @@ class SftpSource:
         return max((r for r in self.roots if remote.startswith(r.rstrip("/") + "/")), key=len, default=self.roots[0])
 
     # -- transfer and release ---------------------------------------------------------------------------
-    def _download(self, sftp: paramiko.SFTPClient, remote: str) -> tuple[str, int]:
-        """Copy the remote file to a fresh staging file; return (its path, bytes copied)."""
+    def _download(self, sftp: paramiko.SFTPClient, remote: str, size: int) -> tuple[str, int]:
+        """Copy the listed ``size`` bytes of the remote file to a fresh staging file; return (its path, bytes
+        copied). Fewer bytes mean the file shrank; more would have changed its size: ``unchanged`` sees both."""
         fd, staged = tempfile.mkstemp(dir=self.staging, prefix=".download-")
         try:
             with os.fdopen(fd, "wb") as out, sftp.open(remote, "rb") as remote_file:
-                size = remote_file.stat().st_size or 0
                 offset = 0
                 while offset < size:
                     channel = sftp.get_channel()
@@ -244,7 +244,11 @@ class SftpSource:
                         raise ConnectionError(f"connection dropped after {offset} of {size} bytes")
                     length = min(WINDOW, size - offset)
                     got = 0
-                    for block in remote_file.readv([(offset, length)]):
+                    if length <= remote_file.MAX_REQUEST_SIZE:  # one request; no read-ahead thread needed
+                        blocks = [remote_file.read(length)]
+                    else:
+                        blocks = remote_file.readv([(offset, length)])
+                    for block in blocks:
                         out.write(block)
                         got += len(block)
                     offset += got
