@@ -75,6 +75,7 @@ class SftpSource:
         #: remote path → (size, mtime, first seen with these, handed out as ready)
         self._seen: dict[str, tuple[int, int, float, bool]] = {}
         self._staged: dict[str, int] = {}
+        self._folders_made: set[str] = set()
         self._last_listing = float("-inf")
         self._failures = 0
         self._retry_at = float("-inf")
@@ -270,10 +271,16 @@ class SftpSource:
             else:
                 root = self._root_of(remote)
                 target = posixpath.join(self._processed_dir(root), posixpath.relpath(remote, root))
-                makedirs(sftp, posixpath.dirname(target))
+                folder = posixpath.dirname(target)
+                if folder not in self._folders_made:  # one check per folder, not one per file
+                    makedirs(sftp, folder)
+                    self._folders_made.add(folder)
                 sftp.rename(remote, _free_name(sftp, target))
         except FileNotFoundError:
-            pass  # already released by an earlier, interrupted run
+            if exists(sftp, remote):  # the processed folder was removed meanwhile: make it again next time
+                self._folders_made.clear()
+                raise
+            # else: already released by an earlier, interrupted run
         if marker is not None:
             try:
                 sftp.remove(marker)
