@@ -43,6 +43,8 @@ def _quiet_read_ahead_threads(args: threading.ExceptHookArgs, previous: Callable
 threading.excepthook = _quiet_read_ahead_threads
 
 T = TypeVar("T")
+#: SSH channel window: enough to keep a read-ahead window of requests in flight on a fast link
+WINDOW_SIZE = 8 * 1024 * 1024
 
 
 class SftpError(OSError):
@@ -199,7 +201,7 @@ class Session:
                             f"({ep.connect_timeout:g}s)") from exc
         except OSError as exc:
             raise SftpError(f"cannot connect to {ep.host}:{ep.port}: {exc.strerror or exc}") from exc
-        transport = paramiko.Transport(sock)
+        transport = paramiko.Transport(sock, default_window_size=WINDOW_SIZE)
         self._transport = transport
         transport.banner_timeout = ep.timeout
         transport.handshake_timeout = ep.timeout

@@ -46,9 +46,9 @@ from gateway.config import SourceConfig
 log = logs.get("adapters.sources.sftp")
 
 _TEMP_SUFFIXES = (".tmp", ".part", ".partial", ".crdownload", ".filepart")
-#: bytes requested per read-ahead window (64 pipelined requests of 32 KiB, sent at once so paramiko's
+#: bytes requested per read-ahead window (128 pipelined requests of 32 KiB, sent at once so paramiko's
 #: request thread is short-lived): memory stays at about this much whatever the file size
-WINDOW = 2 * 1024 * 1024
+WINDOW = 4 * 1024 * 1024
 
 
 class SftpSource:
@@ -245,10 +245,12 @@ class SftpSource:
                         raise ConnectionError(f"connection dropped after {offset} of {size} bytes")
                     length = min(WINDOW, size - offset)
                     got = 0
-                    if length <= remote_file.MAX_REQUEST_SIZE:  # one request; no read-ahead thread needed
+                    piece = remote_file.MAX_REQUEST_SIZE
+                    if length <= piece:  # one request; no read-ahead thread needed
                         blocks = [remote_file.read(length)]
-                    else:
-                        blocks = remote_file.readv([(offset, length)])
+                    else:  # request-sized pieces: paramiko joins a bigger read by repeated bytes concatenation
+                        blocks = remote_file.readv([(start, min(piece, offset + length - start))
+                                                    for start in range(offset, offset + length, piece)])
                     for block in blocks:
                         out.write(block)
                         got += len(block)
