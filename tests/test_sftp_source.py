@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import socket
+import subprocess
+import sys
 import time
 import tomllib
 import tracemalloc
@@ -18,6 +22,7 @@ from gateway import health, runner
 from gateway.app import build_source
 from gateway.config import ConfigError, from_dict
 from tests import sftp_fixtures
+from tests.conftest import REPO
 from tests.sftp_fixtures import BASE, FOLDER_SINK, FOLDER_SOURCE, fingerprint_of, free_port
 
 ssh_keys, sshd = sftp_fixtures.ssh_keys, sftp_fixtures.sshd  # fixtures
@@ -428,3 +433,33 @@ def test_the_documented_example_parses_and_names_every_key(tmp_path):
     source_part, sink_part = block.split("# [[sink]]")
     assert [k for k in sorted(SOURCE_KEYS) if f"{k} " not in source_part] == []
     assert [k for k in sorted(SINK_KEYS) if f"{k} " not in sink_part and k not in source_part] == []
+
+
+def test_run_keeps_polling_sftp_until_sigterm_and_logs_no_secret(workspace, sshd, make_invoice):
+    """The long-running gateway: a file dropped later is taken; an outage in between is logged, not fatal."""
+    password_file = workspace.root / "sftp-password"
+    password_file.write_text("clave-que-no-debe-salir-en-logs\n")
+    configure(workspace, sshd.source_toml(password_file=str(password_file)))  # tried only if the key fails
+    workspace.config.write_text(workspace.config.read_text().replace('level = "warning"', 'level = "info"'))
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    process = subprocess.Popen([sys.executable, "-m", "gateway", "run", "-c", str(workspace.config)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=REPO)
+    try:
+        sshd.stop()  # an outage while the gateway runs
+        time.sleep(1.5)
+        sshd.start()
+        (sshd.remote / "llega-despues.xml").write_bytes(make_invoice(12))
+        deadline = time.monotonic() + 60
+        while not workspace.forwarded_files() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert len(workspace.forwarded_files()) == 1
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0, stderr
+    assert "Traceback" not in stderr and '"gateway stopped"' in stderr
+    assert '"source poll failed"' in stderr and "connection refused" in stderr  # the outage, in the logs
+    assert "clave-que-no-debe-salir-en-logs" not in stderr
+    assert (sshd.remote / "processed" / "llega-despues.xml").exists()
