@@ -143,6 +143,28 @@ class SshServer:
                 children.append(int(stat_file.parent.name))
         return children
 
+    def descendants(self) -> list[int]:
+        """Every process under the listener (per-connection monitors and their session processes)."""
+        parents: dict[int, int] = {}
+        for stat_file in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                parents[int(stat_file.parent.name)] = int(stat_file.read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+        found, frontier = [], {self.process.pid} if self.process else set()
+        while frontier:
+            children = [pid for pid, parent in parents.items() if parent in frontier]
+            found += children
+            frontier = set(children)
+        return found
+
+    def signal_sessions(self, signum: int) -> None:
+        for pid in self.descendants():
+            try:
+                os.kill(pid, signum)
+            except ProcessLookupError:
+                pass
+
     def kill_sessions(self) -> int:
         """Cut every open connection the hard way (the listener keeps running)."""
         killed = 0

@@ -351,6 +351,31 @@ def test_a_server_that_is_down_or_hangs_does_not_block_a_folder_source(workspace
     assert by_name["down-sftp"]["consecutive_failures"] >= 1
 
 
+def test_a_server_that_stops_answering_mid_session_times_out_then_recovers(workspace, sshd, make_invoice):
+    (workspace.inbox / "local.xml").write_bytes(make_invoice(1))
+    configure(workspace, sshd.source_toml(timeout="1s", retry_attempts=1, retry_max_wait="0.05s"), FOLDER_SOURCE)
+    gw = workspace.gateway()
+    try:
+        sftp_src = gw.sources[0]
+        assert sftp_src.poll() == []  # connected, nothing there yet
+        sshd.signal_sessions(signal.SIGSTOP)  # the session freezes: requests are never answered
+        try:
+            time.sleep(0.15)  # past poll_interval, so the next pass lists again
+            stats = runner.run_once(gw, drain_timeout=10)
+        finally:
+            sshd.signal_sessions(signal.SIGCONT)
+            sshd.kill_sessions()
+        assert any("broker-sftp" in e and "timed out" in e for e in stats.errors), stats.errors
+        assert [(d.filename, d.state) for d in gw.store.list_documents()] == [("local.xml", "forwarded")]
+        (sshd.remote / "later.xml").write_bytes(make_invoice(2))
+        time.sleep(0.1)  # past the (0.05 s) backoff
+        runner.run_once(gw, drain_timeout=10)
+        documents = sorted((d.filename, d.state) for d in gw.store.list_documents())
+    finally:
+        gw.close()
+    assert documents == [("later.xml", "forwarded"), ("local.xml", "forwarded")]
+
+
 def test_a_server_back_after_an_outage_is_picked_up(tmp_path, sshd):
     (sshd.remote / "a.xml").write_bytes(b"<a/>")
     sshd.stop()
