@@ -22,5 +22,9 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/bench_cfdi.py
 
+.PHONY: bench-sftp
+bench-sftp: $(STAMP)
+	$(BIN)/python bench/bench_sftp.py
+
 clean:
 	rm -rf $(VENV) demo-workspace .pytest_cache
