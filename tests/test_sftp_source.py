@@ -383,7 +383,14 @@ def test_a_server_back_after_an_outage_is_picked_up(tmp_path, sshd):
     with pytest.raises(SftpError, match="connection refused"):
         source.poll()
     sshd.start()
-    assert poll_until_ready(source)[0].name == "a.xml"
+    ready, deadline = [], time.monotonic() + 20
+    while not ready and time.monotonic() < deadline:
+        try:
+            ready = source.poll()
+        except SftpError as exc:  # still inside the (at most 0.2 s) backoff after the refusal
+            assert "connection refused" in str(exc)
+        time.sleep(0.05)
+    assert [r.name for r in ready] == ["a.xml"]
     source.close()
 
 
@@ -467,22 +474,26 @@ def test_run_keeps_polling_sftp_until_sigterm_and_logs_no_secret(workspace, sshd
     configure(workspace, sshd.source_toml(password_file=str(password_file)))  # tried only if the key fails
     workspace.config.write_text(workspace.config.read_text().replace('level = "warning"', 'level = "info"'))
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    process = subprocess.Popen([sys.executable, "-m", "gateway", "run", "-c", str(workspace.config)],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=REPO)
+    log_path = workspace.root / "gateway.log"
+    sshd.stop()  # an outage while the gateway starts and runs
+    with open(log_path, "w") as log_file:
+        process = subprocess.Popen([sys.executable, "-m", "gateway", "run", "-c", str(workspace.config)],
+                                   stdout=subprocess.DEVNULL, stderr=log_file, env=env, cwd=REPO)
     try:
-        sshd.stop()  # an outage while the gateway runs
-        time.sleep(1.5)
+        deadline = time.monotonic() + 60
+        while '"source poll failed"' not in log_path.read_text() and time.monotonic() < deadline:
+            time.sleep(0.1)
         sshd.start()
         (sshd.remote / "llega-despues.xml").write_bytes(make_invoice(12))
-        deadline = time.monotonic() + 60
         while not workspace.forwarded_files() and time.monotonic() < deadline:
             time.sleep(0.1)
         assert len(workspace.forwarded_files()) == 1
         process.send_signal(signal.SIGTERM)
-        _, stderr = process.communicate(timeout=30)
+        process.wait(timeout=30)
     finally:
         if process.poll() is None:
             process.kill()
+    stderr = log_path.read_text()
     assert process.returncode == 0, stderr
     assert "Traceback" not in stderr and '"gateway stopped"' in stderr
     assert '"source poll failed"' in stderr and "connection refused" in stderr  # the outage, in the logs
