@@ -14,12 +14,20 @@ import os
 import posixpath
 import socket
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, TypeVar
 
 import paramiko
-from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_random_exponential
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_exponential,
+    wait_random_exponential,
+)
 
 from gateway import logs
 from gateway.config import ConfigError
@@ -165,6 +173,10 @@ class Session:
         self.endpoint = endpoint
         self._transport: paramiko.Transport | None = None
         self._sftp: paramiko.SFTPClient | None = None
+        self.failures = 0
+        self._retry_at = float("-inf")
+        self._last_error = ""
+        self._last_type: type[SftpError] = SftpError
 
     # -- connection -------------------------------------------------------------------------------------
     def client(self) -> paramiko.SFTPClient:
@@ -293,9 +305,24 @@ class Session:
                             f"Check username, private_key_file / password with the server's administrator")
 
     # -- operations -------------------------------------------------------------------------------------
-    def call(self, what: str, operation: Callable[[paramiko.SFTPClient], T], attempts: int | None = None) -> T:
-        """Run ``operation`` on a live connection; transient failures reconnect and retry with backoff + jitter."""
+    @property
+    def failing(self) -> bool:
+        """The last operation failed for the server's sake (not for a missing file)."""
+        return self.failures > 0
+
+    def call(self, what: str, operation: Callable[[paramiko.SFTPClient], T]) -> T:
+        """Run ``operation`` on a live connection; transient failures reconnect and retry with backoff + jitter.
+
+        Once an operation has failed for good, the server is left alone for a jittered exponential wait
+        (``backoff_wait``): until then every call fails at once without touching the network, so a hung
+        server costs the gateway one round of timeouts per wait, not one per file or per document. While
+        failing, an operation is tried once, not ``retry_attempts`` times.
+        """
         ep = self.endpoint
+        now = time.monotonic()
+        if now < self._retry_at:
+            raise self._last_type(f"{self._last_error} (server left alone for another {self._retry_at - now:.1f}s "
+                                  f"after {self.failures} failure(s))")
 
         def attempt() -> T:
             try:
@@ -307,13 +334,26 @@ class Session:
                 raise SftpError(f"{what} on {ep.host}:{ep.port} failed: {_reason(exc)}") from exc
 
         retrying = Retrying(
-            stop=stop_after_attempt(attempts or ep.retry_attempts),
+            stop=stop_after_attempt(1 if self.failing else ep.retry_attempts),
             wait=wait_random_exponential(multiplier=ep.retry_initial_wait, max=ep.retry_max_wait),
             retry=retry_if_exception(_transient),
             before_sleep=self._log_retry(what),
             reraise=True,
         )
-        return retrying(attempt)
+        try:
+            result = retrying(attempt)
+        except SftpError as exc:
+            self.close()
+            self.failures += 1
+            self._last_error, self._last_type = str(exc), type(exc)
+            self._retry_at = time.monotonic() + backoff_wait(ep, self.failures)
+            log.warning("sftp server failing, left alone for a while", target=ep.label, failures=self.failures,
+                        retry_in_s=round(self._retry_at - time.monotonic(), 1), error=str(exc))
+            raise
+        if self.failures:
+            log.info("sftp server reachable again", target=ep.label, after_failures=self.failures)
+            self.failures = 0
+        return result
 
     def _log_retry(self, what: str) -> Callable[[RetryCallState], None]:
         def before_sleep(state: RetryCallState) -> None:
@@ -345,9 +385,12 @@ def _reason(exc: BaseException) -> str:
 
 
 def backoff_wait(endpoint: Endpoint, failures: int) -> float:
-    """Seconds to leave a failing server alone after ``failures`` consecutive failed polls (tenacity's
-    exponential backoff with full jitter, capped at ``retry_max_wait``)."""
-    wait = wait_random_exponential(multiplier=endpoint.retry_initial_wait, max=endpoint.retry_max_wait)
+    """Seconds to leave a failing server alone after ``failures`` consecutive failures: exponential from
+    ``retry_initial_wait``, capped at ``retry_max_wait``, half of it jittered (so a fleet of gateways does not
+    return in step, yet the wait never collapses to nothing)."""
+    half_initial, half_max = endpoint.retry_initial_wait / 2, endpoint.retry_max_wait / 2
+    wait = wait_exponential(multiplier=half_initial, max=half_max) + \
+        wait_random_exponential(multiplier=half_initial, max=half_max)
     state = RetryCallState(retry_object=None, fn=None, args=(), kwargs={})  # type: ignore[arg-type]
     state.attempt_number = max(1, failures)
     return float(wait(state))

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import tomllib
 from pathlib import Path
 
@@ -94,6 +96,25 @@ def test_server_down_is_a_retryable_failure_and_the_sink_turns_unhealthy(workspa
         gw.close()
     assert states == ["forwarded"]
     assert len(list((sshd.root / "upload" / "cfdi").iterdir())) == 1
+
+
+def test_a_hung_server_fails_the_next_deliveries_at_once(tmp_path, sshd):
+    sink = sink_from(sshd, tmp_path, timeout="1s", retry_attempts=1, retry_initial_wait="20s")
+    sink.deliver(outgoing("01A"))
+    sshd.signal_sessions(signal.SIGSTOP)
+    os.kill(sshd.process.pid, signal.SIGSTOP)
+    try:
+        with pytest.raises(SinkError, match="timed out") as first:
+            sink.deliver(outgoing("01B"))
+        with pytest.raises(SinkError, match="left alone") as second:
+            sink.deliver(outgoing("01C"))
+    finally:
+        os.kill(sshd.process.pid, signal.SIGCONT)
+        sshd.signal_sessions(signal.SIGCONT)
+        sshd.kill_sessions()
+        sink.close()
+    assert first.value.retryable and second.value.retryable
+    assert [p.name for p in (sshd.root / "upload" / "cfdi").iterdir()] == ["01A.json"]
 
 
 def test_wrong_host_key_refuses_to_upload(tmp_path, sshd, ssh_keys):

@@ -18,7 +18,7 @@ import pytest
 
 from adapters.sftp_session import HostKeyError, SftpAuthError, SftpError
 from adapters.sources import sftp as sftp_source
-from gateway import health, runner
+from gateway import health, intake, runner
 from gateway.app import build_source
 from gateway.config import ConfigError, from_dict
 from tests import sftp_fixtures
@@ -374,6 +374,50 @@ def test_a_server_that_stops_answering_mid_session_times_out_then_recovers(works
     finally:
         gw.close()
     assert documents == [("later.xml", "forwarded"), ("local.xml", "forwarded")]
+
+
+def test_a_hung_server_costs_one_timeout_per_backoff_not_one_per_file(workspace, sshd, make_invoice):
+    """Listed three files, then the whole server froze: the first download times out, the others fail at once."""
+    for seq in (1, 2, 3):
+        (sshd.remote / f"h{seq}.xml").write_bytes(make_invoice(20 + seq))
+    configure(workspace, sshd.source_toml(timeout="1s", retry_attempts=1, retry_initial_wait="20s"))
+    gw = workspace.gateway()
+    errors: list[str] = []
+    try:
+        source = gw.sources[0]
+        source.poll()
+        items = poll_until_ready(source)
+        assert len(items) == 3
+        sshd.signal_sessions(signal.SIGSTOP)
+        os.kill(sshd.process.pid, signal.SIGSTOP)  # new connections hang in the handshake too
+        try:
+            for item in items:
+                try:
+                    intake.take(gw, source, item)
+                except OSError as exc:
+                    errors.append(str(exc))
+        finally:
+            os.kill(sshd.process.pid, signal.SIGCONT)
+            sshd.signal_sessions(signal.SIGCONT)
+            sshd.kill_sessions()
+        assert gw.store.list_documents() == []
+    finally:
+        gw.close()
+    assert len(errors) == 3 and "timed out" in errors[0]
+    assert all("left alone" in e for e in errors[1:]), errors
+    assert sorted(p.name for p in sshd.remote.iterdir()) == ["h1.xml", "h2.xml", "h3.xml"]
+    _, documents = run(workspace)  # a restarted gateway takes all three, once
+    assert sorted(documents) == [(f"h{n}.xml", "forwarded", "broker-sftp") for n in (1, 2, 3)]
+
+
+def test_backoff_grows_exponentially_with_jitter_and_a_cap():
+    from adapters.sftp_session import Endpoint, backoff_wait
+
+    endpoint = Endpoint("source 'x'", "h", 22, "u", retry_initial_wait=1.0, retry_max_wait=300.0)
+    for failures in range(1, 15):
+        ceiling = min(300.0, 2.0 ** (failures - 1))
+        waits = [backoff_wait(endpoint, failures) for _ in range(20)]
+        assert all(ceiling / 2 <= w <= ceiling for w in waits), (failures, waits)
 
 
 def test_a_server_back_after_an_outage_is_picked_up(tmp_path, sshd):

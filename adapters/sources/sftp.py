@@ -10,8 +10,9 @@ if missing, never overwriting), rename it with ``rename_suffix``, or delete it.
 
 The server is contacted at most every ``poll_interval`` (sooner only to confirm that a
 file seen changing has become stable). A failing server is left alone for an exponential,
-jittered backoff between polls, so an outage costs the other sources nothing but a
-quick raised error per loop (which the runner turns into "unhealthy").
+jittered backoff (``Session.call``), so an outage costs the other sources one round of
+timeouts per backoff, and otherwise a quick raised error per loop (which the runner turns
+into "unhealthy"), never a timeout per file.
 """
 
 from __future__ import annotations
@@ -32,8 +33,6 @@ import paramiko
 from adapters.sftp_session import (
     RemotePathError,
     Session,
-    SftpError,
-    backoff_wait,
     endpoint_from_options,
     exists,
     makedirs,
@@ -77,31 +76,14 @@ class SftpSource:
         self._staged: dict[str, int] = {}
         self._folders_made: set[str] = set()
         self._last_listing = float("-inf")
-        self._failures = 0
-        self._retry_at = float("-inf")
-        self._last_error = ""
         self._clean_staging()
 
     # -- the Source interface ---------------------------------------------------------------------------
     def poll(self) -> list[IncomingFile]:
         now = self._clock()
-        if now < self._retry_at:
-            raise SftpError(f"{self._last_error} (next attempt in {self._retry_at - now:.0f}s)")
-        if not self._due(now):
-            return []
-        try:
-            listing = self.session.call(f"listing of {', '.join(self.roots)}", self._list,
-                                        attempts=1 if self._failures else None)
-        except OSError as exc:
-            self._failures += 1
-            self._last_error = str(exc)
-            self._retry_at = self._clock() + backoff_wait(self.endpoint, self._failures)
-            log.warning("sftp source unreachable", source=self.name, failures=self._failures, error=str(exc),
-                        retry_in_s=round(self._retry_at - self._clock(), 1))
-            raise
-        if self._failures:
-            log.info("sftp source reachable again", source=self.name, after_failures=self._failures)
-        self._failures = 0
+        if not self.session.failing and not self._due(now):
+            return []  # a failing server is asked again (the session says when), so health stays failed
+        listing = self.session.call(f"listing of {', '.join(self.roots)}", self._list)
         self._last_listing = now
         return self._ready(listing, now)
 
