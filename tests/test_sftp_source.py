@@ -411,7 +411,8 @@ def test_a_hung_server_costs_one_timeout_per_backoff_not_one_per_file(workspace,
 
 
 def test_backoff_grows_exponentially_with_jitter_and_a_cap():
-    from adapters.sftp_session import Endpoint, backoff_wait
+    from adapters.sftp_endpoint import Endpoint
+    from adapters.sftp_session import backoff_wait
 
     endpoint = Endpoint("source 'x'", "h", 22, "u", retry_initial_wait=1.0, retry_max_wait=300.0)
     for failures in range(1, 15):

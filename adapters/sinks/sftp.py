@@ -16,7 +16,8 @@ from pathlib import PurePath
 
 import paramiko
 
-from adapters.sftp_session import Session, SftpError, endpoint_from_options, exists, makedirs
+from adapters.sftp_endpoint import endpoint_from_options
+from adapters.sftp_session import Session, SftpError, exists, makedirs
 from adapters.sinks.base import Outgoing, SinkError
 from gateway import logs
 from gateway.config import SinkConfig

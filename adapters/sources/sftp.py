@@ -30,13 +30,8 @@ from typing import BinaryIO, Callable
 
 import paramiko
 
-from adapters.sftp_session import (
-    RemotePathError,
-    Session,
-    endpoint_from_options,
-    exists,
-    makedirs,
-)
+from adapters.sftp_endpoint import endpoint_from_options
+from adapters.sftp_session import RemotePathError, Session, exists, makedirs
 from adapters.sources.base import IncomingFile
 from adapters.sources.folder import printable_name
 from gateway import logs
