@@ -134,3 +134,23 @@ def _due_now(gw) -> None:
             if d.state == "pending":
                 gw.store.record_delivery(d.document_id, d.sink, "pending", d.attempts, "2000-01-01T00:00:00.000000Z",
                                          d.last_error, None)
+
+
+@pytest.mark.parametrize(
+    ("options", "key"),
+    [
+        ({"remote_path": None}, "remote_path: required"),
+        ({"content": "xml"}, "content"),
+        ({"known_hosts_file": None}, "known_hosts_file: required"),
+        ({"passphrase_env": "P", "private_key_file": None, "password_env": "X"}, "a passphrase needs private_key_file"),
+        ({"timeout": "0s"}, "timeout: must be more than zero"),
+    ],
+)
+def test_sink_config_errors_name_the_key(tmp_path, options, key):
+    from gateway.config import ConfigError
+
+    table = {"name": "up", "type": "sftp", "host": "h", "username": "u", "private_key_file": "k",
+             "known_hosts_file": "kh", "remote_path": "/in", **options}
+    with pytest.raises(ConfigError, match=key) as raised:
+        from_dict({"sink": [{k: v for k, v in table.items() if v is not None}]}, tmp_path)
+    assert "sink 'up'" in str(raised.value)
