@@ -14,7 +14,7 @@ import posixpath
 import socket
 import threading
 import time
-from typing import Callable, TypeVar
+from typing import Callable, NoReturn, TypeVar
 
 import paramiko
 from tenacity import (
@@ -187,7 +187,7 @@ class Session:
                      f"{ep.known_hosts_file} has {listed}. Refusing to connect (possible man-in-the-middle, or the "
                      f"broker changed its key: confirm the new fingerprint with them before updating).")
 
-    def _refuse(self, message: str) -> None:
+    def _refuse(self, message: str) -> NoReturn:
         log.error("sftp host key refused", target=self.endpoint.label, error=message)
         raise HostKeyError(message)
 
