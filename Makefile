@@ -23,5 +23,9 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_cfdi.py
 	$(BIN)/python bench/bench_correlation.py
 
+.PHONY: bench-sftp
+bench-sftp: $(STAMP)
+	$(BIN)/python bench/bench_sftp.py
+
 clean:
 	rm -rf $(VENV) demo-workspace .pytest_cache

@@ -16,6 +16,10 @@ def build_source(config: SourceConfig) -> Source:
         from adapters.sources.folder import FolderSource
 
         return FolderSource(config)
+    if config.type == "sftp":
+        from adapters.sources.sftp import SftpSource
+
+        return SftpSource(config)
     raise ConfigError(f"source '{config.name}'.type: '{config.type}' is not available in this version")
 
 
@@ -24,6 +28,10 @@ def build_sink(config: SinkConfig) -> Sink:
         from adapters.sinks.folder import FolderSink
 
         return FolderSink(config)
+    if config.type == "sftp":
+        from adapters.sinks.sftp import SftpSink
+
+        return SftpSink(config)
     raise ConfigError(f"sink '{config.name}'.type: '{config.type}' is not available in this version")
 
 
@@ -56,4 +64,6 @@ class Gateway:
         return next((c for c in self.settings.sinks if c.name == name), None)
 
     def close(self) -> None:
+        for adapter in [*(self._sources or []), *(self._sinks or {}).values()]:
+            getattr(adapter, "close", lambda: None)()  # network adapters hang up
         self.store.close()

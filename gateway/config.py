@@ -167,6 +167,9 @@ def from_dict(raw: dict[str, Any], base_dir: Path) -> Settings:
     settings.sinks = [_sink(entry, i, base_dir) for i, entry in enumerate(_array(raw, "sink"))]
     _unique([s.name for s in settings.sources], "source")
     _unique([s.name for s in settings.sinks], "sink")
+    for source in settings.sources:  # remote sources download to data_dir/staging before archiving
+        if source.type == "sftp":
+            source.options["staging_dir"] = settings.staging_dir
     return settings
 
 
@@ -198,6 +201,10 @@ def _source(entry: dict[str, Any], index: int, base_dir: Path) -> SourceConfig:
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                 raise ConfigError(f"{where}.{key}: must be a list of glob patterns")
             options[key] = value
+    elif type_ == "sftp":
+        from gateway.config_sftp import source_options
+
+        source_options(options, where, base_dir)
     return SourceConfig(name=name, type=type_, kind=kind, options=options)
 
 
@@ -218,6 +225,10 @@ def _sink(entry: dict[str, Any], index: int, base_dir: Path) -> SinkConfig:
         content = options.setdefault("content", "canonical")
         if content not in {"canonical", "original"}:
             raise ConfigError(f"{where}.content: '{content}' must be canonical or original")
+    elif type_ == "sftp":
+        from gateway.config_sftp import sink_options
+
+        sink_options(options, where, base_dir)
     return SinkConfig(name=name, type=type_, max_attempts=max_attempts, options=options)
 
 
