@@ -1,0 +1,138 @@
+"""The delivery loop: a thread that drains the outbox so the pipeline never waits on a slow sink.
+
+The loop owns its own store connection (SQLite connections are per thread). It reads due
+deliveries, prepares them, hands the network part to a pool of worker threads — at most
+``concurrency`` in flight per sink — and commits each outcome itself. A sink that hangs
+until its timeout occupies only its own slots; intake and validation go on meanwhile.
+
+Order: ``due_deliveries`` never returns a delivery while an earlier one of the same group
+(business key: one pedimento, one UUID; or the container file of a part) is still pending for
+that sink, so a group goes out one document at a time, in the order it became ready, while
+different groups go out in parallel.
+"""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from datetime import UTC, datetime
+from typing import Any
+
+from adapters.sinks.base import Sink, SinkError
+from gateway import logs, outbox
+from gateway.archive import Archive
+from gateway.config import Settings, SinkConfig
+from gateway.health import HealthMonitor
+from gateway.store import open_store
+from gateway.store.base import now
+
+log = logs.get("gateway.delivery")
+
+IDLE_WAIT = 0.5  # seconds between looks at the outbox when nothing is in flight and nothing was poked
+
+
+class DeliveryContext:
+    """What the outbox needs from a Gateway, with a store connection of its own for the delivery thread."""
+
+    def __init__(self, settings: Settings, sinks: dict[str, Sink], actor: str) -> None:
+        self.settings = settings
+        self.sinks = sinks
+        self.actor = actor
+        self.store = open_store(settings.store_url)
+        self.archive = Archive(settings.archive_dir)
+        self.health = HealthMonitor(self.store)
+
+    def sink_config(self, name: str) -> SinkConfig | None:
+        return next((c for c in self.settings.sinks if c.name == name), None)
+
+    def close(self) -> None:
+        self.store.close()
+
+
+class DeliveryLoop:
+    """Start with ``start()``, wake with ``poke()`` when documents became ready, end with ``stop()``."""
+
+    def __init__(self, gw: Any) -> None:
+        self._settings: Settings = gw.settings
+        self._sinks: dict[str, Sink] = gw.sinks  # built (and checked) by the caller, shared: sinks are thread-safe
+        self._actor: str = gw.actor
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self.attempts = 0
+        self.failed: BaseException | None = None
+
+    def start(self) -> DeliveryLoop:
+        self._thread = threading.Thread(target=self._run, name="delivery", daemon=True)
+        self._thread.start()
+        return self
+
+    def poke(self) -> None:
+        self._wake.set()
+
+    def stop(self, timeout: float | None = None) -> None:
+        """No new attempts; those in flight finish (bounded by the sinks' timeouts) and are recorded."""
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _run(self) -> None:
+        ctx = DeliveryContext(self._settings, self._sinks, self._actor)
+        slots = sum(c.concurrency for c in self._settings.sinks) or 1
+        pool = ThreadPoolExecutor(max_workers=slots, thread_name_prefix="deliver")
+        in_flight: dict[Future[SinkError | None], outbox.Job] = {}
+        try:
+            while True:
+                if not self._stop.is_set():
+                    self._dispatch(ctx, pool, in_flight)
+                if not in_flight:
+                    if self._stop.is_set():
+                        return
+                    self._wake.wait(self._idle_wait(ctx))
+                    self._wake.clear()
+                    continue
+                done, _ = wait(list(in_flight), timeout=IDLE_WAIT, return_when=FIRST_COMPLETED)
+                for future in done:
+                    job = in_flight.pop(future)
+                    outbox.record(ctx, job, future.result())
+                    with self._lock:
+                        self.attempts += 1
+        except BaseException as exc:  # noqa: BLE001 - reported to the runner, which stops the process loudly
+            log.exception("delivery loop failed")
+            self.failed = exc
+        finally:
+            pool.shutdown(wait=True)
+            ctx.close()
+
+    def _dispatch(self, ctx: DeliveryContext, pool: ThreadPoolExecutor,
+                  in_flight: dict[Future[SinkError | None], outbox.Job]) -> None:
+        busy = {(j.delivery.document_id, j.delivery.sink) for j in in_flight.values()}
+        per_sink: dict[str, int] = {}
+        for job in in_flight.values():
+            per_sink[job.delivery.sink] = per_sink.get(job.delivery.sink, 0) + 1
+        free = sum(max(0, c.concurrency - per_sink.get(c.name, 0)) for c in self._settings.sinks)
+        if free <= 0:
+            return
+        for delivery in ctx.store.due_deliveries(now(), limit=free + len(busy)):
+            if (delivery.document_id, delivery.sink) in busy:
+                continue
+            config = ctx.sink_config(delivery.sink)
+            if config is not None and per_sink.get(delivery.sink, 0) >= config.concurrency:
+                continue
+            job = outbox.prepare(ctx, delivery)
+            if job is None:
+                continue
+            in_flight[pool.submit(outbox.attempt, job)] = job
+            per_sink[delivery.sink] = per_sink.get(delivery.sink, 0) + 1
+
+    @staticmethod
+    def _idle_wait(ctx: DeliveryContext) -> float:
+        stamp = ctx.store.next_delivery_at()
+        if not stamp:
+            return IDLE_WAIT
+        due = datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+        seconds = (due - datetime.now(UTC)).total_seconds()
+        # already due but not dispatched: it waits behind an earlier delivery of its group
+        return IDLE_WAIT if seconds <= 0 else min(IDLE_WAIT, max(0.01, seconds))
