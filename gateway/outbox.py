@@ -87,7 +87,7 @@ def prepare(gw: Any, delivery: Delivery) -> Job | None:
     container = store.get(doc.parent_id) if doc.parent_id else None
     archive = gw.archive
     item = Outgoing(doc.id, doc.kind or "unknown", envelope(doc, store.findings(doc.id), container=container),
-                    doc.filename, lambda: archive.read(doc.sha256))
+                    doc.filename, lambda: archive.read(doc.sha256), doc.business_key)
     return Job(delivery, sink, config, item, doc.state == "forwarded")
 
 

@@ -15,7 +15,7 @@ from gateway.config import ConfigError, _only, _path, parse_duration
 
 HTTP_KEYS = {"url", "token_env", "token_file", "client_cert_file", "client_key_file", "ca_file", "verify", "timeout",
              "batch_url", "batch_size"}
-SQL_KEYS = {"url", "url_env", "table", "schema"}
+SQL_KEYS = {"url", "url_env", "url_file", "table", "schema"}
 
 
 def http_options(options: dict[str, Any], where: str, base_dir: Path) -> dict[str, Any]:
@@ -49,8 +49,10 @@ def http_options(options: dict[str, Any], where: str, base_dir: Path) -> dict[st
 
 def sql_options(options: dict[str, Any], where: str, base_dir: Path) -> dict[str, Any]:
     _only(options, where, SQL_KEYS)
-    if bool(options.get("url")) == bool(options.get("url_env")):
-        raise ConfigError(f"{where}.url: give url, or url_env naming a variable that holds it (with a password)")
+    if sum(bool(options.get(k)) for k in ("url", "url_env", "url_file")) != 1:
+        raise ConfigError(f"{where}.url: give one of url, url_env or url_file (a URL with a password: not in url)")
+    if options.get("url_file"):
+        options["url_file"] = _path(base_dir, options["url_file"])
     if options.get("url"):
         url = options["url"]
         if not isinstance(url, str) or "://" not in url:

@@ -26,6 +26,7 @@ class Outgoing:
     canonical: dict[str, Any]
     original_name: str
     load_original: Callable[[], bytes]
+    business_key: str | None = None  # CFDI UUID, pedimento number…: for sinks that index by it
 
 
 class Sink(Protocol):
