@@ -94,11 +94,11 @@ class DeliveryLoop:
                     self._wake.clear()
                     continue
                 done, _ = wait(list(in_flight), timeout=IDLE_WAIT, return_when=FIRST_COMPLETED)
-                for future in done:
-                    job = in_flight.pop(future)
-                    outbox.record(ctx, job, future.result())
-                    with self._lock:
-                        self.attempts += 1
+                with ctx.store.transaction():  # outcomes that arrived together share one commit (one fsync)
+                    for future in done:
+                        outbox.record(ctx, in_flight.pop(future), future.result())
+                with self._lock:
+                    self.attempts += len(done)
         except BaseException as exc:  # noqa: BLE001 - reported to the runner, which stops the process loudly
             log.exception("delivery loop failed")
             self.failed = exc

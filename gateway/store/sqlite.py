@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
@@ -41,6 +42,7 @@ class SqliteStore:
         self._db.execute("PRAGMA synchronous=FULL")  # a committed state change survives power loss
         self._db.execute("PRAGMA foreign_keys=ON")
         self._depth = 0
+        self._writer = _writer_lock(self.path)
         self._migrate()
 
     @classmethod
@@ -78,16 +80,17 @@ class SqliteStore:
             finally:
                 self._depth -= 1
             return
-        self._db.execute("BEGIN IMMEDIATE")
-        self._depth = 1
-        try:
-            yield
-        except BaseException:
+        with self._writer:  # threads of this process queue here instead of in SQLite's sleeping busy handler
+            self._db.execute("BEGIN IMMEDIATE")
+            self._depth = 1
+            try:
+                yield
+            except BaseException:
+                self._depth = 0
+                self._db.execute("ROLLBACK")
+                raise
             self._depth = 0
-            self._db.execute("ROLLBACK")
-            raise
-        self._depth = 0
-        self._db.execute("COMMIT")
+            self._db.execute("COMMIT")
 
     # documents -----------------------------------------------------------------------------------------
 
@@ -312,6 +315,17 @@ class SqliteStore:
         )
         n = len(buckets)
         return [(r[0], [int(v or 0) for v in r[1:n + 1]], float(r[n + 1]), int(r[n + 2])) for r in rows]
+
+
+_WRITERS: dict[str, threading.Lock] = {}
+_WRITERS_GUARD = threading.Lock()
+
+
+def _writer_lock(path: Path) -> threading.Lock:
+    """One lock per database file and process: the pipeline and the delivery thread write through two
+    connections, and SQLite's busy handler would make the loser sleep up to 100 ms per collision."""
+    with _WRITERS_GUARD:
+        return _WRITERS.setdefault(str(path.resolve()), threading.Lock())
 
 
 def _statements(sql: str) -> list[str]:
