@@ -14,6 +14,7 @@ different groups go out in parallel.
 from __future__ import annotations
 
 import threading
+from collections import Counter
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import UTC, datetime
 from typing import Any
@@ -82,7 +83,7 @@ class DeliveryLoop:
         ctx = DeliveryContext(self._settings, self._sinks, self._actor)
         slots = sum(c.concurrency for c in self._settings.sinks) or 1
         pool = ThreadPoolExecutor(max_workers=slots, thread_name_prefix="deliver")
-        in_flight: dict[Future[SinkError | None], outbox.Job] = {}
+        in_flight: dict[Future[list[SinkError | None]], list[outbox.Job]] = {}
         try:
             while True:
                 if not self._stop.is_set():
@@ -94,11 +95,15 @@ class DeliveryLoop:
                     self._wake.clear()
                     continue
                 done, _ = wait(list(in_flight), timeout=IDLE_WAIT, return_when=FIRST_COMPLETED)
+                attempts = 0
                 with ctx.store.transaction():  # outcomes that arrived together share one commit (one fsync)
                     for future in done:
-                        outbox.record(ctx, in_flight.pop(future), future.result())
+                        jobs = in_flight.pop(future)
+                        for job, failure in zip(jobs, future.result(), strict=True):
+                            outbox.record(ctx, job, failure)
+                        attempts += len(jobs)
                 with self._lock:
-                    self.attempts += len(done)
+                    self.attempts += attempts
         except BaseException as exc:  # noqa: BLE001 - reported to the runner, which stops the process loudly
             log.exception("delivery loop failed")
             self.failed = exc
@@ -107,25 +112,28 @@ class DeliveryLoop:
             ctx.close()
 
     def _dispatch(self, ctx: DeliveryContext, pool: ThreadPoolExecutor,
-                  in_flight: dict[Future[SinkError | None], outbox.Job]) -> None:
-        busy = {(j.delivery.document_id, j.delivery.sink) for j in in_flight.values()}
-        per_sink: dict[str, int] = {}
-        for job in in_flight.values():
-            per_sink[job.delivery.sink] = per_sink.get(job.delivery.sink, 0) + 1
-        free = sum(max(0, c.concurrency - per_sink.get(c.name, 0)) for c in self._settings.sinks)
-        if free <= 0:
+                  in_flight: dict[Future[list[SinkError | None]], list[outbox.Job]]) -> None:
+        """Start what is due, within each sink's limit of requests in flight (a batch is one request)."""
+        busy = {(j.delivery.document_id, j.delivery.sink) for jobs in in_flight.values() for j in jobs}
+        requests = Counter(jobs[0].delivery.sink for jobs in in_flight.values())
+        room = {c.name: max(0, c.concurrency - requests[c.name]) * _batch_size(self._sinks.get(c.name))
+                for c in self._settings.sinks}
+        if not any(room.values()):
             return
-        for delivery in ctx.store.due_deliveries(now(), limit=free + len(busy)):
-            if (delivery.document_id, delivery.sink) in busy:
-                continue
-            config = ctx.sink_config(delivery.sink)
-            if config is not None and per_sink.get(delivery.sink, 0) >= config.concurrency:
+        ready: dict[str, list[outbox.Job]] = {}
+        for delivery in ctx.store.due_deliveries(now(), limit=sum(room.values()) + len(busy)):
+            if (delivery.document_id, delivery.sink) in busy or room.get(delivery.sink, 1) <= 0:
                 continue
             job = outbox.prepare(ctx, delivery)
             if job is None:
                 continue
-            in_flight[pool.submit(outbox.attempt, job)] = job
-            per_sink[delivery.sink] = per_sink.get(delivery.sink, 0) + 1
+            ready.setdefault(delivery.sink, []).append(job)
+            room[delivery.sink] = room.get(delivery.sink, 1) - 1
+        for sink_name, jobs in ready.items():
+            size = _batch_size(self._sinks.get(sink_name))
+            for i in range(0, len(jobs), size):
+                chunk = jobs[i:i + size]
+                in_flight[pool.submit(outbox.attempt_many, chunk)] = chunk
 
     @staticmethod
     def _idle_wait(ctx: DeliveryContext) -> float:
@@ -136,3 +144,10 @@ class DeliveryLoop:
         seconds = (due - datetime.now(UTC)).total_seconds()
         # already due but not dispatched: it waits behind an earlier delivery of its group
         return IDLE_WAIT if seconds <= 0 else min(IDLE_WAIT, max(0.01, seconds))
+
+
+def _batch_size(sink: Sink | None) -> int:
+    """Documents per request: more than one only for a sink with a batch endpoint (``deliver_batch``)."""
+    if sink is None or not hasattr(sink, "deliver_batch"):
+        return 1
+    return max(1, int(getattr(sink, "batch_size", 1)))

@@ -104,6 +104,25 @@ def attempt(job: Job) -> SinkError | None:
     return None
 
 
+def attempt_many(jobs: list[Job]) -> list[SinkError | None]:
+    """Several documents for one sink in one request (its batch endpoint); one outcome per document."""
+    if len(jobs) == 1:
+        return [attempt(jobs[0])]
+    sink: Any = jobs[0].sink
+    try:
+        results = list(sink.deliver_batch([job.item for job in jobs]))
+    except SinkError as exc:
+        return [exc] * len(jobs)
+    except Exception as exc:  # noqa: BLE001 - as in attempt()
+        log.exception("sink failed unexpectedly", sink=jobs[0].delivery.sink, documents=len(jobs))
+        return [SinkError(f"internal error in sink ({type(exc).__name__})")] * len(jobs)
+    if len(results) != len(jobs):
+        return [SinkError("batch answer does not match the documents sent")] * len(jobs)
+    if any(result is None for result in results):
+        crash_point("outbox.after-deliver")
+    return results
+
+
 def record(gw: Any, job: Job, failure: SinkError | None) -> None:
     """Commit the outcome of an attempt: delivered, rescheduled with backoff, or dead letter."""
     store = gw.store

@@ -138,6 +138,8 @@ class Handler(BaseHTTPRequestHandler):
     # routes ----------------------------------------------------------------------------------------------
 
     def do_POST(self) -> None:  # noqa: N802 - stdlib naming
+        if self.path.rstrip("/") == "/documents/batch":
+            return self._batch()
         if self.path.rstrip("/") != "/documents":
             return self._json(404, {"error": "not found"})
         if not self._authorised():
@@ -169,6 +171,48 @@ class Handler(BaseHTTPRequestHandler):
             return None
         return self._json(status, {"id": key, "status": "created" if created else "already-received"},
                           {"Location": f"/documents/{key}"})
+
+    def _batch(self) -> None:
+        """``{"documents": [...]}`` → 207 ``{"results": [{"id", "status", "error"?}]}``, each as a single POST."""
+        if not self._authorised():
+            return self._json(401, {"error": "missing or wrong bearer token"})
+        body = self._body()
+        if body is None:
+            return None
+        try:
+            documents = json.loads(body)["documents"]
+            assert isinstance(documents, list)
+        except (ValueError, KeyError, TypeError, AssertionError):
+            self.server.db.log(None, 400, "refused")
+            return self._json(400, {"error": "body must be {\"documents\": [...]}"})
+        faults, results = self.server.faults, []
+        self.server.db.log(None, 207, "batch")
+        for document in documents:
+            key = document.get("id") if isinstance(document, dict) else None
+            if faults.roll(faults.fail_rate):
+                self.server.db.log(key, faults.fail_status, "fault")
+                result = {"id": key, "status": faults.fail_status, "error": "injected failure"}
+                if faults.retry_after is not None:
+                    result["retry_after"] = f"{faults.retry_after:g}"
+                results.append(result)
+                continue
+            text = json.dumps(document, ensure_ascii=False)
+            checked, problem = _check(text.encode("utf-8"), key)
+            if problem:
+                self.server.db.log(key, 422, "refused")
+                results.append({"id": key, "status": 422, "error": problem})
+                continue
+            created = self.server.db.store(key, checked.get("kind"), _business_key(checked), text)
+            self.server.db.log(key, 201 if created else 409, "created" if created else "replay")
+            results.append({"id": key, "status": 201 if created else 409})
+        if faults.delay > 0 and faults.roll(faults.delay_rate):
+            time.sleep(faults.delay)
+        if faults.roll(faults.drop_rate):
+            self.server.db.log(None, 0, "dropped")
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)
+            return None
+        return self._json(207, {"results": results})
 
     def do_GET(self) -> None:  # noqa: N802
         if self.path == "/_admin/stats":

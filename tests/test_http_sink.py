@@ -207,3 +207,21 @@ def test_secrets_come_from_env_or_file_and_their_absence_names_the_key(workspace
         use_sinks(workspace, http_sink(**bad))
         with pytest.raises(ConfigError, match=rf"sink 'inventory'\.{key}"):
             load(workspace.config)
+
+
+def test_batch_endpoint_delivers_many_per_request_and_retries_only_the_failed_ones(
+        workspace, make_invoice, receiver, monkeypatch):
+    monkeypatch.setenv("ANNEX24_TOKEN", "s3cr3t-token")
+    batch_url = receiver.url + "/batch"
+    use_sinks(workspace, http_sink(receiver.url, token_env="ANNEX24_TOKEN", batch_url=batch_url, batch_size=10,
+                                   **FAST))
+    receiver.faults.update({"fail_rate": 0.3, "fail_status": 503})  # per document inside the batch
+    _drop(workspace, make_invoice, *range(20, 45))
+    result = workspace.cli("run", "--once")
+    assert result.returncode == 0, result.stderr
+    docs = workspace.documents()
+    assert {d["state"] for d in docs} == {"forwarded"} and len(docs) == 25
+    assert received_keys(receiver.db_path) == {d["id"]: 1 for d in docs}
+    stats = receiver.stats()
+    assert stats["requests"]["fault"] > 0 and stats["duplicates"] == 0
+    assert 3 <= stats["requests"]["batch"] < 25 + stats["requests"]["fault"]  # several documents per request

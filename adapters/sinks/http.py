@@ -61,6 +61,31 @@ class HttpSink:
         response = self._post(self.url, body, {"Idempotency-Key": item.id})
         check(response, self.shown_url)
 
+    def deliver_batch(self, items: list[Outgoing]) -> list[SinkError | None]:
+        """Several documents in one POST to ``batch_url``; the answer (207) carries one status per document."""
+        if not self.batch_url:
+            raise SinkError("batch delivery needs batch_url", retryable=False)
+        shown = redact(self.batch_url)
+        body = json.dumps({"documents": [item.canonical for item in items]}, ensure_ascii=False,
+                          separators=(",", ":")).encode("utf-8")
+        response = self._post(self.batch_url, body, {})
+        if response.status_code not in (200, 207):
+            check(response, shown)  # the whole batch failed: one error for all
+            raise SinkError(f"{shown}: HTTP {response.status_code} is not a batch answer (200 or 207 expected)")
+        try:
+            results = {r["id"]: r for r in response.json()["results"]}
+        except (ValueError, KeyError, TypeError):
+            raise SinkError(f"{shown}: the batch answer has no readable 'results'") from None
+        outcomes: list[SinkError | None] = []
+        for item in items:
+            result = results.get(item.id)
+            if not isinstance(result, dict) or not isinstance(result.get("status"), int):
+                outcomes.append(SinkError(f"{shown}: no result for this document in the batch answer"))
+                continue
+            outcomes.append(failure(result["status"], " ".join(str(result.get("error") or "").split()),
+                                    retry_after(str(result.get("retry_after") or "")), shown))
+        return outcomes
+
     def close(self) -> None:
         self._client.close()
 
@@ -75,14 +100,20 @@ class HttpSink:
 
 def check(response: httpx.Response, shown_url: str) -> None:
     """Raise the SinkError that the answer means, or return when it means delivered."""
-    status = response.status_code
+    problem = failure(response.status_code, _excerpt(response), retry_after(response.headers.get("Retry-After")),
+                      shown_url)
+    if problem is not None:
+        raise problem
+
+
+def failure(status: int, excerpt: str, wait: float | None, shown_url: str) -> SinkError | None:
+    """What a status means for one document: None (delivered), a retryable or a permanent SinkError."""
     if 200 <= status < 300 or status == 409:
-        return
-    excerpt = _excerpt(response)
+        return None
+    excerpt = excerpt[:BODY_KEPT]
     if status in RETRYABLE_STATUS or status >= 500:
-        raise SinkError(f"{shown_url}: HTTP {status} {excerpt}".rstrip(),
-                        retry_after=retry_after(response.headers.get("Retry-After")))
-    raise SinkError(f"{shown_url}: HTTP {status} rechazó el documento: {excerpt}".rstrip(), retryable=False)
+        return SinkError(f"{shown_url}: HTTP {status} {excerpt}".rstrip(), retry_after=wait)
+    return SinkError(f"{shown_url}: HTTP {status} rechazó el documento: {excerpt}".rstrip(), retryable=False)
 
 
 def retry_after(value: str | None) -> float | None:
