@@ -53,10 +53,10 @@ def test_relative_paths_follow_the_config_file(tmp_path):
 def test_commented_http_and_sql_sink_examples_load(tmp_path, monkeypatch):
     """The documented [[sink]] examples of type http and sql stay valid once uncommented."""
     text = (REPO / "config" / "gateway.toml").read_text(encoding="utf-8")
-    head, examples = text.split("Uncomment and adapt", 1)
-    lines = [head]
-    for line in examples.splitlines():
-        if line.startswith("# ") and not line.startswith("# #") and (
+    lines, examples = [], False
+    for line in text.splitlines():
+        examples = examples or "Uncomment and adapt" in line
+        if examples and line.startswith("# ") and not line.startswith("# #") and (
                 line[2:].startswith("[[sink]]") or " = " in line[2:].split("#")[0]):
             line = line[2:]
         lines.append(line)
