@@ -163,6 +163,7 @@ class Handler(BaseHTTPRequestHandler):
         status = 201 if created else 409
         self.server.db.log(key, status, "created" if created else "replay")
         if slow:
+            self.server.db.log(key, status, "delayed")
             time.sleep(faults.delay)
         if faults.roll(faults.drop_rate):
             self.server.db.log(key, 0, "dropped")
@@ -206,6 +207,7 @@ class Handler(BaseHTTPRequestHandler):
             self.server.db.log(key, 201 if created else 409, "created" if created else "replay")
             results.append({"id": key, "status": 201 if created else 409})
         if faults.delay > 0 and faults.roll(faults.delay_rate):
+            self.server.db.log(None, 207, "delayed")
             time.sleep(faults.delay)
         if faults.roll(faults.drop_rate):
             self.server.db.log(None, 0, "dropped")

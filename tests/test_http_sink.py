@@ -225,3 +225,17 @@ def test_batch_endpoint_delivers_many_per_request_and_retries_only_the_failed_on
     stats = receiver.stats()
     assert stats["requests"]["fault"] > 0 and stats["duplicates"] == 0
     assert 3 <= stats["requests"]["batch"] < 25 + stats["requests"]["fault"]  # several documents per request
+
+
+def test_retry_after_as_seconds_or_http_date_and_urls_shown_without_credentials():
+    from email.utils import format_datetime
+
+    from adapters.sinks.http import redact, retry_after
+
+    assert retry_after("120") == 120.0
+    in_a_minute = format_datetime(datetime.now(UTC) + timedelta(seconds=60), usegmt=True)
+    assert 50 <= retry_after(in_a_minute) <= 60
+    assert retry_after("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0  # a date in the past: no extra wait
+    assert retry_after("soon") is None and retry_after(None) is None
+    assert redact("https://user:pw@inventory.example:8443/api/documents?key=abc") == \
+        "https://inventory.example:8443/api/documents"
