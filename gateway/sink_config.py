@@ -28,6 +28,8 @@ def http_options(options: dict[str, Any], where: str, base_dir: Path) -> dict[st
     for key in ("token_file", "client_cert_file", "client_key_file", "ca_file"):
         if options.get(key):
             options[key] = _path(base_dir, options[key])
+    if not url.startswith("https://") and any(options.get(k) for k in ("client_cert_file", "ca_file")):
+        raise ConfigError(f"{where}.url: client_cert_file and ca_file need an https:// url")
     if options.get("client_key_file") and not options.get("client_cert_file"):
         raise ConfigError(f"{where}.client_cert_file: required when client_key_file is set")
     verify = options.setdefault("verify", True)
