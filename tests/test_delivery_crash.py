@@ -51,6 +51,9 @@ class Gateway:
         return "crash point"
 
     def stop(self) -> str:
+        # SIGTERM only once it is running (before, the default handler would end it at once: nothing to test)
+        _wait(lambda: '"gateway running"' in self.log.read_text(errors="replace") or not self.alive(), 60,
+              "the gateway to start")
         self.process.send_signal(signal.SIGTERM)
         self.process.wait(timeout=60)
         stderr = self.log.read_text(encoding="utf-8", errors="replace")
@@ -127,6 +130,7 @@ def _workspace_for(workspace, url: str, **sink) -> None:
     options = {"backoff_base": "20ms", "backoff_max": "500ms", "max_attempts": 1000, "concurrency": 4} | sink
     use_sinks(workspace, http_sink(url, **options), stable_time="0.1s")
     text = workspace.config.read_text().replace('poll_interval = "0.5s"', 'poll_interval = "0.2s"')
+    text = text.replace('level = "warning"', 'level = "info"')  # to a file: shows when the gateway is running
     workspace.config.write_text(text)
 
 
