@@ -32,6 +32,14 @@ def build_sink(config: SinkConfig) -> Sink:
         from adapters.sinks.sftp import SftpSink
 
         return SftpSink(config)
+    if config.type == "http":
+        from adapters.sinks.http import HttpSink
+
+        return HttpSink(config)
+    if config.type == "sql":
+        from adapters.sinks.sql import SqlSink
+
+        return SqlSink(config)
     raise ConfigError(f"sink '{config.name}'.type: '{config.type}' is not available in this version")
 
 

@@ -96,7 +96,19 @@ def _parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="set up a demo workspace and run the whole flow")
     demo.add_argument("--dir", type=Path, default=Path("demo-workspace"), help="workspace (default ./demo-workspace)")
     demo.set_defaults(func=cmd_demo)
+
+    receiver = sub.add_parser("receiver", help="reference inventory API: stores what it receives in SQLite")
+    from gateway.receiver import add_arguments
+
+    add_arguments(receiver)
+    receiver.set_defaults(func=cmd_receiver)
     return parser
+
+
+def cmd_receiver(args: argparse.Namespace) -> int:
+    from gateway.receiver import serve
+
+    return serve(args)
 
 
 def _operator() -> str:

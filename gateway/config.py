@@ -61,6 +61,9 @@ class SinkConfig:
     type: str
     max_attempts: int = 10
     options: dict[str, Any] = field(default_factory=dict)
+    backoff_base: float | None = None   # seconds before the 1st retry (doubling); None: gateway.outbox default
+    backoff_max: float | None = None    # ceiling of the backoff
+    concurrency: int = 4                # deliveries in flight at once to this sink
 
 
 @dataclass
@@ -218,7 +221,12 @@ def _sink(entry: dict[str, Any], index: int, base_dir: Path) -> SinkConfig:
     max_attempts = entry.get("max_attempts", 10)
     if not isinstance(max_attempts, int) or isinstance(max_attempts, bool) or max_attempts < 1:
         raise ConfigError(f"{where}.max_attempts: must be a whole number ≥ 1")
-    options = {k: v for k, v in entry.items() if k not in {"name", "type", "max_attempts"}}
+    common = {"name", "type", "max_attempts", "backoff_base", "backoff_max", "concurrency"}
+    options = {k: v for k, v in entry.items() if k not in common}
+    if type_ in ("http", "sql"):
+        from gateway.sink_config import http_options, sql_options
+
+        options = (http_options if type_ == "http" else sql_options)(options, where, base_dir)
     if type_ == "folder":
         _only(options, where, {"path", "content"})
         options["path"] = _path(base_dir, _required_str(entry, "path", where))
@@ -229,7 +237,15 @@ def _sink(entry: dict[str, Any], index: int, base_dir: Path) -> SinkConfig:
         from gateway.config_sftp import sink_options
 
         sink_options(options, where, base_dir)
-    return SinkConfig(name=name, type=type_, max_attempts=max_attempts, options=options)
+    config = SinkConfig(name=name, type=type_, max_attempts=max_attempts, options=options)
+    for key in ("backoff_base", "backoff_max"):
+        if key in entry:
+            setattr(config, key, parse_duration(entry[key], f"{where}.{key}"))
+    concurrency = entry.get("concurrency", 4)
+    if not isinstance(concurrency, int) or isinstance(concurrency, bool) or not 1 <= concurrency <= 64:
+        raise ConfigError(f"{where}.concurrency: must be a whole number from 1 to 64")
+    config.concurrency = concurrency
+    return config
 
 
 TOLERANCES = {"usd": "1.00", "mxn": "1", "relative": "0.005"}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import shutil
 import sys
+import threading
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -123,10 +124,25 @@ def _bump_total_usd(root: etree._Element) -> None:
     cce.set("TotalUSD", str(Decimal(cce.get("TotalUSD")) + Decimal("100.00")))
 
 
+def _start_receiver(root: Path, config: Path):  # noqa: ANN202
+    """The reference inventory API on a free loopback port, added to the workspace as an http sink."""
+    from gateway.receiver import Faults, ReceiverDb, ReceiverServer
+
+    db = ReceiverDb(root / "receiver.db")
+    server = ReceiverServer(("127.0.0.1", 0), db, Faults())
+    port = server.server_address[1]
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True).start()
+    with config.open("a", encoding="utf-8") as handle:
+        handle.write(f'\n[[sink]]\nname = "inventario-api"\ntype = "http"\n'
+                     f'url = "http://127.0.0.1:{port}/documents"\nbackoff_base = "200ms"\n')
+    return server, db, port
+
+
 def run_demo(root: Path) -> int:
     root = root.resolve()
     print(f"Preparando el espacio de trabajo de demostración en {root} …")
     config = build_workspace(root)
+    server, db, port = _start_receiver(root, config)
     gw = Gateway(load(config))
     try:
         stats = runner.run_once(gw)
@@ -137,6 +153,9 @@ def run_demo(root: Path) -> int:
         print(f"\nReenviados al inventario ({len(forwarded)}), JSON canónico en {root / 'outbox'}:")
         for doc in sorted(forwarded, key=lambda d: d.filename):
             print(f"  ✔ {doc.filename:32} {'UUID' if doc.kind == 'cfdi' else doc.kind} {doc.business_key}")
+        received = db.stats()
+        print(f"\nEntregados a la API del inventario (receptor de referencia, http://127.0.0.1:{port}/documents): "
+              f"{received['stored']} documento(s) en {root / 'receiver.db'}, cada uno una sola vez.")
         print(f"\nDuplicados reconocidos ({len(duplicates)}):")
         for doc in duplicates:
             print(f"  = {doc.filename:32} idéntico al documento {doc.duplicate_of}")
@@ -153,8 +172,13 @@ def run_demo(root: Path) -> int:
         print(f"  {command} documents list -c {config}")
         sample = root / "inbox" / "processed" / "total-alterado.xml"
         print(f"  {command} validate {sample} --certs {root / 'certs'}")
+        print(f"  {command} receiver --port {port} --db {root / 'receiver.db'}   "
+              "# la API de referencia, para volver a ejecutar run")
     finally:
         gw.close()
+        server.shutdown()
+        server.server_close()
+        db.close()
     from gateway.xdoc.demo import run_correlation_demo
 
     run_correlation_demo(root / "correlacion", _command())

@@ -33,9 +33,37 @@ def render(store: Store) -> str:
               "# TYPE immex_delivery_attempts gauge"]
     lines += [f"immex_delivery_attempts{_labels(sink=sink, state=state)} {attempts}"
               for sink, state, _, attempts in deliveries]
+    lines += _delivery_figures(store)
     lines += ["# HELP immex_component_healthy 1 when a source or sink is healthy.",
               "# TYPE immex_component_healthy gauge"]
     for c in store.health():
         lines.append(f"immex_component_healthy{_labels(component=c['component'], name=c['name'])} "
                      f"{int(c['healthy'])}")
     return "\n".join(lines) + "\n"
+
+
+#: Upper bounds (seconds) of the delivery latency histogram: from taking the file to the sink's acknowledgement.
+LATENCY_BUCKETS = (0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600, 6 * 3600, 24 * 3600)
+
+
+def _delivery_figures(store: Store) -> list[str]:
+    """Lifetime attempts, retries and dead letters per sink, and the received → delivered latency."""
+    totals = store.delivery_totals()
+    lines = ["# HELP immex_delivery_attempts_total Delivery attempts made, by sink (operator retries included).",
+             "# TYPE immex_delivery_attempts_total counter"]
+    lines += [f"immex_delivery_attempts_total{_labels(sink=sink)} {attempts}" for sink, attempts, _, _ in totals]
+    lines += ["# HELP immex_delivery_retries_total Failed attempts that were tried again, by sink.",
+              "# TYPE immex_delivery_retries_total counter"]
+    lines += [f"immex_delivery_retries_total{_labels(sink=sink)} {retries}" for sink, _, retries, _ in totals]
+    lines += ["# HELP immex_delivery_dead_letters_total Deliveries given up and sent to the rejected queue, by sink.",
+              "# TYPE immex_delivery_dead_letters_total counter"]
+    lines += [f"immex_delivery_dead_letters_total{_labels(sink=sink)} {dead}" for sink, _, _, dead in totals]
+    lines += ["# HELP immex_delivery_latency_seconds From receiving the file to the sink accepting the document.",
+              "# TYPE immex_delivery_latency_seconds histogram"]
+    for sink, counts, total, count in store.delivery_latency(LATENCY_BUCKETS):
+        for bound, cumulative in zip(LATENCY_BUCKETS, counts, strict=True):
+            lines.append(f"immex_delivery_latency_seconds_bucket{_labels(sink=sink, le=f'{bound:g}')} {cumulative}")
+        lines.append(f"immex_delivery_latency_seconds_bucket{_labels(sink=sink, le='+Inf')} {count}")
+        lines.append(f"immex_delivery_latency_seconds_sum{_labels(sink=sink)} {total:.6f}")
+        lines.append(f"immex_delivery_latency_seconds_count{_labels(sink=sink)} {count}")
+    return lines

@@ -14,8 +14,9 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC
 
-from gateway import correlate, intake, logs, outbox, pipeline
+from gateway import correlate, intake, logs, pipeline
 from gateway.app import Gateway
+from gateway.delivery import DeliveryLoop
 
 log = logs.get("gateway.runner")
 
@@ -63,14 +64,19 @@ def run_once(gw: Gateway, drain_timeout: float = 30.0) -> RunStats:
     while _unstable_files(gw) and time.monotonic() < deadline:
         time.sleep(max(0.05, longest_stable / 2))
         intake_once(gw, stats)
-    stats.processed += pipeline.process_pending(gw)
-    correlate.resolve_timeouts(gw)
-    drain_deadline = time.monotonic() + drain_timeout
-    while True:
-        stats.delivery_attempts += outbox.deliver_due(gw)
-        if not gw.store.pending_delivery_count() or time.monotonic() >= drain_deadline:
-            break
-        time.sleep(min(1.0, max(0.05, _seconds_until(gw.store.next_delivery_at()))))
+    deliveries = DeliveryLoop(gw).start()  # delivers what becomes ready while the rest is still processed
+    try:
+        stats.processed += pipeline.process_pending(gw)
+        correlate.resolve_timeouts(gw)
+        deliveries.poke()
+        drain_deadline = time.monotonic() + drain_timeout
+        while gw.store.pending_delivery_count() and time.monotonic() < drain_deadline and deliveries.failed is None:
+            time.sleep(min(0.2, max(0.02, _seconds_until(gw.store.next_delivery_at()))))
+    finally:
+        deliveries.stop()
+    stats.delivery_attempts += deliveries.attempts
+    if deliveries.failed is not None:
+        raise RuntimeError("delivery loop failed") from deliveries.failed
     return stats
 
 
@@ -81,25 +87,30 @@ def run_forever(gw: Gateway, stop: threading.Event | None = None) -> RunStats:
     observer = _watch_folders(gw, wake)
     stats = RunStats()
     log.info("gateway running", sources=[s.name for s in gw.sources], sinks=list(gw.sinks))
+    deliveries = DeliveryLoop(gw).start()  # slow sinks never hold up intake and validation
     try:
-        while not stop.is_set():
+        while not stop.is_set() and deliveries.failed is None:
             intake_once(gw, stats)
-            stats.processed += pipeline.process_pending(gw)
+            processed = pipeline.process_pending(gw)
             correlate.resolve_timeouts(gw)
-            stats.delivery_attempts += outbox.deliver_due(gw)
+            if processed:
+                stats.processed += processed
+            deliveries.poke()
             timeout = gw.settings.poll_interval
             if _unstable_files(gw):
                 timeout = min(timeout, max(0.05, min(getattr(s, "stable_time", 1.0) for s in gw.sources) / 2))
-            next_delivery = gw.store.next_delivery_at()
-            if next_delivery:
-                timeout = min(timeout, max(0.05, _seconds_until(next_delivery)))
             wake.wait(timeout)
             wake.clear()
     finally:
         if observer is not None:
             observer.stop()
             observer.join(timeout=5)
-        log.info("gateway stopped", taken=stats.taken, processed=stats.processed)
+        deliveries.stop()
+        stats.delivery_attempts += deliveries.attempts
+        log.info("gateway stopped", taken=stats.taken, processed=stats.processed,
+                 delivery_attempts=stats.delivery_attempts)
+    if deliveries.failed is not None:
+        raise RuntimeError("delivery loop failed") from deliveries.failed
     return stats
 
 

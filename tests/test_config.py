@@ -48,3 +48,28 @@ def test_relative_paths_follow_the_config_file(tmp_path):
     settings = from_dict({"gateway": {"data_dir": "var"}}, tmp_path)
     assert settings.data_dir == tmp_path / "var"
     assert settings.store_url == f"sqlite:///{tmp_path / 'var' / 'gateway.db'}"
+
+
+def test_commented_http_and_sql_sink_examples_load(tmp_path, monkeypatch):
+    """The documented [[sink]] examples of type http and sql stay valid once uncommented."""
+    text = (REPO / "config" / "gateway.toml").read_text(encoding="utf-8")
+    lines, examples = [], False
+    for line in text.splitlines():
+        if line.startswith("# ── SFTP"):  # the SFTP examples need real key files: tests/test_sftp_source.py
+            break
+        examples = examples or "Uncomment and adapt" in line
+        if examples and line.startswith("# ") and not line.startswith("# #") and (
+                line[2:].startswith("[[sink]]") or " = " in line[2:].split("#")[0]):
+            line = line[2:]
+        lines.append(line)
+    config = tmp_path / "gateway.toml"
+    config.write_text("\n".join(lines), encoding="utf-8")
+    settings = load(config)
+    by_type = {s.type: s for s in settings.sinks}
+    assert by_type["http"].options["url"] == "https://inventory.example/api/documents"
+    assert by_type["http"].options["timeout"] == 30 and by_type["http"].backoff_max == 300
+    assert by_type["sql"].options["table"] == "immex_documents"
+    monkeypatch.setenv("ANNEX24_TOKEN", "t")
+    from gateway.app import build_sink
+
+    assert build_sink(by_type["http"]).url == "https://inventory.example/api/documents"

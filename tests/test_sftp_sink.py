@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from adapters.sinks.base import Outgoing, SinkError
-from gateway import health, runner
+from gateway import health, outbox, runner
 from gateway.app import build_sink
 from gateway.config import from_dict
 from tests import sftp_fixtures
@@ -83,9 +83,10 @@ def test_server_down_is_a_retryable_failure_and_the_sink_turns_unhealthy(workspa
         with pytest.raises(SinkError, match="connection refused") as failed:
             gw.sinks["inventory-sftp"].deliver(outgoing())
         assert failed.value.retryable
+        runner.run_once(gw, drain_timeout=0)  # validated and queued; the delivery thread may or may not try yet
         for _ in range(health.UNHEALTHY_AFTER):
-            runner.run_once(gw, drain_timeout=0)
             _due_now(gw)
+            outbox.deliver_due(gw)
         component, = [c for c in health.snapshot(gw.store)["components"] if c["name"] == "inventory-sftp"]
         assert component["healthy"] is False and "connection refused" in component["last_error"]
         assert [d.state for d in gw.store.list_documents()] == ["ready"]  # waiting, not lost

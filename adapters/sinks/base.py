@@ -7,11 +7,16 @@ from typing import Any, Callable, Protocol
 
 
 class SinkError(Exception):
-    """Delivery failed. ``retryable`` failures are tried again with backoff; others dead-letter at once."""
+    """Delivery failed. ``retryable`` failures are tried again with backoff; others dead-letter at once.
 
-    def __init__(self, message: str, retryable: bool = True) -> None:
+    ``retry_after`` (seconds) is the destination's own wish (HTTP ``Retry-After``): the outbox
+    waits at least that long before the next attempt.
+    """
+
+    def __init__(self, message: str, retryable: bool = True, retry_after: float | None = None) -> None:
         super().__init__(message)
         self.retryable = retryable
+        self.retry_after = retry_after
 
 
 @dataclass(frozen=True)
@@ -21,6 +26,7 @@ class Outgoing:
     canonical: dict[str, Any]
     original_name: str
     load_original: Callable[[], bytes]
+    business_key: str | None = None  # CFDI UUID, pedimento number…: for sinks that index by it
 
 
 class Sink(Protocol):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
@@ -41,6 +42,7 @@ class SqliteStore:
         self._db.execute("PRAGMA synchronous=FULL")  # a committed state change survives power loss
         self._db.execute("PRAGMA foreign_keys=ON")
         self._depth = 0
+        self._writer = _writer_lock(self.path)
         self._migrate()
 
     @classmethod
@@ -78,16 +80,17 @@ class SqliteStore:
             finally:
                 self._depth -= 1
             return
-        self._db.execute("BEGIN IMMEDIATE")
-        self._depth = 1
-        try:
-            yield
-        except BaseException:
+        with self._writer:  # threads of this process queue here instead of in SQLite's sleeping busy handler
+            self._db.execute("BEGIN IMMEDIATE")
+            self._depth = 1
+            try:
+                yield
+            except BaseException:
+                self._depth = 0
+                self._db.execute("ROLLBACK")
+                raise
             self._depth = 0
-            self._db.execute("ROLLBACK")
-            raise
-        self._depth = 0
-        self._db.execute("COMMIT")
+            self._db.execute("COMMIT")
 
     # documents -----------------------------------------------------------------------------------------
 
@@ -203,19 +206,26 @@ class SqliteStore:
 
     def enqueue(self, document_id: str, sinks: Iterable[str], at: str) -> None:
         with self.transaction():
+            # group_key: one business group (a pedimento, a UUID) or, failing that, the file a part came from;
+            # seq keeps the order of enqueueing and survives an operator's re-enqueue (see due_deliveries)
             self._db.executemany(
-                "INSERT INTO outbox (document_id, sink, state, attempts, next_attempt_at) "
-                "VALUES (?, ?, 'pending', 0, ?) "
+                "INSERT INTO outbox (document_id, sink, state, attempts, next_attempt_at, group_key, seq) "
+                "VALUES (?, ?, 'pending', 0, ?, "
+                "(SELECT COALESCE(business_key, parent_id) FROM documents WHERE id = ?), "
+                "(SELECT COALESCE(MAX(seq), 0) + 1 FROM outbox)) "
                 "ON CONFLICT (document_id, sink) DO UPDATE SET state = 'pending', attempts = 0, "
                 "next_attempt_at = excluded.next_attempt_at, last_error = NULL "
                 "WHERE outbox.state != 'delivered'",
-                [(document_id, sink, at) for sink in sinks],
+                [(document_id, sink, at, document_id) for sink in sinks],
             )
 
     def due_deliveries(self, at: str, limit: int = 100) -> list[Delivery]:
+        # a delivery waits while an earlier one of its group is still pending for the same sink (order kept)
         rows = self._db.execute(
-            "SELECT * FROM outbox WHERE state = 'pending' AND next_attempt_at <= ? "
-            "ORDER BY next_attempt_at, document_id LIMIT ?",
+            "SELECT * FROM outbox o WHERE o.state = 'pending' AND o.next_attempt_at <= ? "
+            "AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.sink = o.sink AND p.group_key = o.group_key "
+            "AND p.state = 'pending' AND p.seq < o.seq) "
+            "ORDER BY o.next_attempt_at, o.seq LIMIT ?",
             (at, limit),
         )
         return [_delivery(r) for r in rows]
@@ -234,9 +244,11 @@ class SqliteStore:
                         last_error: str | None, delivered_at: str | None) -> None:
         with self.transaction():
             self._db.execute(
-                "UPDATE outbox SET state = ?, attempts = ?, next_attempt_at = ?, last_error = ?, delivered_at = ? "
+                "UPDATE outbox SET total_attempts = total_attempts + MAX(0, ? - attempts), "
+                "dead_letters = dead_letters + (? = 'dead' AND state != 'dead'), "
+                "state = ?, attempts = ?, next_attempt_at = ?, last_error = ?, delivered_at = ? "
                 "WHERE document_id = ? AND sink = ?",
-                (state, attempts, next_attempt_at, last_error, delivered_at, document_id, sink),
+                (attempts, state, state, attempts, next_attempt_at, last_error, delivered_at, document_id, sink),
             )
 
     def counts_by_state(self) -> dict[str, int]:
@@ -385,6 +397,46 @@ class SqliteStore:
         rows = self._db.execute("SELECT other_id, other_kind, role, key_value FROM correlation_links "
                                 "WHERE document_id = ? ORDER BY role, key_value, other_id", (document_id,))
         return [{"kind": r[1], "id": r[0], "role": r[2], "key": r[3]} for r in rows]
+    # delivery figures (migration 0007) ---------------------------------------------------------------------
+
+    def delivery_totals(self) -> list[tuple[str, int, int, int]]:
+        """(sink, attempts, retries, dead letters) over every delivery ever made, operator retries included.
+
+        Every failed attempt is followed by a retry or a dead letter, so retries = failures − dead letters.
+        """
+        rows = self._db.execute(
+            "SELECT sink, COALESCE(SUM(total_attempts), 0), "
+            "COALESCE(SUM(MAX(0, total_attempts - (state = 'delivered') - dead_letters)), 0), "
+            "COALESCE(SUM(dead_letters), 0) "
+            "FROM outbox GROUP BY sink ORDER BY sink")
+        return [(r[0], r[1], r[2], r[3]) for r in rows]
+
+    def delivery_latency(self, buckets: Iterable[float]) -> list[tuple[str, list[int], float, int]]:
+        """Per sink, seconds from received to delivered: (sink, cumulative count per bucket, sum, count)."""
+        buckets = list(buckets)
+        latency = ("(julianday(o.delivered_at) - julianday(COALESCE(c.received_at, d.received_at))) * 86400.0")
+        cases = ", ".join(f"SUM(CASE WHEN {latency} <= ? THEN 1 ELSE 0 END)" for _ in buckets)
+        rows = self._db.execute(
+            f"SELECT o.sink, {cases}{', ' if cases else ''} COALESCE(SUM({latency}), 0), COUNT(*) "
+            "FROM outbox o JOIN documents d ON d.id = o.document_id "
+            "LEFT JOIN documents c ON c.id = d.parent_id "
+            "WHERE o.state = 'delivered' AND o.delivered_at IS NOT NULL GROUP BY o.sink ORDER BY o.sink",
+            buckets,
+        )
+        n = len(buckets)
+        return [(r[0], [int(v or 0) for v in r[1:n + 1]], float(r[n + 1]), int(r[n + 2])) for r in rows]
+
+
+_WRITERS: dict[str, threading.Lock] = {}
+_WRITERS_GUARD = threading.Lock()
+
+
+def _writer_lock(path: Path) -> threading.Lock:
+    """One lock per database file and process: the pipeline and the delivery thread write through two
+    connections, and SQLite's busy handler would make the loser sleep up to 100 ms per collision."""
+    with _WRITERS_GUARD:
+        return _WRITERS.setdefault(str(path.resolve()), threading.Lock())
+
 
 def _statements(sql: str) -> list[str]:
     lines = [line for line in sql.splitlines() if not line.strip().startswith("--")]

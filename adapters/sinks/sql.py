@@ -1,0 +1,105 @@
+"""SQL sink: one row per forwarded document in a relational table (SQLAlchemy Core), idempotent by id.
+
+Layout (``docs/sql-sink.md``): ``id`` primary key, ``kind``, ``model_version``, ``business_key``,
+the source columns, ``record`` (the canonical record, JSONB on PostgreSQL), ``document`` (the
+whole envelope) and ``delivered_at``. The table is created on first use if missing (never
+altered); schemas are the DBA's. A repeated delivery of the same id inserts nothing
+(``ON CONFLICT DO NOTHING``), so a crash between the insert and the outbox commit is harmless.
+
+Connection problems are retried by the outbox; a row the database refuses (constraint, data
+type) is a dead letter with the database's message.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql import JSONB
+
+from adapters.sinks.base import Outgoing, SinkError
+from gateway.config import SinkConfig
+from gateway.sink_config import read_secret
+
+
+def table(name: str, schema: str | None = None, metadata: sa.MetaData | None = None) -> sa.Table:
+    json_type = sa.JSON().with_variant(JSONB(), "postgresql")
+    return sa.Table(
+        name, metadata or sa.MetaData(),
+        sa.Column("id", sa.String(26), primary_key=True, comment="gateway document id (idempotency key)"),
+        sa.Column("kind", sa.String(32), nullable=False),
+        sa.Column("model_version", sa.String(8), nullable=False),
+        sa.Column("business_key", sa.String(80), index=True, comment="CFDI UUID, pedimento number…"),
+        sa.Column("source_name", sa.String(120), nullable=False),
+        sa.Column("source_filename", sa.Text, nullable=False),
+        sa.Column("source_sha256", sa.String(64), nullable=False),
+        sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("record", json_type),
+        sa.Column("document", json_type, nullable=False),
+        sa.Column("delivered_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+        schema=schema,
+    )
+
+
+class SqlSink:
+    def __init__(self, config: SinkConfig) -> None:
+        options = config.options
+        self.name = config.name
+        url = options.get("url") or read_secret(options, f"sink '{config.name}'", "url_env", "url_file")
+        self.engine = sa.create_engine(driver_url(url), pool_pre_ping=True)
+        self.table = table(options.get("table", "immex_documents"), options.get("schema"))
+        self._ready = False
+        self._lock = threading.Lock()
+
+    def deliver(self, item: Outgoing) -> None:
+        envelope = item.canonical
+        source = envelope.get("source") or {}
+        row = {
+            "id": item.id, "kind": item.kind, "model_version": envelope.get("model_version", ""),
+            "business_key": item.business_key, "source_name": source.get("name", ""),
+            "source_filename": source.get("filename", item.original_name), "source_sha256": source.get("sha256", ""),
+            "received_at": datetime.fromisoformat(source["received_at"]), "record": envelope.get("record"),
+            "document": envelope,
+        }
+        try:
+            self._create_table()
+            with self.engine.begin() as connection:
+                connection.execute(self._insert(), row)
+        except (sa_exc.IntegrityError, sa_exc.DataError) as exc:
+            raise SinkError(f"la base de datos rechazó el registro: {_message(exc)}", retryable=False) from None
+        except sa_exc.SQLAlchemyError as exc:
+            raise SinkError(f"base de datos no disponible: {_message(exc)}") from None
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def _insert(self) -> sa.sql.Insert:
+        dialect = self.engine.dialect.name
+        if dialect == "postgresql":
+            return postgresql.insert(self.table).on_conflict_do_nothing(index_elements=["id"])
+        if dialect == "sqlite":
+            return sqlite.insert(self.table).on_conflict_do_nothing(index_elements=["id"])
+        raise SinkError(f"database '{dialect}' is not supported (postgresql, sqlite)", retryable=False)
+
+    def _create_table(self) -> None:
+        if self._ready:
+            return
+        with self._lock:
+            if not self._ready:
+                self.table.create(self.engine, checkfirst=True)
+                self._ready = True
+
+
+def driver_url(url: str) -> str:
+    """``postgresql://`` means psycopg 3 (the driver installed with the gateway)."""
+    if url.startswith("postgresql://"):
+        return "postgresql+psycopg://" + url[len("postgresql://"):]
+    return url
+
+
+def _message(exc: sa_exc.SQLAlchemyError) -> str:
+    original = getattr(exc, "orig", None) or exc
+    return (str(original).strip().splitlines() or [type(original).__name__])[0][:300]

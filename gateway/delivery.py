@@ -1,0 +1,153 @@
+"""The delivery loop: a thread that drains the outbox so the pipeline never waits on a slow sink.
+
+The loop owns its own store connection (SQLite connections are per thread). It reads due
+deliveries, prepares them, hands the network part to a pool of worker threads — at most
+``concurrency`` in flight per sink — and commits each outcome itself. A sink that hangs
+until its timeout occupies only its own slots; intake and validation go on meanwhile.
+
+Order: ``due_deliveries`` never returns a delivery while an earlier one of the same group
+(business key: one pedimento, one UUID; or the container file of a part) is still pending for
+that sink, so a group goes out one document at a time, in the order it became ready, while
+different groups go out in parallel.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from datetime import UTC, datetime
+from typing import Any
+
+from adapters.sinks.base import Sink, SinkError
+from gateway import logs, outbox
+from gateway.archive import Archive
+from gateway.config import Settings, SinkConfig
+from gateway.health import HealthMonitor
+from gateway.store import open_store
+from gateway.store.base import now
+
+log = logs.get("gateway.delivery")
+
+IDLE_WAIT = 0.5  # seconds between looks at the outbox when nothing is in flight and nothing was poked
+
+
+class DeliveryContext:
+    """What the outbox needs from a Gateway, with a store connection of its own for the delivery thread."""
+
+    def __init__(self, settings: Settings, sinks: dict[str, Sink], actor: str) -> None:
+        self.settings = settings
+        self.sinks = sinks
+        self.actor = actor
+        self.store = open_store(settings.store_url)
+        self.archive = Archive(settings.archive_dir)
+        self.health = HealthMonitor(self.store)
+
+    def sink_config(self, name: str) -> SinkConfig | None:
+        return next((c for c in self.settings.sinks if c.name == name), None)
+
+    def close(self) -> None:
+        self.store.close()
+
+
+class DeliveryLoop:
+    """Start with ``start()``, wake with ``poke()`` when documents became ready, end with ``stop()``."""
+
+    def __init__(self, gw: Any) -> None:
+        self._settings: Settings = gw.settings
+        self._sinks: dict[str, Sink] = gw.sinks  # built (and checked) by the caller, shared: sinks are thread-safe
+        self._actor: str = gw.actor
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self.attempts = 0
+        self.failed: BaseException | None = None
+
+    def start(self) -> DeliveryLoop:
+        self._thread = threading.Thread(target=self._run, name="delivery", daemon=True)
+        self._thread.start()
+        return self
+
+    def poke(self) -> None:
+        self._wake.set()
+
+    def stop(self, timeout: float | None = None) -> None:
+        """No new attempts; those in flight finish (bounded by the sinks' timeouts) and are recorded."""
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _run(self) -> None:
+        ctx = DeliveryContext(self._settings, self._sinks, self._actor)
+        slots = sum(c.concurrency for c in self._settings.sinks) or 1
+        pool = ThreadPoolExecutor(max_workers=slots, thread_name_prefix="deliver")
+        in_flight: dict[Future[list[SinkError | None]], list[outbox.Job]] = {}
+        try:
+            while True:
+                if not self._stop.is_set():
+                    self._dispatch(ctx, pool, in_flight)
+                if not in_flight:
+                    if self._stop.is_set():
+                        return
+                    self._wake.wait(self._idle_wait(ctx))
+                    self._wake.clear()
+                    continue
+                done, _ = wait(list(in_flight), timeout=IDLE_WAIT, return_when=FIRST_COMPLETED)
+                attempts = 0
+                with ctx.store.transaction():  # outcomes that arrived together share one commit (one fsync)
+                    for future in done:
+                        jobs = in_flight.pop(future)
+                        for job, failure in zip(jobs, future.result(), strict=True):
+                            outbox.record(ctx, job, failure)
+                        attempts += len(jobs)
+                with self._lock:
+                    self.attempts += attempts
+        except BaseException as exc:  # noqa: BLE001 - reported to the runner, which stops the process loudly
+            log.exception("delivery loop failed")
+            self.failed = exc
+        finally:
+            pool.shutdown(wait=True)
+            ctx.close()
+
+    def _dispatch(self, ctx: DeliveryContext, pool: ThreadPoolExecutor,
+                  in_flight: dict[Future[list[SinkError | None]], list[outbox.Job]]) -> None:
+        """Start what is due, within each sink's limit of requests in flight (a batch is one request)."""
+        busy = {(j.delivery.document_id, j.delivery.sink) for jobs in in_flight.values() for j in jobs}
+        requests = Counter(jobs[0].delivery.sink for jobs in in_flight.values())
+        room = {c.name: max(0, c.concurrency - requests[c.name]) * _batch_size(self._sinks.get(c.name))
+                for c in self._settings.sinks}
+        if not any(room.values()):
+            return
+        ready: dict[str, list[outbox.Job]] = {}
+        for delivery in ctx.store.due_deliveries(now(), limit=sum(room.values()) + len(busy)):
+            if (delivery.document_id, delivery.sink) in busy or room.get(delivery.sink, 1) <= 0:
+                continue
+            job = outbox.prepare(ctx, delivery)
+            if job is None:
+                continue
+            ready.setdefault(delivery.sink, []).append(job)
+            room[delivery.sink] = room.get(delivery.sink, 1) - 1
+        for sink_name, jobs in ready.items():
+            size = _batch_size(self._sinks.get(sink_name))
+            for i in range(0, len(jobs), size):
+                chunk = jobs[i:i + size]
+                in_flight[pool.submit(outbox.attempt_many, chunk)] = chunk
+
+    @staticmethod
+    def _idle_wait(ctx: DeliveryContext) -> float:
+        stamp = ctx.store.next_delivery_at()
+        if not stamp:
+            return IDLE_WAIT
+        due = datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+        seconds = (due - datetime.now(UTC)).total_seconds()
+        # already due but not dispatched: it waits behind an earlier delivery of its group
+        return IDLE_WAIT if seconds <= 0 else min(IDLE_WAIT, max(0.01, seconds))
+
+
+def _batch_size(sink: Sink | None) -> int:
+    """Documents per request: more than one only for a sink with a batch endpoint (``deliver_batch``)."""
+    if sink is None or not hasattr(sink, "deliver_batch"):
+        return 1
+    return max(1, int(getattr(sink, "batch_size", 1)))

@@ -1,0 +1,17 @@
+"""`immex-gateway demo` runs the whole flow, delivering over HTTP to the reference receiver as well."""
+
+from __future__ import annotations
+
+from tests.conftest import run_cli
+from tests.delivery_fixtures import received_keys
+
+
+def test_demo_forwards_the_valid_invoices_to_the_folder_and_the_reference_api(tmp_path):
+    root = tmp_path / "demo"
+    result = run_cli("demo", "--dir", str(root), timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "11 documento(s)" in result.stdout  # 8 invoices, the valid pedimento of the M file, 2 from the Data Stage
+    keys = received_keys(root / "receiver.db")
+    assert len(keys) == 11 and set(keys.values()) == {1}
+    assert len(list((root / "outbox").glob("pedimento/*.json"))) == 3
+    assert len(list((root / "outbox").glob("cfdi/*.json"))) == 8
