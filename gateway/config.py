@@ -76,6 +76,7 @@ class Settings:
     log_format: str = "auto"
     sources: list[SourceConfig] = field(default_factory=list)
     sinks: list[SinkConfig] = field(default_factory=list)
+    web: dict[str, Any] = field(default_factory=dict)  # [web] table, checked by gateway/web/settings.py
 
     @property
     def archive_dir(self) -> Path:
@@ -104,7 +105,7 @@ def load(path: str | Path) -> Settings:
 
 
 def from_dict(raw: dict[str, Any], base_dir: Path) -> Settings:
-    known_top = {"gateway", "store", "validation", "logging", "source", "sink"}
+    known_top = {"gateway", "store", "validation", "logging", "source", "sink", "web"}
     for key in raw:
         if key not in known_top:
             raise ConfigError(f"{key}: unknown section (known: {', '.join(sorted(known_top))})")
@@ -146,6 +147,7 @@ def from_dict(raw: dict[str, Any], base_dir: Path) -> Settings:
         log_level=level,
         log_format=fmt,
     )
+    settings.web = _table(raw, "web")
     settings.sources = [_source(entry, i, base_dir) for i, entry in enumerate(_array(raw, "source"))]
     settings.sinks = [_sink(entry, i, base_dir) for i, entry in enumerate(_array(raw, "sink"))]
     _unique([s.name for s in settings.sources], "source")
