@@ -92,8 +92,9 @@ def _parser() -> argparse.ArgumentParser:
 
     users = sub.add_parser("users", help="users of the web page and API tokens")
     usub = users.add_subparsers(dest="users_command")
-    uadd = with_config(usub.add_parser("add", help="add a user (password from a prompt, "
-                                                      "$IMMEX_GATEWAY_PASSWORD or --password-file)"))
+    uadd = with_config(usub.add_parser("add", allow_abbrev=False,  # no "--password" prefix on the command line
+                                       help="add a user (password from a prompt, $IMMEX_GATEWAY_PASSWORD "
+                                            "or --password-file)"))
     uadd.add_argument("name")
     uadd.add_argument("--role", required=True, choices=["viewer", "operator", "admin"])
     uadd.add_argument("--password-file", type=Path, default=None, help="file whose first line is the password")

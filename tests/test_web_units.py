@@ -41,7 +41,7 @@ def test_source_view_decodes_utf16_and_windows_1252_and_refuses_binary():
     latin = source_view.render("PEÑA|1".encode("cp1252"), [])
     assert latin.encoding == "Windows-1252" and latin.lines[0].text == "PEÑA|1"
     assert source_view.render(b"PK\x03\x04\x00\x00", []).binary
-    long_line = source_view.render(b"<a " + b"x" * 5000 + b"/>", []).lines[0]
+    long_line = source_view.render(b"<a " + b"x" * 15000 + b"/>", []).lines[0]
     assert long_line.cut and len(long_line.text) == source_view.MAX_LINE_CHARS
 
 
@@ -51,6 +51,7 @@ def test_search_keys_find_uuid_rfc_and_pedimento_numbers():
             "500|1|3459|47|26 47 3459 6000123|\n501|26-47-3459-6000124|\n").encode()
     keys = search.keys_of(data, business_key="CLAVE-1")
     assert keys[:2] == ["CLAVE-1", "6F1A2B3C-4D5E-4F60-8A7B-9C0D1E2F3A4B"]
+    assert search.keys_of(b"", filename="Lote-7 factura.xml") == ["LOTE-7 FACTURA.XML", "LOTE", "FACTURA", "XML"]
     assert {"EKU9003173C9", "PEÑA800101AB1", "264734596000123", "264734596000124"} <= set(keys)
     assert search.keys_of(b"12345678901234567890") == []  # a 20-digit certificate number is no pedimento
 
@@ -110,6 +111,9 @@ def test_queue_queries_filter_page_and_count(tmp_path):
             _doc(store, n, "cfdi" if n % 3 else "pedimento", "sftp" if n % 2 else "folder",
                  f"2026-11-{1 + n % 10:02d}T10:00:{n:02d}.000000Z", "XSD" if n % 5 else "CFDI-SEAL")
         replacement = _doc(store, 99, "cfdi", "folder", "2026-11-20T00:00:00.000000Z", "XSD", replaces_id="D0001")
+        from gateway.archive import Archive
+
+        assert search.index_pending(store, Archive(tmp_path / "archive")) == 31  # no blobs: file names only
         everything = QueueFilter()
         assert store.queue_count(everything) == 31
         page1, page2 = store.queue_page(everything, 10, 0), store.queue_page(everything, 10, 10)
@@ -121,10 +125,12 @@ def test_queue_queries_filter_page_and_count(tmp_path):
         assert dict(store.queue_code_counts(seal)) == {"XSD": 25, "CFDI-SEAL": 6}  # counts ignore the code filter
         assert store.queue_count(QueueFilter(kind="pedimento", source="folder")) == 5
         assert store.queue_count(QueueFilter(date_from=date(2026, 11, 10), date_to=date(2026, 11, 10))) == 3
-        assert store.queue_count(QueueFilter(text="f2")) == 11  # f2, f20…f29
-        store.save_search_keys([("D0007", " 264734596000123 EKU9003173C9 ")])
+        assert store.queue_count(QueueFilter(text="f2")) == 11  # f2, f20…f29 (file names start with it)
+        assert store.queue_count(QueueFilter(text="D0003")) == 1  # a document id
+        store.save_search_keys([("D0007", ["264734596000123", "EKU9003173C9"])])
         assert [d.id for d in store.queue_page(QueueFilter(text="26 47 3459 6000123"), 5)] == ["D0007"]
         assert [d.id for d in store.queue_page(QueueFilter(text="eku9003173c9"), 5)] == ["D0007"]
+        assert [d.id for d in store.queue_page(QueueFilter(text="26 47 3459"), 5)] == ["D0007"]  # a leading part
         assert store.queue_count(QueueFilter(text="100%_")) == 0  # LIKE wildcards are literal
         links = {(role, d.id) for role, d in store.linked_documents(store.get("D0001"))}
         assert links == {("replaced-by", replacement)}
@@ -167,3 +173,23 @@ def test_web_settings_name_the_wrong_key(tmp_path):
                        ({"cookie_secure": "yes"}, "web.cookie_secure")):
         with pytest.raises(ConfigError, match=where):
             web_settings(from_dict({"web": bad}, tmp_path))
+
+
+def test_cached_counts_follow_every_change_of_the_store(tmp_path):
+    from types import SimpleNamespace
+
+    from gateway.web.views import AggregateCache, queue
+
+    store = SqliteStore(tmp_path / "gateway.db")
+    try:
+        gw, cache = SimpleNamespace(store=store), AggregateCache()
+        _doc(store, 1, "cfdi", "folder", "2026-11-01T00:00:00.000000Z", "XSD")
+        assert queue(gw, {}, 10, cache)["code_counts"] == [{"code": "XSD", "documents": 1}]
+        _doc(store, 2, "cfdi", "sftp", "2026-11-02T00:00:00.000000Z", "XSD")
+        again = queue(gw, {}, 10, cache)
+        assert again["code_counts"] == [{"code": "XSD", "documents": 2}]
+        assert again["facets"]["sources"] == ["folder", "sftp"]
+        store.set_state("D0001", "discarded", "test", "discard", reason="x")
+        assert queue(gw, {}, 10, cache)["code_counts"] == [{"code": "XSD", "documents": 1}]
+    finally:
+        store.close()

@@ -53,10 +53,6 @@ def search_term(text: str) -> str:
     return text
 
 
-def _like(text: str) -> str:
-    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-
-
 def _where(f: QueueFilter) -> tuple[str, list[Any]]:
     clauses, params = ["d.state = ?"], [f.state]
     if f.kind:
@@ -76,10 +72,11 @@ def _where(f: QueueFilter) -> tuple[str, list[Any]]:
         params.append((f.date_to + timedelta(days=1)).isoformat())
     if f.text and f.text.strip():
         raw = f.text.strip()
+        term = search_term(raw)
         clauses.append(
-            "(d.id = ? OR d.filename LIKE ? ESCAPE '\\' OR d.business_key LIKE ? ESCAPE '\\' "
-            "OR d.id IN (SELECT document_id FROM document_search WHERE keys LIKE ? ESCAPE '\\'))")
-        params += [raw, _like(raw), _like(raw), _like(search_term(raw))]
+            "d.id IN (SELECT document_id FROM search_keys WHERE key >= ? AND key < ? "
+            "UNION ALL SELECT id FROM documents WHERE id = ? OR business_key IN (?, ?))")
+        params += [term, term + "\U0010ffff", raw, raw, term]  # keys that start with what was typed
     return " AND ".join(clauses), params
 
 
@@ -124,6 +121,10 @@ class WebQueries:
             "SELECT DISTINCT source_name FROM documents WHERE state = ? ORDER BY 1", (state,))]
         return {"kinds": kinds, "sources": sources}
 
+    def change_marker(self) -> int:
+        """Grows with every state change (each writes an audit row): aggregates cached under it stay exact."""
+        return self._db.execute("SELECT COALESCE(MAX(id), 0) FROM audit").fetchone()[0]
+
     def documents_by_ids(self, ids: list[str]) -> list[Document]:
         if not ids:
             return []
@@ -166,18 +167,24 @@ class WebQueries:
 
     # search keys -------------------------------------------------------------------------------------------
 
-    def unindexed_documents(self, limit: int = 500) -> list[tuple[str, str, str | None]]:
-        """(id, sha256, business_key) of documents whose search keys have not been read yet."""
+    def unindexed_documents(self, limit: int = 500) -> list[tuple[str, str, str, str | None]]:
+        """(id, filename, sha256, business_key) of documents whose search keys have not been read yet."""
+        behind = self._db.execute(
+            "SELECT (SELECT COUNT(*) FROM documents) - (SELECT COUNT(*) FROM search_indexed)").fetchone()[0]
+        if behind <= 0:  # two index counts instead of an anti-join over every document
+            return []
         rows = self._db.execute(
-            "SELECT d.id, d.sha256, d.business_key FROM documents d LEFT JOIN document_search s "
+            "SELECT d.id, d.filename, d.sha256, d.business_key FROM documents d LEFT JOIN search_indexed s "
             "ON s.document_id = d.id WHERE s.document_id IS NULL LIMIT ?", (limit,))
-        return [(r[0], r[1], r[2]) for r in rows]
+        return [(r[0], r[1], r[2], r[3]) for r in rows]
 
-    def save_search_keys(self, entries: list[tuple[str, str]]) -> None:
+    def save_search_keys(self, entries: list[tuple[str, list[str]]]) -> None:
+        """(document id, its keys) for documents read; each is marked read even when it has no key."""
         with self.transaction():  # type: ignore[attr-defined]
-            self._db.executemany(
-                "INSERT INTO document_search (document_id, keys) VALUES (?, ?) "
-                "ON CONFLICT (document_id) DO UPDATE SET keys = excluded.keys", entries)
+            self._db.executemany("INSERT OR IGNORE INTO search_indexed (document_id) VALUES (?)",
+                                 [(document_id,) for document_id, _ in entries])
+            self._db.executemany("INSERT OR IGNORE INTO search_keys (key, document_id) VALUES (?, ?)",
+                                 [(key, document_id) for document_id, keys in entries for key in keys])
 
     # users and tokens --------------------------------------------------------------------------------------
 

@@ -81,7 +81,7 @@ def list_documents(request: Request, user: User, payload: Any) -> Response:
     context = ctx(request)
     if request.query_params.get("q"):
         context.index_search_keys()
-    return JSONResponse(views.queue(context.gateway(), request.query_params, context.web.page_size))
+    return JSONResponse(views.queue(context.gateway(), request.query_params, context.web.page_size, context.aggregates))
 
 
 @endpoint()

@@ -18,6 +18,7 @@ from gateway.store.web_queries import User
 from gateway.web import auth, search
 from gateway.web.i18n import LANGUAGES
 from gateway.web.settings import WebSettings
+from gateway.web.views import AggregateCache
 
 log = logs.get("gateway.web")
 
@@ -27,6 +28,7 @@ class WebContext:
         self.settings = settings
         self.web = web
         self.limiter = auth.LoginLimiter(web.login_max_failures, web.login_window)
+        self.aggregates = AggregateCache()
         self._local = threading.local()
         self._lock = threading.Lock()
         self._kinds: KindRegistry | None = None

@@ -146,7 +146,7 @@ def queue_page(request: Request, user: User, data: FormData | None) -> Response:
     context = ctx(request)
     if request.query_params.get("q"):
         context.index_search_keys()
-    result = views.queue(context.gateway(), request.query_params, context.web.page_size)
+    result = views.queue(context.gateway(), request.query_params, context.web.page_size, context.aggregates)
 
     def link(**changes: Any) -> str:
         params = {**result["filter"], "page": result["page"]} | changes

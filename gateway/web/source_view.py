@@ -15,7 +15,7 @@ from gateway.findings import Finding
 WHOLE_FILE_LINES = 3000
 CONTEXT = 15
 HEAD_LINES = 40
-MAX_LINE_CHARS = 2000
+MAX_LINE_CHARS = 10000
 _RANK = {"error": 0, "warning": 1, "info": 2}
 
 

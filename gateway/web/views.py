@@ -4,6 +4,9 @@ render the same dictionaries, so the API offers everything the page does.
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Mapping
 
@@ -53,9 +56,38 @@ def _int(value: str | None, default: int, low: int, high: int) -> int:
         return default
 
 
-def queue(gw: Gateway, params: Mapping[str, str], default_per_page: int) -> dict[str, Any]:
+class AggregateCache:
+    """Counts per finding code and the filter menus, kept while the store has not changed.
+
+    They cost most of a queue page at tens of thousands of documents (a join over every finding),
+    yet change only when a document does; every change writes an audit row, so the newest audit
+    id (``change_marker``) tells exactly when a cached value is stale, whichever process wrote it.
+    """
+
+    def __init__(self, size: int = 128) -> None:
+        self._size = size
+        self._values: OrderedDict[Any, Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Any, compute: Callable[[], Any]) -> Any:
+        with self._lock:
+            if key in self._values:
+                self._values.move_to_end(key)
+                return self._values[key]
+        value = compute()
+        with self._lock:
+            self._values[key] = value
+            while len(self._values) > self._size:
+                self._values.popitem(last=False)
+        return value
+
+
+def queue(gw: Gateway, params: Mapping[str, str], default_per_page: int,
+          cache: AggregateCache | None = None) -> dict[str, Any]:
     store = gw.store
     f = parse_filter(params)
+    marker = store.change_marker()
+    cache = cache or AggregateCache()
     per_page = _int(params.get("per_page"), default_per_page, 1, MAX_PER_PAGE)
     total = store.queue_count(f)
     pages = max(1, -(-total // per_page))
@@ -69,8 +101,9 @@ def queue(gw: Gateway, params: Mapping[str, str], default_per_page: int) -> dict
     return {
         "filter": filter_params(f), "total": total, "page": page, "pages": pages, "per_page": per_page,
         "items": items,
-        "code_counts": [{"code": code, "documents": n} for code, n in store.queue_code_counts(f)],
-        "facets": store.queue_facets(f.state),
+        "code_counts": [{"code": code, "documents": n} for code, n in
+                        cache.get(("codes", f.without_code(), marker), lambda: store.queue_code_counts(f))],
+        "facets": cache.get(("facets", f.state, marker), lambda: store.queue_facets(f.state)),
     }
 
 

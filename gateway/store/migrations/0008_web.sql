@@ -19,10 +19,14 @@ CREATE TABLE api_tokens (
 );
 CREATE INDEX api_tokens_user ON api_tokens (user_name);
 
-CREATE TABLE document_search (
-    document_id TEXT PRIMARY KEY REFERENCES documents(id),
-    keys        TEXT NOT NULL                   -- ' KEY1 KEY2 … ' upper-case, searched with LIKE
+CREATE TABLE search_indexed (                -- documents whose keys have been read (some have none)
+    document_id TEXT PRIMARY KEY REFERENCES documents(id)
 );
+CREATE TABLE search_keys (                   -- upper-case UUID, RFC, 15-digit pedimento number, business key
+    key         TEXT NOT NULL,
+    document_id TEXT NOT NULL REFERENCES documents(id),
+    PRIMARY KEY (key, document_id)
+) WITHOUT ROWID;
 
 CREATE INDEX documents_queue ON documents (state, received_at, id);
 CREATE INDEX documents_state_kind_received ON documents (state, kind, received_at);
