@@ -105,6 +105,12 @@ def _parser() -> argparse.ArgumentParser:
     urole.add_argument("name")
     urole.add_argument("role", choices=["viewer", "operator", "admin", "disabled", "enabled"])
     urole.set_defaults(func=cmd_users_role)
+    upass = with_config(usub.add_parser("password", allow_abbrev=False,
+                                        help="set a new password (prompt, $IMMEX_GATEWAY_PASSWORD or --password-file); "
+                                             "ends the user's sessions"))
+    upass.add_argument("name")
+    upass.add_argument("--password-file", type=Path, default=None)
+    upass.set_defaults(func=cmd_users_password)
     utoken = with_config(usub.add_parser("token", help="create an API token for a user (printed once)"))
     utoken.add_argument("name")
     utoken.add_argument("--label", default=None)
@@ -387,6 +393,12 @@ def cmd_users_role(args: argparse.Namespace) -> int:
     from gateway.web import users_cli
 
     return users_cli.role(_gateway(args), args.name, args.role)
+
+
+def cmd_users_password(args: argparse.Namespace) -> int:
+    from gateway.web import users_cli
+
+    return users_cli.password(_gateway(args), args.name, args.password_file)
 
 
 def cmd_users_token(args: argparse.Namespace) -> int:

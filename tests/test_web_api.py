@@ -250,3 +250,24 @@ def test_users_command_takes_passwords_from_env_or_file_never_argv(workspace, tm
     finally:
         store.close()
     assert run_cli("users", "add", "x", "--role", "root", "-c", str(workspace.config)).returncode == 2
+    changed = workspace.cli("users", "password", "luz", env={"IMMEX_GATEWAY_PASSWORD": "otra-clave-larga-2"})
+    assert changed.returncode == 0, changed.stderr
+    store = SqliteStore(workspace.root / "var" / "gateway.db")
+    try:
+        assert auth.authenticate(store, "luz", "una-clave-larga-1") is None
+        assert auth.authenticate(store, "luz", "otra-clave-larga-2").name == "luz"
+    finally:
+        store.close()
+
+
+def test_a_password_change_ends_open_sessions(web_server):
+    client = Browserless(web_server.url)
+    assert client.login("victor", web_server.passwords["victor"])[0] == 303
+    assert client.get("/queue")[0] == 200
+    changed = web_server.cli("users", "password", "victor", env={"IMMEX_GATEWAY_PASSWORD": "nueva-clave-larga"})
+    assert changed.returncode == 0, changed.stderr
+    status, _ = client.get("/queue")
+    assert status == 303  # back to the login page
+    restored = web_server.cli("users", "password", "victor",
+                              env={"IMMEX_GATEWAY_PASSWORD": web_server.passwords["victor"]})
+    assert restored.returncode == 0

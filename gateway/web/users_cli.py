@@ -39,6 +39,22 @@ def add(gw: Gateway, name: str, role: str, password_file: Path | None) -> int:
     return 0
 
 
+def password(gw: Gateway, name: str, password_file: Path | None) -> int:
+    try:
+        if gw.store.get_user(name) is None:
+            raise auth.UserError("el usuario no existe")
+        new = _password(password_file)
+        auth.check_password(new)
+        gw.store.update_user(name, password_hash=auth.hash_password(new))
+    except (auth.UserError, OSError) as exc:
+        print(f"{name}: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        gw.close()
+    print(f"{name}: contraseña cambiada; sus sesiones abiertas terminaron")
+    return 0
+
+
 def listing(gw: Gateway) -> int:
     try:
         for user in gw.store.list_users():
