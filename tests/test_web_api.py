@@ -141,6 +141,15 @@ def test_replacement_uploads_go_through_intake_limits_and_xml_safety(web_server,
     assert new["record"]["uuid"] and new["deliveries"][0]["state"] == "delivered"
 
 
+def test_overview_counts_by_state_kind_source_and_health(web_server):
+    status, overview = web_server.api("GET", "/overview?days=3", token=web_server.tokens["victor"])
+    assert status == 200 and overview["days"] == 3
+    assert overview["totals"]["rejected"] >= 10 and overview["totals"]["forwarded"] >= 1
+    sources = {row["key"]: row for row in overview["by_source"]}
+    assert sources["broker-drop"]["total"] == sum(overview["totals"].values())
+    assert {c["name"] for c in overview["health"]["components"]} >= {"broker-drop", "inventory"}
+
+
 def test_download_the_original_bytes(web_server):
     doc = web_server.doc("m3430001.txt")
     status, data, headers = web_server.request("GET", f"/api/documents/{doc['id']}/original",
@@ -205,8 +214,8 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 def test_login_is_rate_limited_per_user(web_server):
     client = Browserless(web_server.url)
     for _ in range(5):
-        assert client.login("adela", "equivocada-0000")[0] == 401
-    status, page = client.login("adela", web_server.passwords["adela"])  # even the right password waits now
+        assert client.login("rita", "equivocada-0000")[0] == 401
+    status, page = client.login("rita", web_server.passwords["rita"])  # even the right password waits now
     assert status == 429 and "Demasiados intentos" in page
     other = Browserless(web_server.url).login("ana", web_server.passwords["ana"])
     assert other[0] == 303  # other users are not locked out

@@ -173,3 +173,18 @@ def test_english_labels_on_request_and_the_overview(web_server, log_in):
     page.click("#lang-switch")
     assert page.inner_text("h1").startswith("Resumen")
     page.context.close()
+
+
+def test_an_admin_adds_a_user_in_the_page_and_an_operator_cannot(web_server, log_in):
+    page = log_in("ana")
+    page.goto("/users")
+    assert "permiso" in page.inner_text("#error")
+    page.context.close()
+    page = log_in("adela")
+    page.goto("/users")
+    page.fill('#add-user input[name="name"]', "nuevo.operador")
+    page.select_option('#add-user select[name="role"]', "viewer")
+    page.fill('#add-user input[name="password"]', "clave-del-nuevo-1")
+    page.click('#add-user button[type="submit"]')
+    assert "nuevo.operador" in page.inner_text("#users") and "viewer" in page.inner_text("#users")
+    page.context.close()

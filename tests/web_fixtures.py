@@ -25,8 +25,9 @@ from tests.conftest import REPO, run_cli, write_config
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--disable-quic", "--no-first-run"]
-PASSWORDS = {"ana": "operadora-de-aduanas", "victor": "solo-consulta-123", "adela": "administra-todo-1"}
-ROLES = {"ana": "operator", "victor": "viewer", "adela": "admin"}
+PASSWORDS = {"ana": "operadora-de-aduanas", "victor": "solo-consulta-123", "adela": "administra-todo-1",
+             "rita": "bloqueada-tras-intentos"}  # rita: only the login rate-limit test uses her
+ROLES = {"ana": "operator", "victor": "viewer", "adela": "admin", "rita": "viewer"}
 CCE = "{http://www.sat.gob.mx/ComercioExterior20}"
 PEDIMENTO = "26 47 3459 6000123"
 
