@@ -93,6 +93,37 @@ def _parser() -> argparse.ArgumentParser:
     dlist.add_argument("--json", action="store_true")
     dlist.set_defaults(func=cmd_documents_list)
 
+    serve = with_config(sub.add_parser("serve", help="web page and JSON API of the rejected-document queue"))
+    serve.add_argument("--host", default=None, help="address to listen on (default: web.host or 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=None, help="port (default: web.port or 8080)")
+    serve.set_defaults(func=cmd_serve)
+
+    users = sub.add_parser("users", help="users of the web page and API tokens")
+    usub = users.add_subparsers(dest="users_command")
+    uadd = with_config(usub.add_parser("add", allow_abbrev=False,  # no "--password" prefix on the command line
+                                       help="add a user (password from a prompt, $IMMEX_GATEWAY_PASSWORD "
+                                            "or --password-file)"))
+    uadd.add_argument("name")
+    uadd.add_argument("--role", required=True, choices=["viewer", "operator", "admin"])
+    uadd.add_argument("--password-file", type=Path, default=None, help="file whose first line is the password")
+    uadd.set_defaults(func=cmd_users_add)
+    ulist = with_config(usub.add_parser("list", help="users and roles"))
+    ulist.set_defaults(func=cmd_users_list)
+    urole = with_config(usub.add_parser("role", help="change a user's role, or disable/enable the user"))
+    urole.add_argument("name")
+    urole.add_argument("role", choices=["viewer", "operator", "admin", "disabled", "enabled"])
+    urole.set_defaults(func=cmd_users_role)
+    upass = with_config(usub.add_parser("password", allow_abbrev=False,
+                                        help="set a new password (prompt, $IMMEX_GATEWAY_PASSWORD or --password-file); "
+                                             "ends the user's sessions"))
+    upass.add_argument("name")
+    upass.add_argument("--password-file", type=Path, default=None)
+    upass.set_defaults(func=cmd_users_password)
+    utoken = with_config(usub.add_parser("token", help="create an API token for a user (printed once)"))
+    utoken.add_argument("name")
+    utoken.add_argument("--label", default=None)
+    utoken.set_defaults(func=cmd_users_token)
+
     demo = sub.add_parser("demo", help="set up a demo workspace and run the whole flow")
     demo.add_argument("--dir", type=Path, default=Path("demo-workspace"), help="workspace (default ./demo-workspace)")
     demo.set_defaults(func=cmd_demo)
@@ -410,6 +441,43 @@ def cmd_documents_list(args: argparse.Namespace) -> int:
     for d in docs:
         print(f"{d.id}  {d.kind or '?':6}  {d.state:10}  {d.source_name}/{d.filename}  {d.sha256[:12]}")
     return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from gateway.web.app import serve
+
+    serve(_settings(args), args.host, args.port)
+    return 0
+
+
+def cmd_users_add(args: argparse.Namespace) -> int:
+    from gateway.web import users_cli
+
+    return users_cli.add(_gateway(args), args.name, args.role, args.password_file)
+
+
+def cmd_users_list(args: argparse.Namespace) -> int:
+    from gateway.web import users_cli
+
+    return users_cli.listing(_gateway(args))
+
+
+def cmd_users_role(args: argparse.Namespace) -> int:
+    from gateway.web import users_cli
+
+    return users_cli.role(_gateway(args), args.name, args.role)
+
+
+def cmd_users_password(args: argparse.Namespace) -> int:
+    from gateway.web import users_cli
+
+    return users_cli.password(_gateway(args), args.name, args.password_file)
+
+
+def cmd_users_token(args: argparse.Namespace) -> int:
+    from gateway.web import users_cli
+
+    return users_cli.token(_gateway(args), args.name, args.label)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

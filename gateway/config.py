@@ -87,6 +87,7 @@ class Settings:
     #: [validation.tolerances]: how far declared and computed amounts may differ (decimal strings)
     tolerances: dict[str, str] = field(default_factory=dict)
     correlation: CorrelationSettings = field(default_factory=CorrelationSettings)
+    web: dict[str, Any] = field(default_factory=dict)  # [web] table, checked by gateway/web/settings.py
 
     @property
     def archive_dir(self) -> Path:
@@ -115,7 +116,7 @@ def load(path: str | Path) -> Settings:
 
 
 def from_dict(raw: dict[str, Any], base_dir: Path) -> Settings:
-    known_top = {"gateway", "store", "validation", "logging", "source", "sink", "erp", "correlation"}
+    known_top = {"gateway", "store", "validation", "logging", "source", "sink", "erp", "correlation", "web"}
     for key in raw:
         if key not in known_top:
             raise ConfigError(f"{key}: unknown section (known: {', '.join(sorted(known_top))})")
@@ -166,6 +167,7 @@ def from_dict(raw: dict[str, Any], base_dir: Path) -> Settings:
     if not isinstance(mapping_dirs, list) or not all(isinstance(d, str) for d in mapping_dirs):
         raise ConfigError("erp.mapping_dirs: must be a list of directory paths")
     settings.erp_mapping_dirs = [_path(base_dir, d) for d in mapping_dirs]
+    settings.web = _table(raw, "web")
     settings.sources = [_source(entry, i, base_dir) for i, entry in enumerate(_array(raw, "source"))]
     settings.sinks = [_sink(entry, i, base_dir) for i, entry in enumerate(_array(raw, "sink"))]
     _unique([s.name for s in settings.sources], "source")

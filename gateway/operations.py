@@ -66,3 +66,17 @@ def discard(gw: Gateway, document_id: str, actor: str, reason: str) -> None:
         raise ActionRefused("Para descartar un documento hay que indicar el motivo (--reason).")
     _rejected(gw, document_id)
     gw.store.set_state(document_id, "discarded", actor, "discard", reason=reason.strip())
+
+
+def retry_many(gw: Gateway, document_ids: list[str], actor: str, reason: str | None = None) -> dict[str, str]:
+    """Bulk retry (e.g. after a schema or configuration fix): id → new state, or the reason it was refused.
+
+    Each document is retried on its own, so one refusal does not stop the others.
+    """
+    outcome: dict[str, str] = {}
+    for document_id in dict.fromkeys(document_ids):
+        try:
+            outcome[document_id] = retry(gw, document_id, actor, reason)
+        except ActionRefused as exc:
+            outcome[document_id] = f"refused: {exc}"
+    return outcome

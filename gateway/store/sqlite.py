@@ -12,6 +12,7 @@ from typing import Any, Iterable, Iterator
 
 from gateway.findings import Finding, Severity
 from gateway.store.base import AuditEntry, Delivery, Document, dumps, now
+from gateway.store.web_queries import WebQueries
 
 _DOC_COLUMNS = (
     "id", "kind", "declared_kind", "state", "source_name", "filename", "sha256", "size", "received_at",
@@ -32,7 +33,7 @@ def migrations() -> list[tuple[int, str, str]]:
     return sorted(found)
 
 
-class SqliteStore:
+class SqliteStore(WebQueries):
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)

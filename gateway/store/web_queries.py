@@ -1,0 +1,230 @@
+"""What the web page and JSON API ask of the store: the filtered queue, its counts, links, users, tokens.
+
+A mixin of ``SqliteStore`` (it uses the store's connection), kept apart so the core store stays small.
+Every query of the queue is shaped to use the indexes of migration 0008, so a page of a queue of tens
+of thousands of rejected documents costs milliseconds.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
+from typing import Any
+
+from gateway.store.base import Document, now
+
+_DOC_FIELDS = tuple(Document.__dataclass_fields__)
+
+
+@dataclass(frozen=True)
+class QueueFilter:
+    """The filters of the queue page; every field is optional except the state (the queue is ``rejected``)."""
+
+    state: str = "rejected"
+    kind: str | None = None
+    source: str | None = None
+    code: str | None = None
+    date_from: date | None = None
+    date_to: date | None = None  # inclusive
+    text: str | None = None
+
+    def without_code(self) -> QueueFilter:
+        return replace(self, code=None)
+
+
+@dataclass
+class User:
+    name: str
+    role: str
+    password_hash: str
+    disabled: bool
+    created_at: str
+    updated_at: str
+
+
+def search_term(text: str) -> str:
+    """Upper-case; a pedimento number typed with spaces or dashes ("26 47 3459 6000123") loses them."""
+    text = text.strip().upper()
+    if re.fullmatch(r"[\d\s-]+", text):
+        text = re.sub(r"[\s-]", "", text)
+    return text
+
+
+def _where(f: QueueFilter) -> tuple[str, list[Any]]:
+    clauses, params = ["d.state = ?"], [f.state]
+    if f.kind:
+        clauses.append("d.kind = ?")
+        params.append(f.kind)
+    if f.source:
+        clauses.append("d.source_name = ?")
+        params.append(f.source)
+    if f.code:
+        clauses.append("d.id IN (SELECT document_id FROM findings WHERE code = ?)")
+        params.append(f.code)
+    if f.date_from:
+        clauses.append("d.received_at >= ?")
+        params.append(f.date_from.isoformat())
+    if f.date_to:
+        clauses.append("d.received_at < ?")
+        params.append((f.date_to + timedelta(days=1)).isoformat())
+    if f.text and f.text.strip():
+        raw = f.text.strip()
+        term = search_term(raw)
+        clauses.append(
+            "d.id IN (SELECT document_id FROM search_keys WHERE key >= ? AND key < ? "
+            "UNION ALL SELECT id FROM documents WHERE id = ? OR business_key IN (?, ?))")
+        params += [term, term + "\U0010ffff", raw, raw, term]  # keys that start with what was typed
+    return " AND ".join(clauses), params
+
+
+def _doc(row: sqlite3.Row) -> Document:
+    data = {name: row[name] for name in _DOC_FIELDS}
+    if data["record"]:
+        data["record"] = json.loads(data["record"])
+    return Document(**data)
+
+
+class WebQueries:
+    _db: sqlite3.Connection
+
+    # the queue ---------------------------------------------------------------------------------------------
+
+    def queue_page(self, f: QueueFilter, limit: int, offset: int = 0) -> list[Document]:
+        """Newest first; ``LIMIT/OFFSET`` over the (state, received_at, id) index."""
+        where, params = _where(f)
+        rows = self._db.execute(
+            f"SELECT d.* FROM documents d WHERE {where} ORDER BY d.received_at DESC, d.id DESC LIMIT ? OFFSET ?",
+            [*params, limit, offset])
+        return [_doc(r) for r in rows]
+
+    def queue_count(self, f: QueueFilter) -> int:
+        where, params = _where(f)
+        return self._db.execute(f"SELECT COUNT(*) FROM documents d WHERE {where}", params).fetchone()[0]
+
+    def queue_code_counts(self, f: QueueFilter) -> list[tuple[str, int]]:
+        """Documents per finding code (errors and warnings) under the other filters; most frequent first."""
+        where, params = _where(f.without_code())
+        rows = self._db.execute(
+            f"SELECT fi.code, COUNT(DISTINCT fi.document_id) FROM findings fi JOIN documents d "
+            f"ON d.id = fi.document_id WHERE {where} AND fi.severity != 'info' GROUP BY fi.code "
+            f"ORDER BY 2 DESC, 1", params)
+        return [(r[0], r[1]) for r in rows]
+
+    def queue_facets(self, state: str = "rejected") -> dict[str, list[str]]:
+        """The kinds and sources present in a state, for the filter menus."""
+        kinds = [r[0] for r in self._db.execute(
+            "SELECT DISTINCT kind FROM documents WHERE state = ? AND kind IS NOT NULL ORDER BY 1", (state,))]
+        sources = [r[0] for r in self._db.execute(
+            "SELECT DISTINCT source_name FROM documents WHERE state = ? ORDER BY 1", (state,))]
+        return {"kinds": kinds, "sources": sources}
+
+    def change_marker(self) -> int:
+        """Grows with every state change (each writes an audit row): aggregates cached under it stay exact."""
+        return self._db.execute("SELECT COALESCE(MAX(id), 0) FROM audit").fetchone()[0]
+
+    def documents_by_ids(self, ids: list[str]) -> list[Document]:
+        if not ids:
+            return []
+        rows = self._db.execute(f"SELECT * FROM documents WHERE id IN ({', '.join('?' * len(ids))})", ids)
+        return [_doc(r) for r in rows]
+
+    def linked_documents(self, doc: Document) -> list[tuple[str, Document]]:
+        """(role, document) for every document this one is linked with, in both directions."""
+        links: list[tuple[str, Document]] = []
+        for role, other_id in (("part-of", doc.parent_id), ("replaces", doc.replaces_id),
+                               ("duplicate-of", doc.duplicate_of)):
+            if other_id:
+                other = self.get(other_id)  # type: ignore[attr-defined]
+                if other is not None:
+                    links.append((role, other))
+        for role, column in (("part", "parent_id"), ("replaced-by", "replaces_id"), ("duplicate", "duplicate_of")):
+            rows = self._db.execute(
+                f"SELECT * FROM documents WHERE {column} = ? ORDER BY received_at, id LIMIT 500", (doc.id,))
+            links += [(role, _doc(r)) for r in rows]
+        return links
+
+    # overview ----------------------------------------------------------------------------------------------
+
+    def overview(self, since: str) -> dict[str, list[tuple[Any, ...]]]:
+        """Documents received since ``since`` by day and state, by kind and state, by source and state."""
+        def rows(sql: str) -> list[tuple[Any, ...]]:
+            return [tuple(r) for r in self._db.execute(sql, (since,))]
+
+        return {
+            "by_day": rows("SELECT substr(received_at, 1, 10), state, COUNT(*) FROM documents "
+                           "WHERE received_at >= ? GROUP BY 1, 2 ORDER BY 1 DESC, 2"),
+            "by_kind": rows("SELECT COALESCE(kind, ''), state, COUNT(*) FROM documents "
+                            "WHERE received_at >= ? GROUP BY 1, 2 ORDER BY 1, 2"),
+            "by_source": rows("SELECT source_name, state, COUNT(*) FROM documents "
+                              "WHERE received_at >= ? GROUP BY 1, 2 ORDER BY 1, 2"),
+        }
+
+    def dead_letter_count(self) -> int:
+        return self._db.execute("SELECT COUNT(*) FROM outbox WHERE state = 'dead'").fetchone()[0]
+
+    # search keys -------------------------------------------------------------------------------------------
+
+    def unindexed_documents(self, limit: int = 500) -> list[tuple[str, str, str, str | None]]:
+        """(id, filename, sha256, business_key) of documents whose search keys have not been read yet."""
+        behind = self._db.execute(
+            "SELECT (SELECT COUNT(*) FROM documents) - (SELECT COUNT(*) FROM search_indexed)").fetchone()[0]
+        if behind <= 0:  # two index counts instead of an anti-join over every document
+            return []
+        rows = self._db.execute(
+            "SELECT d.id, d.filename, d.sha256, d.business_key FROM documents d LEFT JOIN search_indexed s "
+            "ON s.document_id = d.id WHERE s.document_id IS NULL LIMIT ?", (limit,))
+        return [(r[0], r[1], r[2], r[3]) for r in rows]
+
+    def save_search_keys(self, entries: list[tuple[str, list[str]]]) -> None:
+        """(document id, its keys) for documents read; each is marked read even when it has no key."""
+        with self.transaction():  # type: ignore[attr-defined]
+            self._db.executemany("INSERT OR IGNORE INTO search_indexed (document_id) VALUES (?)",
+                                 [(document_id,) for document_id, _ in entries])
+            self._db.executemany("INSERT OR IGNORE INTO search_keys (key, document_id) VALUES (?, ?)",
+                                 [(key, document_id) for document_id, keys in entries for key in keys])
+
+    # users and tokens --------------------------------------------------------------------------------------
+
+    def add_user(self, name: str, role: str, password_hash: str) -> None:
+        stamp = now()
+        with self.transaction():  # type: ignore[attr-defined]
+            self._db.execute("INSERT INTO users (name, role, password_hash, disabled, created_at, updated_at) "
+                             "VALUES (?, ?, ?, 0, ?, ?)", (name, role, password_hash, stamp, stamp))
+
+    def update_user(self, name: str, **fields: Any) -> None:
+        allowed = {"role", "password_hash", "disabled"}
+        if not fields or set(fields) - allowed:
+            raise ValueError(f"not updatable: {sorted(set(fields) - allowed)}")
+        fields["updated_at"] = now()
+        assignments = ", ".join(f"{k} = ?" for k in fields)
+        with self.transaction():  # type: ignore[attr-defined]
+            self._db.execute(f"UPDATE users SET {assignments} WHERE name = ?", [*fields.values(), name])
+
+    def get_user(self, name: str) -> User | None:
+        row = self._db.execute("SELECT * FROM users WHERE name = ?", (name,)).fetchone()
+        return _user(row) if row else None
+
+    def list_users(self) -> list[User]:
+        return [_user(r) for r in self._db.execute("SELECT * FROM users ORDER BY name")]
+
+    def add_token(self, token_sha256: str, user_name: str, label: str | None) -> None:
+        with self.transaction():  # type: ignore[attr-defined]
+            self._db.execute("INSERT INTO api_tokens (token_sha256, user_name, label, created_at) "
+                             "VALUES (?, ?, ?, ?)", (token_sha256, user_name, label, now()))
+
+    def user_for_token(self, token_sha256: str) -> User | None:
+        row = self._db.execute(
+            "SELECT u.* FROM api_tokens t JOIN users u ON u.name = t.user_name WHERE t.token_sha256 = ?",
+            (token_sha256,)).fetchone()
+        return _user(row) if row else None
+
+    def token_count(self, user_name: str) -> int:
+        return self._db.execute("SELECT COUNT(*) FROM api_tokens WHERE user_name = ?", (user_name,)).fetchone()[0]
+
+
+def _user(row: sqlite3.Row) -> User:
+    return User(row["name"], row["role"], row["password_hash"], bool(row["disabled"]), row["created_at"],
+                row["updated_at"])

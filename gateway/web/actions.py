@@ -1,0 +1,63 @@
+"""Queue actions as the page and the API perform them: ``gateway.operations`` (the CLI's code path),
+then an attempt to deliver what became ready, as ``queue retry`` and ``queue replace`` do.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import shutil
+from pathlib import Path
+from typing import BinaryIO
+
+from gateway import operations, outbox
+from gateway.app import Gateway
+
+_UNSAFE = re.compile(r"[^\w .,()+@-]", re.UNICODE)
+
+
+def retry(gw: Gateway, ids: list[str], actor: str, reason: str | None) -> dict[str, str]:
+    gw.actor = actor
+    outcome = operations.retry_many(gw, ids, actor, reason)
+    _deliver(gw)
+    return {i: _final_state(gw, i, state) for i, state in outcome.items()}
+
+
+def replace(gw: Gateway, document_id: str, filename: str, upload: BinaryIO, actor: str,
+            reason: str | None) -> str:
+    """Stage the upload under its own (cleaned) name, then replace; the staged copy is removed after."""
+    gw.actor = actor
+    folder = gw.settings.staging_dir / f"upload-{secrets.token_hex(8)}"
+    folder.mkdir(parents=True)
+    try:
+        path = folder / safe_filename(filename)
+        with open(path, "wb") as out:
+            shutil.copyfileobj(upload, out, 1024 * 1024)
+        new_id = operations.replace(gw, document_id, path, actor, reason)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    _deliver(gw)
+    return new_id
+
+
+def discard(gw: Gateway, document_id: str, actor: str, reason: str) -> None:
+    gw.actor = actor
+    operations.discard(gw, document_id, actor, reason)
+
+
+def safe_filename(name: str) -> str:
+    """The uploaded file's own name without any path or odd characters (it is shown and searched)."""
+    name = Path(name.replace("\\", "/")).name
+    name = _UNSAFE.sub("_", name).strip(" .")[:200]
+    return name or "reemplazo"
+
+
+def _deliver(gw: Gateway) -> None:
+    outbox.deliver_due(gw)
+
+
+def _final_state(gw: Gateway, document_id: str, state: str) -> str:
+    if state.startswith("refused"):
+        return state
+    doc = gw.store.get(document_id)
+    return doc.state if doc else state

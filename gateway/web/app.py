@@ -1,0 +1,160 @@
+"""The ASGI application of ``immex-gateway serve``: pages, ``/api/``, ``/healthz``, ``/metrics``.
+
+Starlette (routing, signed session cookie, templates) under uvicorn. Store work runs in the
+threadpool, one Gateway per thread. Every response carries a strict Content-Security-Policy (no
+inline script or style), request bodies are capped at the intake size limit, and the search keys
+of new documents are read in the background.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from gateway import health, metrics
+from gateway.config import Settings
+from gateway.web import api, pages
+from gateway.web.context import WebContext, ctx, current_user, log
+from gateway.web.settings import WebSettings, secret_key, web_settings
+
+HERE = Path(__file__).parent
+SESSION_COOKIE = "immex_session"
+INDEX_INTERVAL = 5.0
+_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; "
+        "frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
+
+
+class BodyLimit:
+    """Refuse request bodies larger than ``max_bytes`` (413), whether announced or streamed."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app, self.max_bytes = app, max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            await _too_large(scope, receive, send)
+            return
+        seen = 0
+
+        async def limited() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:
+                    raise _TooLarge
+            return message
+
+        try:
+            await self.app(scope, limited, send)
+        except _TooLarge:
+            await _too_large(scope, receive, send)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+async def _too_large(scope: Scope, receive: Receive, send: Send) -> None:
+    await JSONResponse({"error": "La solicitud excede el tamaño máximo."}, status_code=413)(scope, receive, send)
+
+
+class SecurityHeaders:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                headers += [(b"content-security-policy", _CSP.encode()), (b"x-content-type-options", b"nosniff"),
+                            (b"x-frame-options", b"DENY"), (b"referrer-policy", b"same-origin")]
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+
+def healthz(request: Request) -> Response:
+    snap = health.snapshot(ctx(request).gateway().store)
+    return JSONResponse(snap, status_code=200 if snap["status"] == "ok" else 503)
+
+
+async def metrics_endpoint(request: Request) -> Response:
+    def render() -> Response:
+        if current_user(request) is None:
+            return PlainTextResponse("login or Authorization: Bearer token required\n", status_code=401)
+        return PlainTextResponse(metrics.render(ctx(request).gateway().store),
+                                 media_type="text/plain; version=0.0.4; charset=utf-8")
+
+    return await run_in_threadpool(render)
+
+
+def _indexer(context: WebContext, stop: threading.Event) -> None:
+    while not stop.is_set():
+        try:
+            context.index_search_keys()
+        except Exception:  # noqa: BLE001 - search keys are a convenience; the page must keep serving
+            log.exception("reading search keys failed")
+        stop.wait(INDEX_INTERVAL)
+
+
+def create_app(settings: Settings, web: WebSettings | None = None) -> Starlette:
+    web = web or web_settings(settings)
+    context = WebContext(settings, web)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        stop = threading.Event()
+        worker = threading.Thread(target=_indexer, args=(context, stop), name="search-keys", daemon=True)
+        worker.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            worker.join(timeout=10)
+            context.close()
+
+    routes = [
+        Route("/healthz", healthz),
+        Route("/metrics", metrics_endpoint),
+        Mount("/api", routes=api.routes),
+        Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
+        *pages.routes,
+    ]
+    middleware = [
+        Middleware(SecurityHeaders),
+        Middleware(BodyLimit, max_bytes=settings.max_file_size + 1024 * 1024),
+        Middleware(SessionMiddleware, secret_key=secret_key(settings, web), session_cookie=SESSION_COOKIE,
+                   max_age=int(web.session_max_age), same_site="lax", https_only=web.cookie_secure),
+    ]
+    app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
+    app.state.ctx = context
+    return app
+
+
+def serve(settings: Settings, host: str | None = None, port: int | None = None) -> None:
+    import uvicorn
+
+    web = web_settings(settings)
+    app = create_app(settings, web)
+    host, port = host or web.host, port or web.port
+    log.info("serving", host=host, port=port)
+    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False, server_header=False,
+                proxy_headers=False, timeout_graceful_shutdown=10)

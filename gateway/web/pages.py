@@ -1,0 +1,277 @@
+"""The HTML pages: login, queue, document, overview, users. Server-rendered; forms carry CSRF tokens."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData, UploadFile
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+from starlette.templating import Jinja2Templates
+
+from gateway import operations
+from gateway.store.web_queries import User
+from gateway.web import actions, auth, views
+from gateway.web.context import client_address, csrf_ok, csrf_token, ctx, current_user, language, log, log_in
+from gateway.web.i18n import LANGUAGES, label, state_label
+from gateway.web.source_view import render as render_source
+
+templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+Handler = Callable[[Request, User, FormData | None], Response]
+
+
+def page(request: Request, name: str, status_code: int = 200, **context: Any) -> Response:
+    lang = language(request)
+    user = getattr(request.state, "user", None)
+    flash = request.session.pop("flash", None)
+    base = {"lang": lang, "t": lambda key, **kw: label(lang, key, **kw), "st": lambda s: state_label(lang, s),
+            "user": user, "csrf": csrf_token(request), "flash": flash,
+            "can_act": bool(user and auth.has_role(user, "operator")),
+            "is_admin": bool(user and auth.has_role(user, "admin")), "path": request.url.path}
+    response = templates.TemplateResponse(request, name, base | context, status_code=status_code)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def refuse(request: Request, status: int, key: str) -> Response:
+    return page(request, "error.html", status_code=status, message=label(language(request), key))
+
+
+def guarded(role: str = "viewer", form: bool = False) -> Callable[[Handler], Callable[[Request], Awaitable[Response]]]:
+    """Login required (else to the login page), the role checked, and for forms the CSRF token."""
+    def wrap(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+        def sync(request: Request, data: FormData | None) -> Response:
+            user = current_user(request)
+            if user is None:
+                target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+                return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
+            if data is not None and not csrf_ok(request, _text(data, "csrf_token")):
+                log.warning("csrf refused", user=user.name, path=request.url.path)
+                return refuse(request, 403, "csrf")
+            if not auth.has_role(user, role):
+                log.warning("action refused by role", user=user.name, role=user.role, path=request.url.path)
+                return refuse(request, 403, "forbidden")
+            return handler(request, user, data)
+
+        async def endpoint(request: Request) -> Response:
+            data = await request.form(max_files=1, max_fields=50) if form else None
+            try:
+                return await run_in_threadpool(sync, request, data)
+            finally:
+                if data is not None:
+                    await data.close()
+
+        endpoint.__name__ = handler.__name__
+        return endpoint
+    return wrap
+
+
+def _text(data: FormData, key: str) -> str | None:
+    value = data.get(key)
+    return value if isinstance(value, str) else None
+
+
+def _local(target: str | None) -> str:
+    """Only paths on this site are followed after login or a language switch."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return "/queue"
+
+
+# login ---------------------------------------------------------------------------------------------------
+
+def login_form(request: Request) -> Response:
+    return page(request, "login.html", next=_local(request.query_params.get("next")))
+
+
+async def login_submit(request: Request) -> Response:
+    data = await request.form(max_files=0, max_fields=10)
+    return await run_in_threadpool(_login, request, data)
+
+
+def _login(request: Request, data: FormData) -> Response:
+    context = ctx(request)
+    lang = language(request)
+    name = (_text(data, "username") or "").strip()
+    password = _text(data, "password") or ""
+    target = _local(_text(data, "next"))
+    if not csrf_ok(request, _text(data, "csrf_token")):
+        return refuse(request, 403, "csrf")
+    keys = (f"user:{name.lower()}", f"ip:{client_address(request)}")
+    wait = context.limiter.retry_after(*keys)
+    if wait > 0:
+        log.warning("login rate-limited", user=name, client=client_address(request))
+        return page(request, "login.html", status_code=429, next=target, username=name,
+                    error=label(lang, "login_limited", minutes=max(1, round(wait / 60))))
+    user = auth.authenticate(context.gateway().store, name, password)
+    if user is None:
+        context.limiter.failed(*keys)
+        log.warning("login failed", user=name, client=client_address(request))
+        return page(request, "login.html", status_code=401, next=target, username=name,
+                    error=label(lang, "login_failed"))
+    context.limiter.succeeded(keys[0])
+    log_in(request, user)
+    log.info("login", user=user.name, role=user.role)
+    return RedirectResponse(target, status_code=303)
+
+
+@guarded(form=True)
+def logout(request: Request, user: User, data: FormData | None) -> Response:
+    request.session.clear()
+    return RedirectResponse("/login", status_code=303)
+
+
+def switch_language(request: Request) -> Response:
+    lang = request.path_params["lang"]
+    response = RedirectResponse(_local(request.query_params.get("next")), status_code=303)
+    if lang in LANGUAGES:
+        response.set_cookie("lang", lang, max_age=365 * 86400, httponly=True, samesite="lax")
+    return response
+
+
+def home(request: Request) -> Response:
+    return RedirectResponse("/queue", status_code=303)
+
+
+# queue and document ----------------------------------------------------------------------------------------
+
+@guarded()
+def queue_page(request: Request, user: User, data: FormData | None) -> Response:
+    context = ctx(request)
+    if request.query_params.get("q"):
+        context.index_search_keys()
+    result = views.queue(context.gateway(), request.query_params, context.web.page_size, context.aggregates)
+
+    def link(**changes: Any) -> str:
+        params = {**result["filter"], "page": result["page"]} | changes
+        kept = {k: v for k, v in params.items() if v not in (None, "") and not (k == "page" and v == 1)}
+        return "/queue?" + urlencode(kept)
+
+    return page(request, "queue.html", q=result, link=link)
+
+
+@guarded()
+def document_page(request: Request, user: User, data: FormData | None) -> Response:
+    gw = ctx(request).gateway()
+    detail = views.document(gw, request.path_params["id"])
+    if detail is None:
+        return refuse(request, 404, "not_found")
+    blob = views.original(gw, detail["sha256"])
+    source = None
+    if blob is not None:
+        from gateway.findings import Finding
+
+        source = render_source(blob, [Finding.from_dict(f) for f in detail["findings"]])
+    record = json.dumps(detail["record"], ensure_ascii=False, indent=2) if detail["record"] else None
+    return page(request, "document.html", d=detail, source=source, record=record)
+
+
+@guarded()
+def download_original(request: Request, user: User, data: FormData | None) -> Response:
+    gw = ctx(request).gateway()
+    doc = gw.store.get(request.path_params["id"])
+    blob = views.original(gw, doc.sha256) if doc else None
+    if doc is None or blob is None:
+        return refuse(request, 404, "not_found")
+    return original_response(doc.filename, blob)
+
+
+def original_response(filename: str, blob: bytes) -> Response:
+    ascii_name = filename.encode("ascii", "replace").decode().replace('"', "_").replace("?", "_")
+    disposition = f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
+    return Response(blob, media_type="application/octet-stream", headers={"Content-Disposition": disposition})
+
+
+def _after_action(request: Request, document_id: str, message: str, ok: bool) -> Response:
+    request.session["flash"] = {"ok": ok, "text": message}
+    return RedirectResponse(f"/documents/{quote(document_id)}", status_code=303)
+
+
+@guarded("operator", form=True)
+def retry_action(request: Request, user: User, data: FormData | None) -> Response:
+    document_id = request.path_params["id"]
+    outcome = actions.retry(ctx(request).gateway(), [document_id], f"web:{user.name}",
+                            (_text(data, "reason") or "").strip() or None)  # type: ignore[arg-type]
+    state = outcome[document_id]
+    refused = state.startswith("refused: ")
+    return _after_action(request, document_id, state.removeprefix("refused: ") if refused else
+                         f"{label(language(request), 'retry')}: {state_label(language(request), state)}", not refused)
+
+
+@guarded("operator", form=True)
+def replace_action(request: Request, user: User, data: FormData | None) -> Response:
+    document_id = request.path_params["id"]
+    upload = data.get("file") if data else None
+    if not isinstance(upload, UploadFile) or not upload.filename:
+        return _after_action(request, document_id, "Seleccione el archivo corregido.", False)
+    try:
+        new_id = actions.replace(ctx(request).gateway(), document_id, upload.filename, upload.file,
+                                 f"web:{user.name}", (_text(data, "reason") or "").strip() or None)  # type: ignore[arg-type]
+    except operations.ActionRefused as exc:
+        return _after_action(request, document_id, str(exc), False)
+    new = ctx(request).gateway().store.get(new_id)
+    lang = language(request)
+    return _after_action(request, new_id, f"{label(lang, 'replaces')} {document_id}: "
+                         f"{state_label(lang, new.state if new else '?')}", True)
+
+
+@guarded("operator", form=True)
+def discard_action(request: Request, user: User, data: FormData | None) -> Response:
+    document_id = request.path_params["id"]
+    try:
+        actions.discard(ctx(request).gateway(), document_id, f"web:{user.name}",
+                        _text(data, "reason") or "")  # type: ignore[arg-type]
+    except operations.ActionRefused as exc:
+        return _after_action(request, document_id, str(exc), False)
+    return _after_action(request, document_id, state_label(language(request), "discarded"), True)
+
+
+# overview and users ----------------------------------------------------------------------------------------
+
+@guarded()
+def overview_page(request: Request, user: User, data: FormData | None) -> Response:
+    days = views._int(request.query_params.get("days"), 7, 1, 90)
+    return page(request, "overview.html", o=views.overview(ctx(request).gateway(), days))
+
+
+@guarded("admin")
+def users_page(request: Request, user: User, data: FormData | None) -> Response:
+    store = ctx(request).gateway().store
+    users = [(u, store.token_count(u.name)) for u in store.list_users()]
+    return page(request, "users.html", users=users, roles=auth.ROLES)
+
+
+@guarded("admin", form=True)
+def users_add(request: Request, user: User, data: FormData | None) -> Response:
+    store = ctx(request).gateway().store
+    try:
+        auth.add_user(store, (_text(data, "name") or "").strip(), _text(data, "role") or "",  # type: ignore[arg-type]
+                      _text(data, "password") or "")  # type: ignore[arg-type]
+        request.session["flash"] = {"ok": True, "text": label(language(request), "add_user") + " ✓"}
+    except auth.UserError as exc:
+        request.session["flash"] = {"ok": False, "text": str(exc)}
+    return RedirectResponse("/users", status_code=303)
+
+
+routes = [
+    Route("/", home),
+    Route("/login", login_form, methods=["GET"]),
+    Route("/login", login_submit, methods=["POST"]),
+    Route("/logout", logout, methods=["POST"]),
+    Route("/lang/{lang}", switch_language),
+    Route("/queue", queue_page),
+    Route("/documents/{id}", document_page),
+    Route("/documents/{id}/original", download_original),
+    Route("/documents/{id}/retry", retry_action, methods=["POST"]),
+    Route("/documents/{id}/replace", replace_action, methods=["POST"]),
+    Route("/documents/{id}/discard", discard_action, methods=["POST"]),
+    Route("/overview", overview_page),
+    Route("/users", users_page, methods=["GET"]),
+    Route("/users", users_add, methods=["POST"]),
+]

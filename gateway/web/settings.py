@@ -1,0 +1,74 @@
+"""The ``[web]`` configuration table, checked at start-up (errors name the key), and the session secret."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from gateway.config import ConfigError, Settings, _path, parse_duration
+
+SECRET_ENV = "IMMEX_GATEWAY_SECRET_KEY"
+
+
+@dataclass
+class WebSettings:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    secret_key_file: Path | None = None
+    session_max_age: float = 8 * 3600
+    cookie_secure: bool = False
+    login_max_failures: int = 5
+    login_window: float = 900.0
+    page_size: int = 50
+
+
+def web_settings(settings: Settings) -> WebSettings:
+    raw = dict(settings.web)
+    known = set(WebSettings.__dataclass_fields__)
+    for key in raw:
+        if key not in known:
+            raise ConfigError(f"web.{key}: unknown key (known: {', '.join(sorted(known))})")
+    web = WebSettings()
+    if "host" in raw:
+        if not isinstance(raw["host"], str) or not raw["host"]:
+            raise ConfigError("web.host: must be an address such as 127.0.0.1")
+        web.host = raw["host"]
+    for key, low, high in (("port", 1, 65535), ("login_max_failures", 1, 1000), ("page_size", 10, 500)):
+        if key in raw:
+            value = raw[key]
+            if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+                raise ConfigError(f"web.{key}: must be a whole number from {low} to {high}")
+            setattr(web, key, value)
+    if "cookie_secure" in raw:
+        if not isinstance(raw["cookie_secure"], bool):
+            raise ConfigError("web.cookie_secure: must be true or false")
+        web.cookie_secure = raw["cookie_secure"]
+    for key in ("session_max_age", "login_window"):
+        if key in raw:
+            setattr(web, key, parse_duration(raw[key], f"web.{key}"))
+    if raw.get("secret_key_file"):
+        web.secret_key_file = _path(settings.base_dir, raw["secret_key_file"])
+    return web
+
+
+def secret_key(settings: Settings, web: WebSettings) -> str:
+    """The key that signs session cookies: from the environment, the configured file, or one made once.
+
+    A key made here is kept in ``data_dir/web-secret-key`` (mode 0600) so sessions survive a restart.
+    """
+    if os.environ.get(SECRET_ENV):
+        return os.environ[SECRET_ENV]
+    path = web.secret_key_file or settings.data_dir / "web-secret-key"
+    if web.secret_key_file is not None and not path.is_file():
+        raise ConfigError(f"web.secret_key_file: {path} does not exist")
+    if not path.is_file():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(secrets.token_urlsafe(48))
+    key = path.read_text(encoding="utf-8").strip()
+    if len(key) < 32:
+        raise ConfigError(f"web.secret_key_file: {path} holds fewer than 32 characters")
+    return key

@@ -1,0 +1,156 @@
+"""What the queue, document and overview pages show, as plain data: the HTML pages and the JSON API
+render the same dictionaries, so the API offers everything the page does.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, Mapping
+
+from gateway import health
+from gateway.app import Gateway
+from gateway.findings import by_severity
+from gateway.store.base import STATES
+from gateway.store.web_queries import QueueFilter
+from gateway.web import source_view
+
+MAX_PER_PAGE = 500
+
+
+def parse_filter(params: Mapping[str, str]) -> QueueFilter:
+    """Query parameters → filter; a value that does not parse is ignored rather than failing the page."""
+    state = params.get("state") or "rejected"
+    return QueueFilter(
+        state=state if state in STATES else "rejected",
+        kind=params.get("kind") or None,
+        source=params.get("source") or None,
+        code=params.get("code") or None,
+        date_from=_date(params.get("from")),
+        date_to=_date(params.get("to")),
+        text=(params.get("q") or "").strip()[:200] or None,
+    )
+
+
+def filter_params(f: QueueFilter) -> dict[str, str]:
+    """The filter back as query parameters (for paging links)."""
+    values = {"state": f.state if f.state != "rejected" else None, "kind": f.kind, "source": f.source,
+              "code": f.code, "from": f.date_from.isoformat() if f.date_from else None,
+              "to": f.date_to.isoformat() if f.date_to else None, "q": f.text}
+    return {k: v for k, v in values.items() if v}
+
+
+def _date(value: str | None) -> date | None:
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+def _int(value: str | None, default: int, low: int, high: int) -> int:
+    try:
+        return min(max(int(value or default), low), high)
+    except ValueError:
+        return default
+
+
+class AggregateCache:
+    """Counts per finding code and the filter menus, kept while the store has not changed.
+
+    They cost most of a queue page at tens of thousands of documents (a join over every finding),
+    yet change only when a document does; every change writes an audit row, so the newest audit
+    id (``change_marker``) tells exactly when a cached value is stale, whichever process wrote it.
+    """
+
+    def __init__(self, size: int = 128) -> None:
+        self._size = size
+        self._values: OrderedDict[Any, Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Any, compute: Callable[[], Any]) -> Any:
+        with self._lock:
+            if key in self._values:
+                self._values.move_to_end(key)
+                return self._values[key]
+        value = compute()
+        with self._lock:
+            self._values[key] = value
+            while len(self._values) > self._size:
+                self._values.popitem(last=False)
+        return value
+
+
+def queue(gw: Gateway, params: Mapping[str, str], default_per_page: int,
+          cache: AggregateCache | None = None) -> dict[str, Any]:
+    store = gw.store
+    f = parse_filter(params)
+    marker = store.change_marker()
+    cache = cache or AggregateCache()
+    per_page = _int(params.get("per_page"), default_per_page, 1, MAX_PER_PAGE)
+    total = store.queue_count(f)
+    pages = max(1, -(-total // per_page))
+    page = _int(params.get("page"), 1, 1, pages)
+    docs = store.queue_page(f, per_page, (page - 1) * per_page)
+    items = []
+    for doc in docs:
+        row = doc.summary()
+        row["finding_count"] = doc.error_count
+        items.append(row)
+    return {
+        "filter": filter_params(f), "total": total, "page": page, "pages": pages, "per_page": per_page,
+        "items": items,
+        "code_counts": [{"code": code, "documents": n} for code, n in
+                        cache.get(("codes", f.without_code(), marker), lambda: store.queue_code_counts(f))],
+        "facets": cache.get(("facets", f.state, marker), lambda: store.queue_facets(f.state)),
+    }
+
+
+def document(gw: Gateway, document_id: str) -> dict[str, Any] | None:
+    """One document: summary, findings by severity (with the line they point at), canonical record,
+    links in both directions, deliveries and the full audit trail."""
+    store = gw.store
+    doc = store.get(document_id)
+    if doc is None:
+        return None
+    data = doc.summary()
+    data["declared_kind"] = doc.declared_kind
+    data["parent_id"] = doc.parent_id
+    findings = by_severity(store.findings(doc.id))
+    data["findings"] = [f.to_dict() | {"line": source_view.finding_line(f)} for f in findings]
+    data["record"] = doc.record
+    data["links"] = [{"role": role, "id": other.id, "kind": other.kind, "state": other.state,
+                      "filename": other.filename, "received_at": other.received_at}
+                     for role, other in store.linked_documents(doc)]
+    data["deliveries"] = [d.to_dict() for d in store.deliveries(doc.id)]
+    data["audit"] = [a.to_dict() for a in store.audit_trail(doc.id)]
+    return data
+
+
+def original(gw: Gateway, sha256: str) -> bytes | None:
+    try:
+        return gw.archive.read(sha256)
+    except OSError:
+        return None
+
+
+def overview(gw: Gateway, days: int = 7) -> dict[str, Any]:
+    since = (datetime.now(UTC) - timedelta(days=days - 1)).strftime("%Y-%m-%d")
+    raw = gw.store.overview(since)
+    return {
+        "days": days, "since": since,
+        "by_day": _pivot(raw["by_day"]), "by_kind": _pivot(raw["by_kind"]), "by_source": _pivot(raw["by_source"]),
+        "states": [s for s in STATES if any(r[1] == s for r in raw["by_day"])],
+        "health": health.snapshot(gw.store),
+        "dead_letters": gw.store.dead_letter_count(),
+        "totals": gw.store.counts_by_state(),
+    }
+
+
+def _pivot(rows: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
+    """[(row label, state, count)] → [{"key": label, "counts": {state: count}, "total": n}] in order."""
+    table: dict[Any, dict[str, int]] = {}
+    for key, state, count in rows:
+        table.setdefault(key, {})[state] = count
+    return [{"key": key, "counts": counts, "total": sum(counts.values())} for key, counts in table.items()]

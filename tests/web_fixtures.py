@@ -1,0 +1,213 @@
+"""A real ``immex-gateway serve`` over a workspace full of real rejected documents, and Debian's Chromium.
+
+The documents are produced by ``immex-gateway run --once`` on broken invoices and malformed files;
+users are created with ``immex-gateway users add``. One server serves a whole test session: each
+test works on its own documents (by file name), so tests do not depend on one another's order.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO, run_cli, write_config
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--disable-quic", "--no-first-run"]
+PASSWORDS = {"ana": "operadora-de-aduanas", "victor": "solo-consulta-123", "adela": "administra-todo-1",
+             "rita": "bloqueada-tras-intentos"}  # rita: only the login rate-limit test uses her
+ROLES = {"ana": "operator", "victor": "viewer", "adela": "admin", "rita": "viewer"}
+CCE = "{http://www.sat.gob.mx/ComercioExterior20}"
+PEDIMENTO = "26 47 3459 6000123"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class Server:
+    root: Path
+    config: Path
+    url: str
+    process: subprocess.Popen
+    tokens: dict[str, str]
+    passwords = PASSWORDS
+    pedimento = PEDIMENTO
+
+    def cli(self, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+        return run_cli(*args, "-c", str(self.config), env=env)
+
+    def documents(self) -> dict[str, dict]:
+        """file name → document (the newest with that name), read from the server's store."""
+        from gateway.store import SqliteStore
+
+        store = SqliteStore(self.root / "var" / "gateway.db")
+        try:
+            return {d.filename: d.summary() for d in reversed(store.list_documents())}
+        finally:
+            store.close()
+
+    def doc(self, filename: str) -> dict:
+        return self.documents()[filename]
+
+    def request(self, method: str, path: str, body: bytes | None = None, headers: dict[str, str] | None = None,
+                token: str | None = None) -> tuple[int, bytes, dict[str, str]]:
+        headers = dict(headers or {})
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        req = urllib.request.Request(self.url + path, data=body, method=method, headers=headers)
+        try:
+            with urllib.request.urlopen(req, timeout=60) as response:
+                return response.status, response.read(), dict(response.headers)
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read(), dict(exc.headers)
+
+    def api(self, method: str, path: str, payload: dict | None = None, token: str | None = None,
+            headers: dict[str, str] | None = None) -> tuple[int, dict]:
+        body = json.dumps(payload).encode() if payload is not None else None
+        status, data, _ = self.request(method, "/api" + path, body,
+                                       {"Content-Type": "application/json", **(headers or {})}, token)
+        return status, json.loads(data or b"{}")
+
+
+def _cce_usd(value: str):
+    def mutate(root) -> None:
+        root.find(f".//{CCE}ComercioExterior").set("TotalUSD", value)
+    return mutate
+
+
+def write_inbox(inbox: Path, make_invoice) -> None:
+    """Real rejected documents, each named after the test that works on it."""
+    inbox.mkdir(parents=True, exist_ok=True)
+    files = {
+        "total-alterado.xml": make_invoice(2).replace(b' Total="', b' Total="9', 1),  # CFDI-TOTALS + CFDI-SEAL
+        "roto.xml": make_invoice(3)[:1500],  # XML-MALFORMED
+        "cancelada.xml": make_invoice(4, mutate=_cce_usd("1.00")),  # CFDI-CCE-USD, correctly sealed
+        "lote-1.xml": make_invoice(5, mutate=_cce_usd("2.00")),
+        "lote-2.xml": make_invoice(6, mutate=_cce_usd("3.00")),
+        "api-retry.xml": make_invoice(7, mutate=_cce_usd("4.00")),
+        "api-discard.xml": make_invoice(8, mutate=_cce_usd("5.00")),
+        "api-replace.xml": make_invoice(9)[:900],
+        "api-xxe.xml": make_invoice(10)[:800],
+        "api-grande.xml": make_invoice(11)[:700],
+        "m3430001.txt": f"500|1|3459|47|{PEDIMENTO}|\n501|3459|6000123|A1|\n".encode(),  # FILE-UNKNOWN-KIND
+        "vacio.xml": b"",  # FILE-EMPTY
+        "ok.xml": make_invoice(1),  # forwarded: not in the queue
+    }
+    for name, data in files.items():
+        (inbox / name).write_bytes(data)
+
+
+def _users(db: Path) -> dict[str, str]:
+    """The users of the tests (``users add`` itself is tested through the CLI in test_web_api.py)."""
+    from gateway.store import SqliteStore
+    from gateway.web import auth
+
+    store = SqliteStore(db)
+    try:
+        for name, role in ROLES.items():
+            auth.add_user(store, name, role, PASSWORDS[name])
+        return {name: auth.new_token(store, name, "tests") for name in ("ana", "victor")}
+    finally:
+        store.close()
+
+
+def wait_ready(url: str, process: subprocess.Popen, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            error = process.stderr.read() if process.stderr else ""
+            raise RuntimeError(f"serve exited with {process.returncode}: {error}")
+        try:
+            with urllib.request.urlopen(url + "/healthz", timeout=2):
+                return
+        except urllib.error.HTTPError:
+            return  # 503 is an answer too
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError("serve did not answer /healthz in time")
+
+
+def start_server(root: Path, make_invoice, identities, extra_config: str = "") -> Server:
+    from gateway.kinds.cfdi.generate import write_certificate
+
+    _, pac = identities
+    write_certificate(pac, root / "certs")
+    config = write_config(root)
+    if extra_config:
+        config.write_text(config.read_text(encoding="utf-8") + extra_config, encoding="utf-8")
+    write_inbox(root / "inbox", make_invoice)
+    ran = run_cli("run", "--once", "-c", str(config))
+    assert ran.returncode == 0, ran.stderr
+    tokens = _users(root / "var" / "gateway.db")
+    port = free_port()
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    process = subprocess.Popen([sys.executable, "-m", "gateway", "serve", "-c", str(config), "--port", str(port)],
+                               cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_ready(url, process)
+    except BaseException:
+        process.kill()
+        raise
+    return Server(root, config, url, process, tokens)
+
+
+def stop_server(server: Server) -> None:
+    server.process.terminate()
+    try:
+        server.process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        server.process.kill()
+        server.process.wait()
+
+
+@pytest.fixture(scope="session")
+def web_server(tmp_path_factory, make_invoice, identities):
+    server = start_server(tmp_path_factory.mktemp("web"), make_invoice, identities)
+    yield server
+    stop_server(server)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: .ci/run installs Debian's chromium")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+def browser_login(browser, server: Server, name: str):
+    """A fresh browser context (its own cookies) logged in as ``name``; returns the page."""
+    context = browser.new_context(base_url=server.url, locale="es-MX", viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    page.goto("/queue")
+    page.fill("#username", name)
+    page.fill("#password", PASSWORDS[name])
+    page.click("#login-submit")
+    page.wait_for_url("**/queue")
+    return page
+
+
+@pytest.fixture
+def log_in(browser, web_server):
+    """``log_in(name)`` → a page of a fresh browser context logged in as that user."""
+    return lambda name: browser_login(browser, web_server, name)
