@@ -12,9 +12,11 @@ _HEAD = 8192
 class KindRegistry:
     """The kinds this process knows, built lazily from settings (a kind may compile schemas)."""
 
-    def __init__(self, certificate_dirs: list[Path] | None = None, sat_root: Path | None = None) -> None:
+    def __init__(self, certificate_dirs: list[Path] | None = None, sat_root: Path | None = None,
+                 sat_data_files: dict[str, Path] | None = None) -> None:
         self._certificate_dirs = certificate_dirs or []
         self._sat_root = sat_root
+        self._sat_data_files = sat_data_files or {}
         self._kinds: dict[str, DocumentKind] = {}
 
     def get(self, name: str) -> DocumentKind | None:
@@ -39,8 +41,11 @@ class KindRegistry:
 
 def _cfdi(registry: KindRegistry) -> DocumentKind:
     from gateway.kinds.cfdi.kind import CfdiKind
+    from gateway.kinds.cfdi.satdata import SatData
 
-    return CfdiKind(registry._sat_root, registry._certificate_dirs)
+    files = registry._sat_data_files
+    satdata = SatData.from_files(files.get("rfc"), files.get("lco"), files.get("fix"), files.get("tigie"))
+    return CfdiKind(registry._sat_root, registry._certificate_dirs, satdata=satdata)
 
 
 _FACTORIES = {"cfdi": _cfdi}

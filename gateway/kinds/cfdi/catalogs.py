@@ -1,0 +1,207 @@
+"""SAT's CFDI 4.0 and Comercio Exterior catalogs with the columns the error matrices cross-check.
+
+The matrix rules need more than "is the value in the catalog" (the XSD does that): the state
+of a postal code, the colonias of a postal code, municipios and localidades by state, the
+decimals of a currency, the person type of a régimen, the usos allowed per régimen. Most of
+it comes from the SQLite catalog database the ``satcfdi`` wheel ships (read directly, without
+importing satcfdi, whose import is heavy); the few columns it lacks come from a small
+versioned extract in ``data/catalog_extras.json``. Everything is loaded lazily, once per
+process, into plain dicts and sets so that a rule's lookup costs a hash.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import importlib.util
+import io
+import json
+import pickle
+import re
+import sqlite3
+import threading
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+EXTRAS_PATH = Path(__file__).resolve().parent / "data" / "catalog_extras.json"
+
+#: catalog name -> table in satcfdi's catalogs.db
+_TABLES = {
+    "c_ClaveProdServ": "C756_c_ClaveProdServ",
+    "c_ClaveUnidad": "C756_c_ClaveUnidad",
+    "c_CodigoPostal": "C756_c_CodigoPostal",
+    "c_Colonia": "C756_c_Colonia",
+    "c_Estado": "C756_c_Estado",
+    "c_Exportacion": "C756_c_Exportacion",
+    "c_FormaPago": "C756_c_FormaPago",
+    "c_Impuesto": "C756_c_Impuesto",
+    "c_Localidad": "C756_c_Localidad",
+    "c_Meses": "C756_c_Meses",
+    "c_MetodoPago": "C756_c_MetodoPago",
+    "c_Moneda": "C756_c_Moneda",
+    "c_Municipio": "C756_c_Municipio",
+    "c_ObjetoImp": "C756_c_ObjetoImp",
+    "c_Pais": "C756_c_Pais",
+    "c_Periodicidad": "C756_c_Periodicidad",
+    "c_RegimenFiscal": "C756_c_RegimenFiscal",
+    "c_TipoDeComprobante": "C756_c_TipoDeComprobante",
+    "c_TipoRelacion": "C756_c_TipoRelacion",
+    "c_UsoCFDI": "C756_c_UsoCFDI",
+    "c_FraccionArancelaria": "C5bc_c_FraccionArancelaria",
+    "c_UnidadAduana": "C5bc_c_UnidadAduana",
+    "c_MotivoTraslado": "C5bc_c_MotivoTraslado",
+    "c_INCOTERM": "C5bc_c_INCOTERM",
+}
+
+#: catalogs whose columns the rules read; the others are only sets of codes (unpickling values costs time)
+_WITH_VALUES = frozenset({"c_CodigoPostal", "c_Estado", "c_Moneda"})
+
+
+class CatalogsMissing(RuntimeError):
+    """satcfdi's catalog database cannot be found."""
+
+
+class _PlainUnpickler(pickle.Unpickler):
+    """The database holds strings, numbers, lists and tuples; refuse anything that would import code."""
+
+    def find_class(self, module: str, name: str) -> Any:  # noqa: ANN401
+        raise pickle.UnpicklingError(f"unexpected object {module}.{name} in the catalog database")
+
+
+def _plain(blob: bytes) -> Any:  # noqa: ANN401
+    return _PlainUnpickler(io.BytesIO(blob)).load()
+
+
+def satcfdi_database() -> Path:
+    spec = importlib.util.find_spec("satcfdi")
+    if spec is None or not spec.submodule_search_locations:
+        raise CatalogsMissing("satcfdi is not installed: it provides SAT's catalog database")
+    path = Path(next(iter(spec.submodule_search_locations))) / "catalogs" / "catalogs.db"
+    if not path.is_file():
+        raise CatalogsMissing(f"SAT catalog database not found at {path}")
+    return path
+
+
+@dataclass(frozen=True)
+class TasaOCuota:
+    impuesto: str
+    factor: str
+    traslado: bool
+    retencion: bool
+    valores: frozenset[Decimal] = frozenset()
+    rango: tuple[Decimal, Decimal] | None = None
+
+    def admits(self, value: Decimal) -> bool:
+        if self.rango is not None:
+            return self.rango[0] <= value <= self.rango[1]
+        return value in self.valores
+
+
+@dataclass
+class Catalogs:
+    """Dict/set views of the catalogs; build with ``Catalogs.load()`` (or ``catalogs()`` for the shared one)."""
+
+    codes: dict[str, frozenset[str]]
+    moneda_decimales: dict[str, int]
+    codigo_postal: dict[str, tuple[str, str, str]]  # cp -> (estado, municipio, localidad)
+    colonias: frozenset[tuple[str, str]]  # (colonia, cp)
+    estado_pais: dict[str, str]  # estado -> pais
+    municipios: frozenset[tuple[str, str]]  # (municipio, estado)
+    localidades: frozenset[tuple[str, str]]  # (localidad, estado)
+    regimen_personas: dict[str, frozenset[str]]
+    uso_personas: dict[str, frozenset[str]]
+    uso_regimenes: dict[str, frozenset[str]]
+    tasas: tuple[TasaOCuota, ...]
+    impuesto_uso: dict[str, dict[str, bool]]
+    tipo_factor: frozenset[str]
+    pais_cp: dict[str, re.Pattern[str]]
+    pais_taxid: dict[str, re.Pattern[str]]
+    union_europea: frozenset[str]
+    sources: list[dict[str, Any]] = field(default_factory=list)
+
+    @classmethod
+    def load(cls, database: Path | None = None, extras: Path = EXTRAS_PATH) -> Catalogs:
+        database = database or satcfdi_database()
+        connection = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
+        try:
+            rows = {name: [(_plain(k), _plain(v) if name in _WITH_VALUES else None)
+                           for k, v in connection.execute(f'SELECT key, value FROM "{table}"')]
+                    for name, table in _TABLES.items()}
+        finally:
+            connection.close()
+        extra = json.loads(extras.read_text(encoding="utf-8"))
+        codes = {name: frozenset(k if isinstance(k, str) else k[0] for k, _ in data) for name, data in rows.items()}
+        codes["c_TipoFactor"] = frozenset(extra["tipo_factor"])
+        tasas = tuple(
+            TasaOCuota(t["impuesto"], t["factor"], t["traslado"], t["retencion"],
+                       frozenset(Decimal(v) for v in t.get("valores", ())),
+                       tuple(Decimal(v) for v in t["rango"]) if "rango" in t else None)  # type: ignore[arg-type]
+            for t in extra["tasa_o_cuota"]
+        )
+        uso = extra["uso_cfdi"]
+        version = _satcfdi_version()
+        sources = [{"catalogs": sorted(_TABLES), "source": f"satcfdi {version} catalogs.db", "path": str(database),
+                    "rows": {name: len(data) for name, data in rows.items()}},
+                   {"catalogs": ["c_RegimenFiscal (persona)", "c_UsoCFDI (persona, régimen)", "c_TasaOCuota",
+                                 "c_Impuesto (traslado/retención)", "c_TipoFactor", "c_Pais (patrones)",
+                                 "c_Pais (Unión Europea)"],
+                    "source": extra["source"], "version": extra["version"], "path": str(extras),
+                    "rows": {"c_RegimenFiscal": len(extra["regimen_fiscal"]), "c_UsoCFDI": len(uso),
+                             "c_TasaOCuota": len(tasas), "c_Pais": len(extra["pais"])}}]
+        return cls(
+            codes=codes,
+            moneda_decimales={k: int(v[1]) for k, v in rows["c_Moneda"]},
+            codigo_postal={k: (v[0], v[1], v[2]) for k, v in rows["c_CodigoPostal"]},
+            colonias=frozenset(k for k, _ in rows["c_Colonia"]),
+            estado_pais={k: v[0] for k, v in rows["c_Estado"]},
+            municipios=frozenset(k for k, _ in rows["c_Municipio"]),
+            localidades=frozenset(k for k, _ in rows["c_Localidad"]),
+            regimen_personas={k: frozenset(v) for k, v in extra["regimen_fiscal"].items()},
+            uso_personas={k: frozenset(v["personas"]) for k, v in uso.items()},
+            uso_regimenes={k: frozenset(v["regimenes"]) for k, v in uso.items()},
+            tasas=tasas,
+            impuesto_uso=extra["impuesto"],
+            tipo_factor=codes["c_TipoFactor"],
+            pais_cp={k: re.compile(v["codigo_postal"]) for k, v in extra["pais"].items() if "codigo_postal" in v},
+            pais_taxid={k: re.compile(v["num_reg_id_trib"]) for k, v in extra["pais"].items()
+                        if "num_reg_id_trib" in v},
+            union_europea=frozenset(extra["union_europea"]),
+            sources=sources,
+        )
+
+    def has(self, catalog: str, value: str) -> bool:
+        return value in self.codes[catalog]
+
+    def tasa(self, impuesto: str, factor: str, value: Decimal, retencion: bool) -> bool:
+        """Whether c_TasaOCuota admits ``value`` for this impuesto/factor as a traslado (or retención)."""
+        for entry in self.tasas:
+            if entry.impuesto == impuesto and entry.factor == factor and (entry.retencion if retencion
+                                                                          else entry.traslado):
+                if entry.admits(value):
+                    return True
+        return False
+
+    def info(self) -> list[dict[str, Any]]:
+        """Source, version and row counts, for ``immex-gateway catalogs info``."""
+        return [dict(s) for s in self.sources]
+
+
+def _satcfdi_version() -> str:
+    try:
+        return importlib.metadata.version("satcfdi")
+    except importlib.metadata.PackageNotFoundError:
+        return "(version unknown)"
+
+
+_shared: Catalogs | None = None
+_lock = threading.Lock()
+
+
+def catalogs() -> Catalogs:
+    """The process-wide catalogs, loaded on first use (about a second: 250k rows)."""
+    global _shared
+    with _lock:
+        if _shared is None:
+            _shared = Catalogs.load()
+        return _shared

@@ -1,0 +1,190 @@
+"""CFDI 4.0 matrix: taxes of the conceptos and of the comprobante (CFDI40174-40186, 40207-40221)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from decimal import ROUND_HALF_UP, Decimal
+
+from gateway.findings import Finding
+from gateway.kinds.cfdi.matrix.comprobante import decimals_of
+from gateway.kinds.cfdi.matrix.doc import Doc, Element, at, ceil_to, floor_to, fmt, half_unit, num, places
+from gateway.kinds.cfdi.matrix.registry import rule
+
+_NAMES = {"001": "ISR", "002": "IVA", "003": "IEPS"}
+#: traslado codes, retención codes: Base > 0, Impuesto, TipoFactor, Exento/Tasa rules, TasaOCuota, Importe limits
+_TRASLADO = ("CFDI40174", "CFDI40175", "CFDI40176", "CFDI40177", "CFDI40178", "CFDI40179", "CFDI40180")
+_RETENCION = ("CFDI40181", "CFDI40182", "CFDI40183", "CFDI40184", "CFDI40185", "CFDI40186")
+
+
+def _s(element: Element, attr: str) -> str:
+    return (element.get(attr) or "").strip()
+
+
+def _tax_limits(doc: Doc, tax: Element, sat_code: str, label: str) -> Iterator[Finding]:
+    """Importe within [(Base − ½u) × TasaOCuota, (Base + ½u) × TasaOCuota] (Anexo 20)."""
+    base, tasa, importe = num(tax, "Base"), num(tax, "TasaOCuota"), num(tax, "Importe")
+    if base is None or tasa is None or importe is None:
+        return
+    decimals = doc.decimals if doc.decimals is not None else 2
+    half = half_unit(places(base))
+    lower, upper = floor_to((base - half) * tasa, decimals), ceil_to((base + half) * tasa, decimals)
+    if not lower <= importe <= upper:
+        yield at(tax, "Importe", "CFDI-AMOUNT", f"El Importe {fmt(importe)} de {label} no corresponde a Base "
+                 f"{fmt(base)} × TasaOCuota {fmt(tasa)}: debe estar entre {fmt(lower)} y {fmt(upper)}.", sat_code)
+
+
+def _concept_tax(doc: Doc, tax: Element, retencion: bool) -> Iterator[Finding]:
+    codes = _RETENCION if retencion else _TRASLADO
+    label = "la retención" if retencion else "el traslado"
+    base = num(tax, "Base")
+    if base is not None and base <= 0:
+        yield at(tax, "Base", "CFDI-AMOUNT", f"La Base de {label} es {fmt(base)}; debe ser mayor que cero.", codes[0])
+    impuesto, factor = _s(tax, "Impuesto"), _s(tax, "TipoFactor")
+    if impuesto and not doc.cat.has("c_Impuesto", impuesto):
+        yield at(tax, "Impuesto", "CFDI-CATALOG", f"El Impuesto '{impuesto}' de {label} no está en el catálogo "
+                 "c_Impuesto.", codes[1])
+        return
+    if factor and factor not in doc.cat.tipo_factor:
+        yield at(tax, "TipoFactor", "CFDI-CATALOG", f"El TipoFactor '{factor}' de {label} no está en el catálogo "
+                 "c_TipoFactor.", codes[2])
+        return
+    tasa = num(tax, "TasaOCuota")
+    if retencion:
+        if factor == "Exento":
+            yield at(tax, "TipoFactor", "CFDI-TAXES", "Una retención no puede tener TipoFactor Exento.", codes[3])
+            return
+        tasa_code, limits_code = codes[4], codes[5]
+    else:
+        has_importe = tax.get("Importe") is not None
+        if factor == "Exento" and (tasa is not None or has_importe):
+            yield at(tax, "TipoFactor", "CFDI-TAXES", "Un traslado Exento no lleva TasaOCuota ni Importe.", codes[3])
+            return
+        if factor in ("Tasa", "Cuota") and (tasa is None or not has_importe):
+            yield at(tax, "TipoFactor", "CFDI-TAXES", f"Un traslado con TipoFactor {factor} debe llevar TasaOCuota e "
+                     "Importe.", codes[4])
+            return
+        tasa_code, limits_code = codes[5], codes[6]
+    if tasa is not None and factor and not doc.cat.tasa(impuesto, factor, tasa, retencion):
+        yield at(tax, "TasaOCuota", "CFDI-CATALOG", f"La TasaOCuota {fmt(tasa)} no está en el catálogo "
+                 f"c_TasaOCuota para {_NAMES.get(impuesto, impuesto)} {factor} como "
+                 f"{'retención' if retencion else 'traslado'}.", tasa_code)
+        return
+    yield from _tax_limits(doc, tax, limits_code, label)
+
+
+@rule(*_TRASLADO)
+def traslados_concepto(doc: Doc) -> Iterator[Finding]:
+    for concepto in doc.conceptos:
+        for tax in concepto.traslados:
+            yield from _concept_tax(doc, tax, retencion=False)
+
+
+@rule(*_RETENCION)
+def retenciones_concepto(doc: Doc) -> Iterator[Finding]:
+    for concepto in doc.conceptos:
+        for tax in concepto.retenciones:
+            yield from _concept_tax(doc, tax, retencion=True)
+
+
+def _children(node: Element | None, group: str, item: str) -> list[Element]:
+    if node is None:
+        return []
+    prefix = "{http://www.sat.gob.mx/cfd/4}"
+    return [t for g in node if g.tag == prefix + group for t in g if t.tag == prefix + item]
+
+
+def _rounded(value: Decimal, like: Decimal) -> Decimal:
+    return value.quantize(Decimal(1).scaleb(-places(like)), ROUND_HALF_UP)
+
+
+@rule("CFDI40207", "CFDI40208", "CFDI40210", "CFDI40211")
+def retenciones(doc: Doc) -> Iterator[Finding]:
+    items = _children(doc.impuestos, "Retenciones", "Retencion")
+    if not items:
+        return
+    sums: dict[str, Decimal] = {}
+    for concepto in doc.conceptos:
+        for tax in concepto.retenciones:
+            importe = num(tax, "Importe")
+            if importe is not None:
+                key = _s(tax, "Impuesto")
+                sums[key] = sums.get(key, Decimal(0)) + importe
+    seen: set[str] = set()
+    for tax in items:
+        impuesto = _s(tax, "Impuesto")
+        if impuesto and not doc.cat.has("c_Impuesto", impuesto):
+            yield at(tax, "Impuesto", "CFDI-CATALOG", f"El Impuesto '{impuesto}' no está en el catálogo c_Impuesto.",
+                     "CFDI40207")
+            continue
+        if impuesto in seen:
+            yield at(tax, "Impuesto", "CFDI-TAXES", f"Hay más de una retención de {_NAMES.get(impuesto, impuesto)} en "
+                     "el comprobante; debe haber una por impuesto.", "CFDI40208")
+            continue
+        seen.add(impuesto)
+        yield from decimals_of(doc, tax, "Importe", "CFDI40210", "El Importe de la retención")
+        importe = num(tax, "Importe")
+        if importe is not None:
+            expected = _rounded(sums.get(impuesto, Decimal(0)), importe)
+            if importe != expected:
+                yield at(tax, "Importe", "CFDI-TAXES", f"La retención de {_NAMES.get(impuesto, impuesto)} del "
+                         f"comprobante es {fmt(importe)}, pero las retenciones de los conceptos suman "
+                         f"{fmt(expected)}.", "CFDI40211")
+
+
+def _group_key(tax: Element) -> tuple[str, str, Decimal | None]:
+    tasa = num(tax, "TasaOCuota")
+    return _s(tax, "Impuesto"), _s(tax, "TipoFactor"), tasa.normalize() if tasa is not None else None
+
+
+@rule("CFDI40213", "CFDI40214", "CFDI40215", "CFDI40216", "CFDI40217", "CFDI40218", "CFDI40219", "CFDI40220",
+      "CFDI40221")
+def traslados(doc: Doc) -> Iterator[Finding]:
+    items = _children(doc.impuestos, "Traslados", "Traslado")
+    if not items:
+        return
+    bases: dict[tuple[str, str, Decimal | None], Decimal] = {}
+    importes: dict[tuple[str, str, Decimal | None], Decimal] = {}
+    for concepto in doc.conceptos:
+        for tax in concepto.traslados:
+            key = _group_key(tax)
+            bases[key] = bases.get(key, Decimal(0)) + (num(tax, "Base") or Decimal(0))
+            importes[key] = importes.get(key, Decimal(0)) + (num(tax, "Importe") or Decimal(0))
+    seen: set[tuple[str, str, Decimal | None]] = set()
+    for tax in items:
+        missing = [a for a in ("Base", "Impuesto", "TipoFactor") if tax.get(a) is None]
+        if missing:
+            yield at(tax, missing[0], "CFDI-FIELD", f"Al traslado del comprobante le falta {', '.join(missing)}.",
+                     "CFDI40213")
+            continue
+        impuesto, factor = _s(tax, "Impuesto"), _s(tax, "TipoFactor")
+        if not doc.cat.has("c_Impuesto", impuesto):
+            yield at(tax, "Impuesto", "CFDI-CATALOG", f"El Impuesto '{impuesto}' no está en el catálogo c_Impuesto.",
+                     "CFDI40217")
+            continue
+        key = _group_key(tax)
+        name = f"{_NAMES.get(impuesto, impuesto)} {factor}" + (f" {fmt(key[2])}" if key[2] is not None else "")
+        if key in seen:
+            yield at(tax, "Impuesto", "CFDI-TAXES", f"El traslado {name} aparece más de una vez en el comprobante; "
+                     "debe haber uno por impuesto, factor y tasa.", "CFDI40218")
+            continue
+        seen.add(key)
+        tasa = num(tax, "TasaOCuota")
+        if tasa is not None and factor in ("Tasa", "Cuota") and not doc.cat.tasa(impuesto, factor, tasa, False):
+            yield at(tax, "TasaOCuota", "CFDI-CATALOG", f"La TasaOCuota {fmt(tasa)} no corresponde a {impuesto} "
+                     f"{factor} en el catálogo c_TasaOCuota.", "CFDI40219")
+            continue
+        yield from decimals_of(doc, tax, "Base", "CFDI40214", "La Base del traslado")
+        yield from decimals_of(doc, tax, "Importe", "CFDI40220", "El Importe del traslado")
+        base = num(tax, "Base")
+        if base is not None:
+            expected = _rounded(bases.get(key, Decimal(0)), base)
+            if base != expected:
+                yield at(tax, "Base", "CFDI-TAXES", f"La Base del traslado {name} es {fmt(base)}, pero las bases de "
+                         f"los conceptos con ese impuesto suman {fmt(expected)}.",
+                         "CFDI40216" if factor == "Exento" else "CFDI40215")
+        importe = num(tax, "Importe")
+        if importe is not None:
+            expected = _rounded(importes.get(key, Decimal(0)), importe)
+            if importe != expected:
+                yield at(tax, "Importe", "CFDI-TAXES", f"El Importe del traslado {name} es {fmt(importe)}, pero los "
+                         f"traslados de los conceptos con ese impuesto suman {fmt(expected)}.", "CFDI40221")
