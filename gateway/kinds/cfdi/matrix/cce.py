@@ -198,9 +198,11 @@ def _domicilio_mex(doc: Doc, domicilio: Element, who: str, codes: tuple[str, str
     if municipio and (municipio, estado) not in doc.cat.municipios:
         yield at(domicilio, "Municipio", "CCE-CATALOG", f"El Municipio '{municipio}' {who} no pertenece al estado "
                  f"{estado} en el catálogo c_Municipio.", municipio_code)
+        municipio = ""  # reported; the postal code is compared with what is left
     if localidad and (localidad, estado) not in doc.cat.localidades:
         yield at(domicilio, "Localidad", "CCE-CATALOG", f"La Localidad '{localidad}' {who} no pertenece al estado "
                  f"{estado} en el catálogo c_Localidad.", localidad_code)
+        localidad = ""
     if colonia and (colonia, cp) not in doc.cat.colonias:
         yield at(domicilio, "Colonia", "CCE-CATALOG", f"La Colonia '{colonia}' {who} no corresponde al código "
                  f"postal {cp} en el catálogo c_Colonia.", colonia_code)

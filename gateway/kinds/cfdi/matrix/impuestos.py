@@ -132,8 +132,10 @@ def retenciones(doc: Doc) -> Iterator[Finding]:
 
 
 def _group_key(tax: Element) -> tuple[str, str, Decimal | None]:
-    tasa = num(tax, "TasaOCuota")
-    return _s(tax, "Impuesto"), _s(tax, "TipoFactor"), tasa.normalize() if tasa is not None else None
+    """Traslados are summed per impuesto, factor and tasa; an Exento has no tasa (one left there is CFDI40177)."""
+    factor = _s(tax, "TipoFactor")
+    tasa = num(tax, "TasaOCuota") if factor != "Exento" else None
+    return _s(tax, "Impuesto"), factor, tasa.normalize() if tasa is not None else None
 
 
 @rule("CFDI40213", "CFDI40214", "CFDI40215", "CFDI40216", "CFDI40217", "CFDI40218", "CFDI40219", "CFDI40220",

@@ -124,6 +124,6 @@ def uso_cfdi(doc: Doc) -> Iterator[Finding]:
     if kind and personas is not None and kind not in personas:
         yield at(receptor, "UsoCFDI", "CFDI-CATALOG", f"El UsoCFDI {uso} no aplica a {_PERSONA[kind]} (RFC "
                  f"{doc.receptor_rfc}).", "CFDI40161")
-    elif regimen and regimenes is not None and regimen not in regimenes:
+    elif regimen and regimenes is not None and regimen not in regimenes and doc.cat.has("c_RegimenFiscal", regimen):
         yield at(receptor, "UsoCFDI", "CFDI-CATALOG", f"El UsoCFDI {uso} no corresponde al régimen del receptor "
                  f"{regimen} según el catálogo c_UsoCFDI.", "CFDI40161")
