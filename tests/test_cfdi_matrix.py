@@ -10,16 +10,13 @@ elsewhere, and editing after sealing would only add CFDI-SEAL.
 from __future__ import annotations
 
 from copy import deepcopy
-from datetime import date
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from lxml import etree
 
 from gateway.findings import CODES, Severity
 from gateway.kinds.cfdi.matrix import check_matrix, implemented_codes
-from gateway.kinds.cfdi.satdata import SatData
 from gateway.xmlsafe import parse
 from tests.cfdi_matrix_fixtures import (
     C,
@@ -436,3 +433,104 @@ def test_rule_breaks_alone(export, code) -> None:
         assert finding.code in CODES and finding.message.endswith(".")
         assert isinstance(finding.location.get("line"), int)
         assert finding.location["xpath"].startswith("/cfdi:Comprobante")
+
+
+# --- through the document kind ----------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def kind(sat_root):
+    from gateway.kinds.cfdi.kind import CfdiKind
+
+    return CfdiKind(sat_root, verify_seals=False)
+
+
+def test_generated_invoice_passes_the_kind(kind, make_invoice) -> None:
+    result = kind.check(make_invoice(21))
+    assert result.ok, [(f.code, f.sat_code, f.message) for f in result.findings]
+    assert [f.code for f in result.findings] == ["SAT-DATA-UNCHECKED"]
+
+
+def test_schema_and_matrix_report_a_catalog_value_once(kind, make_invoice) -> None:
+    """FormaPago 77 breaks the XSD enumeration and CFDI40104: one XSD finding carrying the SAT code."""
+    data = make_invoice(22).replace(b'FormaPago="03"', b'FormaPago="77"', 1)
+    result = kind.check(data)
+    errors_ = [f for f in result.findings if f.severity is Severity.ERROR]
+    assert [(f.code, f.sat_code) for f in errors_] == [("XSD", "CFDI40104")]
+
+
+def test_lifted_catalog_and_matrix_report_once(kind, make_invoice) -> None:
+    data = make_invoice(23)
+    start = data.index(b'ClaveProdServ="') + len(b'ClaveProdServ="')
+    data = data[:start] + b"99999999" + data[data.index(b'"', start):]
+    errors_ = [f for f in kind.check(data).findings if f.severity is Severity.ERROR]
+    assert [(f.code, f.sat_code) for f in errors_] == [("XSD", "CFDI40162")]
+    assert errors_[0].location["xpath"].endswith("cfdi:Concepto[1]/@ClaveProdServ")
+
+
+def test_every_implemented_code_is_registered_once_per_function() -> None:
+    codes = implemented_codes()
+    assert all(code.startswith(("CFDI4", "CFDI1", "CCE1")) for code in codes)
+    assert len(codes) == len(set(codes))
+
+
+def test_unparseable_amounts_are_left_to_the_xsd(export) -> None:
+    root = variant(export, lambda r: conceptos(r)[0].set("Importe", "1,000.00"))
+    assert {f.sat_code for f in check_matrix(root) if f.severity is Severity.ERROR} == set()
+
+
+# --- SAT codes reported by the foundation's rules and seal checks ------------------------------------------------
+
+def _drop(path: str, attr: str):
+    return setattrs(path, **{attr: None})
+
+
+def _total_equals_subtotal(root):
+    root.set("Total", root.get("SubTotal"))
+
+
+def _descuento_over_subtotal(root):
+    subtotal = dec(root, "SubTotal")
+    conceptos(root)[0].set("Descuento", money(subtotal + 1))
+    root.set("Descuento", money(subtotal + 1))
+    root.set("Total", "-1.00")
+
+
+FOUNDATION_CASES: dict[str, tuple[str, tuple, frozenset[str]]] = {
+    "CFDI40108": ("export", (plus(".", "SubTotal"), plus(".", "Total")), frozenset()),
+    "CFDI40109": ("traslado", (setattrs(".", SubTotal="1", Total="1"),), frozenset()),
+    # a Descuento above the SubTotal needs a concepto Descuento above its Importe
+    "CFDI40110": ("export", (_descuento_over_subtotal,), frozenset({"CFDI40169"})),
+    "CFDI40119": ("export", (plus(".", "Total"),), frozenset()),
+    # the export's foreign receptor keeps NumRegIdTrib, which also needs the complement
+    "CFDI40122": ("export", (remove("cfdi:Complemento/cce20:ComercioExterior"),), frozenset({"CFDI40155"})),
+    "CFDI40203": ("retencion", (plus("cfdi:Impuestos", "TotalImpuestosRetenidos"), plus(".", "Total", "-1.00")),
+                  frozenset()),
+    "CFDI40205": ("export", (setattrs("cfdi:Impuestos", TotalImpuestosTrasladados="1.00"), plus(".", "Total")),
+                  frozenset()),
+    "CFDI40206": ("retencion", (_drop("cfdi:Impuestos", "TotalImpuestosRetenidos"), _total_equals_subtotal),
+                  frozenset()),
+    "CFDI40212": ("export", (_drop("cfdi:Impuestos", "TotalImpuestosTrasladados"),), frozenset()),
+    "CCE122": ("export", (plus("cfdi:Complemento/cce20:ComercioExterior", "TotalUSD"),), frozenset()),
+    "CCE152": ("export", (mercancia(NoIdentificacion="SKU-X"),), frozenset()),
+}
+
+
+@pytest.mark.parametrize("code", sorted(FOUNDATION_CASES))
+def test_foundation_rule_breaks_alone(export, code) -> None:
+    base, mutations, also = FOUNDATION_CASES[code]
+    root = variant(export, *BASES[base], *mutations)
+    assert sat_codes(root) == {code, *also}, [(f.sat_code, f.message) for f in errors(root)]
+
+
+@pytest.mark.parametrize("code", ["CFDI40102", "CFDI40106"])
+def test_seal_code(sat_root, make_invoice, code) -> None:
+    from gateway.kinds.cfdi.kind import CfdiKind
+
+    data = make_invoice(24)
+    attr = b' Sello="' if code == "CFDI40102" else b' Certificado="'
+    start = data.index(attr) + len(attr)
+    value = data[start:data.index(b'"', start)]
+    # a seal of something else (kept equal in the timbre's SelloCFD), or a Certificado that is no certificate
+    data = data.replace(value, b"QUJD" + value[4:]) if code == "CFDI40102" else data.replace(value, b"QUJD")
+    result = CfdiKind(sat_root).check(data)
+    assert {f.sat_code for f in result.findings if f.severity is Severity.ERROR} == {code}

@@ -27,7 +27,7 @@ def _listed(doc: Doc, element: Element, rfc: str, nombre_attr: str, cp_attr: str
     if entry.nombre and _name(element.get(nombre_attr)) != _name(entry.nombre):
         yield at(element, nombre_attr, "SAT-LIST", f"El nombre {who} «{element.get(nombre_attr)}» no es el "
                  f"registrado para el RFC {rfc} («{entry.nombre}»).", codes[1])
-    cp = (element.get(cp_attr) or "").strip()
+    cp = (element.get(cp_attr) or "").strip() if cp_attr else ""
     if codes[2] and entry.codigo_postal and cp and cp != entry.codigo_postal:
         yield at(element, cp_attr, "SAT-LIST", f"El domicilio fiscal {who} ({cp}) no es el registrado para el RFC "
                  f"{rfc} ({entry.codigo_postal}).", codes[2])
