@@ -243,6 +243,14 @@ def first_importe_plus(root):
     root.set("SubTotal", money(dec(root, "SubTotal") + 1))
 
 
+def descuento_over_importe(root):
+    concepto = conceptos(root)[0]
+    descuento = dec(concepto, "Importe") + 1
+    concepto.set("Descuento", money(descuento))
+    root.set("Descuento", money(descuento))
+    root.set("Total", money(dec(root, "SubTotal") - descuento))
+
+
 # (sat code, base, mutations, codes SAT's rules make fire together with it)
 CASES: dict[str, tuple[str, tuple, frozenset[str]]] = {
     # comprobante
@@ -301,6 +309,7 @@ CASES: dict[str, tuple[str, tuple, frozenset[str]]] = {
     "CFDI40166": ("national", (first_concepto(ValorUnitario="0.00"),), frozenset({"CFDI40167"})),
     "CFDI40167": ("national", (first_concepto(Cantidad="999"),), frozenset()),
     "CFDI40168": ("export", (first_concepto(Descuento="0.000"), setattrs(".", Descuento="0.00")), frozenset()),
+    "CFDI40169": ("export", (descuento_over_importe,), frozenset()),
     "CFDI40170": ("national", (first_concepto(ObjetoImp="09"),), frozenset()),
     "CFDI40171": ("national", (remove("cfdi:Conceptos/cfdi:Concepto/cfdi:Impuestos"), resum), frozenset()),
     "CFDI40172": ("national", (first_concepto(ObjetoImp="01"),), frozenset()),
