@@ -119,6 +119,7 @@ class Catalogs:
     pais_taxid: dict[str, re.Pattern[str]]
     union_europea: frozenset[str]
     sources: list[dict[str, Any]] = field(default_factory=list)
+    _tasa_cache: dict[tuple[str, str, Decimal, bool], bool] = field(default_factory=dict, repr=False)
 
     @classmethod
     def load(cls, database: Path | None = None, extras: Path = EXTRAS_PATH) -> Catalogs:
@@ -175,12 +176,15 @@ class Catalogs:
 
     def tasa(self, impuesto: str, factor: str, value: Decimal, retencion: bool) -> bool:
         """Whether c_TasaOCuota admits ``value`` for this impuesto/factor as a traslado (or retención)."""
-        for entry in self.tasas:
-            if entry.impuesto == impuesto and entry.factor == factor and (entry.retencion if retencion
-                                                                          else entry.traslado):
-                if entry.admits(value):
-                    return True
-        return False
+        key = (impuesto, factor, value, retencion)
+        known = self._tasa_cache.get(key)
+        if known is None:
+            known = any(entry.impuesto == impuesto and entry.factor == factor
+                        and (entry.retencion if retencion else entry.traslado) and entry.admits(value)
+                        for entry in self.tasas)
+            if len(self._tasa_cache) < 10000:
+                self._tasa_cache[key] = known
+        return known
 
     def info(self) -> list[dict[str, Any]]:
         """Source, version and row counts, for ``immex-gateway catalogs info``."""

@@ -26,20 +26,37 @@ def check_matrix(root: etree._Element, catalog: Catalogs | None = None, satdata:
                  ) -> list[Finding]:
     """Findings of every matrix rule for a parsed cfdi:Comprobante 4.0."""
     doc = Doc(root, catalog or catalogs(), satdata)
+    runnable, unchecked = _plan(doc.sat)
     findings: list[Finding] = []
-    unchecked: dict[str, list[str]] = {}
     with localcontext() as context:
-        context.prec = 60
-        for entry in RULES:
-            if entry.needs is not None and not doc.sat.available(entry.needs):
-                unchecked.setdefault(entry.needs, []).extend(entry.codes)
-                continue
+        context.prec = 60  # products of 18-digit amounts with 6 decimals must never be rounded by the context
+        for fn in runnable:
             try:
-                findings.extend(entry.fn(doc))
+                findings.extend(fn(doc))
             except Skip:
                 continue
     if unchecked:
-        parts = [f"{', '.join(codes)} (falta {CONFIG_KEYS[needs]})" for needs, codes in unchecked.items()]
-        findings.append(info("SAT-DATA-UNCHECKED", "No se verificaron reglas que necesitan listas del SAT: "
-                             + "; ".join(parts) + ".", line=root.sourceline, xpath="/cfdi:Comprobante"))
+        findings.append(info("SAT-DATA-UNCHECKED", unchecked, line=root.sourceline, xpath="/cfdi:Comprobante"))
     return findings
+
+
+_PLANS: dict[tuple[bool, ...], tuple[list, str]] = {}
+
+
+def _plan(sat: SatData) -> tuple[list, str]:
+    """The rules that can run with this SatData, and the message naming the ones that cannot (cached)."""
+    key = tuple(sat.available(name) for name in CONFIG_KEYS)
+    plan = _PLANS.get(key)
+    if plan is None:
+        runnable, unchecked = [], {}
+        for entry in RULES:
+            if entry.needs is not None and not sat.available(entry.needs):
+                unchecked.setdefault(entry.needs, []).extend(entry.codes)
+            else:
+                runnable.append(entry.fn)
+        message = ""
+        if unchecked:
+            parts = [f"{', '.join(codes)} (falta {CONFIG_KEYS[needs]})" for needs, codes in unchecked.items()]
+            message = "No se verificaron reglas que necesitan listas del SAT: " + "; ".join(parts) + "."
+        plan = _PLANS[key] = (runnable, message)
+    return plan

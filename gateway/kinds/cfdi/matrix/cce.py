@@ -20,6 +20,7 @@ from gateway.kinds.cfdi.matrix.doc import (
     num,
     persona,
     places,
+    within_product,
 )
 from gateway.kinds.cfdi.matrix.registry import rule
 
@@ -355,12 +356,12 @@ def _valor_aduana(mercancia: Element) -> Iterator[Finding]:
                                  num(mercancia, "ValorDolares"))
     if cantidad is None or unitario is None or valor is None:
         return
-    hc, hv = half_unit(places(cantidad)), half_unit(places(unitario))
-    lower, upper = floor_to((cantidad - hc) * (unitario - hv), 2), ceil_to((cantidad + hc) * (unitario + hv), 2)
-    if not lower <= valor <= upper:
+    limits = within_product(valor, cantidad, unitario, 2)
+    if limits is not None:
         yield at(mercancia, "ValorDolares", "CCE-AMOUNT", f"El ValorDolares {fmt(valor)} de la mercancía "
                  f"{_s(mercancia, 'NoIdentificacion')} no corresponde a CantidadAduana {fmt(cantidad)} × "
-                 f"ValorUnitarioAduana {fmt(unitario)}: debe estar entre {fmt(lower)} y {fmt(upper)}.", "CCE171")
+                 f"ValorUnitarioAduana {fmt(unitario)}: debe estar entre {fmt(limits[0])} y {fmt(limits[1])}.",
+                 "CCE171")
 
 
 def _conversion(noid: str, members: list[Element], importes: list[Decimal] | None, tipo_cambio: Decimal,
@@ -372,8 +373,10 @@ def _conversion(noid: str, members: list[Element], importes: list[Decimal] | Non
     if any(v is None for v in valores) or any(_s(m, "UnidadAduana") == "99" for m in members):
         return
     total = sum(valores, Decimal(0))  # type: ignore[arg-type]
-    half = sum((half_unit(places(i)) for i in importes), Decimal(0))
     importe = sum(importes, Decimal(0))
+    if tipo_cambio == usd and total == importe:  # invoices in USD: ValorDolares is the Importe
+        return
+    half = sum((half_unit(places(i)) for i in importes), Decimal(0))
     lower = floor_to((importe - half) * tipo_cambio / usd, 2)
     upper = ceil_to((importe + half) * tipo_cambio / usd, 2)
     if lower <= total <= upper:

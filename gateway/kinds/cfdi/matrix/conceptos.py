@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from decimal import Decimal
 
 from gateway.findings import Finding
-from gateway.kinds.cfdi.matrix.doc import Concepto, Doc, Element, at, ceil_to, floor_to, fmt, half_unit, num, places
+from gateway.kinds.cfdi.matrix.doc import Concepto, Doc, Element, at, fmt, num, places, within_product
 from gateway.kinds.cfdi.matrix.registry import rule
 
 _PEDIMENTO = re.compile(r"([0-9]{2})  ([0-9]{2})  ([0-9]{4})  ([0-9]{7})")
@@ -18,14 +18,11 @@ def _importe_limits(doc: Doc, element: Element, sat_code: str, label: str) -> It
     cantidad, unitario, importe = num(element, "Cantidad"), num(element, "ValorUnitario"), num(element, "Importe")
     if cantidad is None or unitario is None or importe is None:
         return
-    decimals = doc.decimals if doc.decimals is not None else 2
-    hc, hv = half_unit(places(cantidad)), half_unit(places(unitario))
-    lower = floor_to((cantidad - hc) * (unitario - hv), decimals)
-    upper = ceil_to((cantidad + hc) * (unitario + hv), decimals)
-    if not lower <= importe <= upper:
+    limits = within_product(importe, cantidad, unitario, doc.decimals if doc.decimals is not None else 2)
+    if limits is not None:
         yield at(element, "Importe", "CFDI-AMOUNT", f"El Importe {fmt(importe)} {label} no corresponde a Cantidad "
-                 f"{fmt(cantidad)} × ValorUnitario {fmt(unitario)}: debe estar entre {fmt(lower)} y {fmt(upper)}.",
-                 sat_code)
+                 f"{fmt(cantidad)} × ValorUnitario {fmt(unitario)}: debe estar entre {fmt(limits[0])} y "
+                 f"{fmt(limits[1])}.", sat_code)
 
 
 @rule("CFDI40162", "CFDI40165")

@@ -7,7 +7,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from gateway.findings import Finding
 from gateway.kinds.cfdi.matrix.comprobante import decimals_of
-from gateway.kinds.cfdi.matrix.doc import Doc, Element, at, ceil_to, floor_to, fmt, half_unit, num, places
+from gateway.kinds.cfdi.matrix.doc import Doc, Element, at, ceil_to, floor_to, fmt, half_unit, num, places, unit
 from gateway.kinds.cfdi.matrix.registry import rule
 
 _NAMES = {"001": "ISR", "002": "IVA", "003": "IEPS"}
@@ -24,6 +24,8 @@ def _tax_limits(doc: Doc, tax: Element, sat_code: str, label: str) -> Iterator[F
     """Importe within [(Base − ½u) × TasaOCuota, (Base + ½u) × TasaOCuota] (Anexo 20)."""
     base, tasa, importe = num(tax, "Base"), num(tax, "TasaOCuota"), num(tax, "Importe")
     if base is None or tasa is None or importe is None:
+        return
+    if importe == base * tasa:
         return
     decimals = doc.decimals if doc.decimals is not None else 2
     half = half_unit(places(base))
@@ -94,7 +96,8 @@ def _children(node: Element | None, group: str, item: str) -> list[Element]:
 
 
 def _rounded(value: Decimal, like: Decimal) -> Decimal:
-    return value.quantize(Decimal(1).scaleb(-places(like)), ROUND_HALF_UP)
+    """``value`` rounded half-up to the decimals ``like`` was written with (SAT's "redondeo")."""
+    return value.quantize(unit(places(like)), ROUND_HALF_UP)
 
 
 @rule("CFDI40207", "CFDI40208", "CFDI40210", "CFDI40211")
@@ -131,11 +134,22 @@ def retenciones(doc: Doc) -> Iterator[Finding]:
                          f"{fmt(expected)}.", "CFDI40211")
 
 
+_TASAS: dict[str, Decimal | None] = {}
+
+
 def _group_key(tax: Element) -> tuple[str, str, Decimal | None]:
     """Traslados are summed per impuesto, factor and tasa; an Exento has no tasa (one left there is CFDI40177)."""
     factor = _s(tax, "TipoFactor")
-    tasa = num(tax, "TasaOCuota") if factor != "Exento" else None
-    return _s(tax, "Impuesto"), factor, tasa.normalize() if tasa is not None else None
+    raw = tax.get("TasaOCuota") if factor != "Exento" else None
+    if raw is None:
+        return _s(tax, "Impuesto"), factor, None
+    tasa = _TASAS.get(raw)
+    if tasa is None:
+        value = num(tax, "TasaOCuota")
+        tasa = value.normalize() if value is not None else None
+        if len(_TASAS) < 1000:  # a handful of distinct rates in practice
+            _TASAS[raw] = tasa
+    return _s(tax, "Impuesto"), factor, tasa
 
 
 @rule("CFDI40213", "CFDI40214", "CFDI40215", "CFDI40216", "CFDI40217", "CFDI40218", "CFDI40219", "CFDI40220",
