@@ -168,7 +168,10 @@ def _sat_data_files(validation: dict[str, Any], base_dir: Path) -> dict[str, Pat
             continue
         if not isinstance(value, str) or not value:
             raise ConfigError(f"validation.{key}: must be the path of a CSV file")
-        files[provider] = _path(base_dir, value)
+        path = _path(base_dir, value)
+        if not path.is_file():
+            raise ConfigError(f"validation.{key}: file not found: {path}")
+        files[provider] = path
     return files
 
 

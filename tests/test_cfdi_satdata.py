@@ -139,11 +139,26 @@ def test_broken_list_names_file_and_problem(tmp_path, text, problem) -> None:
         SatData.from_files(fix_rates=_csv(tmp_path / "fix.csv", "fecha,tipo_cambio\nayer,20\n"))
 
 
-def test_config_keys_resolve_relative_paths(tmp_path) -> None:
-    settings = from_dict({"validation": {"fix_rates": "sat/fix.csv", "sat_rfc_list": "/srv/l_rfc.csv"}}, tmp_path)
-    assert settings.sat_data_files == {"fix": tmp_path / "sat/fix.csv", "rfc": Path("/srv/l_rfc.csv")}
+def test_config_keys_resolve_relative_paths(tmp_path, lists) -> None:
+    (tmp_path / "sat").mkdir()
+    _csv(tmp_path / "sat" / "fix.csv", lists["fix"].read_text(encoding="utf-8"))
+    settings = from_dict({"validation": {"fix_rates": "sat/fix.csv", "sat_rfc_list": str(lists["rfc"])}}, tmp_path)
+    assert settings.sat_data_files == {"fix": tmp_path / "sat/fix.csv", "rfc": lists["rfc"]}
     with pytest.raises(ConfigError, match="validation.fix_rates"):
         from_dict({"validation": {"fix_rates": 3}}, tmp_path)
+    with pytest.raises(ConfigError, match="validation.sat_lco_list: file not found"):
+        from_dict({"validation": {"sat_lco_list": "nowhere.csv"}}, tmp_path)
+
+
+def test_gateway_applies_configured_lists(tmp_path, lists, make_invoice) -> None:
+    """Through the configuration: a FIX table that disagrees rejects the invoice with CCE121."""
+    from gateway.kinds import KindRegistry
+
+    wrong = _csv(tmp_path / "wrong.csv", "fecha,tipo_cambio\n2000-01-01,1.0000\n")
+    settings = from_dict({"validation": {"fix_rates": str(wrong), "certificate_dirs": []}}, tmp_path)
+    kind = KindRegistry(settings.certificate_dirs, None, settings.sat_data_files).get("cfdi")
+    result = kind.check(make_invoice(12))
+    assert "CCE121" in {f.sat_code for f in result.findings if f.severity is Severity.ERROR}
 
 
 def test_catalogs_info_cli(tmp_path, lists) -> None:
