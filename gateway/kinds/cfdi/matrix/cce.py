@@ -8,7 +8,6 @@ from decimal import Decimal
 from gateway.findings import Finding
 from gateway.kinds.cfdi.matrix.doc import (
     CCE20,
-    CFDI,
     TFD,
     Doc,
     Element,
@@ -127,10 +126,11 @@ def complemento(doc: Doc) -> Iterator[Finding]:
     if len(doc.cce) > 1:
         yield at(doc.cce[1], None, "CCE-FIELD", f"El CFDI lleva {len(doc.cce)} complementos de Comercio Exterior; "
                  "debe llevar uno.", "CCE113")
-    nested = doc.root.iter(_X + "ComercioExterior")
-    for cce in nested:
-        parent = cce.getparent()
-        if parent is None or parent.tag != f"{{{CFDI}}}Complemento" or parent.getparent() is not doc.root:
+    # misplaced complements end up in the Addenda or in a concepto's ComplementoConcepto
+    places_ = [doc.addenda] if doc.addenda is not None else []
+    places_ += [c.complemento for c in doc.conceptos if c.complemento is not None]
+    for place in places_:
+        for cce in place.iter(_X + "ComercioExterior"):
             yield at(cce, None, "CCE-FIELD", "El Comercio Exterior debe ir en cfdi:Complemento del comprobante, no "
                      "dentro de otro nodo.", "CCE114")
     if doc.cce:

@@ -38,7 +38,8 @@ class Skip(Exception):
 class Concepto:
     """A cfdi:Concepto and its children, found in one pass."""
 
-    __slots__ = ("element", "impuestos", "traslados", "retenciones", "terceros", "predial", "aduanera", "partes")
+    __slots__ = ("element", "impuestos", "traslados", "retenciones", "terceros", "predial", "aduanera", "partes",
+                 "complemento")
 
     def __init__(self, element: Element) -> None:
         self.element = element
@@ -49,6 +50,7 @@ class Concepto:
         self.predial: list[Element] = []
         self.aduanera: list[Element] = []
         self.partes: list[Element] = []
+        self.complemento: Element | None = None  # ComplementoConcepto
         for child in element:
             tag = child.tag
             if tag == _C + "Impuestos":
@@ -66,6 +68,8 @@ class Concepto:
                 self.aduanera.append(child)
             elif tag == _C + "Parte":
                 self.partes.append(child)
+            elif tag == _C + "ComplementoConcepto":
+                self.complemento = child
 
     def get(self, attr: str) -> str:
         return _strip(self.element.get(attr))
@@ -86,6 +90,7 @@ class Doc:
         self.impuestos: Element | None = None
         self.complementos: list[Element] = []  # the children of every cfdi:Complemento
         self.complemento_nodes: list[Element] = []
+        self.addenda: Element | None = None
         for child in root:
             tag = child.tag
             if tag == _C + "Conceptos":
@@ -103,6 +108,8 @@ class Doc:
                 self.relacionados.append(child)
             elif tag == _C + "InformacionGlobal":
                 self.global_ = child
+            elif tag == _C + "Addenda":
+                self.addenda = child
         self.cce = [c for c in self.complementos if c.tag == _X + "ComercioExterior"]
         self.tipo = self.get("TipoDeComprobante")
         self.moneda = self.get("Moneda")
