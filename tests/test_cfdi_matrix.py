@@ -543,3 +543,17 @@ def test_seal_code(sat_root, make_invoice, code) -> None:
     data = data.replace(value, b"QUJD" + value[4:]) if code == "CFDI40102" else data.replace(value, b"QUJD")
     result = CfdiKind(sat_root).check(data)
     assert {f.sat_code for f in result.findings if f.severity is Severity.ERROR} == {code}
+
+
+@pytest.mark.parametrize("value", ["x", "", " ", "-1", "1E+70", "99999999999999999999.9999999999", "NaN", "٣"])
+def test_garbage_in_any_attribute_never_raises(export, value) -> None:
+    """The matrix runs on documents the XSD rejects too: every attribute of every element set to junk."""
+    for element in export.iter():
+        for attr in list(element.attrib):
+            if attr in ("Sello", "Certificado", "SelloSAT", "SelloCFD"):
+                continue
+            root = deepcopy(export)
+            twin = next(e for e, o in zip(root.iter(), export.iter(), strict=True) if o is element)
+            twin.set(attr, value)
+            for finding in check_matrix(root):
+                assert finding.message and finding.code in CODES

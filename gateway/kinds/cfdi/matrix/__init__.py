@@ -33,7 +33,7 @@ def check_matrix(root: etree._Element, catalog: Catalogs | None = None, satdata:
         for fn in runnable:
             try:
                 findings.extend(fn(doc))
-            except Skip:
+            except (Skip, ArithmeticError):  # an unparseable or absurd number: the XSD reports it
                 continue
     if unchecked:
         findings.append(info("SAT-DATA-UNCHECKED", unchecked, line=root.sourceline, xpath="/cfdi:Comprobante"))
