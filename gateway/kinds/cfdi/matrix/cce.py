@@ -311,8 +311,8 @@ def mercancias(doc: Doc) -> Iterator[Finding]:
             elif unidad and unidad != "99" and not fraccion:
                 yield at(mercancia, "UnidadAduana", "CCE-FIELD", f"La mercancía {noid} no lleva FraccionArancelaria; "
                          f"solo puede omitirse con UnidadAduana 99, y es {unidad}.", "CCE160")
-            present = [a for a in ("CantidadAduana", "UnidadAduana", "ValorUnitarioAduana")
-                       if mercancia.get(a) is not None]
+            present = [a for a, v in (("CantidadAduana", mercancia.get("CantidadAduana")), ("UnidadAduana", unidad),
+                                      ("ValorUnitarioAduana", mercancia.get("ValorUnitarioAduana"))) if v]
             if 0 < len(present) < 3:
                 missing = {"CantidadAduana", "UnidadAduana", "ValorUnitarioAduana"} - set(present)
                 yield at(mercancia, None, "CCE-FIELD", f"La mercancía {noid} lleva {', '.join(present)} pero no "
@@ -337,24 +337,25 @@ def valor_dolares(doc: Doc) -> Iterator[Finding]:
             importes.setdefault(concepto.get("NoIdentificacion"), []).append(importe)
     for cce in doc.cce:
         usd = num(cce, "TipoCambioUSD")
-        mercancias = _mercancias(cce)
-        groups: dict[str, list[Element]] = {}
-        for mercancia in mercancias:
-            groups.setdefault(_s(mercancia, "NoIdentificacion"), []).append(mercancia)
-            yield from _valor_aduana(mercancia)
+        # NoIdentificacion -> [(mercancía, ValorDolares or None, is a service (UnidadAduana 99))]
+        groups: dict[str, list[tuple[Element, Decimal | None, bool]]] = {}
+        for mercancia in _mercancias(cce):
+            unidad = mercancia.get("UnidadAduana")
+            valor = num(mercancia, "ValorDolares")
+            service = unidad is not None and unidad.strip() == "99"
+            groups.setdefault(_s(mercancia, "NoIdentificacion"), []).append((mercancia, valor, service))
+            if unidad is not None and not service and valor is not None:
+                yield from _valor_aduana(mercancia, valor)
         if tipo_cambio is None or usd is None or usd <= 0:
             continue
         for noid, members in groups.items():
             yield from _conversion(noid, members, importes.get(noid), tipo_cambio, usd)
 
 
-def _valor_aduana(mercancia: Element) -> Iterator[Finding]:
+def _valor_aduana(mercancia: Element, valor: Decimal) -> Iterator[Finding]:
     """CCE171: ValorDolares within CantidadAduana × ValorUnitarioAduana, each ± half a unit of its last decimal."""
-    if _s(mercancia, "UnidadAduana") in ("", "99"):
-        return
-    cantidad, unitario, valor = (num(mercancia, "CantidadAduana"), num(mercancia, "ValorUnitarioAduana"),
-                                 num(mercancia, "ValorDolares"))
-    if cantidad is None or unitario is None or valor is None:
+    cantidad, unitario = num(mercancia, "CantidadAduana"), num(mercancia, "ValorUnitarioAduana")
+    if cantidad is None or unitario is None:
         return
     limits = within_product(valor, cantidad, unitario, 2)
     if limits is not None:
@@ -364,17 +365,18 @@ def _valor_aduana(mercancia: Element) -> Iterator[Finding]:
                  "CCE171")
 
 
-def _conversion(noid: str, members: list[Element], importes: list[Decimal] | None, tipo_cambio: Decimal,
-                usd: Decimal) -> Iterator[Finding]:
+def _conversion(noid: str, members: list[tuple[Element, Decimal | None, bool]], importes: list[Decimal] | None,
+                tipo_cambio: Decimal, usd: Decimal) -> Iterator[Finding]:
     """ValorDolares = Importe × TipoCambio / TipoCambioUSD, each Importe ± half a unit of its last decimal."""
     if not importes:
         return  # CCE152 (no concepto with that NoIdentificacion) is reported by the foundation's rules
-    valores = [num(m, "ValorDolares") for m in members]
-    if any(v is None for v in valores) or any(_s(m, "UnidadAduana") == "99" for m in members):
-        return
-    total = sum(valores, Decimal(0))  # type: ignore[arg-type]
-    importe = sum(importes, Decimal(0))
-    if tipo_cambio == usd and total == importe:  # invoices in USD: ValorDolares is the Importe
+    total = Decimal(0)
+    for _, valor, service in members:
+        if valor is None or service:
+            return
+        total += valor
+    importe = importes[0] if len(importes) == 1 else sum(importes, Decimal(0))
+    if total == importe and tipo_cambio == usd:  # invoices in USD: ValorDolares is the Importe
         return
     half = sum((half_unit(places(i)) for i in importes), Decimal(0))
     lower = floor_to((importe - half) * tipo_cambio / usd, 2)
@@ -383,6 +385,6 @@ def _conversion(noid: str, members: list[Element], importes: list[Decimal] | Non
         return
     one_to_one = len(members) == 1 and len(importes) == 1
     what = "El ValorDolares" if one_to_one else f"La suma de ValorDolares ({len(members)} mercancías)"
-    yield at(members[0], "ValorDolares", "CCE-AMOUNT", f"{what} de {noid} es {fmt(total)}, pero Importe "
+    yield at(members[0][0], "ValorDolares", "CCE-AMOUNT", f"{what} de {noid} es {fmt(total)}, pero Importe "
              f"{fmt(importe)} × TipoCambio {fmt(tipo_cambio)} / TipoCambioUSD {fmt(usd)} da entre {fmt(lower)} y "
              f"{fmt(upper)}.", "CCE172" if one_to_one else "CCE158")

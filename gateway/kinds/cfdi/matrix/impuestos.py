@@ -7,7 +7,19 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from gateway.findings import Finding
 from gateway.kinds.cfdi.matrix.comprobante import decimals_of
-from gateway.kinds.cfdi.matrix.doc import Doc, Element, at, ceil_to, floor_to, fmt, half_unit, num, places, unit
+from gateway.kinds.cfdi.matrix.doc import (
+    Doc,
+    Element,
+    at,
+    ceil_to,
+    floor_to,
+    fmt,
+    half_unit,
+    num,
+    places,
+    raw_places,
+    unit,
+)
 from gateway.kinds.cfdi.matrix.registry import rule
 
 _NAMES = {"001": "ISR", "002": "IVA", "003": "IEPS"}
@@ -20,12 +32,11 @@ def _s(element: Element, attr: str) -> str:
     return (element.get(attr) or "").strip()
 
 
-def _tax_limits(doc: Doc, tax: Element, sat_code: str, label: str) -> Iterator[Finding]:
-    """Importe within [(Base − ½u) × TasaOCuota, (Base + ½u) × TasaOCuota] (Anexo 20)."""
-    base, tasa, importe = num(tax, "Base"), num(tax, "TasaOCuota"), num(tax, "Importe")
-    if base is None or tasa is None or importe is None:
-        return
-    if importe == base * tasa:
+def _tax_limits(doc: Doc, tax: Element, base: Decimal, tasa: Decimal, sat_code: str, label: str
+                ) -> Iterator[Finding]:
+    """Importe within [(Base − ½u) × TasaOCuota, (Base + ½u) × TasaOCuota] (Anexo 20); the exact product passes."""
+    importe = num(tax, "Importe")
+    if importe is None or importe == base * tasa:
         return
     decimals = doc.decimals if doc.decimals is not None else 2
     half = half_unit(places(base))
@@ -50,7 +61,7 @@ def _concept_tax(doc: Doc, tax: Element, retencion: bool) -> Iterator[Finding]:
         yield at(tax, "TipoFactor", "CFDI-CATALOG", f"El TipoFactor '{factor}' de {label} no está en el catálogo "
                  "c_TipoFactor.", codes[2])
         return
-    tasa = num(tax, "TasaOCuota")
+    raw_tasa = tax.get("TasaOCuota")
     if retencion:
         if factor == "Exento":
             yield at(tax, "TipoFactor", "CFDI-TAXES", "Una retención no puede tener TipoFactor Exento.", codes[3])
@@ -58,20 +69,38 @@ def _concept_tax(doc: Doc, tax: Element, retencion: bool) -> Iterator[Finding]:
         tasa_code, limits_code = codes[4], codes[5]
     else:
         has_importe = tax.get("Importe") is not None
-        if factor == "Exento" and (tasa is not None or has_importe):
+        if factor == "Exento" and (raw_tasa is not None or has_importe):
             yield at(tax, "TipoFactor", "CFDI-TAXES", "Un traslado Exento no lleva TasaOCuota ni Importe.", codes[3])
             return
-        if factor in ("Tasa", "Cuota") and (tasa is None or not has_importe):
+        if factor in ("Tasa", "Cuota") and (raw_tasa is None or not has_importe):
             yield at(tax, "TipoFactor", "CFDI-TAXES", f"Un traslado con TipoFactor {factor} debe llevar TasaOCuota e "
                      "Importe.", codes[4])
             return
         tasa_code, limits_code = codes[5], codes[6]
-    if tasa is not None and factor and not doc.cat.tasa(impuesto, factor, tasa, retencion):
-        yield at(tax, "TasaOCuota", "CFDI-CATALOG", f"La TasaOCuota {fmt(tasa)} no está en el catálogo "
+    if raw_tasa is None or not factor:
+        return
+    tasa = num(tax, "TasaOCuota")
+    if not _tasa_ok(doc, impuesto, factor, raw_tasa, tasa, retencion):  # type: ignore[arg-type]
+        yield at(tax, "TasaOCuota", "CFDI-CATALOG", f"La TasaOCuota {fmt(tasa)} no está en el catálogo "  # type: ignore[arg-type]
                  f"c_TasaOCuota para {_NAMES.get(impuesto, impuesto)} {factor} como "
                  f"{'retención' if retencion else 'traslado'}.", tasa_code)
         return
-    yield from _tax_limits(doc, tax, limits_code, label)
+    if base is not None:
+        yield from _tax_limits(doc, tax, base, tasa, limits_code, label)  # type: ignore[arg-type]
+
+
+_TASA_OK: dict[tuple[int, str, str, str, bool], bool] = {}
+
+
+def _tasa_ok(doc: Doc, impuesto: str, factor: str, raw: str, tasa: Decimal, retencion: bool) -> bool:
+    """c_TasaOCuota admits the rate; cached by the rate as written (hashing a Decimal costs more than a str)."""
+    key = (id(doc.cat), impuesto, factor, raw, retencion)
+    known = _TASA_OK.get(key)
+    if known is None:
+        known = doc.cat.tasa(impuesto, factor, tasa, retencion)
+        if len(_TASA_OK) < 10000:
+            _TASA_OK[key] = known
+    return known
 
 
 @rule(*_TRASLADO)
@@ -160,14 +189,18 @@ def traslados(doc: Doc) -> Iterator[Finding]:
         return
     bases: dict[tuple[str, str, Decimal | None], Decimal] = {}
     importes: dict[tuple[str, str, Decimal | None], Decimal] = {}
+    zero = Decimal(0)
     for concepto in doc.conceptos:
         for tax in concepto.traslados:
             key = _group_key(tax)
-            bases[key] = bases.get(key, Decimal(0)) + (num(tax, "Base") or Decimal(0))
-            importes[key] = importes.get(key, Decimal(0)) + (num(tax, "Importe") or Decimal(0))
+            bases[key] = bases.get(key, zero) + (num(tax, "Base") or zero)
+            importes[key] = importes.get(key, zero) + (num(tax, "Importe") or zero)
     seen: set[tuple[str, str, Decimal | None]] = set()
+    allowed = doc.decimals
     for tax in items:
-        missing = [a for a in ("Base", "Impuesto", "TipoFactor") if tax.get(a) is None]
+        raw_base, raw_importe = tax.get("Base"), tax.get("Importe")
+        missing = [a for a, v in (("Base", raw_base), ("Impuesto", tax.get("Impuesto")),
+                                  ("TipoFactor", tax.get("TipoFactor"))) if v is None]
         if missing:
             yield at(tax, missing[0], "CFDI-FIELD", f"Al traslado del comprobante le falta {', '.join(missing)}.",
                      "CFDI40213")
@@ -184,23 +217,26 @@ def traslados(doc: Doc) -> Iterator[Finding]:
                      "debe haber uno por impuesto, factor y tasa.", "CFDI40218")
             continue
         seen.add(key)
-        tasa = num(tax, "TasaOCuota")
-        if tasa is not None and factor in ("Tasa", "Cuota") and not doc.cat.tasa(impuesto, factor, tasa, False):
-            yield at(tax, "TasaOCuota", "CFDI-CATALOG", f"La TasaOCuota {fmt(tasa)} no corresponde a {impuesto} "
+        raw_tasa = tax.get("TasaOCuota")
+        if raw_tasa is not None and factor in ("Tasa", "Cuota") and key[2] is not None and not _tasa_ok(
+                doc, impuesto, factor, raw_tasa, key[2], False):
+            yield at(tax, "TasaOCuota", "CFDI-CATALOG", f"La TasaOCuota {fmt(key[2])} no corresponde a {impuesto} "
                      f"{factor} en el catálogo c_TasaOCuota.", "CFDI40219")
             continue
-        yield from decimals_of(doc, tax, "Base", "CFDI40214", "La Base del traslado")
-        yield from decimals_of(doc, tax, "Importe", "CFDI40220", "El Importe del traslado")
+        if allowed is not None and raw_places(raw_base) > allowed:  # type: ignore[arg-type]
+            yield at(tax, "Base", "CFDI-DECIMALS", f"La Base del traslado {raw_base.strip()} tiene "  # type: ignore[union-attr]
+                     f"{raw_places(raw_base)} decimales; la moneda {doc.moneda} admite {allowed}.", "CFDI40214")  # type: ignore[arg-type]
+        if allowed is not None and raw_importe is not None and raw_places(raw_importe) > allowed:
+            yield at(tax, "Importe", "CFDI-DECIMALS", f"El Importe del traslado {raw_importe.strip()} tiene "
+                     f"{raw_places(raw_importe)} decimales; la moneda {doc.moneda} admite {allowed}.", "CFDI40220")
         base = num(tax, "Base")
-        if base is not None:
-            expected = _rounded(bases.get(key, Decimal(0)), base)
-            if base != expected:
-                yield at(tax, "Base", "CFDI-TAXES", f"La Base del traslado {name} es {fmt(base)}, pero las bases de "
-                         f"los conceptos con ese impuesto suman {fmt(expected)}.",
-                         "CFDI40216" if factor == "Exento" else "CFDI40215")
+        total = bases.get(key, zero)
+        if base is not None and base != total and base != (expected := _rounded(total, base)):
+            yield at(tax, "Base", "CFDI-TAXES", f"La Base del traslado {name} es {fmt(base)}, pero las bases de "
+                     f"los conceptos con ese impuesto suman {fmt(expected)}.",
+                     "CFDI40216" if factor == "Exento" else "CFDI40215")
         importe = num(tax, "Importe")
-        if importe is not None:
-            expected = _rounded(importes.get(key, Decimal(0)), importe)
-            if importe != expected:
-                yield at(tax, "Importe", "CFDI-TAXES", f"El Importe del traslado {name} es {fmt(importe)}, pero los "
-                         f"traslados de los conceptos con ese impuesto suman {fmt(expected)}.", "CFDI40221")
+        total = importes.get(key, zero)
+        if importe is not None and importe != total and importe != (expected := _rounded(total, importe)):
+            yield at(tax, "Importe", "CFDI-TAXES", f"El Importe del traslado {name} es {fmt(importe)}, pero los "
+                     f"traslados de los conceptos con ese impuesto suman {fmt(expected)}.", "CFDI40221")
