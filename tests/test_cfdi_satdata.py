@@ -174,3 +174,15 @@ def test_catalogs_info_cli(tmp_path, lists) -> None:
     assert fix["configured"] and fix["rows"] == 2 and fix["codes"] == ["CCE121"]
     text = run_cli("catalogs", "info")
     assert "c_Colonia" in text.stdout and "no configurada" in text.stdout
+
+
+def test_indexed_catalogs_find_satcfdi_keys_and_cache_answers() -> None:
+    """Big catalogs are read by key: the pickled key must be byte-identical to satcfdi's, hits and misses kept."""
+    from gateway.kinds.cfdi.catalogs import catalogs
+
+    cat = catalogs()
+    assert cat.codigo_postal.get("22430") == ("BCN", "004", "04")
+    assert ("2817", "22430") in cat.colonias and ("0001", "22430") not in cat.colonias
+    assert cat.has("c_ClaveProdServ", "43211509") and not cat.has("c_ClaveProdServ", "4321150")
+    assert cat.has("c_FraccionArancelaria", "8471300101")
+    assert "00000x" not in cat.codigo_postal and cat.codigo_postal._cache["00000x"] is None

@@ -5,8 +5,10 @@ of a postal code, the colonias of a postal code, municipios and localidades by s
 decimals of a currency, the person type of a régimen, the usos allowed per régimen. Most of
 it comes from the SQLite catalog database the ``satcfdi`` wheel ships (read directly, without
 importing satcfdi, whose import is heavy); the few columns it lacks come from a small
-versioned extract in ``data/catalog_extras.json``. Everything is loaded lazily, once per
-process, into plain dicts and sets so that a rule's lookup costs a hash.
+versioned extract in ``data/catalog_extras.json``. The small catalogs are loaded lazily, once per
+process, into plain dicts and sets so that a rule's lookup costs a hash; the four big ones (postal
+codes, colonias, ClaveProdServ, fracciones: 320k rows, over a second to load) are read key by key
+through the database's index and each answer is kept, so start-up stays at a tenth of a second.
 """
 
 from __future__ import annotations
@@ -55,7 +57,7 @@ _TABLES = {
 }
 
 #: catalogs whose columns the rules read; the others are only sets of codes (unpickling values costs time)
-_WITH_VALUES = frozenset({"c_CodigoPostal", "c_Estado", "c_Moneda"})
+_WITH_VALUES = frozenset({"c_Estado", "c_Moneda"})
 
 
 class CatalogsMissing(RuntimeError):
@@ -114,6 +116,41 @@ def satcfdi_database() -> Path:
     return path
 
 
+#: big catalogs looked up key by key in the database instead of loaded at start-up
+_INDEXED = frozenset({"c_ClaveProdServ", "c_CodigoPostal", "c_Colonia", "c_FraccionArancelaria"})
+_CACHE_LIMIT = 300_000
+_MISSING = object()
+
+
+class Indexed:
+    """A big catalog read through the database's primary-key index, each answer kept: nothing to load at start-up.
+
+    satcfdi stores keys as ``pickle.dumps(key, protocol=4)``, so a key is found by the same bytes. One
+    read-only connection per thread (SQLite connections are not shared across threads).
+    """
+
+    def __init__(self, database: Path, table: str, decode: Any = None) -> None:  # noqa: ANN401
+        self.database, self.table, self.decode = database, table, decode
+        self._cache: dict[Any, Any] = {}
+        self._local = threading.local()
+        self._sql = f'SELECT value FROM "{table}" WHERE key = ?'
+
+    def get(self, key: Any, default: Any = None) -> Any:  # noqa: ANN401
+        value = self._cache.get(key, _MISSING)
+        if value is _MISSING:
+            connection = getattr(self._local, "connection", None)
+            if connection is None:
+                connection = self._local.connection = sqlite3.connect(f"file:{self.database}?mode=ro", uri=True)
+            row = connection.execute(self._sql, (pickle.dumps(key, protocol=4),)).fetchone()
+            value = None if row is None else (self.decode(_plain(row[0])) if self.decode else True)
+            if len(self._cache) < _CACHE_LIMIT:
+                self._cache[key] = value
+        return default if value is None else value
+
+    def __contains__(self, key: object) -> bool:
+        return self.get(key) is not None
+
+
 @dataclass(frozen=True)
 class TasaOCuota:
     impuesto: str
@@ -135,8 +172,8 @@ class Catalogs:
 
     codes: dict[str, frozenset[str]]
     moneda_decimales: dict[str, int]
-    codigo_postal: dict[str, tuple[str, str, str]]  # cp -> (estado, municipio, localidad)
-    colonias: frozenset[tuple[str, str]]  # (colonia, cp)
+    codigo_postal: Indexed  # cp -> (estado, municipio, localidad)
+    colonias: Indexed  # (colonia, cp) in colonias
     estado_pais: dict[str, str]  # estado -> pais
     municipios: frozenset[tuple[str, str]]  # (municipio, estado)
     localidades: frozenset[tuple[str, str]]  # (localidad, estado)
@@ -150,6 +187,7 @@ class Catalogs:
     pais_taxid: dict[str, re.Pattern[str]]
     union_europea: frozenset[str]
     sources: list[dict[str, Any]] = field(default_factory=list)
+    indexed: dict[str, Indexed] = field(default_factory=dict)
     _tasa_cache: dict[tuple[str, str, Decimal, bool], bool] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -159,7 +197,9 @@ class Catalogs:
         try:
             rows = {name: [(_plain(k), _plain(v) if name in _WITH_VALUES else None)
                            for k, v in connection.execute(f'SELECT key, value FROM "{table}"')]
-                    for name, table in _TABLES.items()}
+                    for name, table in _TABLES.items() if name not in _INDEXED}
+            counts = {name: connection.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0]
+                      for name, table in _TABLES.items()}
         finally:
             connection.close()
         extra = json.loads(extras.read_text(encoding="utf-8"))
@@ -172,9 +212,11 @@ class Catalogs:
             for t in extra["tasa_o_cuota"]
         )
         uso = extra["uso_cfdi"]
+        indexed = {name: Indexed(database, _TABLES[name], _codigo_postal if name == "c_CodigoPostal" else None)
+                   for name in _INDEXED}
         version = _satcfdi_version()
         sources = [{"catalogs": sorted(_TABLES), "source": f"satcfdi {version} catalogs.db", "path": str(database),
-                    "rows": {name: len(data) for name, data in rows.items()}},
+                    "rows": counts},
                    {"catalogs": ["c_RegimenFiscal (persona)", "c_UsoCFDI (persona, régimen)", "c_TasaOCuota",
                                  "c_Impuesto (traslado/retención)", "c_TipoFactor", "c_Pais (patrones)",
                                  "c_Pais (Unión Europea)"],
@@ -184,8 +226,8 @@ class Catalogs:
         return cls(
             codes=codes,
             moneda_decimales={k: int(v[1]) for k, v in rows["c_Moneda"]},
-            codigo_postal={k: (v[0], v[1], v[2]) for k, v in rows["c_CodigoPostal"]},
-            colonias=frozenset(k for k, _ in rows["c_Colonia"]),
+            codigo_postal=indexed["c_CodigoPostal"],
+            colonias=indexed["c_Colonia"],
             estado_pais={k: v[0] for k, v in rows["c_Estado"]},
             municipios=frozenset(k for k, _ in rows["c_Municipio"]),
             localidades=frozenset(k for k, _ in rows["c_Localidad"]),
@@ -200,10 +242,12 @@ class Catalogs:
                         if "num_reg_id_trib" in v},
             union_europea=frozenset(extra["union_europea"]),
             sources=sources,
+            indexed=indexed,
         )
 
     def has(self, catalog: str, value: str) -> bool:
-        return value in self.codes[catalog]
+        codes = self.codes.get(catalog)
+        return value in codes if codes is not None else value in self.indexed[catalog]
 
     def tasa(self, impuesto: str, factor: str, value: Decimal, retencion: bool) -> bool:
         """Whether c_TasaOCuota admits ``value`` for this impuesto/factor as a traslado (or retención)."""
@@ -222,6 +266,10 @@ class Catalogs:
         return [dict(s) for s in self.sources]
 
 
+def _codigo_postal(value: list[str]) -> tuple[str, str, str]:
+    return value[0], value[1], value[2]
+
+
 def _satcfdi_version() -> str:
     try:
         return importlib.metadata.version("satcfdi")
@@ -234,7 +282,7 @@ _lock = threading.Lock()
 
 
 def catalogs() -> Catalogs:
-    """The process-wide catalogs, loaded on first use (about a second: 250k rows)."""
+    """The process-wide catalogs, loaded on first use (the small ones; big ones are read key by key)."""
     global _shared
     with _lock:
         if _shared is None:
