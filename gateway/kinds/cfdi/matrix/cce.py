@@ -34,20 +34,27 @@ def _s(element: Element | None, attr: str) -> str:
     return (element.get(attr) or "").strip() if element is not None else ""
 
 
-def _child(element: Element, local: str) -> Element | None:
-    for child in element:
-        if child.tag == _X + local:
-            return child
-    return None
+def _all(doc: Doc, element: Element | None, local: str) -> list[Element]:
+    """Children of ``element`` named ``local`` (CCE namespace); grouped once per element and document."""
+    if element is None:
+        return []
+    groups = doc.memo.get(element)
+    if groups is None:
+        groups = doc.memo[element] = {}
+        for child in element:
+            tag = child.tag
+            if isinstance(tag, str):
+                groups.setdefault(tag, []).append(child)
+    return groups.get(_X + local, [])
 
 
-def _all(element: Element, local: str) -> list[Element]:
-    return [c for c in element if c.tag == _X + local]
+def _child(doc: Doc, element: Element | None, local: str) -> Element | None:
+    found = _all(doc, element, local)
+    return found[0] if found else None
 
 
-def _mercancias(cce: Element) -> list[Element]:
-    node = _child(cce, "Mercancias")
-    return _all(node, "Mercancia") if node is not None else []
+def _mercancias(doc: Doc, cce: Element) -> list[Element]:
+    return _all(doc, _child(doc, cce, "Mercancias"), "Mercancia")
 
 
 @rule("CCE101", "CCE105", "CCE106", "CCE120")
@@ -74,7 +81,7 @@ def comprobante(doc: Doc) -> Iterator[Finding]:
 def motivo_traslado(doc: Doc) -> Iterator[Finding]:
     for cce in doc.cce:
         motivo = _s(cce, "MotivoTraslado")
-        propietarios = _all(cce, "Propietario")
+        propietarios = _all(doc, cce, "Propietario")
         if doc.tipo == "T" and motivo == "05" and not propietarios:
             yield at(cce, "MotivoTraslado", "CCE-FIELD", "Traslado con MotivoTraslado 05 (mercancía de un tercero) "
                      "sin el nodo Propietario.", "CCE102")
@@ -155,8 +162,8 @@ def exportador_confiable(doc: Doc) -> Iterator[Finding]:
     for cce in doc.cce:
         if cce.get("NumeroExportadorConfiable") is None:
             continue
-        paises = {_s(_child(node, "Domicilio"), "Pais") for node in (*_all(cce, "Receptor"),
-                                                                      *_all(cce, "Destinatario"))}
+        paises = {_s(_child(doc, node, "Domicilio"), "Pais") for node in (*_all(doc, cce, "Receptor"),
+                                                                      *_all(doc, cce, "Destinatario"))}
         if not paises & doc.cat.union_europea:
             yield at(cce, "NumeroExportadorConfiable", "CCE-FIELD", "NumeroExportadorConfiable es solo para envíos a "
                      "la Unión Europea; ni el receptor ni un destinatario tienen domicilio en un país de la UE.",
@@ -166,7 +173,7 @@ def exportador_confiable(doc: Doc) -> Iterator[Finding]:
 @rule("CCE123", "CCE124", "CCE125", "CCE126", "CCE127", "CCE128", "CCE129", "CCE130")
 def emisor(doc: Doc) -> Iterator[Finding]:
     for cce in doc.cce:
-        node = _child(cce, "Emisor")
+        node = _child(doc, cce, "Emisor")
         if node is None:
             continue
         kind = persona(doc.emisor_rfc)
@@ -176,7 +183,7 @@ def emisor(doc: Doc) -> Iterator[Finding]:
         elif kind == "fisica" and node.get("Curp") is None:
             yield at(node, None, "CCE-FIELD", "El emisor es persona física (RFC de 13 caracteres): falta su Curp.",
                      "CCE124")
-        domicilio = _child(node, "Domicilio")
+        domicilio = _child(doc, node, "Domicilio")
         if domicilio is None:
             continue
         if _s(domicilio, "Pais") != "MEX":
@@ -257,17 +264,17 @@ def _taxid(doc: Doc, node: Element, pais: str, who: str, sat_code: str) -> Itera
 @rule("CCE132")
 def propietario(doc: Doc) -> Iterator[Finding]:
     for cce in doc.cce:
-        for node in _all(cce, "Propietario"):
+        for node in _all(doc, cce, "Propietario"):
             yield from _taxid(doc, node, _s(node, "ResidenciaFiscal"), "del propietario", "CCE132")
 
 
 @rule("CCE134", "CCE135", "CCE136", "CCE137", "CCE138", "CCE139", "CCE140", "CCE141")
 def receptor(doc: Doc) -> Iterator[Finding]:
     for cce in doc.cce:
-        node = _child(cce, "Receptor")
+        node = _child(doc, cce, "Receptor")
         if node is None:
             continue
-        domicilio = _child(node, "Domicilio")
+        domicilio = _child(doc, node, "Domicilio")
         pais = _s(domicilio, "Pais")
         if pais == "MEX" and node.get("NumRegIdTrib") is not None:
             yield at(node, "NumRegIdTrib", "CCE-FIELD", "El receptor tiene domicilio en México y se registró "
@@ -282,12 +289,12 @@ def receptor(doc: Doc) -> Iterator[Finding]:
 @rule("CCE142", "CCE144", "CCE145", "CCE146", "CCE147", "CCE148", "CCE149", "CCE150")
 def destinatarios(doc: Doc) -> Iterator[Finding]:
     for cce in doc.cce:
-        nodes = _all(cce, "Destinatario")
+        nodes = _all(doc, cce, "Destinatario")
         if doc.tipo == "T" and len(nodes) > 1:
             yield at(nodes[1], None, "CCE-FIELD", f"Un Traslado lleva {len(nodes)} destinatarios; solo admite uno.",
                      "CCE142")
         for node in nodes:
-            for domicilio in _all(node, "Domicilio"):
+            for domicilio in _all(doc, node, "Domicilio"):
                 pais = _s(domicilio, "Pais")
                 yield from _taxid(doc, node, pais, "del destinatario", "CCE144")
                 yield from _domicilio(doc, domicilio, "del destinatario",
@@ -298,7 +305,7 @@ def destinatarios(doc: Doc) -> Iterator[Finding]:
 def mercancias(doc: Doc) -> Iterator[Finding]:
     for cce in doc.cce:
         seen: set[tuple[str, str]] = set()
-        for mercancia in _mercancias(cce):
+        for mercancia in _mercancias(doc, cce):
             noid, fraccion = _s(mercancia, "NoIdentificacion"), _s(mercancia, "FraccionArancelaria")
             if (noid, fraccion) in seen:
                 yield at(mercancia, "NoIdentificacion", "CCE-FIELD", f"La mercancía {noid} con fracción "
@@ -339,7 +346,7 @@ def valor_dolares(doc: Doc) -> Iterator[Finding]:
         usd = num(cce, "TipoCambioUSD")
         # NoIdentificacion -> [(mercancía, ValorDolares or None, is a service (UnidadAduana 99))]
         groups: dict[str, list[tuple[Element, Decimal | None, bool]]] = {}
-        for mercancia in _mercancias(cce):
+        for mercancia in _mercancias(doc, cce):
             unidad = mercancia.get("UnidadAduana")
             valor = num(mercancia, "ValorDolares")
             service = unidad is not None and unidad.strip() == "99"

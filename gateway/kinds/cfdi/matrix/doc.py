@@ -113,6 +113,10 @@ class Doc:
         self.cce = [c for c in self.complementos if c.tag == _X + "ComercioExterior"]
         self.tipo = self.get("TipoDeComprobante")
         self.moneda = self.get("Moneda")
+        self.emisor_rfc = _strip(self.emisor.get("Rfc")).upper() if self.emisor is not None else ""
+        self.receptor_rfc = _strip(self.receptor.get("Rfc")).upper() if self.receptor is not None else ""
+        #: per-document scratch space for rules (e.g. children grouped by tag), keyed by element
+        self.memo: dict[Element, dict] = {}
         self._decimals: int | None = None
         self._fecha: datetime | None | bool = False
 
@@ -137,13 +141,6 @@ class Doc:
                 self._fecha = None
         return self._fecha  # type: ignore[return-value]
 
-    @property
-    def emisor_rfc(self) -> str:
-        return _strip(self.emisor.get("Rfc")).upper() if self.emisor is not None else ""
-
-    @property
-    def receptor_rfc(self) -> str:
-        return _strip(self.receptor.get("Rfc")).upper() if self.receptor is not None else ""
 
 
 def _strip(value: str | None) -> str:
