@@ -51,7 +51,7 @@ class Gateway:
         self.store: SqliteStore = open_store(settings.store_url)
         self.archive = Archive(settings.archive_dir)
         self.health = HealthMonitor(self.store)
-        self.kinds = KindRegistry(settings.certificate_dirs, settings.sat_schema_dir,
+        self.kinds = KindRegistry(settings.certificate_dirs, settings.sat_schema_dir, settings.sat_data_files,
                                   mapping_dirs=settings.erp_mapping_dirs, store=self.store, settings=settings)
         self._sources: list[Source] | None = None
         self._sinks: dict[str, Sink] | None = None

@@ -124,6 +124,13 @@ def _parser() -> argparse.ArgumentParser:
     utoken.add_argument("--label", default=None)
     utoken.set_defaults(func=cmd_users_token)
 
+    catalogs_ = sub.add_parser("catalogs", help="SAT catalogs used by the CFDI rules")
+    csub = catalogs_.add_subparsers(dest="catalogs_command")
+    cinfo = csub.add_parser("info", help="source, version and row counts of every catalog and SAT list")
+    cinfo.add_argument("-c", "--config", default=None, help="also describe the SAT lists this config names")
+    cinfo.add_argument("--json", action="store_true", help="machine-readable output")
+    cinfo.set_defaults(func=cmd_catalogs_info)
+
     demo = sub.add_parser("demo", help="set up a demo workspace and run the whole flow")
     demo.add_argument("--dir", type=Path, default=Path("demo-workspace"), help="workspace (default ./demo-workspace)")
     demo.set_defaults(func=cmd_demo)
@@ -193,13 +200,15 @@ def cmd_validate(args: argparse.Namespace) -> int:
     cert_dirs = list(args.certs)
     sat_root = None
     settings = None
+    sat_data_files = {}
     if args.config:
         settings = load(args.config)
         cert_dirs += settings.certificate_dirs
         sat_root = settings.sat_schema_dir
+        sat_data_files = settings.sat_data_files
 
     class _Standalone:  # the small part of Gateway that check_bytes needs
-        kinds = KindRegistry(cert_dirs, sat_root, settings=settings)
+        kinds = KindRegistry(cert_dirs, sat_root, sat_data_files, settings=settings)
 
     results = []
     worst = 0
@@ -478,6 +487,26 @@ def cmd_users_token(args: argparse.Namespace) -> int:
     from gateway.web import users_cli
 
     return users_cli.token(_gateway(args), args.name, args.label)
+
+
+def cmd_catalogs_info(args: argparse.Namespace) -> int:
+    from gateway.kinds.cfdi.catalog_info import describe
+
+    files = load(args.config).sat_data_files if args.config else {}
+    report = describe(files)
+    if args.json:
+        print(json.dumps(report, ensure_ascii=False, indent=2))
+        return 0
+    for entry in report["catalogs"]:
+        print(f"{entry['source']}" + (f" ({entry['version']})" if entry.get("version") else ""))
+        print(f"  {entry['path']}")
+        for name, count in entry["rows"].items():
+            print(f"  {name:28} {count:>8} filas")
+    print("Listas del SAT (reglas que las necesitan):")
+    for entry in report["sat_data"]:
+        state = f"{entry['path']} ({entry['rows']} filas)" if entry["configured"] else "no configurada"
+        print(f"  {entry['key']:32} {state}; {', '.join(entry['codes'])}")
+    return 0
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

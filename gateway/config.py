@@ -77,6 +77,8 @@ class Settings:
     max_file_size: int = 20 * 10**6
     certificate_dirs: list[Path] = field(default_factory=list)
     sat_schema_dir: Path | None = None
+    #: local copies of SAT-side lists for the matrix rules: provider name ("rfc", "lco", "fix", "tigie") -> file
+    sat_data_files: dict[str, Path] = field(default_factory=dict)
     poll_interval: float = 5.0
     log_level: str = "info"
     log_format: str = "auto"
@@ -132,7 +134,8 @@ def from_dict(raw: dict[str, Any], base_dir: Path) -> Settings:
         db_path = store_url[len("sqlite:///"):]
         store_url = f"sqlite:///{_path(base_dir, db_path)}"
     validation = _table(raw, "validation")
-    _only(validation, "validation", {"max_file_size", "certificate_dirs", "sat_schema_dir", "tolerances"})
+    _only(validation, "validation", {"max_file_size", "certificate_dirs", "sat_schema_dir", "tolerances",
+                                     *_SAT_DATA_KEYS})
     tolerances = _tolerances(validation.get("tolerances", {}))
     cert_dirs = validation.get("certificate_dirs", ["certs"])
     if not isinstance(cert_dirs, list) or not all(isinstance(d, str) for d in cert_dirs):
@@ -156,6 +159,7 @@ def from_dict(raw: dict[str, Any], base_dir: Path) -> Settings:
         max_file_size=parse_size(validation.get("max_file_size", "20MB"), "validation.max_file_size"),
         certificate_dirs=[_path(base_dir, d) for d in cert_dirs],
         sat_schema_dir=_path(base_dir, validation["sat_schema_dir"]) if validation.get("sat_schema_dir") else None,
+        sat_data_files=_sat_data_files(validation, base_dir),
         log_level=level,
         log_format=fmt,
         tolerances=tolerances,
@@ -176,6 +180,25 @@ def from_dict(raw: dict[str, Any], base_dir: Path) -> Settings:
         if source.type == "sftp":
             source.options["staging_dir"] = settings.staging_dir
     return settings
+
+
+#: [validation] keys naming local copies of SAT-side lists -> provider name (gateway.kinds.cfdi.satdata)
+_SAT_DATA_KEYS = {"sat_rfc_list": "rfc", "sat_lco_list": "lco", "fix_rates": "fix", "tigie_fracciones": "tigie"}
+
+
+def _sat_data_files(validation: dict[str, Any], base_dir: Path) -> dict[str, Path]:
+    files = {}
+    for key, provider in _SAT_DATA_KEYS.items():
+        value = validation.get(key)
+        if value is None:
+            continue
+        if not isinstance(value, str) or not value:
+            raise ConfigError(f"validation.{key}: must be the path of a CSV file")
+        path = _path(base_dir, value)
+        if not path.is_file():
+            raise ConfigError(f"validation.{key}: file not found: {path}")
+        files[provider] = path
+    return files
 
 
 def _source(entry: dict[str, Any], index: int, base_dir: Path) -> SourceConfig:

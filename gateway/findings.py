@@ -70,6 +70,18 @@ CODES: dict[str, str] = {
     "XDOC-FX": "export pedimento ⇄ CFDI: exchange rate differs beyond the configured tolerance",
     "XDOC-UNCLAIMED": "a COVE or export CFDI no pedimento declared within correlation_timeout; forwarded unchecked",
     "XDOC-GROUP": "rejected with its correlation group because another member disagrees",
+    "CFDI-FIELD": "a CFDI field is missing, present where SAT forbids it, or malformed (SAT's CFDI 4.0 matrix)",
+    "CFDI-CATALOG": "a CFDI value is not in its SAT catalog or disagrees with the catalog's columns",
+    "CFDI-DECIMALS": "a CFDI amount has more decimals than its currency (c_Moneda) or its Importe allows",
+    "CFDI-AMOUNT": "a CFDI amount is outside the limits SAT computes from its factors, or not above zero",
+    "CFDI-TAXES": "the taxes of a concepto or of the comprobante are inconsistent",
+    "CFDI-PEDIMENTO": "a NumeroPedimento in InformacionAduanera is invalid or not allowed",
+    "CCE-FIELD": "a Comercio Exterior 2.0 field is missing, forbidden or malformed (SAT's CCE 2.0 matrix)",
+    "CCE-CATALOG": "a Comercio Exterior value disagrees with SAT's catalogs (address, fracción, UMT)",
+    "CCE-AMOUNT": "a Comercio Exterior ValorDolares does not match the amounts it is computed from",
+    "CCE-FIX": "Comercio Exterior TipoCambioUSD differs from Banxico's FIX rate in the configured table",
+    "SAT-LIST": "an RFC, name, address or régimen disagrees with SAT's lists configured locally (l_RFC, LCO)",
+    "SAT-DATA-UNCHECKED": "rules needing SAT-side lists were not run because the list is not configured",
 }
 
 

@@ -20,7 +20,8 @@ def test_validate_human_and_json(tmp_path, make_invoice):
     assert result.returncode == 0
     report = json.loads(result.stdout)
     assert report[0]["valid"] is True and report[0]["kind"] == "cfdi"
-    assert {f["code"] for f in report[0]["findings"]} == {"CFDI-SAT-CERT-UNKNOWN"}  # no --certs given
+    # no --certs given; no SAT lists configured (l_RFC, FIX…): both are info findings
+    assert {f["code"] for f in report[0]["findings"]} == {"CFDI-SAT-CERT-UNKNOWN", "SAT-DATA-UNCHECKED"}
     assert report[0]["record"]["comercio_exterior"]["clave_pedimento"] == "A1"
 
 

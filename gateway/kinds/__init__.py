@@ -18,10 +18,11 @@ class KindRegistry:
     """The kinds this process knows, built lazily from settings (a kind may compile schemas)."""
 
     def __init__(self, certificate_dirs: list[Path] | None = None, sat_root: Path | None = None,
-                 mapping_dirs: list[Path] | None = None, store: Any = None,
-                 settings: Settings | None = None) -> None:
+                 sat_data_files: dict[str, Path] | None = None, mapping_dirs: list[Path] | None = None,
+                 store: Any = None, settings: Settings | None = None) -> None:
         self._certificate_dirs = certificate_dirs or []
         self._sat_root = sat_root
+        self._sat_data_files = sat_data_files or {}
         self._mapping_dirs = mapping_dirs or []
         self.store = store  # for kinds that consult earlier documents (the ERP material master); None standalone
         self._settings = settings  # company RFC, IMMEX program, tolerances, staging dir (pedimento kinds)
@@ -53,8 +54,11 @@ class KindRegistry:
 
 def _cfdi(registry: KindRegistry) -> DocumentKind:
     from gateway.kinds.cfdi.kind import CfdiKind
+    from gateway.kinds.cfdi.satdata import SatData
 
-    return CfdiKind(registry._sat_root, registry._certificate_dirs)
+    files = registry._sat_data_files
+    satdata = SatData.from_files(files.get("rfc"), files.get("lco"), files.get("fix"), files.get("tigie"))
+    return CfdiKind(registry._sat_root, registry._certificate_dirs, satdata=satdata)
 
 
 def _erp_chunk(target: str) -> Callable[[KindRegistry], DocumentKind]:

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import re
 import threading
+from dataclasses import replace
 from pathlib import Path
 
 from lxml import etree
 
 from gateway.findings import Finding, error, has_errors
 from gateway.kinds.base import CheckResult
+from gateway.kinds.cfdi.matrix import check_matrix
 from gateway.kinds.cfdi.normalise import normalise
 from gateway.kinds.cfdi.rules import check_rules
+from gateway.kinds.cfdi.satdata import SatData
 from gateway.kinds.cfdi.satfiles import default_root
 from gateway.kinds.cfdi.seals import CertificateStore, SealVerifier
 from gateway.kinds.cfdi.xsd import CFDI4, CfdiSchema
@@ -25,8 +28,9 @@ class CfdiKind:
     name = "cfdi"
 
     def __init__(self, sat_root: Path | None = None, certificate_dirs: list[Path] | None = None,
-                 verify_seals: bool = True) -> None:
+                 verify_seals: bool = True, satdata: SatData | None = None) -> None:
         self.sat_root = sat_root or default_root()
+        self.satdata = satdata or SatData()
         self.certificate_dirs = list(certificate_dirs or [])
         self.verify_seals = verify_seals
         self._schema: CfdiSchema | None = None
@@ -77,11 +81,47 @@ class CfdiKind:
         version_problem = _version_problem(root)
         if version_problem:
             return None, [*findings, version_problem]
-        findings.extend(self.schema.validate(root))
+        schema_findings = self.schema.validate(root)
+        findings.extend(_merge(schema_findings, check_matrix(root, satdata=self.satdata)))
         findings.extend(check_rules(root))
         if self.verify_seals:
             findings.extend(self._seals().verify(root))
         return root, findings
+
+
+def _merge(schema: list[Finding], matrix: list[Finding]) -> list[Finding]:
+    """XSD and matrix findings, each fault once.
+
+    A catalog value or a missing attribute is both an XSD error and a SAT matrix rule. The
+    XSD finding stays (its code is what the schema check promises) and takes the matrix
+    rule's SAT code; the matrix finding on the same attribute and line is dropped.
+    """
+    if not schema or not matrix:
+        return schema + matrix
+    by_attribute: dict[tuple[object, str], Finding] = {}
+    for finding in matrix:
+        xpath = finding.location.get("xpath", "")
+        if finding.sat_code and "/@" in xpath:
+            by_attribute.setdefault((finding.location.get("line"), xpath.rsplit("/@", 1)[1]), finding)
+    merged: list[Finding] = []
+    used: set[int] = set()
+    for finding in schema:
+        twin = _twin(finding, by_attribute) if finding.code == "XSD" else None
+        if twin is not None and not finding.sat_code:
+            used.add(id(twin))
+            finding = replace(finding, sat_code=twin.sat_code)
+        merged.append(finding)
+    return merged + [f for f in matrix if id(f) not in used]
+
+
+def _twin(finding: Finding, by_attribute: dict[tuple[object, str], Finding]) -> Finding | None:
+    line, xpath = finding.location.get("line"), finding.location.get("xpath") or ""
+    if "/@" in xpath:
+        return by_attribute.get((line, xpath.rsplit("/@", 1)[1]))
+    for (at_line, attr), twin in by_attribute.items():
+        if at_line == line and f"'{attr}'" in finding.message:
+            return twin
+    return None
 
 
 def _version_problem(root: etree._Element) -> Finding | None:

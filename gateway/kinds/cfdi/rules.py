@@ -127,11 +127,13 @@ def _impuestos(root: Element) -> list[Finding]:
 
 
 def _tax_total(impuestos: Element, attr: str, path: str, label: str, sat_sum: str, sat_missing: str) -> list[Finding]:
-    importes = [_num(t, "Importe") for t in impuestos.findall(f"cfdi:{path}", NS)]
+    taxes = impuestos.findall(f"cfdi:{path}", NS)
+    importes = [_num(t, "Importe") for t in taxes]
     computed = sum((i for i in importes if i is not None), Decimal(0))
     declared = _num(impuestos, attr)
     if declared is None:
-        if not computed:
+        # SAT requires the total whenever there is a tax that is not Exento, even one of 0.00 (IVA 0%)
+        if not any((t.get("TipoFactor") or "").strip() != "Exento" for t in taxes):
             return []
         return [_at(impuestos, attr, "CFDI-TOTALS", f"Falta {attr} en Impuestos aunque {label} suman "
                                                      f"{_fmt(computed)}.", sat_missing)]

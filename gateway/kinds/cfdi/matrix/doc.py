@@ -1,0 +1,229 @@
+"""One pass over a parsed CFDI collecting what the matrix rules read, plus the helpers they share.
+
+The rules run on every document, so the tree is walked once here (children of the
+comprobante and of each concepto, never ``iter()`` over the whole tree) and each rule
+reads plain attributes. Numbers become ``Decimal`` only where a rule compares money.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import datetime
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal, InvalidOperation
+
+from lxml import etree
+
+from gateway.findings import Finding, error
+from gateway.kinds.cfdi.catalogs import Catalogs
+from gateway.kinds.cfdi.satdata import SatData
+from gateway.xmlsafe import xpath_of
+
+CFDI = "http://www.sat.gob.mx/cfd/4"
+TFD = "http://www.sat.gob.mx/TimbreFiscalDigital"
+CCE20 = "http://www.sat.gob.mx/ComercioExterior20"
+_C = f"{{{CFDI}}}"
+_X = f"{{{CCE20}}}"
+
+Element = etree._Element
+_FECHA = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})")
+GENERIC_NATIONAL = "XAXX010101000"
+GENERIC_FOREIGN = "XEXX010101000"
+
+
+class Skip(Exception):
+    """A value the rule needs does not parse; the XSD reports it, the rule stays quiet."""
+
+
+class Concepto:
+    """A cfdi:Concepto and its children, found in one pass."""
+
+    __slots__ = ("element", "impuestos", "traslados", "retenciones", "terceros", "predial", "aduanera", "partes",
+                 "complemento")
+
+    def __init__(self, element: Element) -> None:
+        self.element = element
+        self.impuestos: Element | None = None
+        self.traslados: list[Element] = []
+        self.retenciones: list[Element] = []
+        self.terceros: Element | None = None
+        self.predial: list[Element] = []
+        self.aduanera: list[Element] = []
+        self.partes: list[Element] = []
+        self.complemento: Element | None = None  # ComplementoConcepto
+        for child in element:
+            tag = child.tag
+            if tag == _C + "Impuestos":
+                self.impuestos = child
+                for group in child:
+                    if group.tag == _C + "Traslados":
+                        self.traslados.extend(t for t in group if t.tag == _C + "Traslado")
+                    elif group.tag == _C + "Retenciones":
+                        self.retenciones.extend(r for r in group if r.tag == _C + "Retencion")
+            elif tag == _C + "ACuentaTerceros":
+                self.terceros = child
+            elif tag == _C + "CuentaPredial":
+                self.predial.append(child)
+            elif tag == _C + "InformacionAduanera":
+                self.aduanera.append(child)
+            elif tag == _C + "Parte":
+                self.partes.append(child)
+            elif tag == _C + "ComplementoConcepto":
+                self.complemento = child
+
+    def get(self, attr: str) -> str:
+        return _strip(self.element.get(attr))
+
+
+class Doc:
+    """What the rules need from one cfdi:Comprobante, with the catalogs and SAT data to check it against."""
+
+    def __init__(self, root: Element, catalogs: Catalogs, satdata: SatData | None = None) -> None:
+        self.root = root
+        self.cat = catalogs
+        self.sat = satdata or SatData()
+        self.emisor: Element | None = None
+        self.receptor: Element | None = None
+        self.global_: Element | None = None
+        self.relacionados: list[Element] = []
+        self.conceptos: list[Concepto] = []
+        self.impuestos: Element | None = None
+        self.complementos: list[Element] = []  # the children of every cfdi:Complemento
+        self.complemento_nodes: list[Element] = []
+        self.addenda: Element | None = None
+        for child in root:
+            tag = child.tag
+            if tag == _C + "Conceptos":
+                self.conceptos = [Concepto(c) for c in child if c.tag == _C + "Concepto"]
+            elif tag == _C + "Emisor":
+                self.emisor = child
+            elif tag == _C + "Receptor":
+                self.receptor = child
+            elif tag == _C + "Impuestos":
+                self.impuestos = child
+            elif tag == _C + "Complemento":
+                self.complemento_nodes.append(child)
+                self.complementos.extend(c for c in child if isinstance(c.tag, str))
+            elif tag == _C + "CfdiRelacionados":
+                self.relacionados.append(child)
+            elif tag == _C + "InformacionGlobal":
+                self.global_ = child
+            elif tag == _C + "Addenda":
+                self.addenda = child
+        self.cce = [c for c in self.complementos if c.tag == _X + "ComercioExterior"]
+        self.tipo = self.get("TipoDeComprobante")
+        self.moneda = self.get("Moneda")
+        self.emisor_rfc = _strip(self.emisor.get("Rfc")).upper() if self.emisor is not None else ""
+        self.receptor_rfc = _strip(self.receptor.get("Rfc")).upper() if self.receptor is not None else ""
+        #: per-document scratch space for rules (e.g. children grouped by tag), keyed by element
+        self.memo: dict[Element, dict] = {}
+        self._decimals: int | None = None
+        self._fecha: datetime | None | bool = False
+
+    def get(self, attr: str) -> str:
+        return _strip(self.root.get(attr))
+
+    @property
+    def decimals(self) -> int | None:
+        """Decimals c_Moneda allows for the document's currency (None if the currency is unknown)."""
+        if self._decimals is None:
+            self._decimals = self.cat.moneda_decimales.get(self.moneda)
+        return self._decimals
+
+    @property
+    def fecha(self) -> datetime | None:
+        """Fecha as a naive datetime; None if it is not a real date and time (strptime is ten times slower)."""
+        if self._fecha is False:
+            match = _FECHA.fullmatch(self.get("Fecha"))
+            try:
+                self._fecha = datetime(*map(int, match.groups())) if match else None  # type: ignore[misc]
+            except ValueError:
+                self._fecha = None
+        return self._fecha  # type: ignore[return-value]
+
+
+
+def _strip(value: str | None) -> str:
+    return value.strip() if value else ""
+
+
+def persona(rfc: str) -> str | None:
+    """'moral' (12 characters) or 'fisica' (13), as SAT tells them apart; None for anything else."""
+    return {12: "moral", 13: "fisica"}.get(len(rfc))
+
+
+# --- numbers ----------------------------------------------------------------------------------------------------
+
+def num(element: Element, attr: str) -> Decimal | None:
+    """The attribute as a Decimal, None if absent; raises Skip if it does not parse."""
+    raw = element.get(attr)
+    if raw is None:
+        return None
+    try:
+        value = Decimal(raw.strip())
+    except InvalidOperation:
+        raise Skip from None
+    if not value.is_finite():
+        raise Skip
+    return value
+
+
+def places(value: Decimal) -> int:
+    exponent = value.as_tuple().exponent
+    return -exponent if isinstance(exponent, int) and exponent < 0 else 0
+
+
+def raw_places(raw: str) -> int:
+    """Decimals as written ("10.50" has 2), without building a Decimal."""
+    raw = raw.strip()
+    dot = raw.find(".")
+    return 0 if dot < 0 else len(raw) - dot - 1
+
+
+_UNITS = [Decimal(1).scaleb(-d) for d in range(13)]
+_HALVES = [Decimal(5).scaleb(-d - 1) for d in range(13)]
+
+
+def unit(decimals: int) -> Decimal:
+    """10^-decimals."""
+    return _UNITS[decimals] if decimals < len(_UNITS) else Decimal(1).scaleb(-decimals)
+
+
+def half_unit(decimals: int) -> Decimal:
+    return _HALVES[decimals] if decimals < len(_HALVES) else Decimal(5).scaleb(-decimals - 1)
+
+
+def floor_to(value: Decimal, decimals: int) -> Decimal:
+    return value.quantize(unit(decimals), ROUND_FLOOR)
+
+
+def ceil_to(value: Decimal, decimals: int) -> Decimal:
+    return value.quantize(unit(decimals), ROUND_CEILING)
+
+
+def within_product(result: Decimal, a: Decimal, b: Decimal, decimals: int) -> tuple[Decimal, Decimal] | None:
+    """None if ``result`` lies within SAT's limits for a × b, else the (lower, upper) limits.
+
+    Limits: (a − ½ unit of a's last decimal) × (b − ½ unit), truncated to ``decimals``, and the
+    same with + rounded up (Anexo 20). The exact product, the usual case, is accepted at once.
+    """
+    if result == a * b:
+        return None
+    ha, hb = half_unit(places(a)), half_unit(places(b))
+    lower, upper = floor_to((a - ha) * (b - hb), decimals), ceil_to((a + ha) * (b + hb), decimals)
+    return None if lower <= result <= upper else (lower, upper)
+
+
+def fmt(value: Decimal) -> str:
+    return format(value, "f")
+
+
+# --- findings ---------------------------------------------------------------------------------------------------
+
+def at(element: Element, attr: str | None, code: str, message: str, sat_code: str,
+       make: Callable[..., Finding] = error) -> Finding:
+    """A finding located at ``element`` (and its attribute): line and XPath."""
+    xpath = xpath_of(element)
+    if attr:
+        xpath = f"{xpath}/@{attr}"
+    return make(code, message, sat_code, line=element.sourceline, xpath=xpath)
