@@ -62,7 +62,7 @@ def test_queue_filters_paging_and_counts(web_server):
     assert [r["id"] for r in first["items"] + second["items"]] == [r["id"] for r in everything["items"][:6]]
 
     counts = {c["code"]: c["documents"] for c in everything["code_counts"]}
-    assert counts["FILE-EMPTY"] == 1 and counts["FILE-UNKNOWN-KIND"] == 1 and counts["XML-MALFORMED"] >= 3
+    assert counts["FILE-EMPTY"] == 1 and counts["PED-SEQUENCE"] == 1 and counts["XML-MALFORMED"] >= 3
     by_code = web_server.api("GET", "/documents?code=XML-MALFORMED", token=token)[1]
     assert by_code["total"] == counts["XML-MALFORMED"]
     assert all(r["first_error"].startswith("El XML no está bien formado") for r in by_code["items"])

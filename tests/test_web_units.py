@@ -193,3 +193,24 @@ def test_cached_counts_follow_every_change_of_the_store(tmp_path):
         assert queue(gw, {}, 10, cache)["code_counts"] == [{"code": "XSD", "documents": 1}]
     finally:
         store.close()
+
+
+def test_linked_documents_include_links_by_business_key_and_correlation(tmp_path):
+    from gateway.store import SqliteStore
+    from gateway.store.base import Document, now
+
+    store = SqliteStore(tmp_path / "links.db")
+    try:
+        def doc(id_: str, kind: str) -> Document:
+            stamp = now()
+            return Document(id=id_, kind=kind, declared_kind="auto", state="rejected", source_name="s",
+                            filename=f"{id_}.txt", sha256=id_ * 8, size=1, received_at=stamp, updated_at=stamp)
+
+        for id_, kind in (("PED", "pedimento"), ("OLD", "pedimento"), ("COVE", "cove")):
+            store.insert_document(doc(id_, kind), "test", "intake")
+        store.add_link("PED", "OLD", "resend-of")
+        store.replace_correlation_links("PED", [("COVE", "cove", "cove", "COVE1234567AB")])
+        linked = {(role, other.id) for role, other in store.linked_documents(store.get("PED"))}
+    finally:
+        store.close()
+    assert linked == {("resend-of", "OLD"), ("cove", "COVE")}

@@ -104,7 +104,7 @@ def write_inbox(inbox: Path, make_invoice) -> None:
         "api-replace.xml": make_invoice(9)[:900],
         "api-xxe.xml": make_invoice(10)[:800],
         "api-grande.xml": make_invoice(11)[:700],
-        "m3430001.txt": f"500|1|3459|47|{PEDIMENTO}|\n501|3459|6000123|A1|\n".encode(),  # FILE-UNKNOWN-KIND
+        "m3430001.txt": f"500|1|3459|47|{PEDIMENTO}|\n501|3459|6000123|A1|\n".encode(),  # PED-SEQUENCE
         "vacio.xml": b"",  # FILE-EMPTY
         "ok.xml": make_invoice(1),  # forwarded: not in the queue
     }

@@ -398,6 +398,7 @@ class SqliteStore(WebQueries):
         rows = self._db.execute("SELECT other_id, other_kind, role, key_value FROM correlation_links "
                                 "WHERE document_id = ? ORDER BY role, key_value, other_id", (document_id,))
         return [{"kind": r[1], "id": r[0], "role": r[2], "key": r[3]} for r in rows]
+
     # delivery figures (migration 0007) ---------------------------------------------------------------------
 
     def delivery_totals(self) -> list[tuple[str, int, int, int]]:

@@ -144,6 +144,12 @@ class WebQueries:
             rows = self._db.execute(
                 f"SELECT * FROM documents WHERE {column} = ? ORDER BY received_at, id LIMIT 500", (doc.id,))
             links += [(role, _doc(r)) for r in rows]
+        # links by business key (resend-of, supersedes, same-set) and by correlation (cove, cfdi, declared-in…)
+        seen = {(role, other.id) for role, other in links}
+        for link in [*self.links(doc.id), *self.correlation_links(doc.id)]:  # type: ignore[attr-defined]
+            if (link["role"], link["id"]) not in seen and (other := self.get(link["id"])) is not None:  # type: ignore[attr-defined]
+                seen.add((link["role"], link["id"]))
+                links.append((link["role"], other))
         return links
 
     # overview ----------------------------------------------------------------------------------------------
