@@ -11,11 +11,13 @@ needs it is skipped quietly rather than reporting the same fault twice.
 from __future__ import annotations
 
 from collections.abc import Callable
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation, localcontext
+from decimal import ROUND_HALF_UP, Decimal, localcontext
 
 from lxml import etree
 
 from gateway.findings import Finding, error, warning
+from gateway.kinds.cfdi.matrix.doc import Skip as _Skip  # a number a rule needs does not parse: XSD says so
+from gateway.kinds.cfdi.matrix.doc import num as _num
 from gateway.rfc import check_rfc
 from gateway.xmlsafe import xpath_of
 
@@ -27,10 +29,6 @@ IMPLOCAL = "http://www.sat.gob.mx/implocal"
 NS = {"cfdi": CFDI, "tfd": TFD, "cce20": CCE20, "cce11": CCE11, "implocal": IMPLOCAL}
 
 Element = etree._Element
-
-
-class _Skip(Exception):
-    """A number the rule needs does not parse; the XSD reports it."""
 
 
 def check_rules(root: Element) -> list[Finding]:
@@ -212,20 +210,6 @@ def _rfcs(root: Element) -> list[Finding]:
 
 
 # --- helpers ----------------------------------------------------------------------------------------------------
-
-def _num(element: Element, attr: str) -> Decimal | None:
-    """The attribute as a Decimal, None if absent; raises _Skip if it does not parse."""
-    raw = element.get(attr)
-    if raw is None:
-        return None
-    try:
-        value = Decimal(raw.strip())
-    except InvalidOperation:
-        raise _Skip from None
-    if not value.is_finite():
-        raise _Skip
-    return value
-
 
 def _zero(element: Element, attr: str) -> Decimal:
     """The attribute as a Decimal, 0 if absent (optional amounts such as Descuento)."""
