@@ -11,7 +11,8 @@ from lxml import etree
 
 from gateway.findings import Finding, error, has_errors
 from gateway.kinds.base import CheckResult
-from gateway.kinds.cfdi.matrix import check_matrix
+from gateway.kinds.cfdi.catalogs import catalogs
+from gateway.kinds.cfdi.matrix import Doc, check_matrix
 from gateway.kinds.cfdi.normalise import normalise
 from gateway.kinds.cfdi.rules import check_rules
 from gateway.kinds.cfdi.satdata import SatData
@@ -82,8 +83,9 @@ class CfdiKind:
         if version_problem:
             return None, [*findings, version_problem]
         schema_findings = self.schema.validate(root)
-        findings.extend(_merge(schema_findings, check_matrix(root, satdata=self.satdata)))
-        findings.extend(check_rules(root))
+        doc = Doc(root, catalogs(), self.satdata)  # one walk of the tree for the matrix and the rules
+        findings.extend(_merge(schema_findings, check_matrix(doc)))
+        findings.extend(check_rules(doc))
         if self.verify_seals:
             findings.extend(self._seals().verify(root))
         return root, findings

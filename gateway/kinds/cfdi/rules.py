@@ -16,29 +16,30 @@ from decimal import ROUND_HALF_UP, Decimal, localcontext
 from lxml import etree
 
 from gateway.findings import Finding, error, warning
+from gateway.kinds.cfdi.catalogs import catalogs
+from gateway.kinds.cfdi.matrix.doc import CCE20, CFDI, Doc
 from gateway.kinds.cfdi.matrix.doc import Skip as _Skip  # a number a rule needs does not parse: XSD says so
 from gateway.kinds.cfdi.matrix.doc import num as _num
 from gateway.rfc import check_rfc
 from gateway.xmlsafe import xpath_of
 
-CFDI = "http://www.sat.gob.mx/cfd/4"
-TFD = "http://www.sat.gob.mx/TimbreFiscalDigital"
-CCE20 = "http://www.sat.gob.mx/ComercioExterior20"
-CCE11 = "http://www.sat.gob.mx/ComercioExterior11"
-IMPLOCAL = "http://www.sat.gob.mx/implocal"
-NS = {"cfdi": CFDI, "tfd": TFD, "cce20": CCE20, "cce11": CCE11, "implocal": IMPLOCAL}
-
 Element = etree._Element
+_ZERO = Decimal(0)
+_CENTS = Decimal("0.01")
 
 
-def check_rules(root: Element) -> list[Finding]:
-    """All business-rule findings for a cfdi:Comprobante Version 4.0."""
+def check_rules(source: Element | Doc) -> list[Finding]:
+    """All business-rule findings for a cfdi:Comprobante Version 4.0 (its root, or the matrix's view of it).
+
+    The rules read the ``Doc`` the SAT matrix also reads, so the tree is walked once for both.
+    """
+    doc = source if isinstance(source, Doc) else Doc(source, catalogs())
     findings: list[Finding] = []
     with localcontext() as context:
         context.prec = 60  # sums of 18-digit amounts with 6 decimals must never be rounded by the context
         for rule in _RULES:
             try:
-                findings.extend(rule(root))
+                findings.extend(rule(doc))
             except _Skip:
                 continue
     return findings
@@ -46,13 +47,12 @@ def check_rules(root: Element) -> list[Finding]:
 
 # --- timbre -----------------------------------------------------------------------------------------------------
 
-def _tfd(root: Element) -> list[Finding]:
-    timbres = root.findall("cfdi:Complemento/tfd:TimbreFiscalDigital", NS)
+def _tfd(doc: Doc) -> list[Finding]:
+    timbres = doc.timbres
     if len(timbres) == 1:
         return []
     if not timbres:
-        where = root.find("cfdi:Complemento", NS)
-        where = root if where is None else where
+        where = doc.complemento_nodes[0] if doc.complemento_nodes else doc.root
         return [error("CFDI-TFD-MISSING", "El CFDI no está timbrado: no lleva TimbreFiscalDigital (no tiene UUID).",
                       line=where.sourceline, xpath=xpath_of(where))]
     uuids = ", ".join(t.get("UUID") or "(sin UUID)" for t in timbres)
@@ -62,11 +62,12 @@ def _tfd(root: Element) -> list[Finding]:
 
 # --- totals -----------------------------------------------------------------------------------------------------
 
-def _subtotal(root: Element) -> list[Finding]:
+def _subtotal(doc: Doc) -> list[Finding]:
+    root = doc.root
     declared = _num(root, "SubTotal")
     if declared is None:
         return []
-    tipo = (root.get("TipoDeComprobante") or "").strip()
+    tipo = doc.tipo
     if tipo in ("T", "P"):
         if declared == 0:
             return []
@@ -74,38 +75,39 @@ def _subtotal(root: Element) -> list[Finding]:
                                                      f"pero es {_fmt(declared)}.", "CFDI40109")]
     if tipo not in ("I", "E", "N"):
         return []
-    importes = [_zero(c, "Importe") for c in root.findall("cfdi:Conceptos/cfdi:Concepto", NS)]
-    return _compare(root, "SubTotal", declared, _rounded(sum(importes, Decimal(0)), declared),
+    importes = [_zero(c.element, "Importe") for c in doc.conceptos]
+    return _compare(root, "SubTotal", declared, _rounded(sum(importes, _ZERO), declared),
                     "la suma de los Importe de los conceptos", "CFDI40108")
 
 
-def _descuento(root: Element) -> list[Finding]:
+def _descuento(doc: Doc) -> list[Finding]:
+    root = doc.root
     declared = _num(root, "Descuento")
-    conceptos = [_num(c, "Descuento") for c in root.findall("cfdi:Conceptos/cfdi:Concepto", NS)]
-    given = [d for d in conceptos if d is not None]
+    given = [d for d in (_num(c.element, "Descuento") for c in doc.conceptos) if d is not None]
     findings: list[Finding] = []
     if declared is not None or given:
-        computed = sum(given, Decimal(0))
+        computed = sum(given, _ZERO)
         if declared is not None:
             computed = _rounded(computed, declared)
-        findings += _compare(root, "Descuento", declared or Decimal(0), computed,
+        findings += _compare(root, "Descuento", declared or _ZERO, computed,
                              "la suma de los Descuento de los conceptos", None)
-    subtotal = _num(root, "SubTotal")
+    subtotal = _num(root, "SubTotal") if declared is not None else None
     if declared is not None and subtotal is not None and declared > subtotal:
         findings.append(_at(root, "Descuento", "CFDI-TOTALS", f"El Descuento ({_fmt(declared)}) es mayor que el "
                                                                f"SubTotal ({_fmt(subtotal)}).", "CFDI40110"))
     return findings
 
 
-def _total(root: Element) -> list[Finding]:
+def _total(doc: Doc) -> list[Finding]:
+    root = doc.root
     declared, subtotal = _num(root, "Total"), _num(root, "SubTotal")
     if declared is None or subtotal is None:
         return []
-    impuestos = root.find("cfdi:Impuestos", NS)
-    trasladados = _zero(impuestos, "TotalImpuestosTrasladados") if impuestos is not None else Decimal(0)
-    retenidos = _zero(impuestos, "TotalImpuestosRetenidos") if impuestos is not None else Decimal(0)
-    locales = Decimal(0)
-    for local in root.findall("cfdi:Complemento/implocal:ImpuestosLocales", NS):
+    impuestos = doc.impuestos
+    trasladados = _zero(impuestos, "TotalImpuestosTrasladados") if impuestos is not None else _ZERO
+    retenidos = _zero(impuestos, "TotalImpuestosRetenidos") if impuestos is not None else _ZERO
+    locales = _ZERO
+    for local in doc.locales:
         locales += _zero(local, "TotaldeTraslados") - _zero(local, "TotaldeRetenciones")
     computed = subtotal - _zero(root, "Descuento") + trasladados - retenidos + locales
     what = "SubTotal − Descuento + impuestos trasladados − impuestos retenidos"
@@ -114,20 +116,37 @@ def _total(root: Element) -> list[Finding]:
     return _compare(root, "Total", declared, _rounded(computed, declared), what, "CFDI40119")
 
 
-def _impuestos(root: Element) -> list[Finding]:
-    impuestos = root.find("cfdi:Impuestos", NS)
+def _impuestos(doc: Doc) -> list[Finding]:
+    impuestos = doc.impuestos
     if impuestos is None:
         return []
-    return [*_tax_total(impuestos, "TotalImpuestosTrasladados", "Traslados/cfdi:Traslado", "los traslados",
+    traslados, retenciones = _taxes(impuestos)
+    return [*_tax_total(impuestos, "TotalImpuestosTrasladados", traslados, "los traslados",
                         "CFDI40205", "CFDI40212"),
-            *_tax_total(impuestos, "TotalImpuestosRetenidos", "Retenciones/cfdi:Retencion", "las retenciones",
+            *_tax_total(impuestos, "TotalImpuestosRetenidos", retenciones, "las retenciones",
                         "CFDI40203", "CFDI40206")]
 
 
-def _tax_total(impuestos: Element, attr: str, path: str, label: str, sat_sum: str, sat_missing: str) -> list[Finding]:
-    taxes = impuestos.findall(f"cfdi:{path}", NS)
+_TRASLADOS, _TRASLADO = f"{{{CFDI}}}Traslados", f"{{{CFDI}}}Traslado"
+_RETENCIONES, _RETENCION = f"{{{CFDI}}}Retenciones", f"{{{CFDI}}}Retencion"
+
+
+def _taxes(impuestos: Element) -> tuple[list[Element], list[Element]]:
+    """The comprobante's cfdi:Traslado and cfdi:Retencion nodes, in one pass over its Impuestos."""
+    traslados: list[Element] = []
+    retenciones: list[Element] = []
+    for group in impuestos:
+        if group.tag == _TRASLADOS:
+            traslados.extend(t for t in group if t.tag == _TRASLADO)
+        elif group.tag == _RETENCIONES:
+            retenciones.extend(r for r in group if r.tag == _RETENCION)
+    return traslados, retenciones
+
+
+def _tax_total(impuestos: Element, attr: str, taxes: list[Element], label: str, sat_sum: str,
+               sat_missing: str) -> list[Finding]:
     importes = [_num(t, "Importe") for t in taxes]
-    computed = sum((i for i in importes if i is not None), Decimal(0))
+    computed = sum((i for i in importes if i is not None), _ZERO)
     declared = _num(impuestos, attr)
     if declared is None:
         # SAT requires the total whenever there is a tax that is not Exento, even one of 0.00 (IVA 0%)
@@ -141,25 +160,31 @@ def _tax_total(impuestos: Element, attr: str, path: str, label: str, sat_sum: st
 
 # --- comercio exterior ------------------------------------------------------------------------------------------
 
-def _cce_missing(root: Element) -> list[Finding]:
-    if (root.get("Exportacion") or "").strip() != "02" or _cce20(root):
+def _cce_missing(doc: Doc) -> list[Finding]:
+    if doc.get("Exportacion") != "02" or doc.cce:
         return []
     message = ("Exportacion es 02 (exportación definitiva con clave A1) y el CFDI no lleva el complemento "
                "de Comercio Exterior 2.0.")
-    if root.find("cfdi:Complemento/cce11:ComercioExterior", NS) is not None:
+    if doc.cce11:
         message += " Lleva Comercio Exterior 1.1, que el SAT ya no acepta desde el 18 de enero de 2024."
-    return [_at(root, "Exportacion", "CFDI-CCE-MISSING", message, "CFDI40122")]
+    return [_at(doc.root, "Exportacion", "CFDI-CCE-MISSING", message, "CFDI40122")]
 
 
-def _cce_usd(root: Element) -> list[Finding]:
+def _mercancias(cce: Element) -> list[Element]:
+    return [m for group in cce if group.tag == _CCE_MERCANCIAS for m in group if m.tag == _CCE_MERCANCIA]
+
+
+_CCE_MERCANCIAS, _CCE_MERCANCIA = f"{{{CCE20}}}Mercancias", f"{{{CCE20}}}Mercancia"
+
+
+def _cce_usd(doc: Doc) -> list[Finding]:
     findings: list[Finding] = []
-    for cce in _cce20(root):
+    for cce in doc.cce:
         declared = _num(cce, "TotalUSD")
         if declared is None:
             continue
-        valores = [_zero(m, "ValorDolares") for m in cce.findall("cce20:Mercancias/cce20:Mercancia", NS)]
-        computed, cents = sum(valores, Decimal(0)), Decimal("0.01")
-        if computed.quantize(cents, ROUND_HALF_UP) != declared.quantize(cents, ROUND_HALF_UP):
+        computed = sum((_zero(m, "ValorDolares") for m in _mercancias(cce)), _ZERO)
+        if computed.quantize(_CENTS, ROUND_HALF_UP) != declared.quantize(_CENTS, ROUND_HALF_UP):
             findings.append(_at(cce, "TotalUSD", "CFDI-CCE-USD",
                                 f"El TotalUSD del Comercio Exterior es {_fmt(declared)}, pero la suma de ValorDolares "
                                 f"de las mercancías es {_fmt(computed)} (diferencia {_fmt(declared - computed)}).",
@@ -167,12 +192,14 @@ def _cce_usd(root: Element) -> list[Finding]:
     return findings
 
 
-def _cce_noidentificacion(root: Element) -> list[Finding]:
-    conceptos = {(c.get("NoIdentificacion") or "").strip() for c in root.findall("cfdi:Conceptos/cfdi:Concepto", NS)}
+def _cce_noidentificacion(doc: Doc) -> list[Finding]:
+    if not doc.cce:
+        return []
+    conceptos = {c.get("NoIdentificacion") for c in doc.conceptos}
     conceptos.discard("")
     findings: list[Finding] = []
-    for cce in _cce20(root):
-        for mercancia in cce.findall("cce20:Mercancias/cce20:Mercancia", NS):
+    for cce in doc.cce:
+        for mercancia in _mercancias(cce):
             noid = (mercancia.get("NoIdentificacion") or "").strip()
             if noid not in conceptos:
                 known = ", ".join(sorted(conceptos)) or "ninguno"
@@ -184,16 +211,11 @@ def _cce_noidentificacion(root: Element) -> list[Finding]:
     return findings
 
 
-def _cce20(root: Element) -> list[Element]:
-    return root.findall("cfdi:Complemento/cce20:ComercioExterior", NS)
-
-
 # --- RFC --------------------------------------------------------------------------------------------------------
 
-def _rfcs(root: Element) -> list[Finding]:
+def _rfcs(doc: Doc) -> list[Finding]:
     findings: list[Finding] = []
-    for party, label in (("Emisor", "del emisor"), ("Receptor", "del receptor")):
-        element = root.find(f"cfdi:{party}", NS)
+    for element, label in ((doc.emisor, "del emisor"), (doc.receptor, "del receptor")):
         if element is None or element.get("Rfc") is None:
             continue
         rfc = element.get("Rfc", "").strip()
@@ -214,7 +236,7 @@ def _rfcs(root: Element) -> list[Finding]:
 def _zero(element: Element, attr: str) -> Decimal:
     """The attribute as a Decimal, 0 if absent (optional amounts such as Descuento)."""
     value = _num(element, attr)
-    return Decimal(0) if value is None else value
+    return _ZERO if value is None else value
 
 
 def _rounded(value: Decimal, like: Decimal) -> Decimal:
@@ -240,6 +262,6 @@ def _fmt(value: Decimal) -> str:
     return format(value, "f")
 
 
-_RULES: tuple[Callable[[Element], list[Finding]], ...] = (
+_RULES: tuple[Callable[[Doc], list[Finding]], ...] = (
     _tfd, _subtotal, _descuento, _total, _impuestos, _cce_missing, _cce_usd, _cce_noidentificacion, _rfcs,
 )

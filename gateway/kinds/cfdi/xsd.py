@@ -61,13 +61,19 @@ class CfdiSchema:
     #: (namespace, element path within that namespace) -> catalog checks of its attributes
     catalog_checks: dict[tuple[str, tuple[str, ...]], list[_CatalogCheck]] = field(default_factory=dict)
     namespaces: frozenset[str] = frozenset()
-    #: Clark tag -> {element path -> checks}: elements whose tag has no catalog attribute are skipped at once
-    _by_tag: dict[str, dict[tuple[str, ...], list[_CatalogCheck]]] = field(init=False, repr=False)
+    #: the catalog paths as a trie of Clark tags: a path starts at an element whose parent is in another namespace
+    _trie: dict[str, _PathNode] = field(init=False, repr=False)
+    #: Clark tag -> its namespace part, remembered (tags repeat from document to document)
+    _namespace_of: dict[str, str] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self._by_tag = {}
+        self._trie, self._namespace_of = {}, {}
         for (namespace, path), checks in self.catalog_checks.items():
-            self._by_tag.setdefault(f"{{{namespace}}}{path[-1]}", {})[path] = checks
+            level, node = self._trie, None
+            for local in path:
+                node = level.setdefault(f"{{{namespace}}}{local}", _PathNode())
+                level = node.children
+            node.checks.extend(checks)
 
     @classmethod
     def build(cls, sat_root: Path, schemas: dict[str, str] | None = None) -> CfdiSchema:
@@ -129,32 +135,56 @@ class CfdiSchema:
         return copy
 
     def _check_catalogs(self, root: etree._Element) -> list[Finding]:
+        """Every element's catalog attributes, found by walking the tree once with the path trie."""
         findings: list[Finding] = []
-        for element in root.iter(*self._by_tag):  # libxml2 filters the tags; most elements never reach Python
-            for check in self._by_tag[element.tag].get(_element_path(element), ()):
-                raw = element.get(check.attribute)
-                if raw is None:
-                    continue
-                value = " ".join(raw.split())
-                if value not in check.values:
-                    findings.append(
-                        error("XSD",
-                              f"No cumple el esquema del SAT: el valor '{value[:60]}' del atributo "
-                              f"{check.attribute} no está en el catálogo {check.type_name}.",
-                              line=element.sourceline, xpath=f"{xpath_of(element)}/@{check.attribute}")
-                    )
+        trie = self._trie
+        on_path: dict[etree._Element, _PathNode] = {}  # elements on a catalog path (kept alive: stable proxies)
+        namespace_of = self._namespace_of
+        for element in root.iter(etree.Element):  # document order, so findings come in it too
+            tag = element.tag
+            parent = element.getparent()
+            node = None
+            if parent is not None and _namespace(tag, namespace_of) == _namespace(parent.tag, namespace_of):
+                above = on_path.get(parent)  # same namespace: the path goes on from the parent's
+                if above is not None:
+                    node = above.children.get(tag)
+            else:  # the root, or another namespace: a path of that namespace starts here
+                node = trie.get(tag)
+            if node is not None:
+                on_path[element] = node
+                if node.checks:
+                    _check_attributes(element, node.checks, findings)
         return findings
 
 
-def _element_path(element: etree._Element) -> tuple[str, ...]:
-    """Local names from the outermost ancestor in the element's own namespace down to the element."""
-    prefix = element.tag[: element.tag.index("}") + 1]
-    path = []
-    node: etree._Element | None = element
-    while node is not None and isinstance(node.tag, str) and node.tag.startswith(prefix):
-        path.append(node.tag[len(prefix):])
-        node = node.getparent()
-    return tuple(reversed(path))
+def _namespace(tag: str, known: dict[str, str]) -> str:
+    namespace = known.get(tag)
+    if namespace is None:
+        namespace = tag[: tag.find("}") + 1]
+        if len(known) < 10_000:  # a flood of invented tags must not grow it without bound
+            known[tag] = namespace
+    return namespace
+
+
+@dataclass
+class _PathNode:
+    children: dict[str, _PathNode] = field(default_factory=dict)
+    checks: list[_CatalogCheck] = field(default_factory=list)
+
+
+def _check_attributes(element: etree._Element, checks: list[_CatalogCheck], findings: list[Finding]) -> None:
+    for check in checks:
+        raw = element.get(check.attribute)
+        if raw is None:
+            continue
+        value = raw if raw in check.values else " ".join(raw.split())
+        if value not in check.values:
+            findings.append(
+                error("XSD",
+                      f"No cumple el esquema del SAT: el valor '{value[:60]}' del atributo "
+                      f"{check.attribute} no está en el catálogo {check.type_name}.",
+                      line=element.sourceline, xpath=f"{xpath_of(element)}/@{check.attribute}")
+            )
 
 
 def _strip_large_enumerations(sat_root: Path) -> tuple[dict[str, bytes], dict[tuple[str, str], frozenset[str]]]:

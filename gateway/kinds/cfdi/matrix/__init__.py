@@ -19,13 +19,14 @@ from gateway.kinds.cfdi.matrix.doc import Doc, Skip
 from gateway.kinds.cfdi.matrix.registry import EXTERNAL, RULES, Rule, implemented_codes, rule
 from gateway.kinds.cfdi.satdata import CONFIG_KEYS, SatData
 
-__all__ = ["EXTERNAL", "RULES", "Rule", "check_matrix", "implemented_codes", "rule"]
+__all__ = ["EXTERNAL", "RULES", "Doc", "Rule", "check_matrix", "implemented_codes", "rule"]
 
 
-def check_matrix(root: etree._Element, catalog: Catalogs | None = None, satdata: SatData | None = None
+def check_matrix(source: etree._Element | Doc, catalog: Catalogs | None = None, satdata: SatData | None = None
                  ) -> list[Finding]:
-    """Findings of every matrix rule for a parsed cfdi:Comprobante 4.0."""
-    doc = Doc(root, catalog or catalogs(), satdata)
+    """Findings of every matrix rule for a parsed cfdi:Comprobante 4.0 (its root, or a ``Doc`` already built)."""
+    doc = source if isinstance(source, Doc) else Doc(source, catalog or catalogs(), satdata)
+    root = doc.root
     runnable, unchecked = _plan(doc.sat)
     findings: list[Finding] = []
     with localcontext() as context:

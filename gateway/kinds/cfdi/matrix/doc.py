@@ -24,6 +24,24 @@ TFD = "http://www.sat.gob.mx/TimbreFiscalDigital"
 CCE20 = "http://www.sat.gob.mx/ComercioExterior20"
 _C = f"{{{CFDI}}}"
 _X = f"{{{CCE20}}}"
+_CONCEPTOS, _CONCEPTO, _EMISOR, _RECEPTOR = _C + "Conceptos", _C + "Concepto", _C + "Emisor", _C + "Receptor"
+_IMPUESTOS, _COMPLEMENTO = _C + "Impuestos", _C + "Complemento"
+_CCE20_ROOT = _X + "ComercioExterior"
+_CCE11_ROOT = "{http://www.sat.gob.mx/ComercioExterior11}ComercioExterior"
+_TIMBRE = f"{{{TFD}}}TimbreFiscalDigital"
+_LOCALES = "{http://www.sat.gob.mx/implocal}ImpuestosLocales"
+_ACUENTATERCEROS_TAG = _C + "ACuentaTerceros"
+_ADDENDA_TAG = _C + "Addenda"
+_CFDIRELACIONADOS_TAG = _C + "CfdiRelacionados"
+_COMPLEMENTOCONCEPTO_TAG = _C + "ComplementoConcepto"
+_CUENTAPREDIAL_TAG = _C + "CuentaPredial"
+_INFORMACIONADUANERA_TAG = _C + "InformacionAduanera"
+_INFORMACIONGLOBAL_TAG = _C + "InformacionGlobal"
+_PARTE_TAG = _C + "Parte"
+_RETENCION_TAG = _C + "Retencion"
+_RETENCIONES_TAG = _C + "Retenciones"
+_TRASLADO_TAG = _C + "Traslado"
+_TRASLADOS_TAG = _C + "Traslados"
 
 Element = etree._Element
 _FECHA = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})")
@@ -53,22 +71,22 @@ class Concepto:
         self.complemento: Element | None = None  # ComplementoConcepto
         for child in element:
             tag = child.tag
-            if tag == _C + "Impuestos":
+            if tag == _IMPUESTOS:
                 self.impuestos = child
                 for group in child:
-                    if group.tag == _C + "Traslados":
-                        self.traslados.extend(t for t in group if t.tag == _C + "Traslado")
-                    elif group.tag == _C + "Retenciones":
-                        self.retenciones.extend(r for r in group if r.tag == _C + "Retencion")
-            elif tag == _C + "ACuentaTerceros":
+                    if group.tag == _TRASLADOS_TAG:
+                        self.traslados.extend(t for t in group if t.tag == _TRASLADO_TAG)
+                    elif group.tag == _RETENCIONES_TAG:
+                        self.retenciones.extend(r for r in group if r.tag == _RETENCION_TAG)
+            elif tag == _ACUENTATERCEROS_TAG:
                 self.terceros = child
-            elif tag == _C + "CuentaPredial":
+            elif tag == _CUENTAPREDIAL_TAG:
                 self.predial.append(child)
-            elif tag == _C + "InformacionAduanera":
+            elif tag == _INFORMACIONADUANERA_TAG:
                 self.aduanera.append(child)
-            elif tag == _C + "Parte":
+            elif tag == _PARTE_TAG:
                 self.partes.append(child)
-            elif tag == _C + "ComplementoConcepto":
+            elif tag == _COMPLEMENTOCONCEPTO_TAG:
                 self.complemento = child
 
     def get(self, attr: str) -> str:
@@ -91,26 +109,39 @@ class Doc:
         self.complementos: list[Element] = []  # the children of every cfdi:Complemento
         self.complemento_nodes: list[Element] = []
         self.addenda: Element | None = None
-        for child in root:
+        for child in root:  # the first of a node the XSD allows once, as ``find`` would
             tag = child.tag
-            if tag == _C + "Conceptos":
-                self.conceptos = [Concepto(c) for c in child if c.tag == _C + "Concepto"]
-            elif tag == _C + "Emisor":
-                self.emisor = child
-            elif tag == _C + "Receptor":
-                self.receptor = child
-            elif tag == _C + "Impuestos":
-                self.impuestos = child
-            elif tag == _C + "Complemento":
+            if tag == _CONCEPTOS:
+                self.conceptos.extend(Concepto(c) for c in child if c.tag == _CONCEPTO)
+            elif tag == _EMISOR:
+                self.emisor = child if self.emisor is None else self.emisor
+            elif tag == _RECEPTOR:
+                self.receptor = child if self.receptor is None else self.receptor
+            elif tag == _IMPUESTOS:
+                self.impuestos = child if self.impuestos is None else self.impuestos
+            elif tag == _COMPLEMENTO:
                 self.complemento_nodes.append(child)
                 self.complementos.extend(c for c in child if isinstance(c.tag, str))
-            elif tag == _C + "CfdiRelacionados":
+            elif tag == _CFDIRELACIONADOS_TAG:
                 self.relacionados.append(child)
-            elif tag == _C + "InformacionGlobal":
+            elif tag == _INFORMACIONGLOBAL_TAG:
                 self.global_ = child
-            elif tag == _C + "Addenda":
+            elif tag == _ADDENDA_TAG:
                 self.addenda = child
-        self.cce = [c for c in self.complementos if c.tag == _X + "ComercioExterior"]
+        self.cce: list[Element] = []
+        self.cce11: list[Element] = []
+        self.timbres: list[Element] = []
+        self.locales: list[Element] = []  # implocal:ImpuestosLocales
+        for complemento in self.complementos:
+            tag = complemento.tag
+            if tag == _CCE20_ROOT:
+                self.cce.append(complemento)
+            elif tag == _TIMBRE:
+                self.timbres.append(complemento)
+            elif tag == _CCE11_ROOT:
+                self.cce11.append(complemento)
+            elif tag == _LOCALES:
+                self.locales.append(complemento)
         self.tipo = self.get("TipoDeComprobante")
         self.moneda = self.get("Moneda")
         self.emisor_rfc = _strip(self.emisor.get("Rfc")).upper() if self.emisor is not None else ""
