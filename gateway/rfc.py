@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from functools import lru_cache
 
 GENERIC_NATIONAL = "XAXX010101000"
 GENERIC_FOREIGN = "XEXX010101000"
@@ -23,6 +24,7 @@ _FISICA = re.compile(r"[A-ZÑ&]{4}\d{6}[A-Z0-9]{3}")
 _VALUES = {c: i for i, c in enumerate("0123456789ABCDEFGHIJKLMN&OPQRSTUVWXYZ Ñ")}
 
 
+@lru_cache(maxsize=8192)  # the same issuers and customers come back invoice after invoice
 def check_rfc(value: str, *, check_digit: bool = True) -> str | None:
     """None if ``value`` is a well-formed RFC, else the reason in Spanish.
 

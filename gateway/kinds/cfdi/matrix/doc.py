@@ -191,7 +191,7 @@ def num(element: Element, attr: str) -> Decimal | None:
     if raw is None:
         return None
     try:
-        value = Decimal(raw.strip())
+        value = Decimal(raw)  # Decimal ignores the blanks around a number, as XSD's whitespace collapse does
     except InvalidOperation:
         raise Skip from None
     if not value.is_finite():
