@@ -82,8 +82,8 @@ class CfdiKind:
         version_problem = _version_problem(root)
         if version_problem:
             return None, [*findings, version_problem]
-        schema_findings = self.schema.validate(root)
         doc = Doc(root, catalogs(), self.satdata)  # one walk of the tree for the matrix and the rules
+        schema_findings = self.schema.validate(root)
         findings.extend(_merge(schema_findings, check_matrix(doc)))
         findings.extend(check_rules(doc))
         if self.verify_seals:
