@@ -17,7 +17,7 @@ from lxml import etree
 
 from gateway.findings import Finding, error, warning
 from gateway.kinds.cfdi.catalogs import catalogs
-from gateway.kinds.cfdi.matrix.doc import CCE20, CFDI, Doc
+from gateway.kinds.cfdi.matrix.doc import Doc, cce_mercancias
 from gateway.kinds.cfdi.matrix.doc import Skip as _Skip  # a number a rule needs does not parse: XSD says so
 from gateway.kinds.cfdi.matrix.doc import num as _num
 from gateway.rfc import check_rfc
@@ -120,27 +120,10 @@ def _impuestos(doc: Doc) -> list[Finding]:
     impuestos = doc.impuestos
     if impuestos is None:
         return []
-    traslados, retenciones = _taxes(impuestos)
-    return [*_tax_total(impuestos, "TotalImpuestosTrasladados", traslados, "los traslados",
+    return [*_tax_total(impuestos, "TotalImpuestosTrasladados", doc.traslados, "los traslados",
                         "CFDI40205", "CFDI40212"),
-            *_tax_total(impuestos, "TotalImpuestosRetenidos", retenciones, "las retenciones",
+            *_tax_total(impuestos, "TotalImpuestosRetenidos", doc.retenciones, "las retenciones",
                         "CFDI40203", "CFDI40206")]
-
-
-_TRASLADOS, _TRASLADO = f"{{{CFDI}}}Traslados", f"{{{CFDI}}}Traslado"
-_RETENCIONES, _RETENCION = f"{{{CFDI}}}Retenciones", f"{{{CFDI}}}Retencion"
-
-
-def _taxes(impuestos: Element) -> tuple[list[Element], list[Element]]:
-    """The comprobante's cfdi:Traslado and cfdi:Retencion nodes, in one pass over its Impuestos."""
-    traslados: list[Element] = []
-    retenciones: list[Element] = []
-    for group in impuestos:
-        if group.tag == _TRASLADOS:
-            traslados.extend(t for t in group if t.tag == _TRASLADO)
-        elif group.tag == _RETENCIONES:
-            retenciones.extend(r for r in group if r.tag == _RETENCION)
-    return traslados, retenciones
 
 
 def _tax_total(impuestos: Element, attr: str, taxes: list[Element], label: str, sat_sum: str,
@@ -170,20 +153,13 @@ def _cce_missing(doc: Doc) -> list[Finding]:
     return [_at(doc.root, "Exportacion", "CFDI-CCE-MISSING", message, "CFDI40122")]
 
 
-def _mercancias(cce: Element) -> list[Element]:
-    return [m for group in cce if group.tag == _CCE_MERCANCIAS for m in group if m.tag == _CCE_MERCANCIA]
-
-
-_CCE_MERCANCIAS, _CCE_MERCANCIA = f"{{{CCE20}}}Mercancias", f"{{{CCE20}}}Mercancia"
-
-
 def _cce_usd(doc: Doc) -> list[Finding]:
     findings: list[Finding] = []
     for cce in doc.cce:
         declared = _num(cce, "TotalUSD")
         if declared is None:
             continue
-        computed = sum((_zero(m, "ValorDolares") for m in _mercancias(cce)), _ZERO)
+        computed = sum((_zero(m, "ValorDolares") for m in cce_mercancias(doc, cce)), _ZERO)
         if computed.quantize(_CENTS, ROUND_HALF_UP) != declared.quantize(_CENTS, ROUND_HALF_UP):
             findings.append(_at(cce, "TotalUSD", "CFDI-CCE-USD",
                                 f"El TotalUSD del Comercio Exterior es {_fmt(declared)}, pero la suma de ValorDolares "
@@ -199,7 +175,7 @@ def _cce_noidentificacion(doc: Doc) -> list[Finding]:
     conceptos.discard("")
     findings: list[Finding] = []
     for cce in doc.cce:
-        for mercancia in _mercancias(cce):
+        for mercancia in cce_mercancias(doc, cce):
             noid = (mercancia.get("NoIdentificacion") or "").strip()
             if noid not in conceptos:
                 known = ", ".join(sorted(conceptos)) or "ninguno"

@@ -63,11 +63,9 @@ class CfdiSchema:
     namespaces: frozenset[str] = frozenset()
     #: the catalog paths as a trie of Clark tags: a path starts at an element whose parent is in another namespace
     _trie: dict[str, _PathNode] = field(init=False, repr=False)
-    #: Clark tag -> its namespace part, remembered (tags repeat from document to document)
-    _namespace_of: dict[str, str] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self._trie, self._namespace_of = {}, {}
+        self._trie = {}
         for (namespace, path), checks in self.catalog_checks.items():
             level, node = self._trie, None
             for local in path:
@@ -139,12 +137,11 @@ class CfdiSchema:
         findings: list[Finding] = []
         trie = self._trie
         on_path: dict[etree._Element, _PathNode] = {}  # elements on a catalog path (kept alive: stable proxies)
-        namespace_of = self._namespace_of
         for element in root.iter(etree.Element):  # document order, so findings come in it too
             tag = element.tag
             parent = element.getparent()
             node = None
-            if parent is not None and _namespace(tag, namespace_of) == _namespace(parent.tag, namespace_of):
+            if parent is not None and _namespace(tag) == _namespace(parent.tag):
                 above = on_path.get(parent)  # same namespace: the path goes on from the parent's
                 if above is not None:
                     node = above.children.get(tag)
@@ -157,13 +154,9 @@ class CfdiSchema:
         return findings
 
 
-def _namespace(tag: str, known: dict[str, str]) -> str:
-    namespace = known.get(tag)
-    if namespace is None:
-        namespace = tag[: tag.find("}") + 1]
-        if len(known) < 10_000:  # a flood of invented tags must not grow it without bound
-            known[tag] = namespace
-    return namespace
+def _namespace(tag: str) -> str:
+    """``{namespace}`` of a Clark tag."""
+    return tag[: tag.find("}") + 1]
 
 
 @dataclass

@@ -12,6 +12,9 @@ from gateway.kinds.cfdi.matrix.doc import (
     Doc,
     Element,
     at,
+    cce_child,
+    cce_children,
+    cce_mercancias,
     ceil_to,
     floor_to,
     fmt,
@@ -32,29 +35,6 @@ _COEXIST = (TFD, "http://www.sat.gob.mx/implocal", "http://www.sat.gob.mx/leyend
 
 def _s(element: Element | None, attr: str) -> str:
     return (element.get(attr) or "").strip() if element is not None else ""
-
-
-def _all(doc: Doc, element: Element | None, local: str) -> list[Element]:
-    """Children of ``element`` named ``local`` (CCE namespace); grouped once per element and document."""
-    if element is None:
-        return []
-    groups = doc.memo.get(element)
-    if groups is None:
-        groups = doc.memo[element] = {}
-        for child in element:
-            tag = child.tag
-            if isinstance(tag, str):
-                groups.setdefault(tag, []).append(child)
-    return groups.get(_X + local, [])
-
-
-def _child(doc: Doc, element: Element | None, local: str) -> Element | None:
-    found = _all(doc, element, local)
-    return found[0] if found else None
-
-
-def _mercancias(doc: Doc, cce: Element) -> list[Element]:
-    return _all(doc, _child(doc, cce, "Mercancias"), "Mercancia")
 
 
 @rule("CCE101", "CCE105", "CCE106", "CCE120")
@@ -81,7 +61,7 @@ def comprobante(doc: Doc) -> Iterator[Finding]:
 def motivo_traslado(doc: Doc) -> Iterator[Finding]:
     for cce in doc.cce:
         motivo = _s(cce, "MotivoTraslado")
-        propietarios = _all(doc, cce, "Propietario")
+        propietarios = cce_children(doc, cce, "Propietario")
         if doc.tipo == "T" and motivo == "05" and not propietarios:
             yield at(cce, "MotivoTraslado", "CCE-FIELD", "Traslado con MotivoTraslado 05 (mercancía de un tercero) "
                      "sin el nodo Propietario.", "CCE102")
@@ -162,8 +142,8 @@ def exportador_confiable(doc: Doc) -> Iterator[Finding]:
     for cce in doc.cce:
         if cce.get("NumeroExportadorConfiable") is None:
             continue
-        paises = {_s(_child(doc, node, "Domicilio"), "Pais") for node in (*_all(doc, cce, "Receptor"),
-                                                                      *_all(doc, cce, "Destinatario"))}
+        paises = {_s(cce_child(doc, node, "Domicilio"), "Pais") for node in (*cce_children(doc, cce, "Receptor"),
+                                                                      *cce_children(doc, cce, "Destinatario"))}
         if not paises & doc.cat.union_europea:
             yield at(cce, "NumeroExportadorConfiable", "CCE-FIELD", "NumeroExportadorConfiable es solo para envíos a "
                      "la Unión Europea; ni el receptor ni un destinatario tienen domicilio en un país de la UE.",
@@ -173,7 +153,7 @@ def exportador_confiable(doc: Doc) -> Iterator[Finding]:
 @rule("CCE123", "CCE124", "CCE125", "CCE126", "CCE127", "CCE128", "CCE129", "CCE130")
 def emisor(doc: Doc) -> Iterator[Finding]:
     for cce in doc.cce:
-        node = _child(doc, cce, "Emisor")
+        node = cce_child(doc, cce, "Emisor")
         if node is None:
             continue
         kind = persona(doc.emisor_rfc)
@@ -183,7 +163,7 @@ def emisor(doc: Doc) -> Iterator[Finding]:
         elif kind == "fisica" and node.get("Curp") is None:
             yield at(node, None, "CCE-FIELD", "El emisor es persona física (RFC de 13 caracteres): falta su Curp.",
                      "CCE124")
-        domicilio = _child(doc, node, "Domicilio")
+        domicilio = cce_child(doc, node, "Domicilio")
         if domicilio is None:
             continue
         if _s(domicilio, "Pais") != "MEX":
@@ -264,17 +244,17 @@ def _taxid(doc: Doc, node: Element, pais: str, who: str, sat_code: str) -> Itera
 @rule("CCE132")
 def propietario(doc: Doc) -> Iterator[Finding]:
     for cce in doc.cce:
-        for node in _all(doc, cce, "Propietario"):
+        for node in cce_children(doc, cce, "Propietario"):
             yield from _taxid(doc, node, _s(node, "ResidenciaFiscal"), "del propietario", "CCE132")
 
 
 @rule("CCE134", "CCE135", "CCE136", "CCE137", "CCE138", "CCE139", "CCE140", "CCE141")
 def receptor(doc: Doc) -> Iterator[Finding]:
     for cce in doc.cce:
-        node = _child(doc, cce, "Receptor")
+        node = cce_child(doc, cce, "Receptor")
         if node is None:
             continue
-        domicilio = _child(doc, node, "Domicilio")
+        domicilio = cce_child(doc, node, "Domicilio")
         pais = _s(domicilio, "Pais")
         if pais == "MEX" and node.get("NumRegIdTrib") is not None:
             yield at(node, "NumRegIdTrib", "CCE-FIELD", "El receptor tiene domicilio en México y se registró "
@@ -289,12 +269,12 @@ def receptor(doc: Doc) -> Iterator[Finding]:
 @rule("CCE142", "CCE144", "CCE145", "CCE146", "CCE147", "CCE148", "CCE149", "CCE150")
 def destinatarios(doc: Doc) -> Iterator[Finding]:
     for cce in doc.cce:
-        nodes = _all(doc, cce, "Destinatario")
+        nodes = cce_children(doc, cce, "Destinatario")
         if doc.tipo == "T" and len(nodes) > 1:
             yield at(nodes[1], None, "CCE-FIELD", f"Un Traslado lleva {len(nodes)} destinatarios; solo admite uno.",
                      "CCE142")
         for node in nodes:
-            for domicilio in _all(doc, node, "Domicilio"):
+            for domicilio in cce_children(doc, node, "Domicilio"):
                 pais = _s(domicilio, "Pais")
                 yield from _taxid(doc, node, pais, "del destinatario", "CCE144")
                 yield from _domicilio(doc, domicilio, "del destinatario",
@@ -305,7 +285,7 @@ def destinatarios(doc: Doc) -> Iterator[Finding]:
 def mercancias(doc: Doc) -> Iterator[Finding]:
     for cce in doc.cce:
         seen: set[tuple[str, str]] = set()
-        for mercancia in _mercancias(doc, cce):
+        for mercancia in cce_mercancias(doc, cce):
             noid, fraccion = _s(mercancia, "NoIdentificacion"), _s(mercancia, "FraccionArancelaria")
             if (noid, fraccion) in seen:
                 yield at(mercancia, "NoIdentificacion", "CCE-FIELD", f"La mercancía {noid} con fracción "
@@ -346,7 +326,7 @@ def valor_dolares(doc: Doc) -> Iterator[Finding]:
         usd = num(cce, "TipoCambioUSD")
         # NoIdentificacion -> [(mercancía, ValorDolares or None, is a service (UnidadAduana 99))]
         groups: dict[str, list[tuple[Element, Decimal | None, bool]]] = {}
-        for mercancia in _mercancias(doc, cce):
+        for mercancia in cce_mercancias(doc, cce):
             unidad = mercancia.get("UnidadAduana")
             valor = num(mercancia, "ValorDolares")
             service = unidad is not None and unidad.strip() == "99"

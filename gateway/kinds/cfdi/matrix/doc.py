@@ -30,18 +30,18 @@ _CCE20_ROOT = _X + "ComercioExterior"
 _CCE11_ROOT = "{http://www.sat.gob.mx/ComercioExterior11}ComercioExterior"
 _TIMBRE = f"{{{TFD}}}TimbreFiscalDigital"
 _LOCALES = "{http://www.sat.gob.mx/implocal}ImpuestosLocales"
-_ACUENTATERCEROS_TAG = _C + "ACuentaTerceros"
-_ADDENDA_TAG = _C + "Addenda"
-_CFDIRELACIONADOS_TAG = _C + "CfdiRelacionados"
-_COMPLEMENTOCONCEPTO_TAG = _C + "ComplementoConcepto"
-_CUENTAPREDIAL_TAG = _C + "CuentaPredial"
-_INFORMACIONADUANERA_TAG = _C + "InformacionAduanera"
-_INFORMACIONGLOBAL_TAG = _C + "InformacionGlobal"
-_PARTE_TAG = _C + "Parte"
-_RETENCION_TAG = _C + "Retencion"
-_RETENCIONES_TAG = _C + "Retenciones"
-_TRASLADO_TAG = _C + "Traslado"
-_TRASLADOS_TAG = _C + "Traslados"
+_ACUENTATERCEROS = _C + "ACuentaTerceros"
+_ADDENDA = _C + "Addenda"
+_CFDIRELACIONADOS = _C + "CfdiRelacionados"
+_COMPLEMENTOCONCEPTO = _C + "ComplementoConcepto"
+_CUENTAPREDIAL = _C + "CuentaPredial"
+_INFORMACIONADUANERA = _C + "InformacionAduanera"
+_INFORMACIONGLOBAL = _C + "InformacionGlobal"
+_PARTE = _C + "Parte"
+_RETENCION = _C + "Retencion"
+_RETENCIONES = _C + "Retenciones"
+_TRASLADO = _C + "Traslado"
+_TRASLADOS = _C + "Traslados"
 
 Element = etree._Element
 _FECHA = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})")
@@ -73,20 +73,16 @@ class Concepto:
             tag = child.tag
             if tag == _IMPUESTOS:
                 self.impuestos = child
-                for group in child:
-                    if group.tag == _TRASLADOS_TAG:
-                        self.traslados.extend(t for t in group if t.tag == _TRASLADO_TAG)
-                    elif group.tag == _RETENCIONES_TAG:
-                        self.retenciones.extend(r for r in group if r.tag == _RETENCION_TAG)
-            elif tag == _ACUENTATERCEROS_TAG:
+                _collect_taxes(child, self.traslados, self.retenciones)
+            elif tag == _ACUENTATERCEROS:
                 self.terceros = child
-            elif tag == _CUENTAPREDIAL_TAG:
+            elif tag == _CUENTAPREDIAL:
                 self.predial.append(child)
-            elif tag == _INFORMACIONADUANERA_TAG:
+            elif tag == _INFORMACIONADUANERA:
                 self.aduanera.append(child)
-            elif tag == _PARTE_TAG:
+            elif tag == _PARTE:
                 self.partes.append(child)
-            elif tag == _COMPLEMENTOCONCEPTO_TAG:
+            elif tag == _COMPLEMENTOCONCEPTO:
                 self.complemento = child
 
     def get(self, attr: str) -> str:
@@ -122,12 +118,17 @@ class Doc:
             elif tag == _COMPLEMENTO:
                 self.complemento_nodes.append(child)
                 self.complementos.extend(c for c in child if isinstance(c.tag, str))
-            elif tag == _CFDIRELACIONADOS_TAG:
+            elif tag == _CFDIRELACIONADOS:
                 self.relacionados.append(child)
-            elif tag == _INFORMACIONGLOBAL_TAG:
+            elif tag == _INFORMACIONGLOBAL:
                 self.global_ = child
-            elif tag == _ADDENDA_TAG:
+            elif tag == _ADDENDA:
                 self.addenda = child
+        #: the comprobante's own cfdi:Traslado and cfdi:Retencion nodes (under its Impuestos)
+        self.traslados: list[Element] = []
+        self.retenciones: list[Element] = []
+        if self.impuestos is not None:
+            _collect_taxes(self.impuestos, self.traslados, self.retenciones)
         self.cce: list[Element] = []
         self.cce11: list[Element] = []
         self.timbres: list[Element] = []
@@ -172,6 +173,39 @@ class Doc:
                 self._fecha = None
         return self._fecha  # type: ignore[return-value]
 
+
+
+def _collect_taxes(impuestos: Element, traslados: list[Element], retenciones: list[Element]) -> None:
+    """The cfdi:Traslado and cfdi:Retencion nodes of a cfdi:Impuestos (of a concepto or of the comprobante)."""
+    for group in impuestos:
+        if group.tag == _TRASLADOS:
+            traslados.extend(t for t in group if t.tag == _TRASLADO)
+        elif group.tag == _RETENCIONES:
+            retenciones.extend(r for r in group if r.tag == _RETENCION)
+
+
+def cce_children(doc: Doc, element: Element | None, local: str) -> list[Element]:
+    """Children of ``element`` named ``local`` (CCE namespace); grouped once per element and document."""
+    if element is None:
+        return []
+    groups = doc.memo.get(element)
+    if groups is None:
+        groups = doc.memo[element] = {}
+        for child in element:
+            tag = child.tag
+            if isinstance(tag, str):
+                groups.setdefault(tag, []).append(child)
+    return groups.get(_X + local, [])
+
+
+def cce_child(doc: Doc, element: Element | None, local: str) -> Element | None:
+    found = cce_children(doc, element, local)
+    return found[0] if found else None
+
+
+def cce_mercancias(doc: Doc, cce: Element) -> list[Element]:
+    """The cce20:Mercancia nodes of a cce20:ComercioExterior."""
+    return cce_children(doc, cce_child(doc, cce, "Mercancias"), "Mercancia")
 
 
 def _strip(value: str | None) -> str:

@@ -117,13 +117,6 @@ def retenciones_concepto(doc: Doc) -> Iterator[Finding]:
             yield from _concept_tax(doc, tax, retencion=True)
 
 
-def _children(node: Element | None, group: str, item: str) -> list[Element]:
-    if node is None:
-        return []
-    prefix = "{http://www.sat.gob.mx/cfd/4}"
-    return [t for g in node if g.tag == prefix + group for t in g if t.tag == prefix + item]
-
-
 def _rounded(value: Decimal, like: Decimal) -> Decimal:
     """``value`` rounded half-up to the decimals ``like`` was written with (SAT's "redondeo")."""
     return value.quantize(unit(places(like)), ROUND_HALF_UP)
@@ -131,7 +124,7 @@ def _rounded(value: Decimal, like: Decimal) -> Decimal:
 
 @rule("CFDI40207", "CFDI40208", "CFDI40210", "CFDI40211")
 def retenciones(doc: Doc) -> Iterator[Finding]:
-    items = _children(doc.impuestos, "Retenciones", "Retencion")
+    items = doc.retenciones
     if not items:
         return
     sums: dict[str, Decimal] = {}
@@ -184,7 +177,7 @@ def _group_key(tax: Element) -> tuple[str, str, Decimal | None]:
 @rule("CFDI40213", "CFDI40214", "CFDI40215", "CFDI40216", "CFDI40217", "CFDI40218", "CFDI40219", "CFDI40220",
       "CFDI40221")
 def traslados(doc: Doc) -> Iterator[Finding]:
-    items = _children(doc.impuestos, "Traslados", "Traslado")
+    items = doc.traslados
     if not items:
         return
     bases: dict[tuple[str, str, Decimal | None], Decimal] = {}
