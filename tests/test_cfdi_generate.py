@@ -14,9 +14,10 @@ from gateway.kinds.cfdi.satfiles import default_root
 from gateway.kinds.cfdi.seals import CertificateStore, SealVerifier, certificate_rfc, certificate_serial
 from gateway.kinds.cfdi.xsd import CfdiSchema
 from gateway.xmlsafe import parse
+from tests.conftest import CFDI_SAMPLES, require_samples
 
 NS = {"cfdi": CFDI, "cce20": CCE}
-SAMPLE = Path("/work/shared/samples/cfdi/synthetic/valid/synthetic_cfdi40-cce20-export-stamped.xml")
+SAMPLE = CFDI_SAMPLES / "synthetic" / "valid" / "synthetic_cfdi40-cce20-export-stamped.xml"
 
 
 @pytest.fixture(scope="module")
@@ -123,8 +124,8 @@ def _attribute_paths(root: etree._Element) -> set[str]:
     return paths
 
 
-@pytest.mark.skipif(not SAMPLE.is_file(), reason="shared reference sample not available")
 def test_same_shape_as_the_reference_sample(identities: tuple[Identity, Identity], verifier: SealVerifier) -> None:
+    require_samples()
     sample = parse(SAMPLE.read_bytes()).root
     generated = _generate(identities, verifier, 21)
     missing = {p for p in _attribute_paths(sample) - _attribute_paths(generated) if "DescripcionesEspecificas" not in p}

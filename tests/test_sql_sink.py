@@ -35,7 +35,8 @@ def database(request, tmp_path):
         engine.dispose()
         return
     if not _postgres_reachable():
-        pytest.skip(f"PostgreSQL not reachable at {POSTGRES}")
+        pytest.fail(f"PostgreSQL not reachable at {POSTGRES}: the SQL sink is tested on a real server, "
+                    "which every machine here (CI's too) runs")
     schema = f"immex_test_{uuid.uuid4().hex[:12]}"
     engine = sa.create_engine(driver_url(POSTGRES))
     with engine.begin() as connection:
