@@ -224,6 +224,14 @@ def test_export_without_complement(export: etree._Element) -> None:
     assert "CFDI-CCE-MISSING" not in _codes(check_rules(export))
 
 
+def test_export_with_only_comercio_exterior_11_says_so(export: etree._Element) -> None:
+    cce = _one(export, "cfdi:Complemento/cce20:ComercioExterior")
+    cce.tag = "{http://www.sat.gob.mx/ComercioExterior11}ComercioExterior"
+    finding, = [f for f in check_rules(export) if f.code == "CFDI-CCE-MISSING"]
+    assert finding.sat_code == "CFDI40122"
+    assert "Comercio Exterior 1.1" in finding.message
+
+
 def test_emisor_rfc_with_impossible_date(export: etree._Element) -> None:
     _one(export, "cfdi:Emisor").set("Rfc", "EKU9013173C9")
     finding, = [f for f in check_rules(export) if f.code == "RFC-INVALID"]
