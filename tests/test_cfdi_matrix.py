@@ -10,13 +10,14 @@ elsewhere, and editing after sealing would only add CFDI-SEAL.
 from __future__ import annotations
 
 from copy import deepcopy
-from decimal import Decimal
+from decimal import Decimal, getcontext, localcontext
 
 import pytest
 from lxml import etree
 
 from gateway.findings import CODES, Severity
 from gateway.kinds.cfdi.matrix import check_matrix, implemented_codes
+from gateway.kinds.cfdi.matrix.doc import PRECISION, places, precise, rounded_like
 from gateway.xmlsafe import parse
 from tests.cfdi_matrix_fixtures import (
     C,
@@ -557,3 +558,32 @@ def test_garbage_in_any_attribute_never_raises(export, value) -> None:
             twin.set(attr, value)
             for finding in check_matrix(root):
                 assert finding.message and finding.code in CODES
+
+
+@pytest.mark.parametrize(("written", "expected"), [
+    ("100", 0), ("10.50", 2), ("-0.50", 2), ("0.000001", 6), ("0.0000001", 7), ("0.00000010", 8), ("1E+2", 0),
+    ("1.50E+3", 0), ("12345678901234567890.123456", 6), ("NaN", 0), ("Infinity", 0),
+])
+def test_places_counts_decimals_as_written(written: str, expected: int) -> None:
+    """``places`` reads ``str(value)``; scientific notation takes the general path and must agree with it."""
+    value = Decimal(written)
+    exponent = value.as_tuple().exponent
+    assert places(value) == expected == (-exponent if isinstance(exponent, int) and exponent < 0 else 0)
+
+
+def test_rounded_like_rounds_half_up_to_the_decimals_written() -> None:
+    assert rounded_like(Decimal("10.005"), Decimal("1.00")) == Decimal("10.01")
+    assert str(rounded_like(Decimal("7"), Decimal("0.000000"))) == "7.000000"
+    assert rounded_like(Decimal("2.5"), Decimal("3")) == Decimal("3")
+
+
+def test_rules_compute_in_a_precise_context_whoever_calls_them() -> None:
+    """Called alone (default 28 digits) the rules still compute with 60; inside ``precise`` nothing is re-entered."""
+    with localcontext() as outer:
+        outer.prec = 28
+        with precise():
+            assert getcontext().prec == PRECISION
+            inner = getcontext()
+            with precise():
+                assert getcontext() is inner
+        assert getcontext().prec == 28

@@ -13,6 +13,7 @@ from gateway.findings import Finding, error, has_errors
 from gateway.kinds.base import CheckResult
 from gateway.kinds.cfdi.catalogs import catalogs
 from gateway.kinds.cfdi.matrix import Doc, check_matrix
+from gateway.kinds.cfdi.matrix.doc import precise
 from gateway.kinds.cfdi.normalise import normalise
 from gateway.kinds.cfdi.rules import check_rules
 from gateway.kinds.cfdi.satdata import SatData
@@ -84,8 +85,9 @@ class CfdiKind:
             return None, [*findings, version_problem]
         doc = Doc(root, catalogs(), self.satdata)  # one walk of the tree for the matrix and the rules
         schema_findings = self.schema.validate(root)
-        findings.extend(_merge(schema_findings, check_matrix(doc)))
-        findings.extend(check_rules(doc))
+        with precise():  # entered once for both rule sets
+            findings.extend(_merge(schema_findings, check_matrix(doc)))
+            findings.extend(check_rules(doc))
         if self.verify_seals:
             findings.extend(self._seals().verify(root))
         return root, findings
@@ -126,7 +128,12 @@ def _twin(finding: Finding, by_attribute: dict[tuple[object, str], Finding]) -> 
     return None
 
 
+_COMPROBANTE4 = f"{{{CFDI4}}}Comprobante"
+
+
 def _version_problem(root: etree._Element) -> Finding | None:
+    if root.tag == _COMPROBANTE4 and root.get("Version") == "4.0":
+        return None  # the usual case, without building a QName
     qname = etree.QName(root)
     if qname.localname != "Comprobante":
         return error("FILE-UNKNOWN-KIND", f"El elemento raíz es {qname.localname}, no cfdi:Comprobante.",

@@ -11,15 +11,16 @@ needs it is skipped quietly rather than reporting the same fault twice.
 from __future__ import annotations
 
 from collections.abc import Callable
-from decimal import ROUND_HALF_UP, Decimal, localcontext
+from decimal import ROUND_HALF_UP, Decimal
 
 from lxml import etree
 
 from gateway.findings import Finding, error, warning
 from gateway.kinds.cfdi.catalogs import catalogs
-from gateway.kinds.cfdi.matrix.doc import Doc, cce_mercancias
+from gateway.kinds.cfdi.matrix.doc import Doc, cce_mercancias, precise
 from gateway.kinds.cfdi.matrix.doc import Skip as _Skip  # a number a rule needs does not parse: XSD says so
 from gateway.kinds.cfdi.matrix.doc import num as _num
+from gateway.kinds.cfdi.matrix.doc import rounded_like as _rounded
 from gateway.rfc import check_rfc
 from gateway.xmlsafe import xpath_of
 
@@ -35,8 +36,7 @@ def check_rules(source: Element | Doc) -> list[Finding]:
     """
     doc = source if isinstance(source, Doc) else Doc(source, catalogs())
     findings: list[Finding] = []
-    with localcontext() as context:
-        context.prec = 60  # sums of 18-digit amounts with 6 decimals must never be rounded by the context
+    with precise():
         for rule in _RULES:
             try:
                 findings.extend(rule(doc))
@@ -213,12 +213,6 @@ def _zero(element: Element, attr: str) -> Decimal:
     """The attribute as a Decimal, 0 if absent (optional amounts such as Descuento)."""
     value = _num(element, attr)
     return _ZERO if value is None else value
-
-
-def _rounded(value: Decimal, like: Decimal) -> Decimal:
-    """``value`` rounded half-up to as many decimals as ``like`` was written with (SAT's "redondeo")."""
-    places = max(0, -int(like.as_tuple().exponent))
-    return value.quantize(Decimal(1).scaleb(-places), ROUND_HALF_UP)
 
 
 def _compare(element: Element, attr: str, declared: Decimal, computed: Decimal, what: str,

@@ -8,14 +8,12 @@ timbre, seals) keep their SAT codes and are listed in ``registry.EXTERNAL``.
 
 from __future__ import annotations
 
-from decimal import localcontext
-
 from lxml import etree
 
 from gateway.findings import Finding, info
 from gateway.kinds.cfdi.catalogs import Catalogs, catalogs
 from gateway.kinds.cfdi.matrix import cce, comprobante, conceptos, impuestos, partes, satlists  # noqa: F401 (register)
-from gateway.kinds.cfdi.matrix.doc import Doc, Skip
+from gateway.kinds.cfdi.matrix.doc import Doc, Skip, precise
 from gateway.kinds.cfdi.matrix.registry import EXTERNAL, RULES, Rule, implemented_codes, rule
 from gateway.kinds.cfdi.satdata import CONFIG_KEYS, SatData
 
@@ -29,8 +27,7 @@ def check_matrix(source: etree._Element | Doc, catalog: Catalogs | None = None, 
     root = doc.root
     runnable, unchecked = _plan(doc.sat)
     findings: list[Finding] = []
-    with localcontext() as context:
-        context.prec = 60  # products of 18-digit amounts with 6 decimals must never be rounded by the context
+    with precise():
         for fn in runnable:
             try:
                 findings.extend(fn(doc))
@@ -46,7 +43,7 @@ _PLANS: dict[tuple[bool, ...], tuple[list, str]] = {}
 
 def _plan(sat: SatData) -> tuple[list, str]:
     """The rules that can run with this SatData, and the message naming the ones that cannot (cached)."""
-    key = tuple(sat.available(name) for name in CONFIG_KEYS)
+    key = (sat.rfcs is not None, sat.lco is not None, sat.fix is not None, sat.fracciones is not None)
     plan = _PLANS.get(key)
     if plan is None:
         runnable, unchecked = [], {}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from gateway.findings import Finding
 from gateway.kinds.cfdi.matrix.comprobante import decimals_of
@@ -18,7 +18,7 @@ from gateway.kinds.cfdi.matrix.doc import (
     num,
     places,
     raw_places,
-    unit,
+    rounded_like,
 )
 from gateway.kinds.cfdi.matrix.registry import rule
 
@@ -117,11 +117,6 @@ def retenciones_concepto(doc: Doc) -> Iterator[Finding]:
             yield from _concept_tax(doc, tax, retencion=True)
 
 
-def _rounded(value: Decimal, like: Decimal) -> Decimal:
-    """``value`` rounded half-up to the decimals ``like`` was written with (SAT's "redondeo")."""
-    return value.quantize(unit(places(like)), ROUND_HALF_UP)
-
-
 @rule("CFDI40207", "CFDI40208", "CFDI40210", "CFDI40211")
 def retenciones(doc: Doc) -> Iterator[Finding]:
     items = doc.retenciones
@@ -149,7 +144,7 @@ def retenciones(doc: Doc) -> Iterator[Finding]:
         yield from decimals_of(doc, tax, "Importe", "CFDI40210", "El Importe de la retención")
         importe = num(tax, "Importe")
         if importe is not None:
-            expected = _rounded(sums.get(impuesto, Decimal(0)), importe)
+            expected = rounded_like(sums.get(impuesto, Decimal(0)), importe)
             if importe != expected:
                 yield at(tax, "Importe", "CFDI-TAXES", f"La retención de {_NAMES.get(impuesto, impuesto)} del "
                          f"comprobante es {fmt(importe)}, pero las retenciones de los conceptos suman "
@@ -224,12 +219,12 @@ def traslados(doc: Doc) -> Iterator[Finding]:
                      f"{raw_places(raw_importe)} decimales; la moneda {doc.moneda} admite {allowed}.", "CFDI40220")
         base = num(tax, "Base")
         total = bases.get(key, zero)
-        if base is not None and base != total and base != (expected := _rounded(total, base)):
+        if base is not None and base != total and base != (expected := rounded_like(total, base)):
             yield at(tax, "Base", "CFDI-TAXES", f"La Base del traslado {name} es {fmt(base)}, pero las bases de "
                      f"los conceptos con ese impuesto suman {fmt(expected)}.",
                      "CFDI40216" if factor == "Exento" else "CFDI40215")
         importe = num(tax, "Importe")
         total = importes.get(key, zero)
-        if importe is not None and importe != total and importe != (expected := _rounded(total, importe)):
+        if importe is not None and importe != total and importe != (expected := rounded_like(total, importe)):
             yield at(tax, "Importe", "CFDI-TAXES", f"El Importe del traslado {name} es {fmt(importe)}, pero los "
                      f"traslados de los conceptos con ese impuesto suman {fmt(expected)}.", "CFDI40221")
