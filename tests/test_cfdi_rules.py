@@ -389,6 +389,30 @@ def test_normalise_upper_cases_keys_and_strips(export: etree._Element) -> None:
     assert record["subtotal"] == "4000.00"
 
 
+def test_normalise_reads_nodes_in_document_order_whatever_surrounds_them(export: etree._Element) -> None:
+    """Comments, a timbre in a second cfdi:Complemento, pedimentos under a cfdi:Parte, two cfdi:Conceptos."""
+    cfdi = "{http://www.sat.gob.mx/cfd/4}"
+    timbre = _one(export, "cfdi:Complemento/tfd:TimbreFiscalDigital")
+    first = timbre.getparent()
+    first.remove(timbre)
+    second = etree.SubElement(export, cfdi + "Complemento")
+    second.append(timbre)
+    export.insert(0, etree.Comment(" exportado por el ERP "))
+    concepto = _one(export, "cfdi:Conceptos/cfdi:Concepto")
+    concepto.insert(0, etree.Comment(" partida 1 "))
+    parte = etree.SubElement(concepto, cfdi + "Parte", ClaveProdServ="43211500", Cantidad="1", Descripcion="Pieza")
+    etree.SubElement(parte, cfdi + "InformacionAduanera", NumeroPedimento="26  47  3807  6000002")
+    etree.SubElement(concepto, cfdi + "InformacionAduanera", NumeroPedimento="26  47  3807  6000001")
+    more = etree.SubElement(export, cfdi + "Conceptos")
+    etree.SubElement(more, cfdi + "Concepto", NoIdentificacion="SKU-003")
+    record = normalise(export)
+    assert record["uuid"] == "5A2B0C1D-3E4F-4A5B-8C6D-7E8F9A0B1C2D"
+    assert [c["no_identificacion"] for c in record["conceptos"]] == ["SKU-001", "SKU-002", "SKU-003"]
+    assert record["conceptos"][0]["pedimentos"] == ["26  47  3807  6000001", "26  47  3807  6000002"]
+    assert record["pedimentos"][:2] == ["26  47  3807  6000001", "26  47  3807  6000002"]
+    assert record["comercio_exterior"]["emisor"]["domicilio"]["pais"] == "MEX"
+
+
 @needs_samples
 def test_normalise_pedimentos_and_unstamped() -> None:
     record = normalise(_root("valid/cfdiutils_created-with-discounts-40.xml"))

@@ -15,7 +15,6 @@ from lxml import etree
 CFDI = "http://www.sat.gob.mx/cfd/4"
 TFD = "http://www.sat.gob.mx/TimbreFiscalDigital"
 CCE20 = "http://www.sat.gob.mx/ComercioExterior20"
-NS = {"cfdi": CFDI, "tfd": TFD, "cce20": CCE20}
 
 Element = etree._Element
 Record = dict[str, Any]
@@ -57,33 +56,68 @@ _MERCANCIA = {
     "ValorUnitarioAduana": "valor_unitario_aduana", "ValorDolares": "valor_dolares",
 }
 _DESCRIPCION = {"Marca": "marca", "Modelo": "modelo", "SubModelo": "submodelo", "NumeroSerie": "numero_serie"}
-_PEDIMENTO = f"{{{CFDI}}}InformacionAduanera"
+_C, _T, _X = f"{{{CFDI}}}", f"{{{TFD}}}", f"{{{CCE20}}}"
 
 
 def normalise(root: Element) -> Record:
-    """The canonical, JSON-ready record of a cfdi:Comprobante Version 4.0."""
-    timbre = root.find(f"{{{CFDI}}}Complemento/{{{TFD}}}TimbreFiscalDigital")
+    """The canonical, JSON-ready record of a cfdi:Comprobante Version 4.0.
+
+    Children are grouped by tag in one pass per element rather than found with ElementPath
+    (``find`` costs microseconds per call, and a record needs some twenty of them); where the
+    schema allows one node, the first in document order is taken, as ``find`` would.
+    """
+    top = _children(root)
+    complementos = [_children(c) for c in top.get(_C + "Complemento", ())]
+    timbre = _first_of(complementos, _T + "TimbreFiscalDigital")
     record: Record = _upper(_fields(timbre, _TIMBRE), "uuid")
     record.update(_fields(root, _COMPROBANTE))
-    record["emisor"] = _upper(_fields(root.find(f"{{{CFDI}}}Emisor"), _EMISOR), "rfc")
-    record["receptor"] = _upper(_fields(root.find(f"{{{CFDI}}}Receptor"), _RECEPTOR), "rfc")
-    record["cfdi_relacionados"] = [_relacionados(r) for r in root.findall(f"{{{CFDI}}}CfdiRelacionados")]
-    record["impuestos"] = _fields(root.find(f"{{{CFDI}}}Impuestos"), _IMPUESTOS)
-    record["conceptos"] = [_concepto(c) for c in root.findall(f"{{{CFDI}}}Conceptos/{{{CFDI}}}Concepto")]
+    record["emisor"] = _upper(_fields(_first(top, _C + "Emisor"), _EMISOR), "rfc")
+    record["receptor"] = _upper(_fields(_first(top, _C + "Receptor"), _RECEPTOR), "rfc")
+    record["cfdi_relacionados"] = [_relacionados(r) for r in top.get(_C + "CfdiRelacionados", ())]
+    record["impuestos"] = _fields(_first(top, _C + "Impuestos"), _IMPUESTOS)
+    record["conceptos"] = [_concepto(c) for group in top.get(_C + "Conceptos", ())
+                           for c in _children(group).get(_C + "Concepto", ())]
     record["pedimentos"] = list(dict.fromkeys(p for c in record["conceptos"] for p in c["pedimentos"]))
-    cce = root.find(f"{{{CFDI}}}Complemento/{{{CCE20}}}ComercioExterior")
+    cce = _first_of(complementos, _X + "ComercioExterior")
     record["comercio_exterior"] = None if cce is None else _comercio_exterior(cce)
     return record
 
 
+def _children(element: Element) -> dict[str, list[Element]]:
+    """The element's children grouped by Clark tag, each group in document order."""
+    groups: dict[str, list[Element]] = {}
+    for child in element:
+        tag = child.tag
+        if isinstance(tag, str):  # not a comment or processing instruction
+            groups.setdefault(tag, []).append(child)
+    return groups
+
+
+def _first(groups: dict[str, list[Element]], tag: str) -> Element | None:
+    found = groups.get(tag)
+    return found[0] if found else None
+
+
+def _first_of(parents: list[dict[str, list[Element]]], tag: str) -> Element | None:
+    """The first child named ``tag`` of any of the (grouped) parents, in document order."""
+    for groups in parents:
+        found = groups.get(tag)
+        if found:
+            return found[0]
+    return None
+
+
 def _relacionados(element: Element) -> Record:
-    uuids = [_text(r.get("UUID")) for r in element.findall(f"{{{CFDI}}}CfdiRelacionado")]
+    uuids = [_text(r.get("UUID")) for r in _children(element).get(_C + "CfdiRelacionado", ())]
     return {"tipo_relacion": _text(element.get("TipoRelacion")), "uuids": [u.upper() for u in uuids if u]}
 
 
 def _concepto(element: Element) -> Record:
     record = _fields(element, _CONCEPTO)
-    found = element.findall(_PEDIMENTO) + element.findall(f"{{{CFDI}}}Parte/{_PEDIMENTO}")
+    groups = _children(element)
+    found = list(groups.get(_C + "InformacionAduanera", ()))
+    for parte in groups.get(_C + "Parte", ()):
+        found += _children(parte).get(_C + "InformacionAduanera", ())
     numbers = (_text(p.get("NumeroPedimento")) for p in found)
     record["pedimentos"] = list(dict.fromkeys(n for n in numbers if n))
     return record
@@ -91,31 +125,33 @@ def _concepto(element: Element) -> Record:
 
 def _comercio_exterior(cce: Element) -> Record:
     record = _fields(cce, _CCE)
-    emisor = cce.find(f"{{{CCE20}}}Emisor")
+    groups = _children(cce)
+    emisor = _first(groups, _X + "Emisor")
     record["emisor"] = {"curp": _text(emisor.get("Curp")) if emisor is not None else None,
                         "domicilio": _domicilio(emisor)}
-    receptor = cce.find(f"{{{CCE20}}}Receptor")
+    receptor = _first(groups, _X + "Receptor")
     record["receptor"] = {"num_reg_id_trib": _text(receptor.get("NumRegIdTrib")) if receptor is not None else None,
                           "domicilio": _domicilio(receptor)}
-    record["propietarios"] = [_fields(p, _PROPIETARIO) for p in cce.findall(f"{{{CCE20}}}Propietario")]
+    record["propietarios"] = [_fields(p, _PROPIETARIO) for p in groups.get(_X + "Propietario", ())]
     record["destinatarios"] = [
         {**_fields(d, _DESTINATARIO),
-         "domicilios": [_fields(x, _DOMICILIO) for x in d.findall(f"{{{CCE20}}}Domicilio")]}
-        for d in cce.findall(f"{{{CCE20}}}Destinatario")
+         "domicilios": [_fields(x, _DOMICILIO) for x in _children(d).get(_X + "Domicilio", ())]}
+        for d in groups.get(_X + "Destinatario", ())
     ]
-    record["mercancias"] = [_mercancia(m) for m in cce.findall(f"{{{CCE20}}}Mercancias/{{{CCE20}}}Mercancia")]
+    record["mercancias"] = [_mercancia(m) for group in groups.get(_X + "Mercancias", ())
+                            for m in _children(group).get(_X + "Mercancia", ())]
     return record
 
 
 def _mercancia(element: Element) -> Record:
     record = _fields(element, _MERCANCIA)
-    found = element.findall(f"{{{CCE20}}}DescripcionesEspecificas")
+    found = _children(element).get(_X + "DescripcionesEspecificas", ())
     record["descripciones_especificas"] = [_fields(d, _DESCRIPCION) for d in found]
     return record
 
 
 def _domicilio(parent: Element | None) -> Record | None:
-    element = None if parent is None else parent.find(f"{{{CCE20}}}Domicilio")
+    element = None if parent is None else _first(_children(parent), _X + "Domicilio")
     return None if element is None else _fields(element, _DOMICILIO)
 
 
