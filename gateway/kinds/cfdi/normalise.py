@@ -12,6 +12,8 @@ from typing import Any
 
 from lxml import etree
 
+from gateway.xmlsafe import children_by_tag
+
 CFDI = "http://www.sat.gob.mx/cfd/4"
 TFD = "http://www.sat.gob.mx/TimbreFiscalDigital"
 CCE20 = "http://www.sat.gob.mx/ComercioExterior20"
@@ -66,8 +68,8 @@ def normalise(root: Element) -> Record:
     (``find`` costs microseconds per call, and a record needs some twenty of them); where the
     schema allows one node, the first in document order is taken, as ``find`` would.
     """
-    top = _children(root)
-    complementos = [_children(c) for c in top.get(_C + "Complemento", ())]
+    top = children_by_tag(root)
+    complementos = [children_by_tag(c) for c in top.get(_C + "Complemento", ())]
     timbre = _first_of(complementos, _T + "TimbreFiscalDigital")
     record: Record = _upper(_fields(timbre, _TIMBRE), "uuid")
     record.update(_fields(root, _COMPROBANTE))
@@ -76,21 +78,11 @@ def normalise(root: Element) -> Record:
     record["cfdi_relacionados"] = [_relacionados(r) for r in top.get(_C + "CfdiRelacionados", ())]
     record["impuestos"] = _fields(_first(top, _C + "Impuestos"), _IMPUESTOS)
     record["conceptos"] = [_concepto(c) for group in top.get(_C + "Conceptos", ())
-                           for c in _children(group).get(_C + "Concepto", ())]
+                           for c in children_by_tag(group).get(_C + "Concepto", ())]
     record["pedimentos"] = list(dict.fromkeys(p for c in record["conceptos"] for p in c["pedimentos"]))
     cce = _first_of(complementos, _X + "ComercioExterior")
     record["comercio_exterior"] = None if cce is None else _comercio_exterior(cce)
     return record
-
-
-def _children(element: Element) -> dict[str, list[Element]]:
-    """The element's children grouped by Clark tag, each group in document order."""
-    groups: dict[str, list[Element]] = {}
-    for child in element:
-        tag = child.tag
-        if isinstance(tag, str):  # not a comment or processing instruction
-            groups.setdefault(tag, []).append(child)
-    return groups
 
 
 def _first(groups: dict[str, list[Element]], tag: str) -> Element | None:
@@ -108,16 +100,16 @@ def _first_of(parents: list[dict[str, list[Element]]], tag: str) -> Element | No
 
 
 def _relacionados(element: Element) -> Record:
-    uuids = [_text(r.get("UUID")) for r in _children(element).get(_C + "CfdiRelacionado", ())]
+    uuids = [_text(r.get("UUID")) for r in children_by_tag(element).get(_C + "CfdiRelacionado", ())]
     return {"tipo_relacion": _text(element.get("TipoRelacion")), "uuids": [u.upper() for u in uuids if u]}
 
 
 def _concepto(element: Element) -> Record:
     record = _fields(element, _CONCEPTO)
-    groups = _children(element)
+    groups = children_by_tag(element)
     found = list(groups.get(_C + "InformacionAduanera", ()))
     for parte in groups.get(_C + "Parte", ()):
-        found += _children(parte).get(_C + "InformacionAduanera", ())
+        found += children_by_tag(parte).get(_C + "InformacionAduanera", ())
     numbers = (_text(p.get("NumeroPedimento")) for p in found)
     record["pedimentos"] = list(dict.fromkeys(n for n in numbers if n))
     return record
@@ -125,7 +117,7 @@ def _concepto(element: Element) -> Record:
 
 def _comercio_exterior(cce: Element) -> Record:
     record = _fields(cce, _CCE)
-    groups = _children(cce)
+    groups = children_by_tag(cce)
     emisor = _first(groups, _X + "Emisor")
     record["emisor"] = {"curp": _text(emisor.get("Curp")) if emisor is not None else None,
                         "domicilio": _domicilio(emisor)}
@@ -135,23 +127,23 @@ def _comercio_exterior(cce: Element) -> Record:
     record["propietarios"] = [_fields(p, _PROPIETARIO) for p in groups.get(_X + "Propietario", ())]
     record["destinatarios"] = [
         {**_fields(d, _DESTINATARIO),
-         "domicilios": [_fields(x, _DOMICILIO) for x in _children(d).get(_X + "Domicilio", ())]}
+         "domicilios": [_fields(x, _DOMICILIO) for x in children_by_tag(d).get(_X + "Domicilio", ())]}
         for d in groups.get(_X + "Destinatario", ())
     ]
     record["mercancias"] = [_mercancia(m) for group in groups.get(_X + "Mercancias", ())
-                            for m in _children(group).get(_X + "Mercancia", ())]
+                            for m in children_by_tag(group).get(_X + "Mercancia", ())]
     return record
 
 
 def _mercancia(element: Element) -> Record:
     record = _fields(element, _MERCANCIA)
-    found = _children(element).get(_X + "DescripcionesEspecificas", ())
+    found = children_by_tag(element).get(_X + "DescripcionesEspecificas", ())
     record["descripciones_especificas"] = [_fields(d, _DESCRIPCION) for d in found]
     return record
 
 
 def _domicilio(parent: Element | None) -> Record | None:
-    element = None if parent is None else _first(_children(parent), _X + "Domicilio")
+    element = None if parent is None else _first(children_by_tag(parent), _X + "Domicilio")
     return None if element is None else _fields(element, _DOMICILIO)
 
 

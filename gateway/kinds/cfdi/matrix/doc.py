@@ -18,7 +18,7 @@ from lxml import etree
 from gateway.findings import Finding, error
 from gateway.kinds.cfdi.catalogs import Catalogs
 from gateway.kinds.cfdi.satdata import SatData
-from gateway.xmlsafe import xpath_of
+from gateway.xmlsafe import children_by_tag, xpath_of
 
 CFDI = "http://www.sat.gob.mx/cfd/4"
 TFD = "http://www.sat.gob.mx/TimbreFiscalDigital"
@@ -54,15 +54,30 @@ class Skip(Exception):
     """A value the rule needs does not parse; the XSD reports it, the rule stays quiet."""
 
 
-class Concepto:
-    """A cfdi:Concepto and its children, found in one pass."""
+class _Node:
+    """An element whose stripped attributes are read once and kept: many rules read the same few."""
 
-    __slots__ = ("element", "_attributes", "impuestos", "traslados", "retenciones", "terceros", "predial", "aduanera",
-                 "partes", "complemento")
+    __slots__ = ("element", "_attributes")
 
     def __init__(self, element: Element) -> None:
         self.element = element
         self._attributes: dict[str, str] = {}
+
+    def get(self, attr: str) -> str:
+        """The attribute, stripped ("" if absent)."""
+        value = self._attributes.get(attr)
+        if value is None:
+            value = self._attributes[attr] = _strip(self.element.get(attr))
+        return value
+
+
+class Concepto(_Node):
+    """A cfdi:Concepto and its children, found in one pass."""
+
+    __slots__ = ("impuestos", "traslados", "retenciones", "terceros", "predial", "aduanera", "partes", "complemento")
+
+    def __init__(self, element: Element) -> None:
+        super().__init__(element)
         self.impuestos: Element | None = None
         self.traslados: list[Element] = []
         self.retenciones: list[Element] = []
@@ -87,20 +102,12 @@ class Concepto:
             elif tag == _COMPLEMENTOCONCEPTO:
                 self.complemento = child
 
-    def get(self, attr: str) -> str:
-        """An attribute, stripped ("" if absent); kept, as for ``Doc.get``."""
-        value = self._attributes.get(attr)
-        if value is None:
-            value = self._attributes[attr] = _strip(self.element.get(attr))
-        return value
 
-
-class Doc:
+class Doc(_Node):
     """What the rules need from one cfdi:Comprobante, with the catalogs and SAT data to check it against."""
 
     def __init__(self, root: Element, catalogs: Catalogs, satdata: SatData | None = None) -> None:
-        self.root = root
-        self._attributes: dict[str, str] = {}
+        super().__init__(root)
         self.cat = catalogs
         self.sat = satdata or SatData()
         self.emisor: Element | None = None
@@ -159,12 +166,10 @@ class Doc:
         self._decimals: int | None = None
         self._fecha: datetime | None | bool = False
 
-    def get(self, attr: str) -> str:
-        """A comprobante attribute, stripped ("" if absent); kept, since many rules read the same few."""
-        value = self._attributes.get(attr)
-        if value is None:
-            value = self._attributes[attr] = _strip(self.root.get(attr))
-        return value
+    @property
+    def root(self) -> Element:
+        """The cfdi:Comprobante."""
+        return self.element
 
     @property
     def decimals(self) -> int | None:
@@ -201,11 +206,7 @@ def cce_children(doc: Doc, element: Element | None, local: str) -> list[Element]
         return []
     groups = doc.memo.get(element)
     if groups is None:
-        groups = doc.memo[element] = {}
-        for child in element:
-            tag = child.tag
-            if isinstance(tag, str):
-                groups.setdefault(tag, []).append(child)
+        groups = doc.memo[element] = children_by_tag(element)
     return groups.get(_X + local, [])
 
 
