@@ -488,6 +488,18 @@ def test_unparseable_amounts_are_left_to_the_xsd(export) -> None:
     assert {f.sat_code for f in check_matrix(root) if f.severity is Severity.ERROR} == set()
 
 
+@pytest.mark.parametrize("attr", ["SubTotal", "Total", "TotalImpuestosTrasladados", "Importe", "TotalUSD",
+                                  "ValorDolares"])
+def test_absurd_amounts_are_xsd_findings_not_internal_errors(kind, export, attr) -> None:
+    """1E+70 parses as a Decimal but cannot be rounded to cents: the XSD rejects it, no rule may raise."""
+    root = variant(export)
+    element = next(e for e in root.iter() if e.get(attr) is not None)
+    element.set(attr, "1E+70")
+    result = kind.check(etree.tostring(root))
+    assert "XSD" in {f.code for f in result.findings}
+    assert all(f.message.endswith(".") or f.code == "XSD" for f in result.findings)
+
+
 # --- SAT codes reported by the foundation's rules and seal checks ------------------------------------------------
 
 def _drop(path: str, attr: str):
