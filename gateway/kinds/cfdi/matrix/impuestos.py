@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from decimal import Decimal
 
 from gateway.findings import Finding
@@ -32,8 +31,8 @@ def _s(element: Element, attr: str) -> str:
     return (element.get(attr) or "").strip()
 
 
-def _tax_limits(doc: Doc, tax: Element, base: Decimal, tasa: Decimal, sat_code: str, label: str
-                ) -> Iterator[Finding]:
+def _tax_limits(doc: Doc, tax: Element, base: Decimal, tasa: Decimal, sat_code: str, label: str,
+                out: list[Finding]) -> None:
     """Importe within [(Base − ½u) × TasaOCuota, (Base + ½u) × TasaOCuota] (Anexo 20); the exact product passes."""
     importe = num(tax, "Importe")
     if importe is None or importe == base * tasa:
@@ -42,51 +41,51 @@ def _tax_limits(doc: Doc, tax: Element, base: Decimal, tasa: Decimal, sat_code: 
     half = half_unit(places(base))
     lower, upper = floor_to((base - half) * tasa, decimals), ceil_to((base + half) * tasa, decimals)
     if not lower <= importe <= upper:
-        yield at(tax, "Importe", "CFDI-AMOUNT", f"El Importe {fmt(importe)} de {label} no corresponde a Base "
-                 f"{fmt(base)} × TasaOCuota {fmt(tasa)}: debe estar entre {fmt(lower)} y {fmt(upper)}.", sat_code)
+        at(out, tax, "Importe", "CFDI-AMOUNT", f"El Importe {fmt(importe)} de {label} no corresponde a Base "
+                f"{fmt(base)} × TasaOCuota {fmt(tasa)}: debe estar entre {fmt(lower)} y {fmt(upper)}.", sat_code)
 
 
-def _concept_tax(doc: Doc, tax: Element, retencion: bool) -> Iterator[Finding]:
+def _concept_tax(doc: Doc, tax: Element, retencion: bool, out: list[Finding]) -> None:
     codes = _RETENCION if retencion else _TRASLADO
     label = "la retención" if retencion else "el traslado"
     base = num(tax, "Base")
     if base is not None and base <= 0:
-        yield at(tax, "Base", "CFDI-AMOUNT", f"La Base de {label} es {fmt(base)}; debe ser mayor que cero.", codes[0])
+        at(out, tax, "Base", "CFDI-AMOUNT", f"La Base de {label} es {fmt(base)}; debe ser mayor que cero.", codes[0])
     impuesto, factor = _s(tax, "Impuesto"), _s(tax, "TipoFactor")
     if impuesto and not doc.cat.has("c_Impuesto", impuesto):
-        yield at(tax, "Impuesto", "CFDI-CATALOG", f"El Impuesto '{impuesto}' de {label} no está en el catálogo "
-                 "c_Impuesto.", codes[1])
+        at(out, tax, "Impuesto", "CFDI-CATALOG", f"El Impuesto '{impuesto}' de {label} no está en el catálogo "
+                "c_Impuesto.", codes[1])
         return
     if factor and factor not in doc.cat.tipo_factor:
-        yield at(tax, "TipoFactor", "CFDI-CATALOG", f"El TipoFactor '{factor}' de {label} no está en el catálogo "
-                 "c_TipoFactor.", codes[2])
+        at(out, tax, "TipoFactor", "CFDI-CATALOG", f"El TipoFactor '{factor}' de {label} no está en el catálogo "
+                "c_TipoFactor.", codes[2])
         return
     raw_tasa = tax.get("TasaOCuota")
     if retencion:
         if factor == "Exento":
-            yield at(tax, "TipoFactor", "CFDI-TAXES", "Una retención no puede tener TipoFactor Exento.", codes[3])
+            at(out, tax, "TipoFactor", "CFDI-TAXES", "Una retención no puede tener TipoFactor Exento.", codes[3])
             return
         tasa_code, limits_code = codes[4], codes[5]
     else:
         has_importe = tax.get("Importe") is not None
         if factor == "Exento" and (raw_tasa is not None or has_importe):
-            yield at(tax, "TipoFactor", "CFDI-TAXES", "Un traslado Exento no lleva TasaOCuota ni Importe.", codes[3])
+            at(out, tax, "TipoFactor", "CFDI-TAXES", "Un traslado Exento no lleva TasaOCuota ni Importe.", codes[3])
             return
         if factor in ("Tasa", "Cuota") and (raw_tasa is None or not has_importe):
-            yield at(tax, "TipoFactor", "CFDI-TAXES", f"Un traslado con TipoFactor {factor} debe llevar TasaOCuota e "
-                     "Importe.", codes[4])
+            at(out, tax, "TipoFactor", "CFDI-TAXES", f"Un traslado con TipoFactor {factor} debe llevar TasaOCuota e "
+                    "Importe.", codes[4])
             return
         tasa_code, limits_code = codes[5], codes[6]
     if raw_tasa is None or not factor:
         return
     tasa = num(tax, "TasaOCuota")
     if not _tasa_ok(doc, impuesto, factor, raw_tasa, tasa, retencion):  # type: ignore[arg-type]
-        yield at(tax, "TasaOCuota", "CFDI-CATALOG", f"La TasaOCuota {fmt(tasa)} no está en el catálogo "  # type: ignore[arg-type]
-                 f"c_TasaOCuota para {_NAMES.get(impuesto, impuesto)} {factor} como "
-                 f"{'retención' if retencion else 'traslado'}.", tasa_code)
+        at(out, tax, "TasaOCuota", "CFDI-CATALOG", f"La TasaOCuota {fmt(tasa)} no está en el catálogo "  # type: ignore[arg-type]
+                f"c_TasaOCuota para {_NAMES.get(impuesto, impuesto)} {factor} como "
+                f"{'retención' if retencion else 'traslado'}.", tasa_code)
         return
     if base is not None:
-        yield from _tax_limits(doc, tax, base, tasa, limits_code, label)  # type: ignore[arg-type]
+        _tax_limits(doc, tax, base, tasa, limits_code, label, out)  # type: ignore[arg-type]
 
 
 _TASA_OK: dict[tuple[int, str, str, str, bool], bool] = {}
@@ -104,21 +103,21 @@ def _tasa_ok(doc: Doc, impuesto: str, factor: str, raw: str, tasa: Decimal, rete
 
 
 @rule(*_TRASLADO)
-def traslados_concepto(doc: Doc) -> Iterator[Finding]:
+def traslados_concepto(doc: Doc, out: list[Finding]) -> None:
     for concepto in doc.conceptos:
         for tax in concepto.traslados:
-            yield from _concept_tax(doc, tax, retencion=False)
+            _concept_tax(doc, tax, False, out)
 
 
 @rule(*_RETENCION)
-def retenciones_concepto(doc: Doc) -> Iterator[Finding]:
+def retenciones_concepto(doc: Doc, out: list[Finding]) -> None:
     for concepto in doc.conceptos:
         for tax in concepto.retenciones:
-            yield from _concept_tax(doc, tax, retencion=True)
+            _concept_tax(doc, tax, True, out)
 
 
 @rule("CFDI40207", "CFDI40208", "CFDI40210", "CFDI40211")
-def retenciones(doc: Doc) -> Iterator[Finding]:
+def retenciones(doc: Doc, out: list[Finding]) -> None:
     items = doc.retenciones
     if not items:
         return
@@ -133,22 +132,22 @@ def retenciones(doc: Doc) -> Iterator[Finding]:
     for tax in items:
         impuesto = _s(tax, "Impuesto")
         if impuesto and not doc.cat.has("c_Impuesto", impuesto):
-            yield at(tax, "Impuesto", "CFDI-CATALOG", f"El Impuesto '{impuesto}' no está en el catálogo c_Impuesto.",
-                     "CFDI40207")
+            at(out, tax, "Impuesto", "CFDI-CATALOG", f"El Impuesto '{impuesto}' no está en el catálogo c_Impuesto.",
+                    "CFDI40207")
             continue
         if impuesto in seen:
-            yield at(tax, "Impuesto", "CFDI-TAXES", f"Hay más de una retención de {_NAMES.get(impuesto, impuesto)} en "
-                     "el comprobante; debe haber una por impuesto.", "CFDI40208")
+            at(out, tax, "Impuesto", "CFDI-TAXES", f"Hay más de una retención de {_NAMES.get(impuesto, impuesto)} en "
+                    "el comprobante; debe haber una por impuesto.", "CFDI40208")
             continue
         seen.add(impuesto)
-        yield from decimals_of(doc, tax, "Importe", "CFDI40210", "El Importe de la retención")
+        decimals_of(doc, tax, "Importe", "CFDI40210", "El Importe de la retención", out)
         importe = num(tax, "Importe")
         if importe is not None:
             expected = rounded_like(sums.get(impuesto, Decimal(0)), importe)
             if importe != expected:
-                yield at(tax, "Importe", "CFDI-TAXES", f"La retención de {_NAMES.get(impuesto, impuesto)} del "
-                         f"comprobante es {fmt(importe)}, pero las retenciones de los conceptos suman "
-                         f"{fmt(expected)}.", "CFDI40211")
+                at(out, tax, "Importe", "CFDI-TAXES", f"La retención de {_NAMES.get(impuesto, impuesto)} del "
+                        f"comprobante es {fmt(importe)}, pero las retenciones de los conceptos suman "
+                        f"{fmt(expected)}.", "CFDI40211")
 
 
 _TASAS: dict[str, Decimal | None] = {}
@@ -171,7 +170,7 @@ def _group_key(tax: Element) -> tuple[str, str, Decimal | None]:
 
 @rule("CFDI40213", "CFDI40214", "CFDI40215", "CFDI40216", "CFDI40217", "CFDI40218", "CFDI40219", "CFDI40220",
       "CFDI40221")
-def traslados(doc: Doc) -> Iterator[Finding]:
+def traslados(doc: Doc, out: list[Finding]) -> None:
     items = doc.traslados
     if not items:
         return
@@ -190,41 +189,41 @@ def traslados(doc: Doc) -> Iterator[Finding]:
         missing = [a for a, v in (("Base", raw_base), ("Impuesto", tax.get("Impuesto")),
                                   ("TipoFactor", tax.get("TipoFactor"))) if v is None]
         if missing:
-            yield at(tax, missing[0], "CFDI-FIELD", f"Al traslado del comprobante le falta {', '.join(missing)}.",
-                     "CFDI40213")
+            at(out, tax, missing[0], "CFDI-FIELD", f"Al traslado del comprobante le falta {', '.join(missing)}.",
+                    "CFDI40213")
             continue
         impuesto, factor = _s(tax, "Impuesto"), _s(tax, "TipoFactor")
         if not doc.cat.has("c_Impuesto", impuesto):
-            yield at(tax, "Impuesto", "CFDI-CATALOG", f"El Impuesto '{impuesto}' no está en el catálogo c_Impuesto.",
-                     "CFDI40217")
+            at(out, tax, "Impuesto", "CFDI-CATALOG", f"El Impuesto '{impuesto}' no está en el catálogo c_Impuesto.",
+                    "CFDI40217")
             continue
         key = _group_key(tax)
         name = f"{_NAMES.get(impuesto, impuesto)} {factor}" + (f" {fmt(key[2])}" if key[2] is not None else "")
         if key in seen:
-            yield at(tax, "Impuesto", "CFDI-TAXES", f"El traslado {name} aparece más de una vez en el comprobante; "
-                     "debe haber uno por impuesto, factor y tasa.", "CFDI40218")
+            at(out, tax, "Impuesto", "CFDI-TAXES", f"El traslado {name} aparece más de una vez en el comprobante; "
+                    "debe haber uno por impuesto, factor y tasa.", "CFDI40218")
             continue
         seen.add(key)
         raw_tasa = tax.get("TasaOCuota")
         if raw_tasa is not None and factor in ("Tasa", "Cuota") and key[2] is not None and not _tasa_ok(
                 doc, impuesto, factor, raw_tasa, key[2], False):
-            yield at(tax, "TasaOCuota", "CFDI-CATALOG", f"La TasaOCuota {fmt(key[2])} no corresponde a {impuesto} "
-                     f"{factor} en el catálogo c_TasaOCuota.", "CFDI40219")
+            at(out, tax, "TasaOCuota", "CFDI-CATALOG", f"La TasaOCuota {fmt(key[2])} no corresponde a {impuesto} "
+                    f"{factor} en el catálogo c_TasaOCuota.", "CFDI40219")
             continue
         if allowed is not None and raw_places(raw_base) > allowed:  # type: ignore[arg-type]
-            yield at(tax, "Base", "CFDI-DECIMALS", f"La Base del traslado {raw_base.strip()} tiene "  # type: ignore[union-attr]
-                     f"{raw_places(raw_base)} decimales; la moneda {doc.moneda} admite {allowed}.", "CFDI40214")  # type: ignore[arg-type]
+            at(out, tax, "Base", "CFDI-DECIMALS", f"La Base del traslado {raw_base.strip()} tiene "  # type: ignore[union-attr]
+                    f"{raw_places(raw_base)} decimales; la moneda {doc.moneda} admite {allowed}.", "CFDI40214")  # type: ignore[arg-type]
         if allowed is not None and raw_importe is not None and raw_places(raw_importe) > allowed:
-            yield at(tax, "Importe", "CFDI-DECIMALS", f"El Importe del traslado {raw_importe.strip()} tiene "
-                     f"{raw_places(raw_importe)} decimales; la moneda {doc.moneda} admite {allowed}.", "CFDI40220")
+            at(out, tax, "Importe", "CFDI-DECIMALS", f"El Importe del traslado {raw_importe.strip()} tiene "
+                    f"{raw_places(raw_importe)} decimales; la moneda {doc.moneda} admite {allowed}.", "CFDI40220")
         base = num(tax, "Base")
         total = bases.get(key, zero)
         if base is not None and base != total and base != (expected := rounded_like(total, base)):
-            yield at(tax, "Base", "CFDI-TAXES", f"La Base del traslado {name} es {fmt(base)}, pero las bases de "
-                     f"los conceptos con ese impuesto suman {fmt(expected)}.",
-                     "CFDI40216" if factor == "Exento" else "CFDI40215")
+            at(out, tax, "Base", "CFDI-TAXES", f"La Base del traslado {name} es {fmt(base)}, pero las bases de "
+                    f"los conceptos con ese impuesto suman {fmt(expected)}.",
+                    "CFDI40216" if factor == "Exento" else "CFDI40215")
         importe = num(tax, "Importe")
         total = importes.get(key, zero)
         if importe is not None and importe != total and importe != (expected := rounded_like(total, importe)):
-            yield at(tax, "Importe", "CFDI-TAXES", f"El Importe del traslado {name} es {fmt(importe)}, pero los "
-                     f"traslados de los conceptos con ese impuesto suman {fmt(expected)}.", "CFDI40221")
+            at(out, tax, "Importe", "CFDI-TAXES", f"El Importe del traslado {name} es {fmt(importe)}, pero los "
+                    f"traslados de los conceptos con ese impuesto suman {fmt(expected)}.", "CFDI40221")

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from gateway.findings import Finding
-
-RuleFn = Callable[..., Iterable[Finding]]
+#: ``fn(doc, out)``: appends its findings to ``out`` (see ``doc.at``)
+RuleFn = Callable[..., None]
 
 
 @dataclass(frozen=True)
@@ -42,7 +41,7 @@ EXTERNAL: dict[str, str] = {
 
 
 def rule(*codes: str, needs: str | None = None) -> Callable[[RuleFn], RuleFn]:
-    """Register ``fn(doc)`` as the check of SAT matrix ``codes``."""
+    """Register ``fn(doc, out)`` as the check of SAT matrix ``codes``; it appends its findings to ``out``."""
 
     def register(fn: RuleFn) -> RuleFn:
         RULES.append(Rule(codes, fn, needs))
