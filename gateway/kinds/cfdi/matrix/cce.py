@@ -42,18 +42,18 @@ def comprobante(doc: Doc, out: list[Finding]) -> None:
         return
     if doc.tipo not in ("I", "T"):
         at(out, doc.root, "TipoDeComprobante", "CCE-FIELD", f"El complemento de Comercio Exterior solo se usa en "
-                f"comprobantes de Ingreso (I) o Traslado (T); este es de tipo {doc.tipo or '(vacío)'}.", "CCE101")
+           f"comprobantes de Ingreso (I) o Traslado (T); este es de tipo {doc.tipo or '(vacío)'}.", "CCE101")
     if doc.get("Exportacion") == "03":
         at(out, doc.root, "Exportacion", "CCE-FIELD", "Exportacion es 03 (temporal) y el CFDI lleva Comercio "
-                "Exterior, que no debe existir en ese caso.", "CCE105")
+           "Exterior, que no debe existir en ese caso.", "CCE105")
     if doc.global_ is not None:
         at(out, doc.global_, None, "CCE-FIELD", "Un CFDI con Comercio Exterior no lleva InformacionGlobal "
-                "(factura global).", "CCE106")
+           "(factura global).", "CCE106")
     if doc.get("Exportacion") == "02":
         for cce in doc.cce:
             if not _s(cce, "Incoterm"):
                 at(out, cce, "Incoterm", "CCE-FIELD", "Exportacion es 02 (definitiva) y el Comercio Exterior no "
-                        "lleva Incoterm.", "CCE120")
+                   "lleva Incoterm.", "CCE120")
 
 
 @rule("CCE102", "CCE103", "CCE116")
@@ -63,18 +63,18 @@ def motivo_traslado(doc: Doc, out: list[Finding]) -> None:
         propietarios = cce_children(doc, cce, "Propietario")
         if doc.tipo == "T" and motivo == "05" and not propietarios:
             at(out, cce, "MotivoTraslado", "CCE-FIELD", "Traslado con MotivoTraslado 05 (mercancía de un tercero) "
-                    "sin el nodo Propietario.", "CCE102")
+               "sin el nodo Propietario.", "CCE102")
         elif propietarios and not (doc.tipo == "T" and motivo == "05"):
             at(out, propietarios[0], None, "CCE-FIELD", "El nodo Propietario solo se registra en un Traslado (T) "
-                    f"con MotivoTraslado 05; aquí el tipo es {doc.tipo} y el motivo {motivo or '(ninguno)'}.",
-                    "CCE103")
+               f"con MotivoTraslado 05; aquí el tipo es {doc.tipo} y el motivo {motivo or '(ninguno)'}.",
+               "CCE103")
         if doc.tipo == "T" and motivo == "01":
             related = any(_s(node, "TipoRelacion") == "05" and any(isinstance(c.tag, str) and c.get("UUID")
                                                                     for c in node)
                           for node in doc.relacionados)
             if not related:
                 at(out, cce, "MotivoTraslado", "CCE-FIELD", "MotivoTraslado 01 (envío de mercancía facturada antes) "
-                        "exige CfdiRelacionados con TipoRelacion 05 y el UUID de la factura.", "CCE116")
+                   "exige CfdiRelacionados con TipoRelacion 05 y el UUID de la factura.", "CCE116")
 
 
 @rule("CCE108")
@@ -83,8 +83,8 @@ def receptor_traslado_propio(doc: Doc, out: list[Finding]) -> None:
         if doc.tipo == "T" and _s(cce, "MotivoTraslado") == "02" and doc.receptor_rfc != doc.emisor_rfc:
             where = doc.receptor if doc.receptor is not None else doc.root
             at(out, where, "Rfc", "CCE-FIELD", f"Traslado con MotivoTraslado 02 (reubicación de mercancía propia): "
-                    f"el RFC del receptor ({doc.receptor_rfc or 'vacío'}) debe ser el del emisor ({doc.emisor_rfc}).",
-                    "CCE108")
+               f"el RFC del receptor ({doc.receptor_rfc or 'vacío'}) debe ser el del emisor ({doc.emisor_rfc}).",
+               "CCE108")
 
 
 @rule("CCE110", "CCE111", "CCE112", "CCE151")
@@ -95,37 +95,37 @@ def conceptos(doc: Doc, out: list[Finding]) -> None:
         element = concepto.element
         if doc.tipo == "T" and concepto.get("ObjetoImp") not in ("", "01"):
             at(out, element, "ObjetoImp", "CCE-FIELD", f"En un Traslado con Comercio Exterior el ObjetoImp debe ser "
-                    f"01, no {concepto.get('ObjetoImp')}.", "CCE110")
+               f"01, no {concepto.get('ObjetoImp')}.", "CCE110")
         if concepto.terceros is not None:
             at(out, concepto.terceros, None, "CCE-FIELD", "Un CFDI con Comercio Exterior no lleva ACuentaTerceros.",
-                    "CCE111")
+               "CCE111")
         for predial in concepto.predial:
             at(out, predial, None, "CCE-FIELD", "Un CFDI con Comercio Exterior no lleva CuentaPredial.", "CCE112")
         if not concepto.get("NoIdentificacion"):
             at(out, element, "NoIdentificacion", "CCE-FIELD", f"El concepto «{concepto.get('Descripcion')[:40]}» no "
-                    "lleva NoIdentificacion, que une cada concepto con su mercancía del Comercio Exterior.",
-                    "CCE151")
+               "lleva NoIdentificacion, que une cada concepto con su mercancía del Comercio Exterior.",
+               "CCE151")
 
 
 @rule("CCE113", "CCE114", "CCE115")
 def complemento(doc: Doc, out: list[Finding]) -> None:
     if len(doc.cce) > 1:
         at(out, doc.cce[1], None, "CCE-FIELD", f"El CFDI lleva {len(doc.cce)} complementos de Comercio Exterior; "
-                "debe llevar uno.", "CCE113")
+           "debe llevar uno.", "CCE113")
     # misplaced complements end up in the Addenda or in a concepto's ComplementoConcepto
     places_ = [doc.addenda] if doc.addenda is not None else []
     places_ += [c.complemento for c in doc.conceptos if c.complemento is not None]
     for place in places_:
         for cce in place.iter(_X + "ComercioExterior"):
             at(out, cce, None, "CCE-FIELD", "El Comercio Exterior debe ir en cfdi:Complemento del comprobante, no "
-                    "dentro de otro nodo.", "CCE114")
+               "dentro de otro nodo.", "CCE114")
     if doc.cce:
         for other in doc.complementos:
             namespace = other.tag[1:other.tag.index("}")] if other.tag.startswith("{") else ""
             if namespace not in _COEXIST:
                 at(out, other, None, "CCE-FIELD", f"El complemento {other.tag.split('}')[-1]} no puede acompañar al "
-                        "Comercio Exterior (solo Timbre, impuestos locales, leyendas fiscales, registro fiscal y "
-                        "Carta Porte).", "CCE115")
+                   "Comercio Exterior (solo Timbre, impuestos locales, leyendas fiscales, registro fiscal y "
+                   "Carta Porte).", "CCE115")
 
 
 @rule("CCE118")
@@ -133,7 +133,7 @@ def certificado_origen(doc: Doc, out: list[Finding]) -> None:
     for cce in doc.cce:
         if _s(cce, "CertificadoOrigen") == "0" and cce.get("NumCertificadoOrigen") is not None:
             at(out, cce, "NumCertificadoOrigen", "CCE-FIELD", "CertificadoOrigen es 0 (sin certificado de origen) y "
-                    "se registró NumCertificadoOrigen.", "CCE118")
+               "se registró NumCertificadoOrigen.", "CCE118")
 
 
 @rule("CCE119")
@@ -145,8 +145,8 @@ def exportador_confiable(doc: Doc, out: list[Finding]) -> None:
                                                                       *cce_children(doc, cce, "Destinatario"))}
         if not paises & doc.cat.union_europea:
             at(out, cce, "NumeroExportadorConfiable", "CCE-FIELD", "NumeroExportadorConfiable es solo para envíos a "
-                    "la Unión Europea; ni el receptor ni un destinatario tienen domicilio en un país de la UE.",
-                    "CCE119")
+               "la Unión Europea; ni el receptor ni un destinatario tienen domicilio en un país de la UE.",
+               "CCE119")
 
 
 @rule("CCE123", "CCE124", "CCE125", "CCE126", "CCE127", "CCE128", "CCE129", "CCE130")
@@ -158,16 +158,16 @@ def emisor(doc: Doc, out: list[Finding]) -> None:
         kind = persona(doc.emisor_rfc)
         if kind == "moral" and node.get("Curp") is not None:
             at(out, node, "Curp", "CCE-FIELD", "El emisor es persona moral (RFC de 12 caracteres) y se registró "
-                    "Curp.", "CCE123")
+               "Curp.", "CCE123")
         elif kind == "fisica" and node.get("Curp") is None:
             at(out, node, None, "CCE-FIELD", "El emisor es persona física (RFC de 13 caracteres): falta su Curp.",
-                    "CCE124")
+               "CCE124")
         domicilio = cce_child(doc, node, "Domicilio")
         if domicilio is None:
             continue
         if _s(domicilio, "Pais") != "MEX":
             at(out, domicilio, "Pais", "CCE-FIELD", f"El domicilio del emisor debe estar en México (MEX), no en "
-                    f"{_s(domicilio, 'Pais')}.", "CCE125")
+               f"{_s(domicilio, 'Pais')}.", "CCE125")
             continue
         _domicilio_mex(doc, domicilio, "del emisor",
                        ("CCE126", "CCE127", "CCE128", "CCE129", "CCE130"), out)
@@ -180,27 +180,27 @@ def _domicilio_mex(doc: Doc, domicilio: Element, who: str, codes: tuple[str, str
     estado, cp = _s(domicilio, "Estado"), _s(domicilio, "CodigoPostal")
     if doc.cat.estado_pais.get(estado) != "MEX":
         at(out, domicilio, "Estado", "CCE-CATALOG", f"El Estado '{estado}' {who} no es un estado de México del "
-                "catálogo c_Estado.", estado_code)
+           "catálogo c_Estado.", estado_code)
         return
     municipio, localidad, colonia = _s(domicilio, "Municipio"), _s(domicilio, "Localidad"), _s(domicilio, "Colonia")
     if municipio and (municipio, estado) not in doc.cat.municipios:
         at(out, domicilio, "Municipio", "CCE-CATALOG", f"El Municipio '{municipio}' {who} no pertenece al estado "
-                f"{estado} en el catálogo c_Municipio.", municipio_code)
+           f"{estado} en el catálogo c_Municipio.", municipio_code)
         municipio = ""  # reported; the postal code is compared with what is left
     if localidad and (localidad, estado) not in doc.cat.localidades:
         at(out, domicilio, "Localidad", "CCE-CATALOG", f"La Localidad '{localidad}' {who} no pertenece al estado "
-                f"{estado} en el catálogo c_Localidad.", localidad_code)
+           f"{estado} en el catálogo c_Localidad.", localidad_code)
         localidad = ""
     if colonia and (colonia, cp) not in doc.cat.colonias:
         at(out, domicilio, "Colonia", "CCE-CATALOG", f"La Colonia '{colonia}' {who} no corresponde al código "
-                f"postal {cp} en el catálogo c_Colonia.", colonia_code)
+           f"postal {cp} en el catálogo c_Colonia.", colonia_code)
     row = doc.cat.codigo_postal.get(cp)
     if row is None or row[0] != estado or (municipio and row[1] and row[1] != municipio) or (
             localidad and row[2] and row[2] != localidad):
         where = "no existe en el catálogo c_CodigoPostal" if row is None else (
             f"es de {row[0]}, municipio {row[1] or '-'}, localidad {row[2] or '-'}")
         at(out, domicilio, "CodigoPostal", "CCE-CATALOG", f"El CodigoPostal {cp} {who} no concuerda con el estado "
-                f"{estado}, municipio {municipio or '-'} y localidad {localidad or '-'}: {where}.", cp_code)
+           f"{estado}, municipio {municipio or '-'} y localidad {localidad or '-'}: {where}.", cp_code)
 
 
 def _domicilio(doc: Doc, domicilio: Element, who: str, codes: tuple[str, str, str, str, str, str],
@@ -216,11 +216,11 @@ def _domicilio(doc: Doc, domicilio: Element, who: str, codes: tuple[str, str, st
     has_states = pais in _countries_with_states(doc)
     if has_states and known != pais:
         at(out, domicilio, "Estado", "CCE-CATALOG", f"El Estado '{estado}' {who} no es un estado de {pais} en el "
-                "catálogo c_Estado.", estado_code)
+           "catálogo c_Estado.", estado_code)
     pattern = doc.cat.pais_cp.get(pais)
     if pattern is not None and cp and not pattern.fullmatch(cp):
         at(out, domicilio, "CodigoPostal", "CCE-FIELD", f"El CodigoPostal '{cp}' {who} no tiene el formato de "
-                f"{pais} ({pattern.pattern}).", cp_pattern_code)
+           f"{pais} ({pattern.pattern}).", cp_pattern_code)
 
 
 _STATES: dict[int, frozenset[str]] = {}
@@ -238,7 +238,7 @@ def _taxid(doc: Doc, node: Element, pais: str, who: str, sat_code: str, out: lis
     pattern = doc.cat.pais_taxid.get(pais)
     if value and pattern is not None and not pattern.fullmatch(value):
         at(out, node, "NumRegIdTrib", "CCE-FIELD", f"El NumRegIdTrib '{value}' {who} no tiene el formato del "
-                f"registro tributario de {pais} ({pattern.pattern}).", sat_code)
+           f"registro tributario de {pais} ({pattern.pattern}).", sat_code)
 
 
 @rule("CCE132")
@@ -258,7 +258,7 @@ def receptor(doc: Doc, out: list[Finding]) -> None:
         pais = _s(domicilio, "Pais")
         if pais == "MEX" and node.get("NumRegIdTrib") is not None:
             at(out, node, "NumRegIdTrib", "CCE-FIELD", "El receptor tiene domicilio en México y se registró "
-                    "NumRegIdTrib (registro tributario extranjero).", "CCE134")
+               "NumRegIdTrib (registro tributario extranjero).", "CCE134")
         elif pais:
             _taxid(doc, node, pais, "del receptor", "CCE135", out)
         if domicilio is not None:
@@ -272,7 +272,7 @@ def destinatarios(doc: Doc, out: list[Finding]) -> None:
         nodes = cce_children(doc, cce, "Destinatario")
         if doc.tipo == "T" and len(nodes) > 1:
             at(out, nodes[1], None, "CCE-FIELD", f"Un Traslado lleva {len(nodes)} destinatarios; solo admite uno.",
-                    "CCE142")
+               "CCE142")
         for node in nodes:
             for domicilio in cce_children(doc, node, "Domicilio"):
                 pais = _s(domicilio, "Pais")
@@ -289,21 +289,21 @@ def mercancias(doc: Doc, out: list[Finding]) -> None:
             noid, fraccion = _s(mercancia, "NoIdentificacion"), _s(mercancia, "FraccionArancelaria")
             if (noid, fraccion) in seen:
                 at(out, mercancia, "NoIdentificacion", "CCE-FIELD", f"La mercancía {noid} con fracción "
-                        f"{fraccion or '(sin fracción)'} está repetida en el Comercio Exterior.", "CCE153")
+                   f"{fraccion or '(sin fracción)'} está repetida en el Comercio Exterior.", "CCE153")
             seen.add((noid, fraccion))
             unidad = _s(mercancia, "UnidadAduana")
             if unidad == "99" and fraccion:
                 at(out, mercancia, "FraccionArancelaria", "CCE-FIELD", f"La mercancía {noid} tiene UnidadAduana 99 "
-                        "(servicios) y no debe llevar FraccionArancelaria.", "CCE159")
+                   "(servicios) y no debe llevar FraccionArancelaria.", "CCE159")
             elif unidad and unidad != "99" and not fraccion:
                 at(out, mercancia, "UnidadAduana", "CCE-FIELD", f"La mercancía {noid} no lleva FraccionArancelaria; "
-                        f"solo puede omitirse con UnidadAduana 99, y es {unidad}.", "CCE160")
+                   f"solo puede omitirse con UnidadAduana 99, y es {unidad}.", "CCE160")
             present = [a for a, v in (("CantidadAduana", mercancia.get("CantidadAduana")), ("UnidadAduana", unidad),
                                       ("ValorUnitarioAduana", mercancia.get("ValorUnitarioAduana"))) if v]
             if 0 < len(present) < 3:
                 missing = {"CantidadAduana", "UnidadAduana", "ValorUnitarioAduana"} - set(present)
                 at(out, mercancia, None, "CCE-FIELD", f"La mercancía {noid} lleva {', '.join(present)} pero no "
-                        f"{', '.join(sorted(missing))}: se registran los tres o ninguno.", "CCE166")
+                   f"{', '.join(sorted(missing))}: se registran los tres o ninguno.", "CCE166")
 
 
 def _tipo_cambio(doc: Doc) -> Decimal | None:
@@ -347,9 +347,9 @@ def _valor_aduana(mercancia: Element, valor: Decimal, out: list[Finding]) -> Non
     limits = within_product(valor, cantidad, unitario, 2)
     if limits is not None:
         at(out, mercancia, "ValorDolares", "CCE-AMOUNT", f"El ValorDolares {fmt(valor)} de la mercancía "
-                f"{_s(mercancia, 'NoIdentificacion')} no corresponde a CantidadAduana {fmt(cantidad)} × "
-                f"ValorUnitarioAduana {fmt(unitario)}: debe estar entre {fmt(limits[0])} y {fmt(limits[1])}.",
-                "CCE171")
+           f"{_s(mercancia, 'NoIdentificacion')} no corresponde a CantidadAduana {fmt(cantidad)} × "
+           f"ValorUnitarioAduana {fmt(unitario)}: debe estar entre {fmt(limits[0])} y {fmt(limits[1])}.",
+           "CCE171")
 
 
 def _conversion(noid: str, members: list[tuple[Element, Decimal | None, bool]], importes: list[Decimal] | None,
@@ -373,5 +373,5 @@ def _conversion(noid: str, members: list[tuple[Element, Decimal | None, bool]], 
     one_to_one = len(members) == 1 and len(importes) == 1
     what = "El ValorDolares" if one_to_one else f"La suma de ValorDolares ({len(members)} mercancías)"
     at(out, members[0][0], "ValorDolares", "CCE-AMOUNT", f"{what} de {noid} es {fmt(total)}, pero Importe "
-            f"{fmt(importe)} × TipoCambio {fmt(tipo_cambio)} / TipoCambioUSD {fmt(usd)} da entre {fmt(lower)} y "
-            f"{fmt(upper)}.", "CCE172" if one_to_one else "CCE158")
+       f"{fmt(importe)} × TipoCambio {fmt(tipo_cambio)} / TipoCambioUSD {fmt(usd)} da entre {fmt(lower)} y "
+       f"{fmt(upper)}.", "CCE172" if one_to_one else "CCE158")

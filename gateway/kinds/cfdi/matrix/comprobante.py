@@ -16,7 +16,7 @@ def _catalog(doc: Doc, catalog: str, attr: str, sat_code: str, label: str, out: 
     value = doc.get(attr)
     if value and not doc.cat.has(catalog, value):
         at(out, doc.root, attr, "CFDI-CATALOG", f"{label} '{value}' no está en el catálogo {catalog} del SAT.",
-                sat_code)
+           sat_code)
 
 
 @rule("CFDI40101")
@@ -24,7 +24,7 @@ def fecha(doc: Doc, out: list[Finding]) -> None:
     raw = doc.get("Fecha")
     if raw and (not _FECHA.fullmatch(raw) or doc.fecha is None):
         at(out, doc.root, "Fecha", "CFDI-FIELD", f"La Fecha '{raw}' no es una fecha y hora válida "
-                "(AAAA-MM-DDThh:mm:ss, con día que exista en el calendario).", "CFDI40101")
+           "(AAAA-MM-DDThh:mm:ss, con día que exista en el calendario).", "CFDI40101")
 
 
 @rule("CFDI40103", "CFDI40104", "CFDI40105")
@@ -34,14 +34,14 @@ def forma_pago(doc: Doc, out: list[Finding]) -> None:
         return
     if doc.tipo in ("T", "N", "P"):
         at(out, doc.root, "FormaPago", "CFDI-FIELD", f"Un comprobante de tipo {doc.tipo} no lleva FormaPago "
-                f"(lleva '{value}').", "CFDI40103")
+           f"(lleva '{value}').", "CFDI40103")
         return
     if not doc.cat.has("c_FormaPago", value):
         at(out, doc.root, "FormaPago", "CFDI-CATALOG", f"La FormaPago '{value}' no está en el catálogo "
-                "c_FormaPago.", "CFDI40104")
+           "c_FormaPago.", "CFDI40104")
     elif doc.get("MetodoPago") == "PPD" and value != "99":
         at(out, doc.root, "FormaPago", "CFDI-FIELD", f"Con MetodoPago PPD (pago en parcialidades o diferido) la "
-                f"FormaPago debe ser 99 (por definir), no '{value}'.", "CFDI40105")
+           f"FormaPago debe ser 99 (por definir), no '{value}'.", "CFDI40105")
 
 
 def _decimals(doc: Doc, element: object, attr: str, sat_code: str, label: str, out: list[Finding]) -> None:
@@ -51,7 +51,7 @@ def _decimals(doc: Doc, element: object, attr: str, sat_code: str, label: str, o
         return
     if raw_places(raw) > allowed:
         at(out, element, attr, "CFDI-DECIMALS", f"{label} {raw.strip()} tiene {raw_places(raw)} decimales; la "  # type: ignore[arg-type]
-                f"moneda {doc.moneda} admite {allowed}.", sat_code)
+           f"moneda {doc.moneda} admite {allowed}.", sat_code)
 
 
 @rule("CFDI40107")
@@ -66,7 +66,7 @@ def descuento_por_tipo(doc: Doc, out: list[Finding]) -> None:
     for concepto in doc.conceptos:
         if concepto.element.get("Descuento") is not None:
             at(out, concepto.element, "Descuento", "CFDI-FIELD", f"Un comprobante de tipo {doc.tipo} no admite "
-                    "Descuento en sus conceptos.", "CFDI40111")
+               "Descuento en sus conceptos.", "CFDI40111")
 
 
 @rule("CFDI40112")
@@ -86,19 +86,19 @@ def tipo_cambio(doc: Doc, out: list[Finding]) -> None:
     if doc.moneda == "XXX":
         if value is not None:
             at(out, doc.root, "TipoCambio", "CFDI-FIELD", "Con Moneda XXX (sin moneda) no se registra TipoCambio.",
-                    "CFDI40116")
+               "CFDI40116")
         return
     if value is None:
         if doc.moneda and doc.moneda != "MXN":
             at(out, doc.root, "Moneda", "CFDI-FIELD", f"Falta el TipoCambio: es obligatorio con Moneda "
-                    f"{doc.moneda}.", "CFDI40115")
+               f"{doc.moneda}.", "CFDI40115")
         return
     if not _TIPO_CAMBIO.fullmatch(value):
         at(out, doc.root, "TipoCambio", "CFDI-FIELD", f"El TipoCambio '{value}' no cumple el patrón del SAT "
-                "(hasta 18 enteros y 6 decimales).", "CFDI40117")
+           "(hasta 18 enteros y 6 decimales).", "CFDI40117")
     elif doc.moneda == "MXN" and num(doc.root, "TipoCambio") != 1:
         at(out, doc.root, "TipoCambio", "CFDI-FIELD", f"Con Moneda MXN el TipoCambio debe ser 1, no {value}.",
-                "CFDI40114")
+           "CFDI40114")
 
 
 @rule("CFDI40121")
@@ -118,10 +118,10 @@ def metodo_pago(doc: Doc, out: list[Finding]) -> None:
         return
     if doc.tipo in ("T", "P"):
         at(out, doc.root, "MetodoPago", "CFDI-FIELD", f"Un comprobante de tipo {doc.tipo} no lleva MetodoPago "
-                f"(lleva '{value}').", "CFDI40125")
+           f"(lleva '{value}').", "CFDI40125")
     elif not doc.cat.has("c_MetodoPago", value):
         at(out, doc.root, "MetodoPago", "CFDI-CATALOG", f"El MetodoPago '{value}' no está en el catálogo "
-                "c_MetodoPago (PUE o PPD).", "CFDI40124")
+           "c_MetodoPago (PUE o PPD).", "CFDI40124")
 
 
 @rule("CFDI40126")
@@ -129,7 +129,7 @@ def lugar_expedicion(doc: Doc, out: list[Finding]) -> None:
     value = doc.get("LugarExpedicion")
     if value and value not in doc.cat.codigo_postal:
         at(out, doc.root, "LugarExpedicion", "CFDI-CATALOG", f"El LugarExpedicion '{value}' no es un código "
-                "postal del catálogo c_CodigoPostal.", "CFDI40126")
+           "postal del catálogo c_CodigoPostal.", "CFDI40126")
 
 
 @rule("CFDI40130")
@@ -139,7 +139,7 @@ def informacion_global_requerida(doc: Doc, out: list[Finding]) -> None:
     nombre = " ".join((doc.receptor.get("Nombre") or "").upper().split())
     if doc.receptor_rfc == GENERIC_NATIONAL and nombre in ("PUBLICO EN GENERAL", "PÚBLICO EN GENERAL"):
         at(out, doc.root, None, "CFDI-FIELD", "Factura global (Ingreso a XAXX010101000, PUBLICO EN GENERAL) "
-                "sin el nodo InformacionGlobal.", "CFDI40130")
+           "sin el nodo InformacionGlobal.", "CFDI40130")
 
 
 @rule("CFDI40131", "CFDI40132", "CFDI40133", "CFDI40134", "CFDI40135", "CFDI40136")
@@ -151,24 +151,24 @@ def informacion_global(doc: Doc, out: list[Finding]) -> None:
     meses = (node.get("Meses") or "").strip()
     if periodicidad and not doc.cat.has("c_Periodicidad", periodicidad):
         at(out, node, "Periodicidad", "CFDI-CATALOG", f"La Periodicidad '{periodicidad}' no está en el catálogo "
-                "c_Periodicidad.", "CFDI40131")
+           "c_Periodicidad.", "CFDI40131")
     elif periodicidad == "05":
         regimen = (doc.emisor.get("RegimenFiscal") or "").strip() if doc.emisor is not None else ""
         if regimen != "621":
             at(out, node, "Periodicidad", "CFDI-FIELD", f"La Periodicidad 05 (bimestral) es solo para el régimen "
-                    f"621 (Incorporación Fiscal); el emisor tiene {regimen or 'ninguno'}.", "CFDI40132")
+               f"621 (Incorporación Fiscal); el emisor tiene {regimen or 'ninguno'}.", "CFDI40132")
     if meses and not doc.cat.has("c_Meses", meses):
         at(out, node, "Meses", "CFDI-CATALOG", f"Meses '{meses}' no está en el catálogo c_Meses.", "CFDI40133")
     elif periodicidad in ("01", "02", "03", "04") and meses and not "01" <= meses <= "12":
         at(out, node, "Meses", "CFDI-FIELD", f"Con Periodicidad {periodicidad} Meses debe ser 01 a 12, no "
-                f"{meses}.", "CFDI40134")
+           f"{meses}.", "CFDI40134")
     elif periodicidad == "05" and meses and not "13" <= meses <= "18":
         at(out, node, "Meses", "CFDI-FIELD", f"Con Periodicidad 05 (bimestral) Meses debe ser 13 a 18, no "
-                f"{meses}.", "CFDI40135")
+           f"{meses}.", "CFDI40135")
     year = (node.get("Año") or "").strip()
     if year.isdigit() and doc.fecha is not None and not doc.fecha.year - 1 <= int(year) <= doc.fecha.year:
         at(out, node, "Año", "CFDI-FIELD", f"El Año {year} de la factura global debe ser el del comprobante "
-                f"({doc.fecha.year}) o el anterior.", "CFDI40136")
+           f"({doc.fecha.year}) o el anterior.", "CFDI40136")
 
 
 @rule("CFDI40137")
@@ -177,21 +177,21 @@ def tipo_relacion(doc: Doc, out: list[Finding]) -> None:
         value = (node.get("TipoRelacion") or "").strip()
         if value and not doc.cat.has("c_TipoRelacion", value):
             at(out, node, "TipoRelacion", "CFDI-CATALOG", f"El TipoRelacion '{value}' no está en el catálogo "
-                    "c_TipoRelacion.", "CFDI40137")
+               "c_TipoRelacion.", "CFDI40137")
 
 
 @rule("CFDI40222")
 def cce_con_exportacion_01(doc: Doc, out: list[Finding]) -> None:
     if doc.cce and doc.get("Exportacion") == "01":
         at(out, doc.root, "Exportacion", "CFDI-FIELD", "Exportacion es 01 (no aplica) y el CFDI lleva el "
-                "complemento de Comercio Exterior: sobra el complemento o la clave es otra.", "CFDI40222")
+           "complemento de Comercio Exterior: sobra el complemento o la clave es otra.", "CFDI40222")
 
 
 @rule("CFDI40201")
 def impuestos_por_tipo(doc: Doc, out: list[Finding]) -> None:
     if doc.impuestos is not None and doc.tipo in ("T", "P"):
         at(out, doc.impuestos, None, "CFDI-TAXES", f"Un comprobante de tipo {doc.tipo} no lleva el nodo "
-                "Impuestos.", "CFDI40201")
+           "Impuestos.", "CFDI40201")
 
 
 @rule("CFDI40202", "CFDI40204")

@@ -20,8 +20,8 @@ def _importe_limits(doc: Doc, element: Element, sat_code: str, label: str, out: 
     limits = within_product(importe, cantidad, unitario, doc.decimals if doc.decimals is not None else 2)
     if limits is not None:
         at(out, element, "Importe", "CFDI-AMOUNT", f"El Importe {fmt(importe)} {label} no corresponde a Cantidad "
-                f"{fmt(cantidad)} × ValorUnitario {fmt(unitario)}: debe estar entre {fmt(limits[0])} y "
-                f"{fmt(limits[1])}.", sat_code)
+           f"{fmt(cantidad)} × ValorUnitario {fmt(unitario)}: debe estar entre {fmt(limits[0])} y "
+           f"{fmt(limits[1])}.", sat_code)
 
 
 @rule("CFDI40162", "CFDI40165")
@@ -30,11 +30,11 @@ def claves(doc: Doc, out: list[Finding]) -> None:
         clave = concepto.get("ClaveProdServ")
         if clave and not doc.cat.has("c_ClaveProdServ", clave):
             at(out, concepto.element, "ClaveProdServ", "CFDI-CATALOG", f"La ClaveProdServ '{clave}' no está en el "
-                    "catálogo c_ClaveProdServ.", "CFDI40162")
+               "catálogo c_ClaveProdServ.", "CFDI40162")
         unidad = concepto.get("ClaveUnidad")
         if unidad and not doc.cat.has("c_ClaveUnidad", unidad):
             at(out, concepto.element, "ClaveUnidad", "CFDI-CATALOG", f"La ClaveUnidad '{unidad}' no está en el "
-                    "catálogo c_ClaveUnidad.", "CFDI40165")
+               "catálogo c_ClaveUnidad.", "CFDI40165")
 
 
 @rule("CFDI40166", "CFDI40167")
@@ -43,8 +43,8 @@ def valor_e_importe(doc: Doc, out: list[Finding]) -> None:
         unitario = num(concepto.element, "ValorUnitario")
         if doc.tipo in ("I", "E", "N") and unitario is not None and unitario <= 0:
             at(out, concepto.element, "ValorUnitario", "CFDI-AMOUNT", f"El ValorUnitario del concepto "
-                    f"{concepto.get('NoIdentificacion') or concepto.get('Descripcion')[:40]} es {fmt(unitario)}; "
-                    f"en un comprobante de tipo {doc.tipo} debe ser mayor que cero.", "CFDI40166")
+               f"{concepto.get('NoIdentificacion') or concepto.get('Descripcion')[:40]} es {fmt(unitario)}; "
+               f"en un comprobante de tipo {doc.tipo} debe ser mayor que cero.", "CFDI40166")
         _importe_limits(doc, concepto.element, "CFDI40167", "del concepto", out)
 
 
@@ -56,10 +56,10 @@ def descuento_concepto(doc: Doc, out: list[Finding]) -> None:
             continue
         if places(descuento) > places(importe):
             at(out, concepto.element, "Descuento", "CFDI-DECIMALS", f"El Descuento {fmt(descuento)} del concepto "
-                    f"tiene más decimales que su Importe {fmt(importe)}.", "CFDI40168")
+               f"tiene más decimales que su Importe {fmt(importe)}.", "CFDI40168")
         if descuento > importe:
             at(out, concepto.element, "Descuento", "CFDI-AMOUNT", f"El Descuento {fmt(descuento)} del concepto es "
-                    f"mayor que su Importe {fmt(importe)}.", "CFDI40169")
+               f"mayor que su Importe {fmt(importe)}.", "CFDI40169")
 
 
 @rule("CFDI40170", "CFDI40171", "CFDI40172", "CFDI40173", "CFDI140226", "CFDI140227")
@@ -69,24 +69,24 @@ def objeto_imp(doc: Doc, out: list[Finding]) -> None:
         element = concepto.element
         if objeto and not doc.cat.has("c_ObjetoImp", objeto):
             at(out, element, "ObjetoImp", "CFDI-CATALOG", f"El ObjetoImp '{objeto}' no está en el catálogo "
-                    "c_ObjetoImp.", "CFDI40170")
+               "c_ObjetoImp.", "CFDI40170")
             continue
         if objeto == "02" and concepto.impuestos is None:
             at(out, element, "ObjetoImp", "CFDI-TAXES", "El concepto es objeto de impuesto (ObjetoImp 02) y no "
-                    "lleva el nodo Impuestos.", "CFDI40171")
+               "lleva el nodo Impuestos.", "CFDI40171")
         elif objeto in ("01", "03", "04") and concepto.impuestos is not None:
             at(out, concepto.impuestos, None, "CFDI-TAXES", f"Con ObjetoImp {objeto} el concepto no debe llevar el "
-                    "nodo Impuestos.", "CFDI40172")
+               "nodo Impuestos.", "CFDI40172")
         if concepto.impuestos is not None and not concepto.traslados and not concepto.retenciones:
             at(out, concepto.impuestos, None, "CFDI-TAXES", "El nodo Impuestos del concepto no lleva traslados ni "
-                    "retenciones.", "CFDI40173")
+               "retenciones.", "CFDI40173")
         taxes = {(t.get("Impuesto") or "").strip() for t in (*concepto.traslados, *concepto.retenciones)}
         if objeto in ("06", "08") and taxes & {"002", "003"}:
             at(out, element, "ObjetoImp", "CFDI-TAXES", f"Con ObjetoImp {objeto} el concepto no debe trasladar ni "
-                    "retener IVA (002) ni IEPS (003).", "CFDI140226")
+               "retener IVA (002) ni IEPS (003).", "CFDI140226")
         elif objeto == "07" and "002" in taxes:
             at(out, element, "ObjetoImp", "CFDI-TAXES", "Con ObjetoImp 07 (no traslado del IVA) el concepto no "
-                    "debe trasladar ni retener IVA (002).", "CFDI140227")
+               "debe trasladar ni retener IVA (002).", "CFDI140227")
 
 
 @rule("CFDI40188", "CFDI40191")
@@ -98,11 +98,11 @@ def a_cuenta_de_terceros(doc: Doc, out: list[Finding]) -> None:
         rfc = (node.get("RfcACuentaTerceros") or "").strip().upper()
         if rfc and rfc in (doc.emisor_rfc, doc.receptor_rfc):
             at(out, node, "RfcACuentaTerceros", "CFDI-FIELD", f"El RfcACuentaTerceros {rfc} es el del emisor o el "
-                    "del receptor; debe ser el de un tercero.", "CFDI40188")
+               "del receptor; debe ser el de un tercero.", "CFDI40188")
         regimen = (node.get("RegimenFiscalACuentaTerceros") or "").strip()
         if regimen and not doc.cat.has("c_RegimenFiscal", regimen):
             at(out, node, "RegimenFiscalACuentaTerceros", "CFDI-CATALOG", f"El RegimenFiscalACuentaTerceros "
-                    f"'{regimen}' no está en el catálogo c_RegimenFiscal.", "CFDI40191")
+               f"'{regimen}' no está en el catálogo c_RegimenFiscal.", "CFDI40191")
 
 
 def _pedimentos(doc: Doc, nodes: list[Element], invalid: str, with_cce: str, out: list[Finding]) -> None:
@@ -110,12 +110,12 @@ def _pedimentos(doc: Doc, nodes: list[Element], invalid: str, with_cce: str, out
         numero = node.get("NumeroPedimento") or ""
         if doc.cce:
             at(out, node, "NumeroPedimento", "CFDI-PEDIMENTO", f"El CFDI lleva Comercio Exterior, así que no debe "
-                    f"registrar el pedimento {numero.strip()} en InformacionAduanera.", with_cce)
+               f"registrar el pedimento {numero.strip()} en InformacionAduanera.", with_cce)
             continue
         reason = _pedimento_problem(numero, doc)
         if reason:
             at(out, node, "NumeroPedimento", "CFDI-PEDIMENTO", f"El número de pedimento '{numero}' no es válido: "
-                    f"{reason}.", invalid)
+               f"{reason}.", invalid)
 
 
 def _pedimento_problem(numero: str, doc: Doc) -> str | None:
@@ -145,11 +145,11 @@ def partes(doc: Doc, out: list[Finding]) -> None:
             clave = (parte.get("ClaveProdServ") or "").strip()
             if clave and not doc.cat.has("c_ClaveProdServ", clave):
                 at(out, parte, "ClaveProdServ", "CFDI-CATALOG", f"La ClaveProdServ '{clave}' de la parte no está en "
-                        "el catálogo c_ClaveProdServ.", "CFDI40196")
+                   "el catálogo c_ClaveProdServ.", "CFDI40196")
             unitario = num(parte, "ValorUnitario")
             if unitario is not None and unitario <= 0:
                 at(out, parte, "ValorUnitario", "CFDI-AMOUNT", f"El ValorUnitario de la parte es {fmt(unitario)}; "
-                        "debe ser mayor que cero.", "CFDI40197")
+                   "debe ser mayor que cero.", "CFDI40197")
             _importe_limits(doc, parte, "CFDI40198", "de la parte", out)
             aduanera = [c for c in parte if c.tag == "{http://www.sat.gob.mx/cfd/4}InformacionAduanera"]
             _pedimentos(doc, aduanera, "CFDI40199", "CFDI40200", out)

@@ -42,7 +42,7 @@ def _tax_limits(doc: Doc, tax: Element, base: Decimal, tasa: Decimal, sat_code: 
     lower, upper = floor_to((base - half) * tasa, decimals), ceil_to((base + half) * tasa, decimals)
     if not lower <= importe <= upper:
         at(out, tax, "Importe", "CFDI-AMOUNT", f"El Importe {fmt(importe)} de {label} no corresponde a Base "
-                f"{fmt(base)} × TasaOCuota {fmt(tasa)}: debe estar entre {fmt(lower)} y {fmt(upper)}.", sat_code)
+           f"{fmt(base)} × TasaOCuota {fmt(tasa)}: debe estar entre {fmt(lower)} y {fmt(upper)}.", sat_code)
 
 
 def _concept_tax(doc: Doc, tax: Element, retencion: bool, out: list[Finding]) -> None:
@@ -54,11 +54,11 @@ def _concept_tax(doc: Doc, tax: Element, retencion: bool, out: list[Finding]) ->
     impuesto, factor = _s(tax, "Impuesto"), _s(tax, "TipoFactor")
     if impuesto and not doc.cat.has("c_Impuesto", impuesto):
         at(out, tax, "Impuesto", "CFDI-CATALOG", f"El Impuesto '{impuesto}' de {label} no está en el catálogo "
-                "c_Impuesto.", codes[1])
+           "c_Impuesto.", codes[1])
         return
     if factor and factor not in doc.cat.tipo_factor:
         at(out, tax, "TipoFactor", "CFDI-CATALOG", f"El TipoFactor '{factor}' de {label} no está en el catálogo "
-                "c_TipoFactor.", codes[2])
+           "c_TipoFactor.", codes[2])
         return
     raw_tasa = tax.get("TasaOCuota")
     if retencion:
@@ -73,7 +73,7 @@ def _concept_tax(doc: Doc, tax: Element, retencion: bool, out: list[Finding]) ->
             return
         if factor in ("Tasa", "Cuota") and (raw_tasa is None or not has_importe):
             at(out, tax, "TipoFactor", "CFDI-TAXES", f"Un traslado con TipoFactor {factor} debe llevar TasaOCuota e "
-                    "Importe.", codes[4])
+               "Importe.", codes[4])
             return
         tasa_code, limits_code = codes[5], codes[6]
     if raw_tasa is None or not factor:
@@ -81,8 +81,8 @@ def _concept_tax(doc: Doc, tax: Element, retencion: bool, out: list[Finding]) ->
     tasa = num(tax, "TasaOCuota")
     if not _tasa_ok(doc, impuesto, factor, raw_tasa, tasa, retencion):  # type: ignore[arg-type]
         at(out, tax, "TasaOCuota", "CFDI-CATALOG", f"La TasaOCuota {fmt(tasa)} no está en el catálogo "  # type: ignore[arg-type]
-                f"c_TasaOCuota para {_NAMES.get(impuesto, impuesto)} {factor} como "
-                f"{'retención' if retencion else 'traslado'}.", tasa_code)
+           f"c_TasaOCuota para {_NAMES.get(impuesto, impuesto)} {factor} como "
+           f"{'retención' if retencion else 'traslado'}.", tasa_code)
         return
     if base is not None:
         _tax_limits(doc, tax, base, tasa, limits_code, label, out)  # type: ignore[arg-type]
@@ -133,11 +133,11 @@ def retenciones(doc: Doc, out: list[Finding]) -> None:
         impuesto = _s(tax, "Impuesto")
         if impuesto and not doc.cat.has("c_Impuesto", impuesto):
             at(out, tax, "Impuesto", "CFDI-CATALOG", f"El Impuesto '{impuesto}' no está en el catálogo c_Impuesto.",
-                    "CFDI40207")
+               "CFDI40207")
             continue
         if impuesto in seen:
             at(out, tax, "Impuesto", "CFDI-TAXES", f"Hay más de una retención de {_NAMES.get(impuesto, impuesto)} en "
-                    "el comprobante; debe haber una por impuesto.", "CFDI40208")
+               "el comprobante; debe haber una por impuesto.", "CFDI40208")
             continue
         seen.add(impuesto)
         decimals_of(doc, tax, "Importe", "CFDI40210", "El Importe de la retención", out)
@@ -146,8 +146,8 @@ def retenciones(doc: Doc, out: list[Finding]) -> None:
             expected = rounded_like(sums.get(impuesto, Decimal(0)), importe)
             if importe != expected:
                 at(out, tax, "Importe", "CFDI-TAXES", f"La retención de {_NAMES.get(impuesto, impuesto)} del "
-                        f"comprobante es {fmt(importe)}, pero las retenciones de los conceptos suman "
-                        f"{fmt(expected)}.", "CFDI40211")
+                   f"comprobante es {fmt(importe)}, pero las retenciones de los conceptos suman "
+                   f"{fmt(expected)}.", "CFDI40211")
 
 
 _TASAS: dict[str, Decimal | None] = {}
@@ -190,40 +190,40 @@ def traslados(doc: Doc, out: list[Finding]) -> None:
                                   ("TipoFactor", tax.get("TipoFactor"))) if v is None]
         if missing:
             at(out, tax, missing[0], "CFDI-FIELD", f"Al traslado del comprobante le falta {', '.join(missing)}.",
-                    "CFDI40213")
+               "CFDI40213")
             continue
         impuesto, factor = _s(tax, "Impuesto"), _s(tax, "TipoFactor")
         if not doc.cat.has("c_Impuesto", impuesto):
             at(out, tax, "Impuesto", "CFDI-CATALOG", f"El Impuesto '{impuesto}' no está en el catálogo c_Impuesto.",
-                    "CFDI40217")
+               "CFDI40217")
             continue
         key = _group_key(tax)
         name = f"{_NAMES.get(impuesto, impuesto)} {factor}" + (f" {fmt(key[2])}" if key[2] is not None else "")
         if key in seen:
             at(out, tax, "Impuesto", "CFDI-TAXES", f"El traslado {name} aparece más de una vez en el comprobante; "
-                    "debe haber uno por impuesto, factor y tasa.", "CFDI40218")
+               "debe haber uno por impuesto, factor y tasa.", "CFDI40218")
             continue
         seen.add(key)
         raw_tasa = tax.get("TasaOCuota")
         if raw_tasa is not None and factor in ("Tasa", "Cuota") and key[2] is not None and not _tasa_ok(
                 doc, impuesto, factor, raw_tasa, key[2], False):
             at(out, tax, "TasaOCuota", "CFDI-CATALOG", f"La TasaOCuota {fmt(key[2])} no corresponde a {impuesto} "
-                    f"{factor} en el catálogo c_TasaOCuota.", "CFDI40219")
+               f"{factor} en el catálogo c_TasaOCuota.", "CFDI40219")
             continue
         if allowed is not None and raw_places(raw_base) > allowed:  # type: ignore[arg-type]
             at(out, tax, "Base", "CFDI-DECIMALS", f"La Base del traslado {raw_base.strip()} tiene "  # type: ignore[union-attr]
-                    f"{raw_places(raw_base)} decimales; la moneda {doc.moneda} admite {allowed}.", "CFDI40214")  # type: ignore[arg-type]
+               f"{raw_places(raw_base)} decimales; la moneda {doc.moneda} admite {allowed}.", "CFDI40214")  # type: ignore[arg-type]
         if allowed is not None and raw_importe is not None and raw_places(raw_importe) > allowed:
             at(out, tax, "Importe", "CFDI-DECIMALS", f"El Importe del traslado {raw_importe.strip()} tiene "
-                    f"{raw_places(raw_importe)} decimales; la moneda {doc.moneda} admite {allowed}.", "CFDI40220")
+               f"{raw_places(raw_importe)} decimales; la moneda {doc.moneda} admite {allowed}.", "CFDI40220")
         base = num(tax, "Base")
         total = bases.get(key, zero)
         if base is not None and base != total and base != (expected := rounded_like(total, base)):
             at(out, tax, "Base", "CFDI-TAXES", f"La Base del traslado {name} es {fmt(base)}, pero las bases de "
-                    f"los conceptos con ese impuesto suman {fmt(expected)}.",
-                    "CFDI40216" if factor == "Exento" else "CFDI40215")
+               f"los conceptos con ese impuesto suman {fmt(expected)}.",
+               "CFDI40216" if factor == "Exento" else "CFDI40215")
         importe = num(tax, "Importe")
         total = importes.get(key, zero)
         if importe is not None and importe != total and importe != (expected := rounded_like(total, importe)):
             at(out, tax, "Importe", "CFDI-TAXES", f"El Importe del traslado {name} es {fmt(importe)}, pero los "
-                    f"traslados de los conceptos con ese impuesto suman {fmt(expected)}.", "CFDI40221")
+               f"traslados de los conceptos con ese impuesto suman {fmt(expected)}.", "CFDI40221")
