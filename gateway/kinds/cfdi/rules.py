@@ -17,7 +17,7 @@ from lxml import etree
 
 from gateway.findings import Finding, error, warning
 from gateway.kinds.cfdi.catalogs import catalogs
-from gateway.kinds.cfdi.matrix.doc import Doc, cce_mercancias, precise
+from gateway.kinds.cfdi.matrix.doc import Attrs, Doc, cce_mercancias, element_of, precise
 from gateway.kinds.cfdi.matrix.doc import Skip as _Skip  # a number a rule needs does not parse: XSD says so
 from gateway.kinds.cfdi.matrix.doc import num as _num
 from gateway.kinds.cfdi.matrix.doc import rounded_like as _rounded
@@ -126,7 +126,7 @@ def _impuestos(doc: Doc) -> list[Finding]:
                         "CFDI40203", "CFDI40206")]
 
 
-def _tax_total(impuestos: Element, attr: str, taxes: list[Element], label: str, sat_sum: str,
+def _tax_total(impuestos: Element, attr: str, taxes: list[Attrs], label: str, sat_sum: str,
                sat_missing: str) -> list[Finding]:
     importes = [_num(t, "Importe") for t in taxes]
     computed = sum((i for i in importes if i is not None), _ZERO)
@@ -209,7 +209,7 @@ def _rfcs(doc: Doc) -> list[Finding]:
 
 # --- helpers ----------------------------------------------------------------------------------------------------
 
-def _zero(element: Element, attr: str) -> Decimal:
+def _zero(element: Element | Attrs, attr: str) -> Decimal:
     """The attribute as a Decimal, 0 if absent (optional amounts such as Descuento)."""
     value = _num(element, attr)
     return _ZERO if value is None else value
@@ -223,8 +223,9 @@ def _compare(element: Element, attr: str, declared: Decimal, computed: Decimal, 
                                                f"{_fmt(computed)} (diferencia {_fmt(declared - computed)}).", sat_code)]
 
 
-def _at(element: Element, attr: str, code: str, message: str, sat_code: str | None,
+def _at(node: Element | Attrs, attr: str, code: str, message: str, sat_code: str | None,
         make: Callable[..., Finding] = error) -> Finding:
+    element = element_of(node)
     return make(code, message, sat_code, line=element.sourceline, xpath=f"{xpath_of(element)}/@{attr}")
 
 

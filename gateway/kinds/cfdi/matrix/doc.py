@@ -54,6 +54,26 @@ class Skip(Exception):
     """A value the rule needs does not parse; the XSD reports it, the rule stays quiet."""
 
 
+class Attrs(dict):
+    """An element's attributes read at once, with the element kept for locating findings.
+
+    For the nodes the rules read over and over (taxes, mercancías): ``items()`` reads an attribute for
+    three quarters of what one ``get`` costs, and every later read is a dictionary lookup. It answers
+    ``get`` like the element, so ``num`` and the rules take either.
+    """
+
+    __slots__ = ("element",)
+
+    def __init__(self, element: Element) -> None:
+        super().__init__(element.items())
+        self.element = element
+
+
+def element_of(node: Element | Attrs) -> Element:
+    """The element behind an ``Attrs`` record (or the element itself), for locating a finding."""
+    return node.element if isinstance(node, Attrs) else node
+
+
 class _Node:
     """An element whose stripped attributes are read once and kept: many rules read the same few."""
 
@@ -79,8 +99,8 @@ class Concepto(_Node):
     def __init__(self, element: Element) -> None:
         super().__init__(element)
         self.impuestos: Element | None = None
-        self.traslados: list[Element] = []
-        self.retenciones: list[Element] = []
+        self.traslados: list[Attrs] = []
+        self.retenciones: list[Attrs] = []
         self.terceros: Element | None = None
         self.predial: list[Element] = []
         self.aduanera: list[Element] = []
@@ -139,8 +159,8 @@ class Doc(_Node):
             elif tag == _ADDENDA:
                 self.addenda = child
         #: the comprobante's own cfdi:Traslado and cfdi:Retencion nodes (under its Impuestos)
-        self.traslados: list[Element] = []
-        self.retenciones: list[Element] = []
+        self.traslados: list[Attrs] = []
+        self.retenciones: list[Attrs] = []
         if self.impuestos is not None:
             _collect_taxes(self.impuestos, self.traslados, self.retenciones)
         self.cce: list[Element] = []
@@ -163,6 +183,8 @@ class Doc(_Node):
         self.receptor_rfc = _strip(self.receptor.get("Rfc")).upper() if self.receptor is not None else ""
         #: per-document scratch space for rules (e.g. children grouped by tag), keyed by element
         self.memo: dict[Element, dict] = {}
+        #: per-document records built from children (e.g. a ComercioExterior's mercancías as ``Attrs``)
+        self.records: dict[tuple[Element, str], list[Attrs]] = {}
         self._decimals: int | None = None
         self._fecha: datetime | None | bool = False
 
@@ -191,13 +213,13 @@ class Doc(_Node):
 
 
 
-def _collect_taxes(impuestos: Element, traslados: list[Element], retenciones: list[Element]) -> None:
+def _collect_taxes(impuestos: Element, traslados: list[Attrs], retenciones: list[Attrs]) -> None:
     """The cfdi:Traslado and cfdi:Retencion nodes of a cfdi:Impuestos (of a concepto or of the comprobante)."""
     for group in impuestos:
         if group.tag == _TRASLADOS:
-            traslados.extend(t for t in group if t.tag == _TRASLADO)
+            traslados.extend(Attrs(t) for t in group if t.tag == _TRASLADO)
         elif group.tag == _RETENCIONES:
-            retenciones.extend(r for r in group if r.tag == _RETENCION)
+            retenciones.extend(Attrs(r) for r in group if r.tag == _RETENCION)
 
 
 def cce_children(doc: Doc, element: Element | None, local: str) -> list[Element]:
@@ -215,9 +237,13 @@ def cce_child(doc: Doc, element: Element | None, local: str) -> Element | None:
     return found[0] if found else None
 
 
-def cce_mercancias(doc: Doc, cce: Element) -> list[Element]:
-    """The cce20:Mercancia nodes of a cce20:ComercioExterior."""
-    return cce_children(doc, cce_child(doc, cce, "Mercancias"), "Mercancia")
+def cce_mercancias(doc: Doc, cce: Element) -> list[Attrs]:
+    """The cce20:Mercancia nodes of a cce20:ComercioExterior, their attributes read once per document."""
+    key = (cce, "Mercancia")
+    found = doc.records.get(key)
+    if found is None:
+        found = doc.records[key] = [Attrs(m) for m in cce_children(doc, cce_child(doc, cce, "Mercancias"), "Mercancia")]
+    return found
 
 
 def _strip(value: str | None) -> str:
@@ -231,17 +257,31 @@ def persona(rfc: str) -> str | None:
 
 # --- numbers ----------------------------------------------------------------------------------------------------
 
-def num(element: Element, attr: str) -> Decimal | None:
-    """The attribute as a Decimal, None if absent; raises Skip if it does not parse."""
+_DECIMALS: dict[str, Decimal] = {}
+_DECIMALS_KEPT = 4096
+
+
+def num(element: Element | Attrs, attr: str) -> Decimal | None:
+    """The attribute as a Decimal, None if absent; raises Skip if it does not parse.
+
+    Values are kept by their text: the same amounts recur within an invoice (a concepto's Importe is its
+    traslado's Base and often its mercancía's ValorDolares) and across invoices (rates, quantities), and
+    a lookup costs a fifth of parsing. Decimals are immutable, so sharing them is safe.
+    """
     raw = element.get(attr)
     if raw is None:
         return None
-    try:
-        value = Decimal(raw)  # Decimal ignores the blanks around a number, as XSD's whitespace collapse does
-    except InvalidOperation:
-        raise Skip from None
-    if not value.is_finite():
-        raise Skip
+    value = _DECIMALS.get(raw)
+    if value is None:
+        try:
+            value = Decimal(raw)  # Decimal ignores the blanks around a number, as XSD's whitespace collapse does
+        except InvalidOperation:
+            raise Skip from None
+        if not value.is_finite():
+            raise Skip
+        if len(_DECIMALS) >= _DECIMALS_KEPT:
+            _DECIMALS.clear()
+        _DECIMALS[raw] = value
     return value
 
 
@@ -315,13 +355,14 @@ def fmt(value: Decimal) -> str:
 
 # --- findings ---------------------------------------------------------------------------------------------------
 
-def at(out: list[Finding], element: Element, attr: str | None, code: str, message: str, sat_code: str,
+def at(out: list[Finding], node: Element | Attrs, attr: str | None, code: str, message: str, sat_code: str,
        make: Callable[..., Finding] = error) -> None:
-    """Append to ``out`` a finding located at ``element`` (and its attribute): line and XPath.
+    """Append to ``out`` a finding located at ``node`` (and its attribute): line and XPath.
 
     Rules append rather than yield: a plain call costs a fifth of setting up and draining a generator, and
     some sixty rules run on every document.
     """
+    element = element_of(node)
     xpath = xpath_of(element)
     if attr:
         xpath = f"{xpath}/@{attr}"
