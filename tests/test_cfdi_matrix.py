@@ -559,8 +559,12 @@ def test_seal_code(sat_root, make_invoice, code) -> None:
 
 
 @pytest.mark.parametrize("value", ["x", "", " ", "-1", "1E+70", "99999999999999999999.9999999999", "NaN", "٣"])
-def test_garbage_in_any_attribute_never_raises(export, value) -> None:
-    """The matrix runs on documents the XSD rejects too: every attribute of every element set to junk."""
+def test_garbage_in_any_attribute_never_raises(kind, export, value) -> None:
+    """The rules run on documents the XSD rejects too: every attribute of every element set to junk.
+
+    Through the whole kind (XSD, matrix, foundation rules, canonical record): a rule that raised
+    would turn a plain schema error into an INTERNAL one.
+    """
     for element in export.iter():
         for attr in list(element.attrib):
             if attr in ("Sello", "Certificado", "SelloSAT", "SelloCFD"):
@@ -570,6 +574,8 @@ def test_garbage_in_any_attribute_never_raises(export, value) -> None:
             twin.set(attr, value)
             for finding in check_matrix(root):
                 assert finding.message and finding.code in CODES
+            result = kind.check(etree.tostring(root))
+            assert all(f.message and f.code in CODES and f.code != "INTERNAL" for f in result.findings)
 
 
 @pytest.mark.parametrize(("written", "expected"), [
