@@ -183,8 +183,8 @@ class Doc(_Node):
         self.receptor_rfc = _strip(self.receptor.get("Rfc")).upper() if self.receptor is not None else ""
         #: per-document scratch space for rules (e.g. children grouped by tag), keyed by element
         self.memo: dict[Element, dict] = {}
-        #: per-document records built from children (e.g. a ComercioExterior's mercancías as ``Attrs``)
-        self.records: dict[tuple[Element, str], list[Attrs]] = {}
+        #: each cce20:ComercioExterior's mercancías as ``Attrs`` (see ``cce_mercancias``)
+        self.mercancias: dict[Element, list[Attrs]] = {}
         self._decimals: int | None = None
         self._fecha: datetime | None | bool = False
 
@@ -239,10 +239,10 @@ def cce_child(doc: Doc, element: Element | None, local: str) -> Element | None:
 
 def cce_mercancias(doc: Doc, cce: Element) -> list[Attrs]:
     """The cce20:Mercancia nodes of a cce20:ComercioExterior, their attributes read once per document."""
-    key = (cce, "Mercancia")
-    found = doc.records.get(key)
+    found = doc.mercancias.get(cce)
     if found is None:
-        found = doc.records[key] = [Attrs(m) for m in cce_children(doc, cce_child(doc, cce, "Mercancias"), "Mercancia")]
+        found = doc.mercancias[cce] = [Attrs(m) for m in cce_children(doc, cce_child(doc, cce, "Mercancias"),
+                                                                      "Mercancia")]
     return found
 
 
