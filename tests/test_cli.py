@@ -25,6 +25,21 @@ def test_validate_human_and_json(tmp_path, make_invoice):
     assert report[0]["record"]["comercio_exterior"]["clave_pedimento"] == "A1"
 
 
+def test_validate_an_absurd_amount_is_a_schema_error_not_an_internal_one(tmp_path, make_invoice):
+    """1E+70 parses as a number but cannot be rounded to cents; the rules used to raise on it."""
+    data = make_invoice(3)
+    start = data.index(b' TotalImpuestosTrasladados="') + len(b' TotalImpuestosTrasladados="')
+    bad = tmp_path / "absurdo.xml"
+    bad.write_bytes(data[:start] + b"1E+70" + data[data.index(b'"', start):])
+    result = run_cli("validate", "--json", str(bad))
+    assert result.returncode == 1 and "Traceback" not in result.stdout + result.stderr
+    findings = json.loads(result.stdout)[0]["findings"]
+    codes = {f["code"] for f in findings}
+    assert "XSD" in codes and "INTERNAL" not in codes
+    xsd = [f for f in findings if f["code"] == "XSD" and "TotalImpuestosTrasladados" in f["message"]]
+    assert xsd and xsd[0]["location"]["line"] > 0
+
+
 def test_validate_reports_unreadable_and_unknown_files(tmp_path):
     text = tmp_path / "notes.txt"
     text.write_text("hola")
