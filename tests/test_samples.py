@@ -176,3 +176,55 @@ def test_catalog_checks_follow_the_element_path_not_just_its_name(sat_root, make
     findings = [f for f in schema.validate(root) if f.code == "XSD"]
     assert len(findings) == 1 and "c_Colonia" in findings[0].message
     assert "cce20:Emisor/cce20:Domicilio" in findings[0].location["xpath"]
+
+
+def _with_parte_and_concept_complement(root, clave: str, fraccion: str) -> None:
+    """A Parte and, in a cfdi:ComplementoConcepto, a copy of the Comercio Exterior (both schema-valid places)."""
+    from copy import deepcopy
+
+    c, x = "{http://www.sat.gob.mx/cfd/4}", "{http://www.sat.gob.mx/ComercioExterior20}"
+    concepto = root.find(f"{c}Conceptos/{c}Concepto")
+    cce = deepcopy(root.find(f"{c}Complemento/{x}ComercioExterior"))
+    cce.find(f"{x}Mercancias/{x}Mercancia").set("FraccionArancelaria", fraccion)
+    etree.SubElement(concepto, f"{c}ComplementoConcepto").append(cce)
+    etree.SubElement(concepto, f"{c}Parte", ClaveProdServ=clave, Cantidad="1", Descripcion="TORNILLO")
+
+
+def test_layout_reads_of_a_valid_tree_find_every_lifted_catalog_miss(sat_root, make_invoice):
+    """``CfdiKind`` hands ``CfdiSchema`` the nodes ``Doc`` found, and for a tree libxml2 finds valid the lifted
+    catalogs are read from those nodes only. Each catalog attribute of an export invoice, one at a time, plus
+    a Parte and a complement inside a concepto: the findings equal the full walk's, the verdict the official
+    schemas'.
+    """
+    from gateway.kinds.cfdi.catalogs import catalogs
+    from gateway.kinds.cfdi.kind import layout_of
+    from gateway.kinds.cfdi.matrix import Doc
+
+    c, x = "{http://www.sat.gob.mx/cfd/4}", "{http://www.sat.gob.mx/ComercioExterior20}"
+    fast = CfdiSchema.build(sat_root)
+    assert fast.layout_ok
+    full = _full_schema(sat_root)
+    places = [(".", "Moneda"), (".", "LugarExpedicion"), (f"{c}Receptor", "ResidenciaFiscal"),
+              (f"{c}Conceptos/{c}Concepto", "ClaveProdServ"), (f"{c}Conceptos/{c}Concepto[2]", "ClaveUnidad"),
+              (f".//{x}Emisor/{x}Domicilio", "Colonia"), (f".//{x}Emisor/{x}Domicilio", "Municipio"),
+              (f".//{x}Emisor/{x}Domicilio", "Pais"), (f".//{x}Emisor/{x}Domicilio", "CodigoPostal"),
+              (f".//{x}Receptor/{x}Domicilio", "Pais"), (f".//{x}Mercancia[2]", "FraccionArancelaria")]
+    cases = [(f"{path} @{attr}", (lambda root, path=path, attr=attr: root.find(path).set(attr, "ZZ9")))
+             for path, attr in places]
+    cases += [("valid parte and concept complement",
+               lambda root: _with_parte_and_concept_complement(root, "31161504", "7318159999")),
+              ("bad parte", lambda root: _with_parte_and_concept_complement(root, "99999999", "7318159999")),
+              ("bad concept complement",
+               lambda root: _with_parte_and_concept_complement(root, "31161504", "9999999999")),
+              ("untouched", lambda root: None)]
+    misses = 0
+    for name, mutate in cases:
+        root = parse(make_invoice(4)).root
+        mutate(root)
+        root = parse(etree.tostring(root)).root  # line numbers as a file would have them
+        with_layout = fast.validate(root, layout_of(Doc(root, catalogs())))
+        assert with_layout == fast.validate(root), name
+        valid = not any(f.code == "XSD" for f in with_layout)
+        assert valid == full.validate(root), name
+        misses += not valid
+    assert misses == len(places) + 2

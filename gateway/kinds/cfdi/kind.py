@@ -19,7 +19,7 @@ from gateway.kinds.cfdi.rules import check_rules
 from gateway.kinds.cfdi.satdata import SatData
 from gateway.kinds.cfdi.satfiles import default_root
 from gateway.kinds.cfdi.seals import CertificateStore, SealVerifier
-from gateway.kinds.cfdi.xsd import CFDI4, CfdiSchema
+from gateway.kinds.cfdi.xsd import CFDI4, CfdiSchema, Layout
 from gateway.xmlsafe import make_parser, parse
 
 _SAT_CFD_NS = re.compile(rb"""=\s*["']http://www\.sat\.gob\.mx/cfd/([234])["']""")
@@ -84,13 +84,34 @@ class CfdiKind:
         if version_problem:
             return None, [*findings, version_problem]
         doc = Doc(root, catalogs(), self.satdata)  # one walk of the tree for the matrix and the rules
-        schema_findings = self.schema.validate(root)
+        schema_findings = self.schema.validate(root, layout_of(doc))
         with precise():  # entered once for both rule sets
             findings.extend(_merge(schema_findings, check_matrix(doc)))
             findings.extend(check_rules(doc))
         if self.verify_seals:
             findings.extend(self._seals().verify(root))
         return root, findings
+
+
+_ROOT_PATH = ("Comprobante",)
+_RECEPTOR_PATH = ("Comprobante", "Receptor")
+_CONCEPTO_PATH = ("Comprobante", "Conceptos", "Concepto")
+_PARTE_PATH = ("Comprobante", "Conceptos", "Concepto", "Parte")
+
+
+def layout_of(doc: Doc) -> Layout:
+    """What ``Doc``'s walk found, for ``CfdiSchema`` not to walk the tree again."""
+    nodes = [(_ROOT_PATH, doc.root)]
+    if doc.receptor is not None:
+        nodes.append((_RECEPTOR_PATH, doc.receptor))
+    concept_complements = []
+    for concepto in doc.conceptos:
+        nodes.append((_CONCEPTO_PATH, concepto.element))
+        if concepto.partes:
+            nodes.extend((_PARTE_PATH, parte) for parte in concepto.partes)
+        if concepto.complemento is not None:
+            concept_complements.extend(c for c in concepto.complemento if isinstance(c.tag, str))
+    return Layout(doc.addenda_nodes, doc.complementos, nodes, concept_complements, doc.memo)
 
 
 def _merge(schema: list[Finding], matrix: list[Finding]) -> list[Finding]:

@@ -19,7 +19,7 @@ from lxml import etree
 
 from gateway.findings import Finding, error, info
 from gateway.kinds.cfdi.satfiles import cfd_path, file_parser
-from gateway.xmlsafe import xpath_of
+from gateway.xmlsafe import children_by_tag, xpath_of
 
 XS = "http://www.w3.org/2001/XMLSchema"
 CFDI4 = "http://www.sat.gob.mx/cfd/4"
@@ -53,6 +53,40 @@ class _CatalogCheck:
     values: frozenset[str]
 
 
+#: The cfdi-namespace element paths a ``Layout`` gives; a schema lifting a catalog elsewhere disables the layout.
+LAYOUT_PATHS = frozenset({
+    ("Comprobante",), ("Comprobante", "Receptor"), ("Comprobante", "Conceptos", "Concepto"),
+    ("Comprobante", "Conceptos", "Concepto", "Parte"),
+})
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where a CFDI's parts are, as the caller's own walk of the tree found them (``CfdiKind`` builds it from ``Doc``).
+
+    With it, ``CfdiSchema.validate`` neither walks the root's children again to find what to leave out, nor,
+    when libxml2 finds the structure valid, walks the whole tree for the lifted catalogs: a valid tree has
+    each element where the schema puts it, so the catalog attributes are on these nodes and in these
+    complements. Any catalog miss, or a structure libxml2 rejects, falls back to the full walk.
+    """
+
+    addenda: list[etree._Element]  # the root's cfdi:Addenda children
+    complements: list[etree._Element]  # the element children of every cfdi:Complemento, in document order
+    #: (path within the cfdi namespace, element): the root, its Receptor, every Concepto and every Parte
+    cfdi_nodes: list[tuple[tuple[str, ...], etree._Element]]
+    concept_complements: list[etree._Element]  # the element children of every cfdi:ComplementoConcepto
+    #: element -> its children grouped by Clark tag (``children_by_tag``), shared with the caller's later reads
+    groups: dict[etree._Element, dict[str, list[etree._Element]]] = field(default_factory=dict)
+
+
+@dataclass
+class _Trie:
+    """The catalog paths of one complement from its root: the checks of this element, then its children's tries."""
+
+    checks: list[_CatalogCheck] = field(default_factory=list)
+    children: dict[str, _Trie] = field(default_factory=dict)
+
+
 @dataclass
 class CfdiSchema:
     """The compiled SAT schema set plus the catalog checks lifted out of it."""
@@ -61,14 +95,29 @@ class CfdiSchema:
     #: (namespace, element path within that namespace) -> catalog checks of its attributes
     catalog_checks: dict[tuple[str, tuple[str, ...]], list[_CatalogCheck]] = field(default_factory=dict)
     namespaces: frozenset[str] = frozenset()
+    #: whether the known schemas leave elements only where ``Layout`` looks for them (see ``build``)
+    layout_ok: bool = False
     #: last Clark tag of a catalog path -> (the path's other Clark tags, nearest first; "{namespace}"; its checks)
     _by_tag: dict[str, list[tuple[tuple[str, ...], str, list[_CatalogCheck]]]] = field(init=False, repr=False)
+    #: Clark tag of a complement's root -> the trie of its catalog paths (namespaces other than cfdi)
+    _tries: dict[str, _Trie] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self._by_tag = {}
         for (namespace, path), checks in self.catalog_checks.items():
             tags = tuple(f"{{{namespace}}}{local}" for local in reversed(path))
             self._by_tag.setdefault(tags[0], []).append((tags[1:], f"{{{namespace}}}", checks))
+        self._tries = {}
+        for (namespace, path), checks in self.catalog_checks.items():
+            if namespace == CFDI4:
+                continue
+            tags = [f"{{{namespace}}}{local}" for local in path]
+            trie = self._tries.setdefault(tags[0], _Trie())
+            for tag in tags[1:]:
+                trie = trie.children.setdefault(tag, _Trie())
+            trie.checks.extend(checks)
+        cfdi_paths = {path for namespace, path in self.catalog_checks if namespace == CFDI4}
+        self.layout_ok = self.layout_ok and cfdi_paths <= LAYOUT_PATHS
 
     @classmethod
     def build(cls, sat_root: Path, schemas: dict[str, str] | None = None) -> CfdiSchema:
@@ -84,14 +133,16 @@ class CfdiSchema:
         doc = etree.fromstring(wrapper, parser, base_url=str(sat_root / "wrapper.xsd"))
         schema = etree.XMLSchema(doc)
         checks: dict[tuple[str, tuple[str, ...]], list[_CatalogCheck]] = {}
-        for rel in available.values():
-            _collect_catalog_uses(cfd_path(sat_root, rel), lifted, checks)
-        return cls(schema, checks, frozenset(available))
+        closed_complements = True  # no complement lets in elements of another schema (see ``_catalogs_ok``)
+        for ns, rel in available.items():
+            openings = _collect_catalog_uses(cfd_path(sat_root, rel), lifted, checks)
+            closed_complements = closed_complements and (ns == CFDI4 or not openings)
+        return cls(schema, checks, frozenset(available), layout_ok=closed_complements)
 
-    def validate(self, root: etree._Element) -> list[Finding]:
+    def validate(self, root: etree._Element, layout: Layout | None = None) -> list[Finding]:
         """Findings for ``root`` (a parsed CFDI); addenda and unknown complements are left out."""
         findings: list[Finding] = []
-        target = self._validation_copy(root, findings)
+        target = self._validation_copy(root, findings, layout)
         if not self.schema.validate(target):
             for entry in self.schema.error_log:
                 message = entry.message
@@ -100,26 +151,35 @@ class CfdiSchema:
                 findings.append(
                     error("XSD", f"No cumple el esquema del SAT: {message}", line=entry.line, xpath=entry.path or None)
                 )
+        elif layout is not None and self.layout_ok and self._catalogs_ok(layout):
+            return findings
         findings.extend(self._check_catalogs(target))
         return findings
 
-    def _validation_copy(self, root: etree._Element, findings: list[Finding]) -> etree._Element:
+    def _validation_copy(self, root: etree._Element, findings: list[Finding],
+                         layout: Layout | None = None) -> etree._Element:
         """Drop the Addenda (outside the seal, no SAT schema) and complements we have no schema for."""
         removable: list[etree._Element] = []
-        for child in root:
-            tag = child.tag
-            if tag == _ADDENDA:
-                removable.append(child)
-            elif tag == _COMPLEMENTO:
-                for complement in child:
-                    if isinstance(complement.tag, str) and _namespace(complement.tag) not in self.namespaces:
-                        removable.append(complement)
-                        qname = etree.QName(complement)
-                        findings.append(
-                            info("XSD-UNKNOWN-COMPLEMENT",
-                                 f"Complemento {qname.localname} ({qname.namespace}) no se valida: el gateway no "
-                                 "tiene su esquema.", line=complement.sourceline, xpath=xpath_of(complement))
-                        )
+        if layout is None:
+            complements: list[etree._Element] = []
+            for child in root:
+                tag = child.tag
+                if tag == _ADDENDA:
+                    removable.append(child)
+                elif tag == _COMPLEMENTO:
+                    complements.extend(c for c in child if isinstance(c.tag, str))
+        else:
+            removable.extend(layout.addenda)
+            complements = layout.complements
+        for complement in complements:
+            if _namespace(complement.tag) not in self.namespaces:
+                removable.append(complement)
+                qname = etree.QName(complement)
+                findings.append(
+                    info("XSD-UNKNOWN-COMPLEMENT",
+                         f"Complemento {qname.localname} ({qname.namespace}) no se valida: el gateway no "
+                         "tiene su esquema.", line=complement.sourceline, xpath=xpath_of(complement))
+                )
         if not removable:
             return root
         copy = deepcopy(root)  # the original stays intact for the seal checks
@@ -129,6 +189,25 @@ class CfdiSchema:
             if original in originals:
                 copied.getparent().remove(copied)
         return copy
+
+    def _catalogs_ok(self, layout: Layout) -> bool:
+        """Whether every lifted catalog attribute of a tree libxml2 found valid holds a catalog value.
+
+        In a valid tree the cfdi paths start at the root and every other path at a complement's root (the
+        only wildcards are cfdi:Complemento's and cfdi:ComplementoConcepto's, ``build`` checks), so this
+        reads the nodes the layout names and follows each complement's trie, nothing else.
+        """
+        checks = self.catalog_checks
+        for path, element in layout.cfdi_nodes:
+            for check in checks.get((CFDI4, path), ()):
+                if not _in_catalog(element.get(check.attribute), check):
+                    return False
+        tries = self._tries
+        for complement in (*layout.complements, *layout.concept_complements):
+            trie = tries.get(complement.tag)
+            if trie is not None and not _trie_ok(complement, trie, layout.groups):
+                return False
+        return True
 
     def _check_catalogs(self, root: etree._Element) -> list[Finding]:
         """Catalog attributes of every element on a catalog path, in document order.
@@ -147,6 +226,26 @@ class CfdiSchema:
                     if _on_path(element, ancestors, namespace):
                         _check_attributes(element, checks, findings)
         return findings
+
+
+def _in_catalog(raw: str | None, check: _CatalogCheck) -> bool:
+    return raw is None or raw in check.values or " ".join(raw.split()) in check.values
+
+
+def _trie_ok(element: etree._Element, trie: _Trie, groups: dict[etree._Element, dict[str, list[etree._Element]]]
+             ) -> bool:
+    for check in trie.checks:
+        if not _in_catalog(element.get(check.attribute), check):
+            return False
+    if trie.children:
+        children = groups.get(element)
+        if children is None:
+            children = groups[element] = children_by_tag(element)
+        for tag, child_trie in trie.children.items():
+            for child in children.get(tag, ()):
+                if not _trie_ok(child, child_trie, groups):
+                    return False
+    return True
 
 
 def _on_path(element: etree._Element, ancestors: tuple[str, ...], namespace: str) -> bool:
@@ -210,10 +309,15 @@ def _collect_catalog_uses(
     xsd_path: Path,
     lifted: dict[tuple[str, str], frozenset[str]],
     checks: dict[tuple[str, tuple[str, ...]], list[_CatalogCheck]],
-) -> None:
-    """Find every attribute typed with a lifted catalog, keyed by its element path."""
+) -> int:
+    """Find every attribute typed with a lifted catalog, keyed by its element path.
+
+    Returns how many places of the schema admit elements it does not declare itself (xs:any, xs:element ref).
+    """
     parser = etree.XMLParser(no_network=True, resolve_entities=False, load_dtd=False)
     tree = etree.parse(str(xsd_path), parser)
+    openings = sum(1 for _ in tree.getroot().iter(f"{{{XS}}}any"))
+    openings += sum(1 for e in tree.getroot().iter(f"{{{XS}}}element") if e.get("ref"))
     target_ns = tree.getroot().get("targetNamespace")
     for attribute in tree.getroot().iter(f"{{{XS}}}attribute", f"{{{XS}}}element"):
         type_ref = attribute.get("type")
@@ -229,3 +333,4 @@ def _collect_catalog_uses(
             reversed([a.get("name") for a in attribute.iterancestors(f"{{{XS}}}element") if a.get("name")])
         )
         checks.setdefault((target_ns, path), []).append(_CatalogCheck(attribute.get("name"), local, lifted[key]))
+    return openings

@@ -139,6 +139,7 @@ class Doc(_Node):
         self.complementos: list[Element] = []  # the children of every cfdi:Complemento
         self.complemento_nodes: list[Element] = []
         self.addenda: Element | None = None
+        self.addenda_nodes: list[Element] = []  # every cfdi:Addenda (the XSD allows one; ``addenda`` is the last)
         for child in root:  # the first of a node the XSD allows once, as ``find`` would
             tag = child.tag
             if tag == _CONCEPTOS:
@@ -158,6 +159,7 @@ class Doc(_Node):
                 self.global_ = child
             elif tag == _ADDENDA:
                 self.addenda = child
+                self.addenda_nodes.append(child)
         #: the comprobante's own cfdi:Traslado and cfdi:Retencion nodes (under its Impuestos)
         self.traslados: list[Attrs] = []
         self.retenciones: list[Attrs] = []
