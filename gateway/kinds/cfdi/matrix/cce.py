@@ -121,9 +121,10 @@ def complemento(doc: Doc, out: list[Finding]) -> None:
                "dentro de otro nodo.", "CCE114")
     if doc.cce:
         for other in doc.complementos:
-            namespace = other.tag[1:other.tag.index("}")] if other.tag.startswith("{") else ""
+            tag = other.tag  # read once: lxml builds the string on every read
+            namespace = tag[1:tag.index("}")] if tag.startswith("{") else ""
             if namespace not in _COEXIST:
-                at(out, other, None, "CCE-FIELD", f"El complemento {other.tag.split('}')[-1]} no puede acompañar al "
+                at(out, other, None, "CCE-FIELD", f"El complemento {tag.split('}')[-1]} no puede acompañar al "
                    "Comercio Exterior (solo Timbre, impuestos locales, leyendas fiscales, registro fiscal y "
                    "Carta Porte).", "CCE115")
 

@@ -140,10 +140,16 @@ class Doc(_Node):
         self.complemento_nodes: list[Element] = []
         self.addenda: Element | None = None
         self.addenda_nodes: list[Element] = []  # every cfdi:Addenda (the XSD allows one; ``addenda`` is the last)
+        self.cce: list[Element] = []
+        self.cce11: list[Element] = []
+        self.timbres: list[Element] = []
+        self.locales: list[Element] = []  # implocal:ImpuestosLocales
         for child in root:  # the first of a node the XSD allows once, as ``find`` would
             tag = child.tag
             if tag == _CONCEPTOS:
-                self.conceptos.extend(Concepto(c) for c in child if c.tag == _CONCEPTO)
+                for concepto in child:
+                    if concepto.tag == _CONCEPTO:
+                        self.conceptos.append(Concepto(concepto))
             elif tag == _EMISOR:
                 self.emisor = child if self.emisor is None else self.emisor
             elif tag == _RECEPTOR:
@@ -152,7 +158,7 @@ class Doc(_Node):
                 self.impuestos = child if self.impuestos is None else self.impuestos
             elif tag == _COMPLEMENTO:
                 self.complemento_nodes.append(child)
-                self.complementos.extend(c for c in child if isinstance(c.tag, str))
+                self._complements(child)
             elif tag == _CFDIRELACIONADOS:
                 self.relacionados.append(child)
             elif tag == _INFORMACIONGLOBAL:
@@ -165,20 +171,6 @@ class Doc(_Node):
         self.retenciones: list[Attrs] = []
         if self.impuestos is not None:
             _collect_taxes(self.impuestos, self.traslados, self.retenciones)
-        self.cce: list[Element] = []
-        self.cce11: list[Element] = []
-        self.timbres: list[Element] = []
-        self.locales: list[Element] = []  # implocal:ImpuestosLocales
-        for complemento in self.complementos:
-            tag = complemento.tag
-            if tag == _CCE20_ROOT:
-                self.cce.append(complemento)
-            elif tag == _TIMBRE:
-                self.timbres.append(complemento)
-            elif tag == _CCE11_ROOT:
-                self.cce11.append(complemento)
-            elif tag == _LOCALES:
-                self.locales.append(complemento)
         self.tipo = self.get("TipoDeComprobante")
         self.moneda = self.get("Moneda")
         self.emisor_rfc = _strip(self.emisor.get("Rfc")).upper() if self.emisor is not None else ""
@@ -189,6 +181,22 @@ class Doc(_Node):
         self.mercancias: dict[Element, list[Attrs]] = {}
         self._decimals: int | None = None
         self._fecha: datetime | None | bool = False
+
+    def _complements(self, complemento: Element) -> None:
+        """The children of a cfdi:Complemento, each tag read once (lxml builds a new string on every read)."""
+        for child in complemento:
+            tag = child.tag
+            if not isinstance(tag, str):
+                continue
+            self.complementos.append(child)
+            if tag == _CCE20_ROOT:
+                self.cce.append(child)
+            elif tag == _TIMBRE:
+                self.timbres.append(child)
+            elif tag == _CCE11_ROOT:
+                self.cce11.append(child)
+            elif tag == _LOCALES:
+                self.locales.append(child)
 
     @property
     def root(self) -> Element:
@@ -218,10 +226,15 @@ class Doc(_Node):
 def _collect_taxes(impuestos: Element, traslados: list[Attrs], retenciones: list[Attrs]) -> None:
     """The cfdi:Traslado and cfdi:Retencion nodes of a cfdi:Impuestos (of a concepto or of the comprobante)."""
     for group in impuestos:
-        if group.tag == _TRASLADOS:
-            traslados.extend(Attrs(t) for t in group if t.tag == _TRASLADO)
-        elif group.tag == _RETENCIONES:
-            retenciones.extend(Attrs(r) for r in group if r.tag == _RETENCION)
+        tag = group.tag
+        if tag == _TRASLADOS:
+            for traslado in group:
+                if traslado.tag == _TRASLADO:
+                    traslados.append(Attrs(traslado))
+        elif tag == _RETENCIONES:
+            for retencion in group:
+                if retencion.tag == _RETENCION:
+                    retenciones.append(Attrs(retencion))
 
 
 def cce_children(doc: Doc, element: Element | None, local: str) -> list[Element]:
