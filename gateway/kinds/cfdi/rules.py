@@ -192,9 +192,10 @@ def _cce_noidentificacion(doc: Doc) -> list[Finding]:
 def _rfcs(doc: Doc) -> list[Finding]:
     findings: list[Finding] = []
     for element, label in ((doc.emisor, "del emisor"), (doc.receptor, "del receptor")):
-        if element is None or element.get("Rfc") is None:
+        raw = element.get("Rfc") if element is not None else None
+        if raw is None:
             continue
-        rfc = element.get("Rfc", "").strip()
+        rfc = raw.strip()
         reason = check_rfc(rfc, check_digit=False)
         if reason:
             findings.append(_at(element, "Rfc", "RFC-INVALID", f"El RFC {label} «{rfc}» no es válido: {reason}.", None))
