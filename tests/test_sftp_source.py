@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import tomllib
 import tracemalloc
@@ -179,6 +180,51 @@ def test_a_file_that_changes_during_download_is_left_for_later(tmp_path, sshd):
     with open(sshd.remote / "x.txt", "ab") as handle:
         handle.write(b" and more")
     assert not source.unchanged(item)
+    source.close()
+
+
+def test_a_file_that_shrinks_during_download_is_left_for_later(tmp_path, sshd, monkeypatch):
+    """A short read because the file really got shorter: taken again only once it is stable."""
+    monkeypatch.setattr(sftp_source, "WINDOW", 1024)
+    path = sshd.remote / "corta.txt"
+    path.write_bytes(b"x" * 5000)
+    source = source_from(sshd, tmp_path)
+    item, = poll_until_ready(source)
+    source.progress = lambda remote, done: os.truncate(path, 1500) if done == 1024 else None
+    with source.open(item) as stream:
+        assert stream.read() == b"x" * 1500
+    assert not source.unchanged(item)
+    source.close()
+
+
+def test_a_read_cut_short_while_the_file_is_intact_is_retried_at_once(tmp_path, sshd, monkeypatch):
+    """A dying session can answer end-of-file before paramiko sees the connection drop (seen under load,
+    where it was taken for a file that shrank and left for a later poll). The file's size tells them apart.
+
+    Simulated deterministically: after the first window the file being read is cut to what was read, while
+    the same bytes (same mtime) stand at its path, so only the read comes up short.
+    """
+    monkeypatch.setattr(sftp_source, "WINDOW", 1024)
+    data = bytes(range(256)) * 20
+    path = sshd.remote / "intacta.bin"
+    path.write_bytes(data)
+    listed = os.stat(path)
+    source = source_from(sshd, tmp_path)
+    item, = poll_until_ready(source)
+    cuts: list[int] = []
+
+    def cut_the_read(remote: str, done: int) -> None:
+        if not cuts:
+            cuts.append(done)
+            path.rename(path.with_name("intacta.old"))  # the open remote handle keeps reading this inode
+            path.write_bytes(data)
+            os.utime(path, ns=(listed.st_atime_ns, listed.st_mtime_ns))
+            os.truncate(path.with_name("intacta.old"), done)
+
+    source.progress = cut_the_read
+    with source.open(item) as stream:
+        assert stream.read() == data
+    assert cuts == [1024] and source.unchanged(item)
     source.close()
 
 
@@ -439,8 +485,25 @@ def test_a_server_back_after_an_outage_is_picked_up(tmp_path, sshd):
     source.close()
 
 
-def test_large_file_streams_with_bounded_memory(tmp_path, sshd):
-    size = 32 * 1024 * 1024
+@pytest.mark.parametrize("starved", [False, True], ids=["idle", "request-thread-starved"])
+def test_large_file_streams_with_bounded_memory(tmp_path, sshd, monkeypatch, starved):
+    """Memory stays at a few read-ahead windows (16 MiB for a 64 MiB file), not the file's size.
+
+    About 2 MiB on an idle machine. On a loaded one paramiko's read-ahead thread can be starved of CPU: it
+    then gives up on its own requests too early and keeps their late answers (see
+    ``_drop_stale_read_ahead``); before that was handled, a 64 MiB file peaked at 25-36 MiB under load.
+    ``starved`` slows that thread down the same way, on purpose, so the case runs on an idle machine too.
+    """
+    if starved:
+        send = paramiko.SFTPClient._async_request
+
+        def slowly(self, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+            if threading.current_thread() is not threading.main_thread():
+                time.sleep(0.002)  # the read-ahead thread, waiting for a CPU
+            return send(self, *args, **kwargs)
+
+        monkeypatch.setattr(paramiko.SFTPClient, "_async_request", slowly)
+    size = 64 * 1024 * 1024
     with open(sshd.remote / "big.bin", "wb") as handle:
         block = bytes(range(256)) * 4096
         for _ in range(size // len(block)):
@@ -457,7 +520,7 @@ def test_large_file_streams_with_bounded_memory(tmp_path, sshd):
     finally:
         tracemalloc.stop()
     assert copied == size and source.unchanged(item)
-    assert peak < 12 * 1024 * 1024, f"peak {peak / 2**20:.1f} MiB for a {size / 2**20:.0f} MiB file"
+    assert peak < 4 * sftp_source.WINDOW, f"peak {peak / 2**20:.1f} MiB for a {size / 2**20:.0f} MiB file"
     source.close()
 
 
