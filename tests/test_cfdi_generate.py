@@ -105,6 +105,23 @@ def test_tampering_after_sealing_breaks_the_seal(identities: tuple[Identity, Ide
     assert "CFDI-SEAL" in codes
 
 
+def test_a_certificate_whose_key_algorithm_is_unknown_is_a_seal_finding_not_a_crash(
+    identities: tuple[Identity, Identity], verifier: SealVerifier
+) -> None:
+    """A damaged Certificado can still parse as X.509 yet name a key algorithm nobody knows (found by fuzzing:
+    cryptography then raises UnsupportedAlgorithm, which used to escape as an INTERNAL error)."""
+    import base64
+
+    root = _generate(identities, verifier, 14)
+    der = base64.b64decode(root.get("Certificado"))
+    rsa_encryption = bytes.fromhex("06092a864886f70d010101")  # OID 1.2.840.113549.1.1.1 in the public key info
+    assert der.count(rsa_encryption) == 1
+    root.set("Certificado", base64.b64encode(der.replace(rsa_encryption, rsa_encryption[:-1] + b"\x63")).decode())
+    findings = verifier.verify(root)
+    assert [(f.code, f.sat_code, f.location["xpath"]) for f in findings if "llave pública" in f.message] == [
+        ("CFDI-SEAL", "CFDI40106", "/cfdi:Comprobante/@Certificado")]
+
+
 def test_mutate_runs_before_sealing(identities: tuple[Identity, Identity], verifier: SealVerifier) -> None:
     def wrong_total_usd(root: etree._Element) -> None:
         root.find("cfdi:Complemento/cce20:ComercioExterior", NS).set("TotalUSD", "1.00")

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from lxml import etree
@@ -142,6 +142,11 @@ class SealVerifier:
         signature = _b64(root.get("Sello", ""))
         if signature is None:
             findings.append(error("CFDI-SEAL", "El Sello no es base64 válido.", sat_code="CFDI40102", **where))
+        elif _rsa_key(cert) is None:
+            findings.append(error("CFDI-SEAL", "El certificado incluido no tiene una llave pública RSA que se pueda "
+                                  "leer (el SAT emite certificados de sello digital RSA); no se puede verificar el "
+                                  "sello del emisor.", sat_code="CFDI40106",
+                                  line=root.sourceline, xpath="/cfdi:Comprobante/@Certificado"))
         elif not _rsa_verifies(cert, signature, self.cadena_original(root)):
             findings.append(error("CFDI-SEAL", "El Sello del emisor no corresponde a la cadena original del "
                                   "comprobante: el documento fue alterado después de sellarse o el sello es de otro "
@@ -197,12 +202,19 @@ def _b64(text: str) -> bytes | None:
         return None
 
 
-def _rsa_verifies(cert: x509.Certificate, signature: bytes, cadena: str) -> bool:
+def _rsa_key(cert: x509.Certificate) -> rsa.RSAPublicKey | None:
+    """The certificate's RSA public key; None when it has none or it does not parse (a damaged certificate can
+    name an algorithm cryptography does not know: UnsupportedAlgorithm, not ValueError)."""
     try:
         key = cert.public_key()
-    except ValueError:
-        return False
-    if not isinstance(key, rsa.RSAPublicKey):
+    except (ValueError, UnsupportedAlgorithm):
+        return None
+    return key if isinstance(key, rsa.RSAPublicKey) else None
+
+
+def _rsa_verifies(cert: x509.Certificate, signature: bytes, cadena: str) -> bool:
+    key = _rsa_key(cert)
+    if key is None:
         return False
     try:
         key.verify(signature, cadena.encode("utf-8"), padding.PKCS1v15(), hashes.SHA256())
