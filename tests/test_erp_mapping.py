@@ -268,3 +268,17 @@ def test_part_numbers_stored_as_numbers_in_a_spreadsheet_stay_codes(tmp_path):
         (100200, "1", datetime(2026, 1, 1), None, 4712.0, 2, "EA", None, None),))
     [row] = list(MappedExport(load(MAPPINGS / "bom-xlsx.toml"), open(path, "rb")))
     assert (row.record["finished_good"], row.record["component"], row.record["revision"]) == ("100200", "4712", "1")
+
+
+@pytest.mark.parametrize("kind", ["integer", "decimal"])
+@pytest.mark.parametrize("value", ["NaN", "sNaN", "Infinity", "-Infinity"])
+def test_numbers_that_are_not_finite_are_row_errors(kind, value):
+    """Decimal parses these; an integer field used to reach int(Infinity) and raise OverflowError."""
+    from gateway.kinds.erp.convert import _TYPES, ValueProblem
+    from gateway.kinds.erp.mapping import FieldRule, Source
+    from gateway.kinds.erp.targets import Field
+
+    rule = FieldRule("cantidad", Field("cantidad", kind, label="cantidad"), "column", ("Cantidad",))
+    parse = _TYPES[kind](rule, Source("csv"))
+    with pytest.raises(ValueProblem, match="no es un número"):
+        parse(value, [])

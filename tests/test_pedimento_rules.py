@@ -183,6 +183,28 @@ def test_mutated_m_files_never_crash_the_reader(mutations):
         assert parts  # a file accepted whole still yields its pedimentos
 
 
+_ABSURD = [b"NaN", b"sNaN", b"Infinity", b"-Infinity", b"1E+70", b"-1E-70", b"9" * 40]
+
+
+@pytest.mark.parametrize("token", _ABSURD, ids=lambda t: t.decode()[:12])
+def test_absurd_numbers_in_any_field_are_findings_not_crashes(token):
+    """Every field of every record of an M file set to a number Python parses but no amount is (found by fuzzing:
+    'NaN' in a 557 importe raised InvalidOperation in the totals, 'Infinity' in an amount in the canonical sum)."""
+    name, data = gen.sample_mfile(1, 2)
+    lines = data.split(b"\n")
+    checked = 0
+    for i, line in enumerate(lines):
+        fields = line.split(b"|")
+        for j in range(1, len(fields)):
+            edited = b"|".join([*fields[:j], token, *fields[j + 1:]])
+            container = MFileKind(COMPANY).check_named(b"\n".join([*lines[:i], edited, *lines[i + 1:]]), name)
+            for part in container.parts:
+                result = PedimentoKind(COMPANY).check(part.data)
+                assert result.ok == (result.record is not None)
+                checked += 1
+    assert checked > 100
+
+
 def test_dates_of_the_key_come_from_the_payment_date():
     ped = gen.sample_pedimento(1, 1, payment_date=date(2025, 3, 3))
     result = PedimentoKind(COMPANY).check(("\n".join(gen.pedimento_lines(ped)) + "\n").encode())

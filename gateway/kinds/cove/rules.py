@@ -77,6 +77,8 @@ def _lines(lines: list[dict[str, Any]], xpath: str) -> list[Finding]:
                                              ("cantidad", "valor_unitario", "valor_total", "valor_dolares"))
         except (InvalidOperation, TypeError):
             continue  # the XSD reports numbers that do not parse
+        if not (cantidad.is_finite() and unitario.is_finite() and total.is_finite() and usd.is_finite()):
+            continue  # "NaN", "Infinity": not xs:decimal either
         if cantidad <= 0 or total < 0 or usd < 0:
             findings.append(error("COVE-TOTALS", f"Mercancía {index}: cantidad {line['cantidad']}, valor total "
                                   f"{line['valor_total']} y valor en dólares {line['valor_dolares']} deben ser "

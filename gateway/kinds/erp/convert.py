@@ -125,7 +125,7 @@ def _integer(rule: FieldRule, source: Source) -> Callable[[Any, list], str]:
             number = Decimal(str(value))
         except InvalidOperation:
             raise ValueProblem(f"{label} '{value}' no es un número entero") from None
-        if number != number.to_integral_value():
+        if not number.is_finite() or number != number.to_integral_value():
             raise ValueProblem(f"{label} '{value}' no es un número entero")
         return str(int(number))
 

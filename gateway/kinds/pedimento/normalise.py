@@ -72,7 +72,10 @@ def decimal_text(value: str, decimals: int) -> str | None:
         return value
     if not number.is_finite():
         return value
-    rounded = number.quantize(Decimal(1).scaleb(-decimals)) if decimals else number.to_integral_value()
+    try:
+        rounded = number.quantize(Decimal(1).scaleb(-decimals)) if decimals else number.to_integral_value()
+    except InvalidOperation:  # more digits than the context holds (1E+70): kept as written, the layout reports it
+        return value
     return format(rounded, "f")
 
 
@@ -344,10 +347,15 @@ def _sum(values: list[str | None], decimals: int) -> str:
     total = Decimal(0)
     for value in values:
         try:
-            total += Decimal(value) if value else 0
+            number = Decimal(value) if value else Decimal(0)
         except InvalidOperation:
             continue
-    return format(total.quantize(Decimal(1).scaleb(-decimals)), "f")
+        if number.is_finite():  # "NaN", "Infinity": not amounts (the layout reports them)
+            total += number
+    try:
+        return format(total.quantize(Decimal(1).scaleb(-decimals)), "f")
+    except InvalidOperation:  # more digits than the context holds (1E+70)
+        return format(total, "f")
 
 
 def _totals(partidas: list[dict[str, Any]], by_type: dict[str, list[Rec]]) -> dict[str, str]:

@@ -437,10 +437,12 @@ def _tariff(rec: Rec, fraccion: str, nico: str, out: _Sink) -> None:
 # totals ---------------------------------------------------------------------------------------------------
 
 def _num(value: str) -> Decimal | None:
+    """The field as a number; None if empty or not a finite number ("NaN", "Infinity": the layout reports them)."""
     try:
-        return Decimal(value) if value else None
+        number = Decimal(value) if value else None
     except InvalidOperation:
         return None
+    return number if number is not None and number.is_finite() else None
 
 
 def _totals(by_type: dict[str, list[Rec]], tol: Tolerances, out: _Sink, partial: bool = False) -> None:
