@@ -229,6 +229,7 @@ class CfdiSchema:
 
 
 def _in_catalog(raw: str | None, check: _CatalogCheck) -> bool:
+    """Absent, or in the catalog as written or with its blanks collapsed (the types' whiteSpace is collapse)."""
     return raw is None or raw in check.values or " ".join(raw.split()) in check.values
 
 
@@ -267,10 +268,8 @@ def _namespace(tag: str) -> str:
 def _check_attributes(element: etree._Element, checks: list[_CatalogCheck], findings: list[Finding]) -> None:
     for check in checks:
         raw = element.get(check.attribute)
-        if raw is None:
-            continue
-        value = raw if raw in check.values else " ".join(raw.split())
-        if value not in check.values:
+        if not _in_catalog(raw, check):
+            value = " ".join(raw.split())  # type: ignore[union-attr]  # as the schema's whiteSpace collapse reads it
             findings.append(
                 error("XSD",
                       f"No cumple el esquema del SAT: el valor '{value[:60]}' del atributo "
