@@ -24,25 +24,66 @@ from gateway.xmlsafe import children_by_tag, xpath_of
 XS = "http://www.w3.org/2001/XMLSchema"
 CFDI4 = "http://www.sat.gob.mx/cfd/4"
 
-#: Complements (and the comprobante itself) the gateway validates, by namespace.
+#: The comprobante and every complement whose schema SAT publishes (all ship in the satcfdi wheel), by
+#: namespace. Where SAT kept one namespace for two versions (TFD 1.0/1.1, INE 1.0/1.1) the table names the
+#: one CFDI 4.0 uses; ``tests/test_cfdi_corpus.py`` checks no schema of the wheel is missing here. A complement
+#: of another namespace (a company's own, or one SAT publishes later) is set aside with an info finding.
 KNOWN_SCHEMAS: dict[str, str] = {
     CFDI4: "4/cfdv40.xsd",
     "http://www.sat.gob.mx/TimbreFiscalDigital": "TimbreFiscalDigital/TimbreFiscalDigitalv11.xsd",
     "http://www.sat.gob.mx/ComercioExterior20": "ComercioExterior20/ComercioExterior20.xsd",
     "http://www.sat.gob.mx/ComercioExterior11": "ComercioExterior11/ComercioExterior11.xsd",
+    "http://www.sat.gob.mx/ComercioExterior": "ComercioExterior/ComercioExterior10.xsd",
     "http://www.sat.gob.mx/Pagos20": "Pagos/Pagos20.xsd",
+    "http://www.sat.gob.mx/Pagos": "Pagos/Pagos10.xsd",
+    "http://www.sat.gob.mx/CartaPorte": "CartaPorte/CartaPorte.xsd",
     "http://www.sat.gob.mx/CartaPorte20": "CartaPorte/CartaPorte20.xsd",
     "http://www.sat.gob.mx/CartaPorte30": "CartaPorte/CartaPorte30.xsd",
     "http://www.sat.gob.mx/CartaPorte31": "CartaPorte/CartaPorte31.xsd",
     "http://www.sat.gob.mx/implocal": "implocal/implocal.xsd",
     "http://www.sat.gob.mx/leyendasFiscales": "leyendasFiscales/leyendasFisc.xsd",
     "http://www.sat.gob.mx/nomina12": "nomina/nomina12.xsd",
+    "http://www.sat.gob.mx/nomina": "nomina/nomina11.xsd",
+    "http://www.sat.gob.mx/acreditamiento": "acreditamiento/AcreditamientoIEPS10.xsd",
+    "http://www.sat.gob.mx/aerolineas": "aerolineas/aerolineas.xsd",
+    "http://www.sat.gob.mx/arteantiguedades": "arteantiguedades/obrasarteantiguedades.xsd",
+    "http://www.sat.gob.mx/certificadodestruccion": "certificadodestruccion/certificadodedestruccion.xsd",
+    "http://www.sat.gob.mx/registrofiscal": "cfdiregistrofiscal/cfdiregistrofiscal.xsd",
+    "http://www.sat.gob.mx/consumodecombustibles": "consumodecombustibles/consumodecombustibles.xsd",
+    "http://www.sat.gob.mx/ConsumoDeCombustibles11": "consumodecombustibles/consumodeCombustibles11.xsd",
+    "http://www.sat.gob.mx/detallista": "detallista/detallista.xsd",
+    "http://www.sat.gob.mx/divisas": "divisas/divisas.xsd",
+    "http://www.sat.gob.mx/donat": "donat/donat11.xsd",
+    "http://www.sat.gob.mx/ecb": "ecb/ecb.xsd",
+    "http://www.sat.gob.mx/ecc": "ecc/ecc.xsd",
+    "http://www.sat.gob.mx/EstadoDeCuentaCombustible": "EstadoDeCuentaCombustible/ecc11.xsd",
+    "http://www.sat.gob.mx/EstadoDeCuentaCombustible12": "EstadoDeCuentaCombustible/ecc12.xsd",
+    "http://www.sat.gob.mx/GastosHidrocarburos10": "GastosHidrocarburos10/GastosHidrocarburos10.xsd",
+    "http://www.sat.gob.mx/IngresosHidrocarburos10": "IngresosHidrocarburos10/IngresosHidrocarburos.xsd",
+    "http://www.sat.gob.mx/hidrocarburospetroliferos": "hidrocarburospetroliferos.xsd",
+    "http://www.sat.gob.mx/iedu": "iedu/iedu.xsd",
+    "http://www.sat.gob.mx/ine": "ine/ine11.xsd",
+    "http://www.sat.gob.mx/notariospublicos": "notariospublicos/notariospublicos.xsd",
+    "http://www.sat.gob.mx/pagoenespecie": "pagoenespecie/pagoenespecie.xsd",
+    "http://www.sat.gob.mx/pfic": "pfic/pfic.xsd",
+    "http://www.sat.gob.mx/psgecfd": "psgecfd/psgecfd.xsd",
+    "http://www.sat.gob.mx/renovacionysustitucionvehiculos":
+        "renovacionysustitucionvehiculos/renovacionysustitucionvehiculos.xsd",
+    "http://www.sat.gob.mx/servicioparcialconstruccion": "servicioparcialconstruccion/servicioparcialconstruccion.xsd",
+    "http://www.sat.gob.mx/spei": "spei/spei.xsd",
+    "http://www.sat.gob.mx/terceros": "terceros/terceros11.xsd",
+    "http://www.sat.gob.mx/TuristaPasajeroExtranjero": "TuristaPasajeroExtranjero/TuristaPasajeroExtranjero.xsd",
+    "http://www.sat.gob.mx/valesdedespensa": "valesdedespensa/valesdedespensa.xsd",
+    "http://www.sat.gob.mx/vehiculousado": "vehiculousado/vehiculousado.xsd",
+    "http://www.sat.gob.mx/ventavehiculos": "ventavehiculos/ventavehiculos11.xsd",
 }
 
 #: Enumerations longer than this are checked in Python rather than by libxml2.
 ENUM_THRESHOLD = 100
 _ADDENDA = f"{{{CFDI4}}}Addenda"
 _COMPLEMENTO = f"{{{CFDI4}}}Complemento"
+_CONCEPTOS = f"{{{CFDI4}}}Conceptos"
+_COMPLEMENTO_CONCEPTO = f"{{{CFDI4}}}ComplementoConcepto"
 _MESSAGE_LIMIT = 400
 
 
@@ -158,36 +199,54 @@ class CfdiSchema:
 
     def _validation_copy(self, root: etree._Element, findings: list[Finding],
                          layout: Layout | None = None) -> etree._Element:
-        """Drop the Addenda (outside the seal, no SAT schema) and complements we have no schema for."""
+        """The tree libxml2 validates: without the Addenda (outside the seal, no SAT schema) and without every
+        complement, in cfdi:Complemento or in a concepto's cfdi:ComplementoConcepto, we have no schema for.
+
+        The original stays intact (the seals are checked on it); the copy is made only when something is set
+        aside. A ComplementoConcepto left with no element is set aside too: its ``xs:any`` demands one.
+        """
         removable: list[etree._Element] = []
         if layout is None:
             complements: list[etree._Element] = []
+            concept_complements: list[etree._Element] = []
             for child in root:
                 tag = child.tag
                 if tag == _ADDENDA:
                     removable.append(child)
                 elif tag == _COMPLEMENTO:
                     complements.extend(c for c in child if isinstance(c.tag, str))
+                elif tag == _CONCEPTOS:
+                    for concepto in child:
+                        for part in concepto:
+                            if part.tag == _COMPLEMENTO_CONCEPTO:
+                                concept_complements.extend(c for c in part if isinstance(c.tag, str))
         else:
             removable.extend(layout.addenda)
             complements = layout.complements
-        for complement in complements:
-            if _namespace(complement.tag) not in self.namespaces:
-                removable.append(complement)
-                qname = etree.QName(complement)
-                findings.append(
-                    info("XSD-UNKNOWN-COMPLEMENT",
-                         f"Complemento {qname.localname} ({qname.namespace}) no se valida: el gateway no "
-                         "tiene su esquema.", line=complement.sourceline, xpath=xpath_of(complement))
-                )
+            concept_complements = layout.concept_complements
+        namespaces = self.namespaces
+        unknown = [c for c in complements if _namespace(c.tag) not in namespaces]
+        unknown_in_concepts = [c for c in concept_complements if _namespace(c.tag) not in namespaces]
+        for complement in (*unknown, *unknown_in_concepts):
+            qname = etree.QName(complement)
+            findings.append(
+                info("XSD-UNKNOWN-COMPLEMENT",
+                     f"Complemento {qname.localname} ({qname.namespace}) no se valida: el SAT no publica su "
+                     "esquema o el gateway no lo tiene.", line=complement.sourceline, xpath=xpath_of(complement))
+            )
+        removable.extend(unknown)
+        by_parent: dict[etree._Element, list[etree._Element]] = {}
+        for complement in unknown_in_concepts:
+            by_parent.setdefault(complement.getparent(), []).append(complement)
+        for parent, dropped in by_parent.items():
+            left = sum(1 for c in parent if isinstance(c.tag, str)) - len(dropped)
+            removable.extend(dropped if left else [parent])
         if not removable:
             return root
-        copy = deepcopy(root)  # the original stays intact for the seal checks
-        # Same structure, so walk both trees in step and drop the copies of the removable nodes.
-        originals = set(removable)
-        for original, copied in zip(root.iter(), copy.iter(), strict=False):
-            if original in originals:
-                copied.getparent().remove(copied)
+        copy = deepcopy(root)  # same structure: each removable node is found in the copy by its child indexes
+        targets = [_follow(copy, _index_path(node)) for node in removable]
+        for target in targets:  # found first, removed after: a removal shifts the indexes of later siblings
+            target.getparent().remove(target)
         return copy
 
     def _catalogs_ok(self, layout: Layout) -> bool:
@@ -258,6 +317,24 @@ def _on_path(element: etree._Element, ancestors: tuple[str, ...], namespace: str
             return False
     parent = node.getparent()
     return parent is None or not isinstance(parent.tag, str) or not parent.tag.startswith(namespace)
+
+
+def _index_path(node: etree._Element) -> list[int]:
+    """The child indexes leading from the root to ``node`` (comments and PIs count, as in the copy)."""
+    path: list[int] = []
+    parent = node.getparent()
+    while parent is not None:
+        path.append(parent.index(node))
+        node, parent = parent, parent.getparent()
+    path.reverse()
+    return path
+
+
+def _follow(root: etree._Element, path: list[int]) -> etree._Element:
+    node = root
+    for index in path:
+        node = node[index]
+    return node
 
 
 def _namespace(tag: str) -> str:
