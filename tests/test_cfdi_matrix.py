@@ -282,7 +282,7 @@ CASES: dict[str, tuple[str, tuple, frozenset[str]]] = {
     "CFDI40133": ("global", (set_global(Meses="19"),), frozenset()),
     "CFDI40134": ("global", (set_global(Meses="13"),), frozenset()),
     "CFDI40135": ("global", (fisica_emisor("621"), set_global(Periodicidad="05", Meses="01")), frozenset()),
-    "CFDI40136": ("global", (year_back(3),), frozenset()),
+    "CFDI40136": ("global", (year_back(6),), frozenset()),
     "CFDI40137": ("export", (add(".", f"{C}CfdiRelacionados", first=True, TipoRelacion="99"),), frozenset()),
     "CFDI40222": ("export", (setattrs(".", Exportacion="01"),), frozenset()),
     # emisor / receptor
@@ -320,12 +320,12 @@ CASES: dict[str, tuple[str, tuple, frozenset[str]]] = {
     "CFDI140227": ("national", (first_concepto(ObjetoImp="07"),), frozenset()),
     "CFDI40188": ("national", (tercero(rfc="URE180429TM6"),), frozenset()),
     "CFDI40191": ("national", (tercero(regimen="999"),), frozenset()),
-    "CFDI40194": ("national", (pedimento("24  47  3807  5000001"),), frozenset()),
+    "CFDI40194": ("national", (pedimento("99  47  3807  9000001"),), frozenset()),
     "CFDI40195": ("export", (pedimento("24  47  3807  4000001"),), frozenset()),
     "CFDI40196": ("national", (parte(ClaveProdServ="99999999"),), frozenset()),
     "CFDI40197": ("national", (parte(ValorUnitario="0.00", Importe="0.00"),), frozenset()),
     "CFDI40198": ("national", (parte(Importe="11.00"),), frozenset()),
-    "CFDI40199": ("national", (pedimento("24  47  3807  5000001", in_parte=True),), frozenset()),
+    "CFDI40199": ("national", (pedimento("99  47  3807  9000001", in_parte=True),), frozenset()),
     "CFDI40200": ("export", (pedimento("24  47  3807  4000001", in_parte=True),), frozenset()),
     # concepto taxes
     "CFDI40174": ("national", (concept_tax(Base="0.00"),), frozenset()),

@@ -17,6 +17,7 @@ from lxml import etree
 
 from gateway.findings import Finding, error, warning
 from gateway.kinds.cfdi.catalogs import catalogs
+from gateway.kinds.cfdi.effective import PERIODS, in_force
 from gateway.kinds.cfdi.matrix.doc import Attrs, Doc, cce_mercancias, element_of, precise
 from gateway.kinds.cfdi.matrix.doc import Skip as _Skip  # a number a rule needs does not parse: XSD says so
 from gateway.kinds.cfdi.matrix.doc import num as _num
@@ -144,12 +145,19 @@ def _tax_total(impuestos: Element, attr: str, taxes: list[Attrs], label: str, sa
 # --- comercio exterior ------------------------------------------------------------------------------------------
 
 def _cce_missing(doc: Doc) -> list[Finding]:
-    if doc.get("Exportacion") != "02" or doc.cce:
+    """Exportacion 02 needs the Comercio Exterior version in force on the invoice's Fecha (``effective``)."""
+    if doc.get("Exportacion") != "02":
         return []
-    message = ("Exportacion es 02 (exportación definitiva con clave A1) y el CFDI no lleva el complemento "
-               "de Comercio Exterior 2.0.")
-    if doc.cce11:
-        message += " Lleva Comercio Exterior 1.1, que el SAT ya no acepta desde el 18 de enero de 2024."
+    fecha = doc.fecha
+    if (doc.cce and in_force("cce20", fecha)) or (doc.cce11 and in_force("cce11", fecha)):
+        return []
+    day = f"el {fecha:%d/%m/%Y}" if fecha is not None else "hoy"
+    message = ("Exportacion es 02 (exportación definitiva con clave A1) y el CFDI no lleva el complemento de "
+               f"Comercio Exterior vigente {day}.")
+    for present, key in ((doc.cce11, "cce11"), (doc.cce, "cce20")):
+        if present:
+            period = PERIODS[key]
+            message += f" Lleva {period.what}, {period.describe()}."
     return [_at(doc.root, "Exportacion", "CFDI-CCE-MISSING", message, "CFDI40122")]
 
 

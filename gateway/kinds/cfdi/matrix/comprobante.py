@@ -142,6 +142,10 @@ def informacion_global_requerida(doc: Doc, out: list[Finding]) -> None:
            "sin el nodo InformacionGlobal.", "CFDI40130")
 
 
+#: CFDI40136: "no es igual al año en curso o no contiene un valor de hasta 5 ejercicios anteriores"
+GLOBAL_YEARS_BACK = 5
+
+
 @rule("CFDI40131", "CFDI40132", "CFDI40133", "CFDI40134", "CFDI40135", "CFDI40136")
 def informacion_global(doc: Doc, out: list[Finding]) -> None:
     node = doc.global_
@@ -166,9 +170,10 @@ def informacion_global(doc: Doc, out: list[Finding]) -> None:
         at(out, node, "Meses", "CFDI-FIELD", f"Con Periodicidad 05 (bimestral) Meses debe ser 13 a 18, no "
            f"{meses}.", "CFDI40135")
     year = (node.get("Año") or "").strip()
-    if year.isdigit() and doc.fecha is not None and not doc.fecha.year - 1 <= int(year) <= doc.fecha.year:
+    fecha = doc.fecha
+    if year.isdigit() and fecha is not None and not fecha.year - GLOBAL_YEARS_BACK <= int(year) <= fecha.year:
         at(out, node, "Año", "CFDI-FIELD", f"El Año {year} de la factura global debe ser el del comprobante "
-           f"({doc.fecha.year}) o el anterior.", "CFDI40136")
+           f"({fecha.year}) o uno de los {GLOBAL_YEARS_BACK} ejercicios anteriores.", "CFDI40136")
 
 
 @rule("CFDI40137")

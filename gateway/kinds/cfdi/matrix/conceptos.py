@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
-from gateway.findings import Finding
+from gateway.findings import Finding, warning
 from gateway.kinds.cfdi.matrix.doc import Concepto, Doc, Element, at, fmt, num, places, within_product
 from gateway.kinds.cfdi.matrix.registry import rule
 
@@ -116,20 +116,36 @@ def _pedimentos(doc: Doc, nodes: list[Element], invalid: str, with_cce: str, out
         if reason:
             at(out, node, "NumeroPedimento", "CFDI-PEDIMENTO", f"El número de pedimento '{numero}' no es válido: "
                f"{reason}.", invalid)
+        elif (doubt := _year_digit_doubt(numero)) is not None:
+            at(out, node, "NumeroPedimento", "CFDI-PEDIMENTO", f"El pedimento '{numero}': {doubt}.", None,
+               make=warning)
 
 
 def _pedimento_problem(numero: str, doc: Doc) -> str | None:
     match = _PEDIMENTO.fullmatch(numero)
     if match is None:
         return "debe ser AA  DD  PPPP  NNNNNNN (año, aduana, patente y número, separados por dos espacios)"
-    year, _, _, consecutivo = match.groups()
-    if consecutivo[0] != year[1]:
-        return f"el número {consecutivo} debe empezar con el último dígito del año ({year[1]})"
+    year = match.group(1)
     if doc.fecha is not None:
         full = 2000 + int(year)
         if full > doc.fecha.year or full < doc.fecha.year - 10:
             return f"el año 20{year} no puede ser posterior a la Fecha del CFDI ni de más de diez años antes"
     return None
+
+
+def _year_digit_doubt(numero: str) -> str | None:
+    """Why the number's first digit deserves a look, or None; never a rejection.
+
+    Anexo 20 (NumeroPedimento) and Anexo 22: the 7-digit number starts with the last digit of the current year,
+    "salvo que se trate de un pedimento consolidado iniciado en el año inmediato anterior o del pedimento
+    original de una rectificación". The year before is a consolidado: fine. Any other digit can only be the
+    original of a rectification, of whatever year, which SAT allows: a warning to confirm, not an error.
+    """
+    year, consecutivo = numero[1], numero[14]  # the form is already checked: AA  DD  PPPP  YNNNNNN
+    if consecutivo in (year, str((int(year) - 1) % 10)):
+        return None
+    return (f"el número empieza con {consecutivo} y el año de validación termina en {year}; SAT lo admite solo si "
+            "es el pedimento original de una rectificación (Anexo 22): confírmelo con el agente aduanal")
 
 
 @rule("CFDI40194", "CFDI40195")
