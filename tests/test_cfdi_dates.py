@@ -126,3 +126,12 @@ def test_pedimento_keeping_another_years_digit_is_a_warning_not_a_rejection(expo
 def test_pedimento_after_the_fecha_too_old_or_malformed_is_cfdi40194(export, numero):
     findings = _pedimento_findings(_with_pedimento(export, numero))
     assert [(f.severity, f.sat_code) for f in findings] == [(Severity.ERROR, "CFDI40194")]
+
+
+@pytest.mark.parametrize(("fecha", "rejected"), [("2023-06-01T10:00:00", False), ("2025-06-01T10:00:00", True)])
+def test_num_reg_id_trib_needs_the_comercio_exterior_in_force(export, fecha, rejected):
+    """CFDI40155: a foreign receptor's NumRegIdTrib with Comercio Exterior 1.1, before and after 17/01/2024."""
+    root = _dated(export, fecha, CCE11)
+    assert one(root, "cfdi:Receptor").get("NumRegIdTrib")
+    codes = {f.sat_code for f in check_matrix(root) if f.severity is Severity.ERROR}
+    assert ("CFDI40155" in codes) is rejected

@@ -17,7 +17,7 @@ from lxml import etree
 
 from gateway.findings import Finding, error, warning
 from gateway.kinds.cfdi.catalogs import catalogs
-from gateway.kinds.cfdi.effective import PERIODS, in_force
+from gateway.kinds.cfdi.effective import PERIODS
 from gateway.kinds.cfdi.matrix.doc import Attrs, Doc, cce_mercancias, element_of, precise
 from gateway.kinds.cfdi.matrix.doc import Skip as _Skip  # a number a rule needs does not parse: XSD says so
 from gateway.kinds.cfdi.matrix.doc import num as _num
@@ -148,9 +148,9 @@ def _cce_missing(doc: Doc) -> list[Finding]:
     """Exportacion 02 needs the Comercio Exterior version in force on the invoice's Fecha (``effective``)."""
     if doc.get("Exportacion") != "02":
         return []
-    fecha = doc.fecha
-    if (doc.cce and in_force("cce20", fecha)) or (doc.cce11 and in_force("cce11", fecha)):
+    if doc.cce_in_force:
         return []
+    fecha = doc.fecha
     day = f"el {fecha:%d/%m/%Y}" if fecha is not None else "hoy"
     message = ("Exportacion es 02 (exportación definitiva con clave A1) y el CFDI no lleva el complemento de "
                f"Comercio Exterior vigente {day}.")

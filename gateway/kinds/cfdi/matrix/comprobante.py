@@ -187,7 +187,7 @@ def tipo_relacion(doc: Doc, out: list[Finding]) -> None:
 
 @rule("CFDI40222")
 def cce_con_exportacion_01(doc: Doc, out: list[Finding]) -> None:
-    if doc.cce and doc.get("Exportacion") == "01":
+    if (doc.cce or doc.cce11) and doc.get("Exportacion") == "01":
         at(out, doc.root, "Exportacion", "CFDI-FIELD", "Exportacion es 01 (no aplica) y el CFDI lleva el "
            "complemento de Comercio Exterior: sobra el complemento o la clave es otra.", "CFDI40222")
 

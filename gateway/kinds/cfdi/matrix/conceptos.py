@@ -108,7 +108,7 @@ def a_cuenta_de_terceros(doc: Doc, out: list[Finding]) -> None:
 def _pedimentos(doc: Doc, nodes: list[Element], invalid: str, with_cce: str, out: list[Finding]) -> None:
     for node in nodes:
         numero = node.get("NumeroPedimento") or ""
-        if doc.cce:
+        if doc.cce or doc.cce11:  # any version: the pedimento goes in the complement, not here
             at(out, node, "NumeroPedimento", "CFDI-PEDIMENTO", f"El CFDI lleva Comercio Exterior, así que no debe "
                f"registrar el pedimento {numero.strip()} en InformacionAduanera.", with_cce)
             continue

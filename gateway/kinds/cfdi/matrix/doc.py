@@ -17,6 +17,7 @@ from lxml import etree
 
 from gateway.findings import Finding, error
 from gateway.kinds.cfdi.catalogs import Catalogs
+from gateway.kinds.cfdi.effective import in_force
 from gateway.kinds.cfdi.satdata import SatData
 from gateway.xmlsafe import children_by_tag, xpath_of
 
@@ -185,6 +186,7 @@ class Doc(_Node):
         self.mercancias: dict[Element, list[Attrs]] = {}
         self._decimals: int | None = None
         self._fecha: datetime | None | bool = False
+        self._cce_in_force: list[Element] | None = None
 
     def _complements(self, complemento: Element) -> None:
         """The children of a cfdi:Complemento, each tag read once (lxml builds a new string on every read)."""
@@ -206,6 +208,19 @@ class Doc(_Node):
     def root(self) -> Element:
         """The cfdi:Comprobante."""
         return self.element
+
+    @property
+    def cce_in_force(self) -> list[Element]:
+        """The Comercio Exterior complements of a version in force on the Fecha (``effective``): what SAT's
+        CFDI rules mean by "el complemento de comercio exterior" (2.0 from 18/01/2024, 1.1 until the day before).
+        """
+        found = self._cce_in_force
+        if found is None:
+            fecha = self.fecha
+            found = [*(self.cce if self.cce and in_force("cce20", fecha) else ()),
+                     *(self.cce11 if self.cce11 and in_force("cce11", fecha) else ())]
+            self._cce_in_force = found
+        return found
 
     @property
     def decimals(self) -> int | None:

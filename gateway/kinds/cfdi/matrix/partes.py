@@ -88,9 +88,9 @@ def num_reg_id_trib(doc: Doc, out: list[Finding]) -> None:
            "lleva NumRegIdTrib: ese registro es solo para receptores extranjeros (XEXX010101000).",
            "CFDI40154")
         return
-    if not doc.cce:
+    if not doc.cce_in_force:  # the version in force on the Fecha (1.1 until 17/01/2024)
         at(out, receptor, "NumRegIdTrib", "CFDI-FIELD", "El receptor lleva NumRegIdTrib y el CFDI no lleva el "  # type: ignore[arg-type]
-           "complemento de Comercio Exterior, que el SAT exige para registrarlo.", "CFDI40155")
+           "complemento de Comercio Exterior vigente en su Fecha, que el SAT exige para registrarlo.", "CFDI40155")
     pattern = doc.cat.pais_taxid.get((receptor.get("ResidenciaFiscal") or "").strip())  # type: ignore[union-attr]
     if pattern is not None and not pattern.fullmatch(value):
         at(out, receptor, "NumRegIdTrib", "CFDI-FIELD", f"El NumRegIdTrib '{value}' no tiene el formato del "  # type: ignore[arg-type]
