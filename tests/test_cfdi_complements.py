@@ -97,3 +97,19 @@ def test_sat_complement_inside_a_concepto_is_validated_by_its_schema(sat_root, m
     assert _xsd_errors(schema.validate(root)) == [] and _unknown(schema.validate(root)) == []
     iedu.set("nivelEducativo", "Posgrado")
     assert len(_xsd_errors(schema.validate(root))) == 1
+
+
+def test_the_kinds_layout_path_sets_aside_the_same_nodes(sat_root, make_invoice):
+    """``CfdiKind`` hands the schema what ``Doc`` found (``Layout``): same result as the schema's own walk."""
+    from gateway.kinds.cfdi.kind import CfdiKind
+
+    root = parse(make_invoice(5)).root
+    complemento = root.find(f"{C}Complemento")
+    complemento.insert(0, etree.Element(f"{{{OWN}}}Primero"))
+    etree.SubElement(complemento, f"{{{OWN}}}Segundo")
+    concepto = root.find(f"{C}Conceptos/{C}Concepto")
+    etree.SubElement(etree.SubElement(concepto, f"{C}ComplementoConcepto"), f"{{{OWN}}}Garantia")
+    etree.SubElement(etree.SubElement(root, f"{C}Addenda"), f"{{{OWN}}}Pedido")
+    _, findings = CfdiKind(sat_root, verify_seals=False).validate(etree.tostring(root))
+    assert _xsd_errors(findings) == []
+    assert len(_unknown(findings)) == 3
