@@ -28,7 +28,8 @@ CORPUS = SAMPLES / "external-cfdi"
 REASONS: dict[str, str] = {
     "XML-MALFORMED": "not well-formed XML (unescaped '<' in an attribute, a bad character reference, an undeclared "
                      "prefix): no parser, SAT's included, reads it",
-    "CFDI-VERSION": "CFDI 3.2/3.3: since 1 April 2023 SAT accepts only CFDI 4.0, the only version the gateway takes",
+    "CFDI-VERSION": "CFDI 3.2/3.3: the gateway validates CFDI 4.0 only, the one version SAT accepts since 1 April "
+                    "2023 (the message says whether the 3.x version was in force on the file's Fecha)",
     "XSD": "breaks SAT's official schema (cfdv40.xsd or a complement's: a required attribute missing, a pattern, "
            "a fixed Version, an element out of place)",
     "CFDI-TFD-MISSING": "no TimbreFiscalDigital, or two: a CFDI exists once a PAC stamps it, with exactly one timbre "

@@ -135,3 +135,14 @@ def test_num_reg_id_trib_needs_the_comercio_exterior_in_force(export, fecha, rej
     assert one(root, "cfdi:Receptor").get("NumRegIdTrib")
     codes = {f.sat_code for f in check_matrix(root) if f.severity is Severity.ERROR}
     assert ("CFDI40155" in codes) is rejected
+
+
+@pytest.mark.parametrize(("fecha", "in_force_then"), [("2019-05-01T10:00:00", True), ("2023-06-01T10:00:00", False)])
+def test_a_cfdi_33_is_refused_saying_whether_it_was_in_force_on_its_fecha(fecha, in_force_then):
+    from gateway.kinds.cfdi.kind import CfdiKind
+
+    data = (f'<cfdi:Comprobante xmlns:cfdi="http://www.sat.gob.mx/cfd/3" Version="3.3" Fecha="{fecha}"/>').encode()
+    _, findings = CfdiKind(verify_seals=False).validate(data)
+    finding, = findings
+    assert finding.code == "CFDI-VERSION" and "31/03/2023" in finding.message
+    assert ("era vigente en su Fecha" in finding.message) is in_force_then

@@ -41,6 +41,11 @@ class Period:
 
 #: key -> the period it was in force. Keys are what rules ask for; add a line when SAT announces a change.
 PERIODS: dict[str, Period] = {
+    "cfdi32": Period("el CFDI versión 3.2", None, date(2017, 12, 31),
+                     "SAT, Anexo 20 versión 3.3: la 3.2 se pudo emitir hasta el 31 de diciembre de 2017"),
+    "cfdi33": Period("el CFDI versión 3.3", date(2017, 7, 1), date(2023, 3, 31),
+                     "SAT, Anexo 20 versión 3.3 (desde el 1 de julio de 2017); RMF 2023: la 3.3 hasta el 31 de marzo "
+                     "de 2023"),
     "cce11": Period("el complemento de Comercio Exterior 1.1", None, date(2024, 1, 17),
                     "SAT, Comercio Exterior: la versión 2.0 sustituye a la 1.1 a partir del 18 de enero de 2024"),
     "cce20": Period("el complemento de Comercio Exterior 2.0", date(2024, 1, 18), None,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import threading
 from dataclasses import replace
+from datetime import date
 from pathlib import Path
 
 from lxml import etree
@@ -12,6 +13,7 @@ from lxml import etree
 from gateway.findings import Finding, error, has_errors
 from gateway.kinds.base import CheckResult
 from gateway.kinds.cfdi.catalogs import catalogs
+from gateway.kinds.cfdi.effective import PERIODS
 from gateway.kinds.cfdi.matrix import Doc, check_matrix
 from gateway.kinds.cfdi.matrix.doc import precise
 from gateway.kinds.cfdi.normalise import normalise
@@ -161,9 +163,8 @@ def _version_problem(root: etree._Element) -> Finding | None:
                      line=root.sourceline)
     if qname.namespace in _OLD_NAMESPACES:
         version = root.get("Version") or root.get("version") or _OLD_NAMESPACES[qname.namespace]
-        return error("CFDI-VERSION", f"CFDI versión {version}: el gateway acepta solo CFDI 4.0 (las versiones 3.3 "
-                     "y anteriores ya no son vigentes para facturar).", line=root.sourceline,
-                     xpath="/cfdi:Comprobante/@Version")
+        return error("CFDI-VERSION", _old_version_message(version, root.get("Fecha") or root.get("fecha")),
+                     line=root.sourceline, xpath="/cfdi:Comprobante/@Version")
     if qname.namespace != CFDI4:
         return error("FILE-UNKNOWN-KIND", f"Espacio de nombres desconocido para un CFDI: {qname.namespace}",
                      line=root.sourceline)
@@ -171,3 +172,28 @@ def _version_problem(root: etree._Element) -> Finding | None:
         return error("CFDI-VERSION", f"El atributo Version es '{root.get('Version')}'; se espera 4.0.",
                      line=root.sourceline, xpath="/cfdi:Comprobante/@Version")
     return None
+
+
+def _old_version_message(version: str, fecha: str | None) -> str:
+    """Why a CFDI 3.x is not validated, as of its Fecha: valid that day or not, the gateway checks only 4.0."""
+    period = PERIODS.get({"3.3": "cfdi33", "3.2": "cfdi32"}.get(version.strip(), ""))
+    head = f"CFDI versión {version}: el gateway valida solo CFDI 4.0"
+    if period is None:
+        return f"{head}."
+    day = _FECHA_DAY.match(fecha or "")
+    when = date(*map(int, day.groups())) if day and _real_date(day.groups()) else None
+    if when is not None and period.covers(when):
+        return (f"{head}. La versión {version} era vigente en su Fecha ({when:%d/%m/%Y}; {period.describe()}), "
+                "pero el gateway no puede verificarla.")
+    return f"{head} ({version}: {period.describe()}; desde el 01/04/2023 el SAT acepta solo la 4.0)."
+
+
+_FECHA_DAY = re.compile(r"\s*([0-9]{4})-([0-9]{2})-([0-9]{2})")
+
+
+def _real_date(parts: tuple[str, ...]) -> bool:
+    try:
+        date(*map(int, parts))
+    except ValueError:
+        return False
+    return True
