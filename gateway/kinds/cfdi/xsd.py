@@ -28,7 +28,7 @@ CFDI4 = "http://www.sat.gob.mx/cfd/4"
 
 #: The comprobante and every complement whose schema SAT publishes (all ship in the satcfdi wheel), by
 #: namespace. Where SAT kept one namespace for two versions (TFD 1.0/1.1, INE 1.0/1.1) the table names the
-#: one CFDI 4.0 uses; ``tests/test_cfdi_corpus.py`` checks no schema of the wheel is missing here. A complement
+#: one CFDI 4.0 uses; ``tests/test_cfdi_complements.py`` checks no schema of the wheel is missing. A complement
 #: of another namespace (a company's own, or one SAT publishes later) is set aside with an info finding.
 KNOWN_SCHEMAS: dict[str, str] = {
     CFDI4: "4/cfdv40.xsd",
