@@ -146,3 +146,11 @@ def test_a_cfdi_33_is_refused_saying_whether_it_was_in_force_on_its_fecha(fecha,
     finding, = findings
     assert finding.code == "CFDI-VERSION" and "31/03/2023" in finding.message
     assert ("era vigente en su Fecha" in finding.message) is in_force_then
+
+
+def test_doc_day_is_the_fecha_or_today(export):
+    from gateway.kinds.cfdi.catalogs import catalogs
+    from gateway.kinds.cfdi.matrix import Doc
+
+    assert Doc(_dated(export, "2023-06-01T10:00:00"), catalogs()).day == date(2023, 6, 1)
+    assert Doc(_dated(export, "2023-02-30T10:00:00"), catalogs()).day == date.today()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
-from datetime import datetime
+from datetime import date, datetime
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal, InvalidOperation, getcontext, localcontext
 
 from lxml import etree
@@ -208,6 +208,13 @@ class Doc(_Node):
     def root(self) -> Element:
         """The cfdi:Comprobante."""
         return self.element
+
+    @property
+    def day(self) -> date:
+        """The day the invoice is judged as of (``effective``, catalog validity): its Fecha's date, or today
+        when the Fecha does not parse (CFDI40101 reports that)."""
+        fecha = self.fecha
+        return fecha.date() if fecha is not None else date.today()
 
     @property
     def cce_in_force(self) -> list[Element]:
