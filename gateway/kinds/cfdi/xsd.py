@@ -97,6 +97,8 @@ _COMPLEMENTO = f"{{{CFDI4}}}Complemento"
 _CONCEPTOS = f"{{{CFDI4}}}Conceptos"
 _COMPLEMENTO_CONCEPTO = f"{{{CFDI4}}}ComplementoConcepto"
 _MESSAGE_LIMIT = 400
+_EVERYDAY, _RARE, _UNKNOWN = object(), object(), object()  # what ``CfdiSchema._complement_kind`` says of a tag
+_KINDS_KEPT = 1024
 
 
 @dataclass(frozen=True)
@@ -156,6 +158,8 @@ class CfdiSchema:
     compile_all: Callable[[], etree.XMLSchema] | None = field(default=None, repr=False)
     _all: etree.XMLSchema | None = field(default=None, init=False, repr=False)
     _all_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+    #: complement root tag -> _EVERYDAY, _RARE or _UNKNOWN (``_complement_kind``)
+    _complement_kinds: dict[str, object] = field(default_factory=dict, init=False, repr=False)
     #: last Clark tag of a catalog path -> (the path's other Clark tags, nearest first; "{namespace}"; its checks)
     _by_tag: dict[str, list[tuple[tuple[str, ...], str, list[_CatalogCheck]]]] = field(init=False, repr=False)
     #: Clark tag of a complement's root -> the trie of its catalog paths (namespaces other than cfdi)
@@ -204,6 +208,21 @@ class CfdiSchema:
         return cls(schema, checks, frozenset(available), layout_ok=closed_complements,
                    everyday=frozenset(everyday) if rest else None,
                    compile_all=(lambda: compile_schemas(available)) if rest else None)
+
+    def _complement_kind(self, tag: str) -> object:
+        """Whether a complement's root tag is of an everyday namespace, another known one, or unknown (cached)."""
+        kind = self._complement_kinds.get(tag)
+        if kind is None:
+            namespace = _namespace(tag)
+            if namespace not in self.namespaces:
+                kind = _UNKNOWN
+            elif self.everyday is not None and namespace not in self.everyday:
+                kind = _RARE
+            else:
+                kind = _EVERYDAY
+            if len(self._complement_kinds) < _KINDS_KEPT:  # tags come from documents: keep the cache bounded
+                self._complement_kinds[tag] = kind
+        return kind
 
     def _schema_for(self, rare: bool) -> etree.XMLSchema:
         """``schema``, or the one with every known namespace when the document has a complement outside it."""
@@ -259,31 +278,40 @@ class CfdiSchema:
             removable.extend(layout.addenda)
             complements = layout.complements
             concept_complements = layout.concept_complements
-        namespaces, everyday = self.namespaces, self.everyday
+        kinds = self._complement_kinds
         unknown: list[etree._Element] = []
-        unknown_in_concepts: list[etree._Element] = []
-        rare = False  # a known complement outside ``everyday``
-        for group, found in ((complements, unknown), (concept_complements, unknown_in_concepts)):
-            for complement in group:
-                namespace = _namespace(complement.tag)
-                if namespace not in namespaces:
-                    found.append(complement)
-                elif everyday is not None and namespace not in everyday:
+        rare = False  # a known complement outside ``everyday``: the full schema set validates the document
+        for complement in complements:
+            tag = complement.tag
+            kind = kinds.get(tag)
+            if kind is None:
+                kind = self._complement_kind(tag)
+            if kind is _UNKNOWN:
+                unknown.append(complement)
+            elif kind is _RARE:
+                rare = True
+        if concept_complements:
+            by_parent: dict[etree._Element, list[etree._Element]] = {}
+            for complement in concept_complements:
+                kind = self._complement_kind(complement.tag)
+                if kind is _UNKNOWN:
+                    unknown.append(complement)
+                    by_parent.setdefault(complement.getparent(), []).append(complement)
+                elif kind is _RARE:
                     rare = True
-        for complement in (*unknown, *unknown_in_concepts):
+            for parent, dropped in by_parent.items():
+                left = sum(1 for c in parent if isinstance(c.tag, str)) - len(dropped)
+                removable.extend(dropped if left else [parent])
+            removable.extend(c for c in unknown if c.getparent() not in by_parent)
+        else:
+            removable.extend(unknown)
+        for complement in unknown:
             qname = etree.QName(complement)
             findings.append(
                 info("XSD-UNKNOWN-COMPLEMENT",
                      f"Complemento {qname.localname} ({qname.namespace}) no se valida: el SAT no publica su "
                      "esquema o el gateway no lo tiene.", line=complement.sourceline, xpath=xpath_of(complement))
             )
-        removable.extend(unknown)
-        by_parent: dict[etree._Element, list[etree._Element]] = {}
-        for complement in unknown_in_concepts:
-            by_parent.setdefault(complement.getparent(), []).append(complement)
-        for parent, dropped in by_parent.items():
-            left = sum(1 for c in parent if isinstance(c.tag, str)) - len(dropped)
-            removable.extend(dropped if left else [parent])
         if not removable:
             return root, rare
         copy = deepcopy(root)  # same structure: each removable node is found in the copy by its child indexes

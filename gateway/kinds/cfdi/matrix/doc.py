@@ -223,10 +223,13 @@ class Doc(_Node):
         """
         found = self._cce_in_force
         if found is None:
-            fecha = self.fecha
-            found = [*(self.cce if self.cce and in_force("cce20", fecha) else ()),
-                     *(self.cce11 if self.cce11 and in_force("cce11", fecha) else ())]
-            self._cce_in_force = found
+            found = self._cce_in_force = []
+            if self.cce or self.cce11:
+                day = self.day
+                if self.cce and in_force("cce20", day):
+                    found += self.cce
+                if self.cce11 and in_force("cce11", day):
+                    found += self.cce11
         return found
 
     @property
