@@ -102,8 +102,13 @@ def _split(gw: Gateway, doc: Document, kind_name: str | None, result: CheckResul
     store, archived = gw.store, []
     try:
         for number, part in enumerate(result.parts or (), start=1):
-            sha256, size = gw.archive.put_bytes(part.data)
-            archived.append((f"{doc.filename}#{number} {part.label}".rstrip(), sha256, size, part.kind))
+            if part.opener is not None:
+                with part.opener() as stream:
+                    sha256, size = gw.archive.put_stream(stream)
+            else:
+                sha256, size = gw.archive.put_bytes(part.data)
+            archived.append((f"{doc.filename}#{number} {part.label}".rstrip(), sha256, size, part.kind,
+                             part.findings))
     except Exception as exc:  # noqa: BLE001 - a bug while splitting rejects this file, not the gateway
         log.exception("splitting failed")
         result.findings.append(error("INTERNAL", f"Error interno al separar el archivo ({type(exc).__name__})."))
@@ -122,8 +127,8 @@ def _split(gw: Gateway, doc: Document, kind_name: str | None, result: CheckResul
         store.add_findings(doc.id, [error("FILE-EMPTY", "El archivo no contiene ningún documento.")])
         store.set_state(doc.id, "rejected", gw.actor, "validate", reason="FILE-EMPTY")
         return "rejected"
-    children = [record(gw, doc.source_name, label, sha256, size, part_kind, parent_id=doc.id)
-                for label, sha256, size, part_kind in archived]
+    children = [_record_part(gw, doc, label, sha256, size, part_kind, findings)
+                for label, sha256, size, part_kind, findings in archived]
     store.set_state(doc.id, "split", gw.actor, "split", detail={"parts": len(children)},
                     record=result.record, business_key=result.business_key)
     if result.business_key:  # the files of the same set held before this one are split by it
@@ -133,6 +138,24 @@ def _split(gw: Gateway, doc: Document, kind_name: str | None, result: CheckResul
                 store.set_state(held.id, "split", gw.actor, "split", detail={"completed_by": doc.id})
     log.info("container split", kind=kind_name, parts=len(children))
     return "split"
+
+
+def _record_part(gw: Gateway, container: Document, label: str, sha256: str, size: int, part_kind: str,
+                 findings: list[Finding]) -> str:
+    """A part row: a document to process, an attachment kept as it is, or an entry its container refused."""
+    store = gw.store
+    declared = "auto" if part_kind in ("attachment", "refused") else part_kind
+    child = record(gw, container.source_name, label, sha256, size, declared, parent_id=container.id)
+    state = store.get(child)
+    if state is None or state.state != "received":  # a duplicate, or rejected for its size
+        return child
+    if part_kind == "attachment":
+        store.set_state(child, "attached", gw.actor, "attach", detail={"container": container.id})
+    elif part_kind == "refused":
+        store.replace_findings(child, findings)
+        codes = sorted({f.code for f in findings if f.severity.value == "error"})
+        store.set_state(child, "rejected", gw.actor, "validate", reason=", ".join(codes))
+    return child
 
 
 _LIVE = ("normalised", "pending", "ready", "forwarded")
@@ -169,10 +192,14 @@ def _safe_check(gw: Gateway, doc: Document) -> tuple[str | None, CheckResult]:
 
 def _check_archived(gw: Gateway, doc: Document) -> tuple[str | None, CheckResult]:
     """A declared kind that streams (an ERP export of 500,000 rows) reads the archived file itself; others get bytes."""
-    kind = gw.kinds.get(doc.declared_kind) if doc.declared_kind != "auto" and doc.size else None
+    kind_name: str | None = doc.declared_kind
+    if kind_name == "auto" and doc.size:  # a kind that streams (a ZIP) is recognised from the head alone
+        with gw.archive.path_for(doc.sha256).open("rb") as handle:
+            kind_name = gw.kinds.detect(handle.read(8192), doc.filename)
+    kind = gw.kinds.get(kind_name) if kind_name and doc.size else None
     check_file = getattr(kind, "check_file", None)
     if check_file is not None:
-        return doc.declared_kind, check_file(gw.archive.path_for(doc.sha256))
+        return kind_name, check_file(gw.archive.path_for(doc.sha256))
     return check_bytes(gw, gw.archive.read(doc.sha256), doc.filename, doc.declared_kind)
 
 
