@@ -8,7 +8,7 @@ import json
 import stat
 import zipfile
 
-from gateway.kinds.pedimento.generate import sample_mfile
+from gateway.demo.generate.pedimento import sample_mfile
 
 
 def _zip(entries: dict[str, bytes], compression: int = zipfile.ZIP_DEFLATED) -> bytes:
