@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import structlog
 
-from gateway import correlate, logs, xmlsafe
+from gateway import cancellation, correlate, logs, xmlsafe
 from gateway.app import Gateway
 from gateway.faults import crash_point
 from gateway.findings import Finding, error, info
@@ -66,6 +66,9 @@ def process(gw: Gateway, document_id: str) -> str:
                             business_key=result.business_key)
             _on_ready(gw, kind_name, document_id, result)
             _link_by_key(gw, doc, kind_name, result)
+            routed = cancellation.route(gw, document_id, kind_name, result.record)  # cancelled at SAT?
+            if routed is not None:
+                return routed
             routed = correlate.route(gw, document_id, kind_name, result.record)  # pending for counterparts?
             if routed is not None:
                 log.info("document correlated", kind=kind_name, state=routed, business_key=result.business_key)
@@ -123,6 +126,10 @@ def _split(gw: Gateway, doc: Document, kind_name: str | None, result: CheckResul
                         record=result.record, business_key=result.business_key)
         log.info("container held until its set is complete", kind=kind_name, business_key=result.business_key)
         return "pending"
+    if not archived and result.record and result.record.get("nothing_to_split"):  # e.g. every invoice vigente
+        store.set_state(doc.id, "split", gw.actor, "split", detail={"parts": 0}, record=result.record,
+                        business_key=result.business_key)
+        return "split"
     if not archived:
         store.add_findings(doc.id, [error("FILE-EMPTY", "El archivo no contiene ningún documento.")])
         store.set_state(doc.id, "rejected", gw.actor, "validate", reason="FILE-EMPTY")

@@ -8,7 +8,10 @@ import json
 import stat
 import zipfile
 
+import jsonschema
+
 from gateway.demo.generate.pedimento import sample_mfile
+from tests.conftest import REPO
 
 
 def _zip(entries: dict[str, bytes], compression: int = zipfile.ZIP_DEFLATED) -> bytes:
@@ -68,6 +71,12 @@ def test_an_expediente_keeps_pdf_and_images_as_attachments_and_forwards_the_docu
     mfile = parts[f"expediente/{m_name}"]
     assert mfile["kind"] == "mfile" and mfile["state"] == "split"
     assert not list(workspace.outbox.glob("attachment/*"))  # attachments are never forwarded
+    envelope = json.loads(next(workspace.outbox.glob("cfdi/*.json")).read_text())
+    attachments = {link["filename"]: link for link in envelope["links"] if link["role"] == "attachment"}
+    assert attachments["expediente/3420-6000001.pdf"]["pedimento"] == "3420-6000001"
+    assert attachments["expediente/3420-6000001.pdf"]["id"] == pdf["id"]
+    assert set(attachments) == {"expediente/3420-6000001.pdf", "expediente/foto.png"}
+    jsonschema.validate(envelope, json.loads((REPO / "docs/schema/envelope.schema.json").read_text(encoding="utf-8")))
     shown = workspace.cli("queue", "show", next(d["id"] for d in documents if d["filename"].endswith(".zip")),
                           "--json")
     assert shown.returncode == 0, shown.stderr

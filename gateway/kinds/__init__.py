@@ -106,9 +106,21 @@ def _zip(registry: KindRegistry) -> DocumentKind:
     return ZipKind(registry.detect, registry.archive_limits)
 
 
+def _sat_metadata(registry: KindRegistry) -> DocumentKind:
+    from gateway.kinds.satmeta.kind import SatMetadataKind
+
+    return SatMetadataKind()
+
+
+def _cancellation(registry: KindRegistry) -> DocumentKind:
+    from gateway.kinds.satmeta.kind import CancellationKind
+
+    return CancellationKind()
+
+
 # containers before the single documents they hold (an M file also starts with "500|"; a Data Stage is a ZIP)
 _FACTORIES = {"cfdi": _cfdi, "cove": _cove, "mfile": _mfile, "datastage": _datastage, "zip": _zip,
-              "pedimento": _pedimento}
+              "pedimento": _pedimento, "cfdi.metadata": _sat_metadata, "cfdi.cancellation": _cancellation}
 _FACTORIES.update({t: _erp_chunk(t) for t in ("erp.materials", "erp.bom", "erp.receipts", "erp.shipments")})
 
 __all__ = ["CheckResult", "DocumentKind", "KindRegistry", "Part"]

@@ -18,7 +18,7 @@ from gateway.findings import Finding
 #: Document states (DESIGN §2) plus the terminal ones an operator can cause.
 STATES = (
     "received", "validated", "normalised", "pending", "ready", "forwarded",
-    "rejected", "duplicate", "discarded", "replaced", "split", "attached",
+    "rejected", "duplicate", "discarded", "replaced", "split", "attached", "recorded",
 )
 IN_PROGRESS = ("received", "validated", "normalised")
 
