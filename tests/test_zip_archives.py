@@ -169,3 +169,24 @@ def test_validate_shows_the_verdict_of_every_entry(workspace, make_invoice, tmp_
     assert entries["buena.xml"]["kind"] == "cfdi" and entries["buena.xml"]["valid"] is True
     assert entries["mala.xml"]["valid"] is False
     assert entries["nota.pdf"]["kind"] == "attachment" and entries["nota.pdf"]["valid"] is True
+
+
+def test_the_web_api_lists_a_containers_parts_and_attachments_and_downloads_each(tmp_path, make_invoice, identities):
+    from tests.web_fixtures import start_server, stop_server
+
+    server = start_server(tmp_path, make_invoice, identities)
+    try:
+        pdf = b"%PDF-1.4\n% pedimento impreso\n%%EOF\n"
+        (tmp_path / "inbox" / "expediente.zip").write_bytes(_zip({"factura.xml": make_invoice(9901),
+                                                                  "3459-6000123.pdf": pdf}))
+        assert server.cli("run", "--once").returncode == 0
+        container = server.doc("expediente.zip")
+        token = server.tokens["ana"]
+        status, shown = server.api("GET", f"/documents/{container['id']}", token=token)
+        assert status == 200
+        roles = {link["role"]: link for link in shown["links"]}
+        assert roles["attachment"]["state"] == "attached" and roles["part"]["kind"] == "cfdi"
+        status, body, _ = server.request("GET", f"/api/documents/{roles['attachment']['id']}/original", token=token)
+        assert status == 200 and body == pdf
+    finally:
+        stop_server(server)
