@@ -351,9 +351,8 @@ def _show(gw: Any, document_id: str) -> dict[str, Any] | None:
     data["deliveries"] = [d.to_dict() for d in gw.store.deliveries(doc.id)]
     data["archive_path"] = str(gw.archive.path_for(doc.sha256))
     data["links"] = _links(doc) + gw.store.correlation_links(doc.id) + [
-        {"kind": other.kind, "id": other.id, "role": "attachment" if other.state == "attached" else role,
-         "filename": other.filename, "state": other.state}
-        for role, other in gw.store.linked_documents(doc) if role == "part"]
+        {"kind": other.kind, "id": other.id, "role": role, "filename": other.filename, "state": other.state}
+        for role, other in gw.store.linked_documents(doc) if role in ("part", "attachment")]
     return data
 
 

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import structlog
 
-from gateway import cancellation, correlate, logs, xmlsafe
+from gateway import cancellation, logs, xmlsafe
 from gateway.app import Gateway
+from gateway.correlation import correlate
 from gateway.faults import crash_point
 from gateway.findings import Finding, error, info
 from gateway.intake import record

@@ -19,7 +19,7 @@ from typing import IO, Any
 from gateway.findings import Finding, error
 from gateway.kinds.archive.limits import ArchiveLimits
 from gateway.kinds.archive.unpack import DAMAGED, Entry, entries, is_zip
-from gateway.kinds.base import CheckResult, Part
+from gateway.kinds.base import CheckResult, Part, Uncorrelated
 
 #: entries up to this size are held as bytes; larger ones stream from the archive a second time
 _IN_MEMORY = 8 * 2**20
@@ -35,7 +35,7 @@ def is_office_file(head: bytes) -> bool:
     return b"[Content_Types].xml" in head[:2048]
 
 
-class ZipKind:
+class ZipKind(Uncorrelated):
     name = "zip"
 
     def __init__(self, detect: Callable[[bytes, str], str | None], limits: ArchiveLimits | None = None) -> None:

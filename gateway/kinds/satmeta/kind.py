@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from gateway.findings import Finding, error, warning
-from gateway.kinds.base import CheckResult, Part
+from gateway.kinds.base import CheckResult, Part, Uncorrelated
 
 _SEPARATOR = "~"
 _REQUIRED = ("uuid", "rfcemisor", "rfcreceptor", "estatus")
@@ -38,7 +38,7 @@ def _header(line: str) -> list[str]:
     return [name.strip().lower() for name in line.split(_SEPARATOR)]
 
 
-class SatMetadataKind:
+class SatMetadataKind(Uncorrelated):
     """The container: one file, many rows; a part per cancelled invoice."""
 
     name = "cfdi.metadata"
@@ -80,7 +80,7 @@ class SatMetadataKind:
         return result
 
 
-class CancellationKind:
+class CancellationKind(Uncorrelated):
     """One cancelled invoice, as SAT's metadata states it: forwarded as a notice when the invoice was."""
 
     name = "cfdi.cancellation"
