@@ -1,51 +1,40 @@
-"""The assembled gateway: settings, store, archive, kinds, sources and sinks of one process."""
+"""The composition root: settings, store, archive, kinds, sources and sinks of one process, assembled.
+
+The only core module that imports ``adapters`` (through ``adapters.registry``); everything else speaks to
+sources and sinks through ``gateway.ports``. ``load_settings`` is how an entry point reads a configuration:
+the core's sections (``gateway.config``) and then every adapter's own keys.
+"""
 
 from __future__ import annotations
 
-from adapters.sinks.base import Sink
-from adapters.sources.base import Source
+from pathlib import Path
+from typing import Any
+
+from adapters import registry
+from gateway import config
 from gateway.archive import Archive
-from gateway.config import ConfigError, Settings, SinkConfig, SourceConfig
+from gateway.config import Settings, SinkConfig
 from gateway.health import HealthMonitor
 from gateway.kinds import KindRegistry
+from gateway.ports import Sink, Source
 from gateway.store import SqliteStore, open_store
 
-
-def build_source(config: SourceConfig) -> Source:
-    if config.type == "folder":
-        from adapters.sources.folder import FolderSource
-
-        return FolderSource(config)
-    if config.type == "sftp":
-        from adapters.sources.sftp import SftpSource
-
-        return SftpSource(config)
-    raise ConfigError(f"source '{config.name}'.type: '{config.type}' is not available in this version")
+build_source = registry.build_source
+build_sink = registry.build_sink
 
 
-def build_sink(config: SinkConfig) -> Sink:
-    if config.type == "folder":
-        from adapters.sinks.folder import FolderSink
+def load_settings(path: str | Path) -> Settings:
+    """The configuration file read and checked whole: the core's sections and every adapter's own keys."""
+    return registry.check(config.load(path))
 
-        return FolderSink(config)
-    if config.type == "sftp":
-        from adapters.sinks.sftp import SftpSink
 
-        return SftpSink(config)
-    if config.type == "http":
-        from adapters.sinks.http import HttpSink
-
-        return HttpSink(config)
-    if config.type == "sql":
-        from adapters.sinks.sql import SqlSink
-
-        return SqlSink(config)
-    raise ConfigError(f"sink '{config.name}'.type: '{config.type}' is not available in this version")
+def settings_from_dict(raw: dict[str, Any], base_dir: Path) -> Settings:
+    return registry.check(config.from_dict(raw, base_dir))
 
 
 class Gateway:
     def __init__(self, settings: Settings, actor: str = "gateway") -> None:
-        self.settings = settings
+        self.settings = registry.check(settings)  # a wrong adapter key stops start-up here at the latest
         self.actor = actor
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         self.store: SqliteStore = open_store(settings.store_url)
@@ -73,5 +62,5 @@ class Gateway:
 
     def close(self) -> None:
         for adapter in [*(self._sources or []), *(self._sinks or {}).values()]:
-            getattr(adapter, "close", lambda: None)()  # network adapters hang up
+            adapter.close()  # network adapters hang up
         self.store.close()

@@ -157,7 +157,9 @@ def _operator() -> str:
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    settings = load(args.config)
+    from gateway.app import load_settings
+
+    settings = load_settings(args.config)  # the core's sections and every adapter's own keys
     logs.configure(settings.log_level, settings.log_format)
     return settings
 

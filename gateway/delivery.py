@@ -19,11 +19,11 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import UTC, datetime
 from typing import Any
 
-from adapters.sinks.base import Sink, SinkError
 from gateway import logs, outbox
 from gateway.archive import Archive
 from gateway.config import Settings, SinkConfig
 from gateway.health import HealthMonitor
+from gateway.ports import Sink, SinkError
 from gateway.store import open_store
 from gateway.store.base import now
 
@@ -148,6 +148,4 @@ class DeliveryLoop:
 
 def _batch_size(sink: Sink | None) -> int:
     """Documents per request: more than one only for a sink with a batch endpoint (``deliver_batch``)."""
-    if sink is None or not hasattr(sink, "deliver_batch"):
-        return 1
-    return max(1, int(getattr(sink, "batch_size", 1)))
+    return 1 if sink is None else max(1, sink.batch_size)

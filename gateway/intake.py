@@ -9,12 +9,12 @@ and file name still unacknowledged and only finishes the acknowledgement.
 
 from __future__ import annotations
 
-from adapters.sources.base import IncomingFile, Source
 from gateway import logs
 from gateway.app import Gateway
 from gateway.faults import crash_point
 from gateway.findings import error
 from gateway.ids import new_id
+from gateway.ports import IncomingFile, Source
 from gateway.store.base import Document, now
 
 log = logs.get("gateway.intake")

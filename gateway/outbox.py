@@ -20,12 +20,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from adapters.sinks.base import Outgoing, Sink, SinkError
 from gateway import logs
 from gateway.canonical import envelope
 from gateway.correlation import correlate
 from gateway.faults import crash_point
 from gateway.findings import error
+from gateway.ports import Outgoing, Sink, SinkError
 from gateway.store.base import Delivery, now
 
 if TYPE_CHECKING:

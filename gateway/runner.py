@@ -54,12 +54,12 @@ def intake_once(gw: Gateway, stats: RunStats) -> int:
 
 
 def _unstable_files(gw: Gateway) -> bool:
-    return any(getattr(source, "pending", lambda: 0)() for source in gw.sources)
+    return any(source.pending() for source in gw.sources)
 
 
 def run_once(gw: Gateway, drain_timeout: float = 30.0) -> RunStats:
     stats = RunStats()
-    longest_stable = max((getattr(s, "stable_time", 0.0) for s in gw.sources), default=0.0)
+    longest_stable = max((s.stable_time for s in gw.sources), default=0.0)
     deadline = time.monotonic() + max(5.0, longest_stable * 6)
     intake_once(gw, stats)
     while _unstable_files(gw) and time.monotonic() < deadline:
@@ -99,7 +99,7 @@ def run_forever(gw: Gateway, stop: threading.Event | None = None) -> RunStats:
             deliveries.poke()
             timeout = gw.settings.poll_interval
             if _unstable_files(gw):
-                timeout = min(timeout, max(0.05, min(getattr(s, "stable_time", 1.0) for s in gw.sources) / 2))
+                timeout = min(timeout, max(0.05, min(s.stable_time for s in gw.sources) / 2))
             wake.wait(timeout)
             wake.clear()
     finally:
@@ -141,9 +141,7 @@ def _watch_folders(gw: Gateway, wake: threading.Event):  # noqa: ANN202
     from watchdog.events import FileSystemEventHandler
     from watchdog.observers import Observer
 
-    from adapters.sources.folder import FolderSource
-
-    folders = [s for s in gw.sources if isinstance(s, FolderSource)]
+    folders = [folder for folder in (s.watched_folder() for s in gw.sources) if folder is not None]
     if not folders:
         return None
 
@@ -152,7 +150,7 @@ def _watch_folders(gw: Gateway, wake: threading.Event):  # noqa: ANN202
             wake.set()
 
     observer = Observer()
-    for source in folders:
-        observer.schedule(Wake(), str(source.path), recursive=source.recursive)
+    for folder in folders:
+        observer.schedule(Wake(), str(folder.path), recursive=folder.recursive)
     observer.start()
     return observer
