@@ -7,6 +7,9 @@
     │   ├── SinkError                 a delivery failed; ``retry_after`` is the destination's own wish
     │   └── SourceError (OSError)     listing, reading or acknowledging at a source failed
     │       └── SftpError …           adapters/sftp_session.py: HostKeyError, SftpAuthError, RemotePathError
+    ├── ReferenceDataError            data a kind needs is missing or wrong: SAT schemas (SatFilesMissing),
+    │                                 catalogs (CatalogsMissing), SAT lists (SatDataError), ERP mappings
+    │                                 (MappingError); each defined beside the kind that reads the data
     ├── TransitionRefused (ValueError)  a state change the document state machine does not allow (a bug)
     ├── ActionRefused                 an operator action does not apply to this document (gateway/operations.py)
     └── UserError (ValueError)        a web user cannot be created or changed (gateway/web/auth.py)
@@ -51,6 +54,10 @@ class SinkError(TransportError):
 
 class SourceError(TransportError, OSError):
     """A source could not list, read or acknowledge; an ``OSError``, so per-source isolation applies."""
+
+
+class ReferenceDataError(GatewayError):
+    """Data a document kind needs (SAT schemas, catalogs, SAT lists, an ERP mapping) is missing or wrong."""
 
 
 class TransitionRefused(GatewayError, ValueError):

@@ -9,10 +9,11 @@ from pathlib import Path
 
 from gateway import intake, pipeline
 from gateway.app import Gateway
+from gateway.errors import GatewayError
 from gateway.store.base import Document, now
 
 
-class ActionRefused(Exception):
+class ActionRefused(GatewayError):
     """The action does not apply to this document; the message says why, in the operator's terms."""
 
 
