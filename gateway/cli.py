@@ -444,10 +444,12 @@ def cmd_documents_list(args: argparse.Namespace) -> int:
     gw = _gateway(args)
     try:
         docs = gw.store.list_documents([args.state] if args.state else None)
+        rows = [d.summary() | {"findings": [f.to_dict() for f in by_severity(gw.store.findings(d.id))]}
+                for d in docs] if args.json else []
     finally:
         gw.close()
-    if args.json:
-        print(json.dumps([d.summary() for d in docs], ensure_ascii=False, indent=2))
+    if args.json:  # the documented --json contract (DESIGN §4): the summary keys and findings[], as queue list
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
         return 0
     for d in docs:
         print(f"{d.id}  {d.kind or '?':6}  {d.state:10}  {d.source_name}/{d.filename}  {d.sha256[:12]}")
