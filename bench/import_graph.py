@@ -18,15 +18,17 @@ PACKAGES = ("gateway", "adapters")
 # Layer of a module, lowest first. A module importing a module of a higher layer is an upward arrow, except for
 # the composition root and the entry points (highest layers), which may import anything below them.
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
+    ("errors", ("gateway.errors",)),
     ("config", ("gateway.config",)),
     ("foundation", ("gateway.findings", "gateway.ids", "gateway.logs", "gateway.faults", "gateway.xmlsafe",
-                    "gateway.rfc", "gateway.fraccion", "gateway.errors", "gateway.ports", "gateway.states")),
-    ("kinds", ("gateway.kinds",)),
+                    "gateway.rfc", "gateway.fraccion")),
     ("store", ("gateway.store",)),
+    ("kinds", ("gateway.kinds",)),
+    ("runtime", ("gateway.ports", "gateway.archive", "gateway.health", "gateway.runtime")),
     ("correlation", ("gateway.correlation", "gateway.correlate", "gateway.xdoc")),
     ("core", ("gateway",)),
     ("adapters", ("adapters",)),
-    ("root", ("gateway.app", "gateway.runner", "adapters.registry")),
+    ("root", ("gateway.app", "adapters.registry")),
     ("entry", ("gateway.cli", "gateway.__main__", "gateway.web", "gateway.receiver", "gateway.demo")),
 ]
 

@@ -8,11 +8,14 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gateway import logs
 from gateway.config import ConfigError, Settings, load
 from gateway.findings import Finding, Severity, by_severity
+
+if TYPE_CHECKING:
+    from gateway.runtime import Runtime
 
 DEFAULT_CONFIG = "config/gateway.toml"
 
@@ -327,7 +330,7 @@ def cmd_queue_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def _show(gw: Any, document_id: str) -> dict[str, Any] | None:
+def _show(gw: Runtime, document_id: str) -> dict[str, Any] | None:
     doc = gw.store.get(document_id)
     if doc is None:
         return None

@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from datetime import UTC
 
 from gateway import intake, logs, pipeline
-from gateway.app import Gateway
 from gateway.correlation import correlate
 from gateway.delivery import DeliveryLoop
+from gateway.runtime import Runtime
 
 log = logs.get("gateway.runner")
 
@@ -30,7 +30,7 @@ class RunStats:
     errors: list[str] = field(default_factory=list)
 
 
-def intake_once(gw: Gateway, stats: RunStats) -> int:
+def intake_once(gw: Runtime, stats: RunStats) -> int:
     """One pass over every source. A failing source is logged and skipped; it never blocks the others."""
     taken = 0
     for source in gw.sources:
@@ -53,11 +53,11 @@ def intake_once(gw: Gateway, stats: RunStats) -> int:
     return taken
 
 
-def _unstable_files(gw: Gateway) -> bool:
+def _unstable_files(gw: Runtime) -> bool:
     return any(source.pending() for source in gw.sources)
 
 
-def run_once(gw: Gateway, drain_timeout: float = 30.0) -> RunStats:
+def run_once(gw: Runtime, drain_timeout: float = 30.0) -> RunStats:
     stats = RunStats()
     longest_stable = max((s.stable_time for s in gw.sources), default=0.0)
     deadline = time.monotonic() + max(5.0, longest_stable * 6)
@@ -81,7 +81,7 @@ def run_once(gw: Gateway, drain_timeout: float = 30.0) -> RunStats:
     return stats
 
 
-def run_forever(gw: Gateway, stop: threading.Event | None = None) -> RunStats:
+def run_forever(gw: Runtime, stop: threading.Event | None = None) -> RunStats:
     stop = stop or threading.Event()
     wake = threading.Event()
     _install_signal_handlers(stop, wake)
@@ -137,7 +137,7 @@ def _install_signal_handlers(stop: threading.Event, wake: threading.Event) -> No
     signal.signal(signal.SIGINT, handler)
 
 
-def _watch_folders(gw: Gateway, wake: threading.Event):  # noqa: ANN202
+def _watch_folders(gw: Runtime, wake: threading.Event):  # noqa: ANN202
     from watchdog.events import FileSystemEventHandler
     from watchdog.observers import Observer
 
