@@ -152,6 +152,38 @@ def upward(edges: dict[str, set[str]]) -> list[tuple[str, str]]:
     return sorted(wrong)
 
 
+#: the composition root: the one core module that may import adapters (through adapters.registry)
+COMPOSITION_ROOT = "gateway.app"
+#: the one module that may import the demo package (besides the demo package itself)
+DEMO_USERS = ("gateway.cli",)
+#: what gateway.config may import: only the error tree, which imports nothing
+CONFIG_MAY_IMPORT = ("gateway.errors",)
+
+
+def _within(module: str, package: str) -> bool:
+    return module == package or module.startswith(package + ".")
+
+
+def violations(edges: dict[str, set[str]]) -> list[str]:
+    """The broken import contracts of docs/architecture.md, one line each (empty: all kept)."""
+    found = []
+    for source, targets in sorted(edges.items()):
+        for target in sorted(targets):
+            if _within(source, "gateway") and source != COMPOSITION_ROOT and _within(target, "adapters"):
+                found.append(f"core imports an adapter: {source} -> {target}")
+            if _within(source, "gateway.kinds") and _within(target, "gateway.correlation"):
+                found.append(f"a kind imports correlation: {source} -> {target}")
+            if source == "gateway.config" and target not in CONFIG_MAY_IMPORT:
+                found.append(f"the config module imports a project module: {source} -> {target}")
+            if source == "gateway.errors":
+                found.append(f"the error tree imports a project module: {source} -> {target}")
+            if (_within(target, "gateway.demo") and not _within(source, "gateway.demo")
+                    and source not in DEMO_USERS):
+                found.append(f"the demo is imported by the product: {source} -> {target}")
+    found += [f"import cycle: {' <-> '.join(group)}" for group in cycles(edges)]
+    return found
+
+
 def main(root: Path) -> None:
     edges = graph(root)
     modules = project_modules(root)
