@@ -19,6 +19,7 @@ from typing import Any
 
 from gateway import logs
 from gateway.findings import error
+from gateway.runtime import Runtime
 from gateway.store.base import Document
 
 log = logs.get("gateway.cancellation")
@@ -29,7 +30,7 @@ _ON_ITS_WAY = ("received", "validated", "normalised", "pending", "rejected")
 _NOTICES = ("recorded", "ready", "forwarded")
 
 
-def route(gw: Any, document_id: str, kind: str | None, record: dict[str, Any] | None) -> str | None:
+def route(gw: Runtime, document_id: str, kind: str | None, record: dict[str, Any] | None) -> str | None:
     """None: route the document as usual; else the state it was given here."""
     if not record:
         return None
@@ -40,7 +41,7 @@ def route(gw: Any, document_id: str, kind: str | None, record: dict[str, Any] | 
     return None
 
 
-def _notice(gw: Any, document_id: str, record: dict[str, Any]) -> str | None:
+def _notice(gw: Runtime, document_id: str, record: dict[str, Any]) -> str | None:
     store, uuid = gw.store, record["uuid"]
     earlier = [d for d in store.find_by_business_key(f"cancel:{uuid}", NOTICE_KIND)
                if d.id != document_id and d.state in _NOTICES]
@@ -67,7 +68,7 @@ def _notice(gw: Any, document_id: str, record: dict[str, Any]) -> str | None:
     return "recorded"
 
 
-def _invoice(gw: Any, document_id: str, uuid: str) -> str | None:
+def _invoice(gw: Runtime, document_id: str, uuid: str) -> str | None:
     store = gw.store
     notices = [d for d in store.find_by_business_key(f"cancel:{uuid}", NOTICE_KIND) if d.state in _NOTICES]
     if not notices:
@@ -78,7 +79,7 @@ def _invoice(gw: Any, document_id: str, uuid: str) -> str | None:
     return "rejected"
 
 
-def _reject(gw: Any, invoice: Document, record: dict[str, Any], notice_id: str) -> None:
+def _reject(gw: Runtime, invoice: Document, record: dict[str, Any], notice_id: str) -> None:
     store = gw.store
     store.add_findings(invoice.id, [error("CFDI-CANCELLED", f"{_said(record)}; la factura no se entrega al "
                                           "inventario.", uuid=record.get("uuid"))])

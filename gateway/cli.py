@@ -8,12 +8,15 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gateway import logs
 from gateway.config import ConfigError, Settings, load
 from gateway.findings import Finding, Severity, by_severity
 from gateway.kinds.base import CheckResult, Part
+
+if TYPE_CHECKING:
+    from gateway.runtime import Runtime
 
 DEFAULT_CONFIG = "config/gateway.toml"
 
@@ -158,7 +161,9 @@ def _operator() -> str:
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    settings = load(args.config)
+    from gateway.app import load_settings
+
+    settings = load_settings(args.config)  # the core's sections and every adapter's own keys
     logs.configure(settings.log_level, settings.log_format)
     return settings
 
@@ -340,7 +345,7 @@ def cmd_queue_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def _show(gw: Any, document_id: str) -> dict[str, Any] | None:
+def _show(gw: Runtime, document_id: str) -> dict[str, Any] | None:
     doc = gw.store.get(document_id)
     if doc is None:
         return None
@@ -459,10 +464,12 @@ def cmd_documents_list(args: argparse.Namespace) -> int:
     gw = _gateway(args)
     try:
         docs = gw.store.list_documents([args.state] if args.state else None)
+        rows = [d.summary() | {"findings": [f.to_dict() for f in by_severity(gw.store.findings(d.id))]}
+                for d in docs] if args.json else []
     finally:
         gw.close()
-    if args.json:
-        print(json.dumps([d.summary() for d in docs], ensure_ascii=False, indent=2))
+    if args.json:  # the documented --json contract (DESIGN §4): the summary keys and findings[], as queue list
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
         return 0
     for d in docs:
         print(f"{d.id}  {d.kind or '?':6}  {d.state:10}  {d.source_name}/{d.filename}  {d.sha256[:12]}")

@@ -24,6 +24,7 @@ CODES: dict[str, str] = {
     "FILE-TOO-LARGE": "the file is larger than the configured limit",
     "FILE-ENCODING": "the file cannot be decoded",
     "FILE-UNKNOWN-KIND": "the document kind cannot be recognised",
+    "FILE-UNREADABLE": "the file cannot be read (missing, permissions); `validate` and `erp preview` report it",
     "XML-MALFORMED": "not well-formed XML",
     "XML-FORBIDDEN": "DTD, entity declaration or external reference (security)",
     "XML-SCHEMALOCATION": "xmlns:schemaLocation quirk of SAT bulk downloads, repaired",

@@ -9,18 +9,18 @@ from __future__ import annotations
 import structlog
 
 from gateway import cancellation, logs, xmlsafe
-from gateway.app import Gateway
 from gateway.correlation import correlate
 from gateway.faults import crash_point
 from gateway.findings import Finding, error, info
 from gateway.intake import record
 from gateway.kinds.base import CheckResult
+from gateway.runtime import Runtime
 from gateway.store.base import IN_PROGRESS, Document, now
 
 log = logs.get("gateway.pipeline")
 
 
-def check_bytes(gw: Gateway, data: bytes, filename: str, declared_kind: str = "auto") -> tuple[str | None, CheckResult]:
+def check_bytes(gw: Runtime, data: bytes, filename: str, declared_kind: str = "auto") -> tuple[str | None, CheckResult]:
     """Detect the kind and validate; shared by the pipeline and ``validate``. Never raises on bad input."""
     if not data:
         return None, CheckResult([error("FILE-EMPTY", "El archivo está vacío (0 bytes).")])
@@ -40,7 +40,7 @@ def check_bytes(gw: Gateway, data: bytes, filename: str, declared_kind: str = "a
     return kind_name, named(data, filename) if named else kind.check(data)
 
 
-def process(gw: Gateway, document_id: str) -> str:
+def process(gw: Runtime, document_id: str) -> str:
     """Process one document in an in-progress state; return its new state."""
     store = gw.store
     doc = store.get(document_id)
@@ -83,7 +83,7 @@ def process(gw: Gateway, document_id: str) -> str:
         structlog.contextvars.unbind_contextvars("document_id")
 
 
-def process_pending(gw: Gateway) -> int:
+def process_pending(gw: Runtime) -> int:
     """Process until nothing is in progress (a container's parts are processed in the same pass)."""
     count, seen = 0, set()
     while True:
@@ -96,7 +96,7 @@ def process_pending(gw: Gateway) -> int:
             count += 1
 
 
-def _split(gw: Gateway, doc: Document, kind_name: str | None, result: CheckResult) -> str:
+def _split(gw: Runtime, doc: Document, kind_name: str | None, result: CheckResult) -> str:
     """Archive each part of a container, then commit all part rows and the container's ``split`` at once.
 
     The parts are consumed lazily (a container may stream a large file); only their hashes are kept.
@@ -148,7 +148,7 @@ def _split(gw: Gateway, doc: Document, kind_name: str | None, result: CheckResul
     return "split"
 
 
-def _record_part(gw: Gateway, container: Document, label: str, sha256: str, size: int, part_kind: str,
+def _record_part(gw: Runtime, container: Document, label: str, sha256: str, size: int, part_kind: str,
                  findings: list[Finding]) -> str:
     """A part row: a document to process, an attachment kept as it is, or an entry its container refused."""
     store = gw.store
@@ -169,7 +169,7 @@ def _record_part(gw: Gateway, container: Document, label: str, sha256: str, size
 _LIVE = ("normalised", "pending", "ready", "forwarded")
 
 
-def _link_by_key(gw: Gateway, doc: Document, kind_name: str | None, result: CheckResult) -> None:
+def _link_by_key(gw: Runtime, doc: Document, kind_name: str | None, result: CheckResult) -> None:
     """Recognise a byte-different resend by its business key, and link what the document says it refers to."""
     store = gw.store
     if result.business_key:
@@ -187,7 +187,7 @@ def _link_by_key(gw: Gateway, doc: Document, kind_name: str | None, result: Chec
                 store.add_link(doc.id, target.id, role)
 
 
-def _safe_check(gw: Gateway, doc: Document) -> tuple[str | None, CheckResult]:
+def _safe_check(gw: Runtime, doc: Document) -> tuple[str | None, CheckResult]:
     """A bug in a checker must reject one document, not stop the gateway."""
     try:
         return _check_archived(gw, doc)
@@ -198,7 +198,7 @@ def _safe_check(gw: Gateway, doc: Document) -> tuple[str | None, CheckResult]:
         return None, CheckResult([finding])
 
 
-def _check_archived(gw: Gateway, doc: Document) -> tuple[str | None, CheckResult]:
+def _check_archived(gw: Runtime, doc: Document) -> tuple[str | None, CheckResult]:
     """A declared kind that streams (an ERP export of 500,000 rows) reads the archived file itself; others get bytes."""
     kind_name: str | None = doc.declared_kind
     if kind_name == "auto" and doc.size:  # a kind that streams (a ZIP) is recognised from the head alone
@@ -211,7 +211,7 @@ def _check_archived(gw: Gateway, doc: Document) -> tuple[str | None, CheckResult
     return check_bytes(gw, gw.archive.read(doc.sha256), doc.filename, doc.declared_kind)
 
 
-def _on_ready(gw: Gateway, kind_name: str | None, document_id: str, result: CheckResult) -> None:
+def _on_ready(gw: Runtime, kind_name: str | None, document_id: str, result: CheckResult) -> None:
     """Kinds that keep reference data (the ERP material master) record it in the transaction that makes it ready."""
     kind = gw.kinds.get(kind_name) if kind_name else None
     on_ready = getattr(kind, "on_ready", None)

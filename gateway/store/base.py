@@ -14,13 +14,7 @@ from datetime import UTC, datetime
 from typing import Any, Iterable, Protocol
 
 from gateway.findings import Finding
-
-#: Document states (DESIGN §2) plus the terminal ones an operator can cause.
-STATES = (
-    "received", "validated", "normalised", "pending", "ready", "forwarded",
-    "rejected", "duplicate", "discarded", "replaced", "split", "attached", "recorded",
-)
-IN_PROGRESS = ("received", "validated", "normalised")
+from gateway.store.states import IN_PROGRESS, STATES, State  # noqa: F401 - the store's vocabulary
 
 
 def now() -> str:

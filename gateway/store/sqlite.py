@@ -12,6 +12,7 @@ from typing import Any, Iterable, Iterator
 
 from gateway.findings import Finding, Severity
 from gateway.store.base import AuditEntry, Delivery, Document, dumps, now
+from gateway.store.states import check_transition
 from gateway.store.web_queries import WebQueries
 
 _DOC_COLUMNS = (
@@ -139,6 +140,7 @@ class SqliteStore(WebQueries):
             row = self._db.execute("SELECT state FROM documents WHERE id = ?", (document_id,)).fetchone()
             if row is None:
                 raise KeyError(document_id)
+            to_state = check_transition(document_id, row[0], to_state).value
             self.update_fields(document_id, state=to_state, **fields)
             self._audit(document_id, actor, action, row[0], to_state, reason, detail)
 
