@@ -53,6 +53,9 @@ class SourceConfig:
     type: str
     kind: str = "auto"
     options: dict[str, Any] = field(default_factory=dict)
+    #: which verdicts are answered to the sender (gateway/answers.py), and in which language
+    reply_on: tuple[str, ...] = ("accepted", "rejected", "partial")
+    reply_language: str = "es"
     #: set once the adapter has checked and completed ``options`` (adapters/registry.py)
     checked: bool = field(default=False, repr=False, compare=False)
 
@@ -267,8 +270,19 @@ def _source(entry: dict[str, Any], index: int, base_dir: Path) -> SourceConfig:
     kind = entry.get("kind", "auto")
     if not isinstance(kind, str) or not _KINDS.match(kind):
         raise ConfigError(f"{where}.kind: '{kind}' must be auto, cfdi, pedimento, cove or erp:<mapping>")
-    options = {k: v for k, v in entry.items() if k not in {"name", "type", "kind"}}  # the adapter's to check
-    return SourceConfig(name=name, type=type_, kind=kind, options=options)
+    core = {"name", "type", "kind", "reply_on", "reply_language"}
+    options = {k: v for k, v in entry.items() if k not in core}  # the adapter's to check
+    config = SourceConfig(name=name, type=type_, kind=kind, options=options)
+    reply_on = entry.get("reply_on", list(config.reply_on))
+    verdicts = {"accepted", "rejected", "partial"}
+    if not isinstance(reply_on, list) or not reply_on or not set(reply_on) <= verdicts:
+        raise ConfigError(f"{where}.reply_on: must be a list of accepted, rejected, partial")
+    config.reply_on = tuple(reply_on)
+    language = entry.get("reply_language", "es")
+    if language not in ("es", "en"):
+        raise ConfigError(f"{where}.reply_language: '{language}' must be es or en")
+    config.reply_language = language
+    return config
 
 
 def _sink(entry: dict[str, Any], index: int, base_dir: Path) -> SinkConfig:

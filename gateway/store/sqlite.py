@@ -290,6 +290,63 @@ class SqliteStore(WebQueries):
         rows = self._db.execute("SELECT * FROM component_health ORDER BY component, name")
         return [dict(r) | {"healthy": bool(r["healthy"])} for r in rows]
 
+    # answers to senders (migration 0027) -----------------------------------------------------------------
+
+    def changed_documents(self, after_audit_id: int, limit: int = 5000) -> tuple[list[str], int]:
+        """Documents with an audit row after ``after_audit_id`` (oldest first), and the last audit id read."""
+        rows = self._db.execute("SELECT id, document_id FROM audit WHERE id > ? ORDER BY id LIMIT ?",
+                                (after_audit_id, limit)).fetchall()
+        if not rows:
+            return [], after_audit_id
+        return list(dict.fromkeys(r[1] for r in rows)), rows[-1][0]
+
+    def answer_cursor(self) -> int:
+        row = self._db.execute("SELECT audit_id FROM answer_cursor WHERE id = 1").fetchone()
+        return row[0] if row else 0
+
+    def set_answer_cursor(self, audit_id: int) -> None:
+        with self.transaction():
+            self._db.execute("INSERT INTO answer_cursor (id, audit_id) VALUES (1, ?) ON CONFLICT (id) DO UPDATE "
+                             "SET audit_id = excluded.audit_id", (audit_id,))
+
+    def family(self, root_id: str) -> list[Document]:
+        """A received file and everything that came of it: its parts (at any depth) and their replacements."""
+        rows = self._db.execute(
+            "WITH RECURSIVE fam(id) AS (SELECT ? UNION SELECT d.id FROM documents d JOIN fam "
+            "ON d.parent_id = fam.id OR d.replaces_id = fam.id) "
+            "SELECT d.* FROM documents d JOIN fam ON d.id = fam.id ORDER BY d.received_at, d.id", (root_id,))
+        return [_document(r) for r in rows]
+
+    def last_answer(self, document_id: str) -> dict[str, Any] | None:
+        row = self._db.execute("SELECT * FROM answers WHERE document_id = ? ORDER BY seq DESC LIMIT 1",
+                               (document_id,)).fetchone()
+        return dict(row) if row else None
+
+    def add_answer(self, answer: dict[str, Any]) -> None:
+        with self.transaction():
+            columns = ", ".join(answer)
+            self._db.execute(f"INSERT INTO answers ({columns}) VALUES ({', '.join('?' * len(answer))})",
+                             list(answer.values()))
+
+    def due_answers(self, at: str, limit: int = 100) -> list[dict[str, Any]]:
+        rows = self._db.execute("SELECT * FROM answers WHERE state = 'pending' AND next_attempt_at <= ? "
+                                "ORDER BY created_at, document_id, seq LIMIT ?", (at, limit))
+        return [dict(r) for r in rows]
+
+    def update_answer(self, document_id: str, seq: int, **fields: Any) -> None:
+        with self.transaction():
+            sets = ", ".join(f"{k} = ?" for k in fields)
+            self._db.execute(f"UPDATE answers SET {sets} WHERE document_id = ? AND seq = ?",
+                             [*fields.values(), document_id, seq])
+
+    def answers_by_source(self) -> list[dict[str, Any]]:
+        """Per source: answers written, waiting, the last written and the last error (the overview)."""
+        rows = self._db.execute(
+            "SELECT source_name, SUM(state = 'written') AS written, SUM(state = 'pending') AS waiting, "
+            "MAX(written_at) AS last_written_at, MAX(CASE WHEN state = 'pending' THEN last_error END) AS last_error "
+            "FROM answers GROUP BY source_name ORDER BY source_name")
+        return [dict(r) for r in rows]
+
     # ERP material master (erp.materials chunks) -------------------------------------------------------
 
     def upsert_materials(self, document_id: str, materials: list[tuple[str, Any, Any, Any, Any]]) -> None:
