@@ -54,7 +54,7 @@ def collect(gw: Runtime) -> int:
     if not sources:
         return 0
     store, queued = gw.store, 0
-    changed, last = store.changed_documents(store.answer_cursor())
+    changed, last = store.changed_documents(store.cursor("answers")[0])
     roots: dict[str, None] = {}
     for document_id in changed:
         root = _root(store, document_id)
@@ -88,7 +88,7 @@ def collect(gw: Runtime) -> int:
             store.audit(root_id, gw.actor, "answer", reason=f"{answer['verdict']} #{seq}",
                         detail={"name": name, "to": sources[root.source_name].reply_location()})
         queued += 1
-    store.set_answer_cursor(last)
+    store.set_cursor("answers", last)
     return queued
 
 

@@ -61,6 +61,18 @@ class SourceConfig:
 
 
 @dataclass
+class NotifyConfig:
+    """``[notify]``: a digest of new rejections and dead letters to operations staff (gateway/notify.py)."""
+
+    type: str = "smtp"
+    interval: float = 3600.0
+    base_url: str | None = None   # the web page, for links in the digest
+    language: str = "es"
+    options: dict[str, Any] = field(default_factory=dict)  # the mailer adapter's own keys (server, login, to…)
+    checked: bool = field(default=False, repr=False, compare=False)
+
+
+@dataclass
 class SinkConfig:
     name: str
     type: str
@@ -153,6 +165,7 @@ class Settings:
     tolerances: dict[str, str] = field(default_factory=dict)
     correlation: CorrelationSettings = field(default_factory=CorrelationSettings)
     web: dict[str, Any] = field(default_factory=dict)  # [web] table, checked by gateway/web/settings.py
+    notify: NotifyConfig | None = None  # [notify], when operations staff are to be mailed
     archives: dict[str, Any] = field(default_factory=dict)  # [archives] table, gateway/kinds/archive/limits.py
 
     @property
@@ -180,7 +193,7 @@ def load(path: str | Path) -> Settings:
 
 
 def from_dict(raw: dict[str, Any], base_dir: Path) -> Settings:
-    known_top = {"gateway", "store", "validation", "logging", "source", "sink", "erp", "correlation", "web",
+    known_top = {"gateway", "store", "validation", "logging", "source", "sink", "erp", "correlation", "web", "notify",
                  "archives"}
     for key in raw:
         if key not in known_top:
@@ -235,6 +248,8 @@ def from_dict(raw: dict[str, Any], base_dir: Path) -> Settings:
         raise ConfigError("erp.mapping_dirs: must be a list of directory paths")
     settings.erp_mapping_dirs = [_path(base_dir, d) for d in mapping_dirs]
     settings.web = _table(raw, "web")
+    if "notify" in raw:
+        settings.notify = _notify(_table(raw, "notify"))
     settings.archives = _table(raw, "archives")
     settings.sources = [_source(entry, i, base_dir) for i, entry in enumerate(_array(raw, "source"))]
     settings.sinks = [_sink(entry, i, base_dir) for i, entry in enumerate(_array(raw, "sink"))]
@@ -260,6 +275,21 @@ def _sat_data_files(validation: dict[str, Any], base_dir: Path) -> dict[str, Pat
             raise ConfigError(f"validation.{key}: file not found: {path}")
         files[provider] = path
     return files
+
+
+def _notify(table: dict[str, Any]) -> NotifyConfig:
+    config = NotifyConfig(options={k: v for k, v in table.items()
+                                   if k not in {"type", "interval", "base_url", "language"}})
+    config.type = str(table.get("type", "smtp"))
+    config.interval = parse_duration(table.get("interval", "1h"), "notify.interval")
+    base_url = table.get("base_url")
+    if base_url is not None and (not isinstance(base_url, str) or not base_url.startswith(("http://", "https://"))):
+        raise ConfigError("notify.base_url: must be the web page's address, starting with http:// or https://")
+    config.base_url = base_url.rstrip("/") if base_url else None
+    config.language = str(table.get("language", "es"))
+    if config.language not in ("es", "en"):
+        raise ConfigError(f"notify.language: '{config.language}' must be es or en")
+    return config
 
 
 def _source(entry: dict[str, Any], index: int, base_dir: Path) -> SourceConfig:

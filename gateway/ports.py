@@ -28,8 +28,8 @@ from typing import Any, BinaryIO, ClassVar, Protocol
 from gateway.config import SinkConfig, SourceConfig
 from gateway.errors import ConfigError, SinkError, SourceError
 
-__all__ = ["ConfigContext", "ConfigError", "IncomingFile", "Outgoing", "Sink", "SinkBase", "SinkError", "Source",
-           "SourceBase", "SourceError", "WatchedFolder"]
+__all__ = ["ConfigContext", "ConfigError", "IncomingFile", "Mailer", "Outgoing", "Sink", "SinkBase", "SinkError",
+           "Source", "SourceBase", "SourceError", "WatchedFolder"]
 
 
 @dataclass(frozen=True)
@@ -123,6 +123,16 @@ class Sink(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+class Mailer(Protocol):
+    """Sends one message to operations staff (the ``[notify]`` digest); a failure is a ``TransportError``."""
+
+    def send(self, subject: str, body: str) -> None: ...
+
+    def describe(self) -> str:
+        """Where the mail goes, without secrets (the overview and ``/healthz``)."""
+        ...
 
 
 class SourceBase:

@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC
 
-from gateway import answers, intake, logs, pipeline
+from gateway import answers, intake, logs, notify, pipeline
 from gateway.correlation import correlate
 from gateway.delivery import DeliveryLoop
 from gateway.runtime import Runtime
@@ -76,6 +76,7 @@ def run_once(gw: Runtime, drain_timeout: float = 30.0) -> RunStats:
     finally:
         deliveries.stop()
     answers.run(gw)  # every file taken now has its verdict: tell the senders
+    notify.run(gw, wait=True)
     stats.delivery_attempts += deliveries.attempts
     if deliveries.failed is not None:
         raise RuntimeError("delivery loop failed") from deliveries.failed
@@ -99,6 +100,7 @@ def run_forever(gw: Runtime, stop: threading.Event | None = None) -> RunStats:
                 stats.processed += processed
             deliveries.poke()
             answers.run(gw)
+            notify.run(gw)
             timeout = gw.settings.poll_interval
             if _unstable_files(gw):
                 timeout = min(timeout, max(0.05, min(s.stable_time for s in gw.sources) / 2))

@@ -156,3 +156,26 @@ def test_answers_survive_sigkill_exactly_once(workspace, make_invoice):
                          "last_written_at": rows[0]["last_written_at"], "last_error": None}]
     finally:
         gw.close()
+
+
+pytest_plugins = ("tests.sftp_fixtures",)
+
+
+def test_an_sftp_broker_finds_its_answers_on_its_own_server(workspace, make_invoice, sshd):
+    from tests.sftp_fixtures import BASE, FOLDER_SINK
+
+    workspace.config.write_text(BASE + sshd.source_toml(reply_path="respuestas") + FOLDER_SINK, encoding="utf-8")
+    (sshd.remote / "buena.xml").write_bytes(make_invoice(7601))
+    (sshd.remote / "rota.xml").write_bytes(make_invoice(7602)[:1200])
+    _run(workspace)
+    replies = sshd.remote / "respuestas"
+    names = sorted(p.name for p in replies.iterdir())
+    assert names == ["buena.xml.accepted.json", "buena.xml.accepted.txt", "rota.xml.rejected.json",
+                     "rota.xml.rejected.txt"]  # no temp file left behind
+    rejected = json.loads((replies / "rota.xml.rejected.json").read_text(encoding="utf-8"))
+    jsonschema.validate(rejected, SCHEMA)
+    assert rejected["documents"][0]["findings"][0]["code"] == "XML-MALFORMED"
+    # the answers folder is never taken as incoming files, and nothing is answered twice
+    _run(workspace)
+    assert sorted(p.name for p in replies.iterdir()) == names
+    assert len(workspace.documents()) == 2

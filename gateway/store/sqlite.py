@@ -300,14 +300,27 @@ class SqliteStore(WebQueries):
             return [], after_audit_id
         return list(dict.fromkeys(r[1] for r in rows)), rows[-1][0]
 
-    def answer_cursor(self) -> int:
-        row = self._db.execute("SELECT audit_id FROM answer_cursor WHERE id = 1").fetchone()
-        return row[0] if row else 0
+    def cursor(self, name: str) -> tuple[int, str | None]:
+        """(audit id, when it was set) of a reader of the audit trail; (0, None) before its first pass."""
+        row = self._db.execute("SELECT audit_id, updated_at FROM cursors WHERE name = ?", (name,)).fetchone()
+        return (row[0], row[1]) if row else (0, None)
 
-    def set_answer_cursor(self, audit_id: int) -> None:
+    def set_cursor(self, name: str, audit_id: int) -> None:
         with self.transaction():
-            self._db.execute("INSERT INTO answer_cursor (id, audit_id) VALUES (1, ?) ON CONFLICT (id) DO UPDATE "
-                             "SET audit_id = excluded.audit_id", (audit_id,))
+            self._db.execute("INSERT INTO cursors (name, audit_id, updated_at) VALUES (?, ?, ?) ON CONFLICT (name) "
+                             "DO UPDATE SET audit_id = excluded.audit_id, updated_at = excluded.updated_at",
+                             (name, audit_id, now()))
+
+    def rejections_since(self, after_audit_id: int, limit: int = 10000) -> list[dict[str, Any]]:
+        """Documents that became ``rejected`` after ``after_audit_id`` (dead letters included), oldest first."""
+        rows = self._db.execute(
+            "SELECT a.id AS audit_id, a.action, a.at, d.id, d.source_name, d.filename, d.kind FROM audit a "
+            "JOIN documents d ON d.id = a.document_id WHERE a.id > ? AND a.to_state = 'rejected' "
+            "AND (a.from_state IS NULL OR a.from_state != 'rejected') ORDER BY a.id LIMIT ?", (after_audit_id, limit))
+        return [dict(r) for r in rows]
+
+    def last_audit_id(self) -> int:
+        return self._db.execute("SELECT COALESCE(MAX(id), 0) FROM audit").fetchone()[0]
 
     def family(self, root_id: str) -> list[Document]:
         """A received file and everything that came of it: its parts (at any depth) and their replacements."""

@@ -19,5 +19,5 @@ CREATE TABLE answers (
     PRIMARY KEY (document_id, seq)
 );
 CREATE INDEX answers_due ON answers (state, next_attempt_at);
--- how far the answers have read the audit trail (one row)
-CREATE TABLE answer_cursor (id INTEGER PRIMARY KEY CHECK (id = 1), audit_id INTEGER NOT NULL);
+-- how far a reader of the audit trail has got: 'answers' (gateway/answers.py), 'notify' (gateway/notify.py)
+CREATE TABLE cursors (name TEXT PRIMARY KEY, audit_id INTEGER NOT NULL, updated_at TEXT NOT NULL);
