@@ -179,3 +179,35 @@ def test_an_sftp_broker_finds_its_answers_on_its_own_server(workspace, make_invo
     _run(workspace)
     assert sorted(p.name for p in replies.iterdir()) == names
     assert len(workspace.documents()) == 2
+
+
+def test_the_overview_shows_which_sources_answer_where_and_what_is_stuck(workspace, make_invoice):
+    import urllib.request
+
+    from tests.web_fixtures import free_port, wait_ready
+
+    _answering(workspace, 'reply_on = ["rejected", "partial"]\n')
+    (workspace.root / "respuestas").write_text("a file where the folder should be")  # answers cannot be written
+    (workspace.inbox / "rota.xml").write_bytes(b"<cfdi")
+    _run(workspace)
+    env = {"IMMEX_GATEWAY_PASSWORD": "una-clave-larga-de-prueba-7"}
+    assert workspace.cli("users", "add", "ana", "--role", "viewer", env=env).returncode == 0
+    token = workspace.cli("users", "token", "ana").stdout.strip().split()[-1]
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-m", "gateway", "serve", "-c", str(workspace.config), "--port",
+                                str(port)], cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)},
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_ready(f"http://127.0.0.1:{port}", process)
+        request = urllib.request.Request(f"http://127.0.0.1:{port}/api/overview",
+                                         headers={"Authorization": f"Bearer {token}"})
+        with urllib.request.urlopen(request, timeout=30) as response:
+            overview = json.loads(response.read())
+    finally:
+        process.terminate()
+        process.wait(timeout=15)
+    [row] = overview["answers"]
+    assert row["source"] == "broker-drop" and row["to"].endswith("respuestas")
+    assert row["reply_on"] == "rejected, partial"
+    assert row["written"] == 0 and row["waiting"] == 1 and "respuestas" in row["last_error"]
+    assert any(c["component"] == "reply" for c in overview["health"]["components"])
