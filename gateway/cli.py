@@ -215,7 +215,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     class _Standalone:  # the small part of Gateway that check_bytes needs
         kinds = KindRegistry(cert_dirs, sat_root, sat_data_files, settings=settings)
 
-    results = []
+    results: list[dict[str, Any]] = []
     worst = 0
     for path in args.files:
         try:
@@ -227,7 +227,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
             worst = 1
             continue
         kind, result = check_bytes(_Standalone(), data, path.name, args.kind)  # type: ignore[arg-type]
-        children = []
+        children: list[dict[str, Any]] = []
         if result.parts is not None and result.ok:  # a container: each document it holds is checked too
             for number, part in enumerate(result.parts, start=1):
                 label = f"{path}#{number} {part.label}".rstrip()

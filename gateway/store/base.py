@@ -86,7 +86,9 @@ class Delivery:
                 "delivered_at": self.delivered_at}
 
 
-class Store(Protocol):
+class CoreStore(Protocol):
+    """The store as the pipeline, correlation and outbox use it (``interface.Store`` adds the web's queries)."""
+
     def transaction(self) -> AbstractContextManager[None]: ...
     def close(self) -> None: ...
 

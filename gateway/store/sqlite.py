@@ -115,7 +115,7 @@ class SqliteStore(WebQueries):
 
     def list_documents(self, states: Iterable[str] | None = None, limit: int | None = None,
                        offset: int = 0) -> list[Document]:
-        sql, params = "SELECT * FROM documents", []
+        sql, params = "SELECT * FROM documents", list[Any]()
         if states is not None:
             states = list(states)
             sql += f" WHERE state IN ({', '.join('?' * len(states))})"
@@ -306,7 +306,7 @@ class SqliteStore(WebQueries):
 
     def known_parts(self, part_numbers: Iterable[str]) -> set[str]:
         """The part numbers among these that the material master holds."""
-        parts, known = list(part_numbers), set()
+        parts, known = list(part_numbers), set[str]()
         for start in range(0, len(parts), 500):
             batch = parts[start:start + 500]
             rows = self._db.execute(
