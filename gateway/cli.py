@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from gateway import logs
 from gateway.config import ConfigError, Settings, load
 from gateway.findings import Finding, Severity, by_severity
+from gateway.kinds.base import CheckResult, Part
 
 if TYPE_CHECKING:
     from gateway.runtime import Runtime
@@ -231,7 +232,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         if result.parts is not None and result.ok:  # a container: each document it holds is checked too
             for number, part in enumerate(result.parts, start=1):
                 label = f"{path}#{number} {part.label}".rstrip()
-                part_kind, part_result = check_bytes(_Standalone(), part.data, label, part.kind)  # type: ignore[arg-type]
+                part_kind, part_result = _check_part(_Standalone(), part, label)
                 children.append({"filename": label, "kind": part_kind, "valid": part_result.ok,
                                  "findings": [f.to_dict() for f in by_severity(part_result.findings)],
                                  "record": part_result.record})
@@ -249,6 +250,20 @@ def cmd_validate(args: argparse.Namespace) -> int:
             for f in item["findings"]:
                 print("  " + _finding_line(Finding.from_dict(f)))
     return worst
+
+
+def _check_part(checker: Any, part: Part, label: str) -> tuple[str | None, CheckResult]:
+    """A part of a container as the pipeline would take it: attachments kept, refused entries rejected."""
+    from gateway.pipeline import check_bytes
+
+    if part.kind == "attachment":
+        return "attachment", CheckResult(validated=True)
+    if part.kind == "refused":
+        return None, CheckResult(list(part.findings))
+    if part.opener is not None:
+        with part.opener() as stream:
+            return check_bytes(checker, stream.read(), label, part.kind)
+    return check_bytes(checker, part.data, label, part.kind)
 
 
 def _validate_erp(args: argparse.Namespace) -> int:
@@ -340,7 +355,9 @@ def _show(gw: Runtime, document_id: str) -> dict[str, Any] | None:
     data["audit"] = [a.to_dict() for a in gw.store.audit_trail(doc.id)]
     data["deliveries"] = [d.to_dict() for d in gw.store.deliveries(doc.id)]
     data["archive_path"] = str(gw.archive.path_for(doc.sha256))
-    data["links"] = _links(doc) + gw.store.correlation_links(doc.id)
+    data["links"] = _links(doc) + gw.store.correlation_links(doc.id) + [
+        {"kind": other.kind, "id": other.id, "role": role, "filename": other.filename, "state": other.state}
+        for role, other in gw.store.linked_documents(doc) if role in ("part", "attachment")]
     return data
 
 

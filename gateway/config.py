@@ -150,6 +150,7 @@ class Settings:
     tolerances: dict[str, str] = field(default_factory=dict)
     correlation: CorrelationSettings = field(default_factory=CorrelationSettings)
     web: dict[str, Any] = field(default_factory=dict)  # [web] table, checked by gateway/web/settings.py
+    archives: dict[str, Any] = field(default_factory=dict)  # [archives] table, gateway/kinds/archive/limits.py
 
     @property
     def archive_dir(self) -> Path:
@@ -176,7 +177,8 @@ def load(path: str | Path) -> Settings:
 
 
 def from_dict(raw: dict[str, Any], base_dir: Path) -> Settings:
-    known_top = {"gateway", "store", "validation", "logging", "source", "sink", "erp", "correlation", "web"}
+    known_top = {"gateway", "store", "validation", "logging", "source", "sink", "erp", "correlation", "web",
+                 "archives"}
     for key in raw:
         if key not in known_top:
             raise ConfigError(f"{key}: unknown section (known: {', '.join(sorted(known_top))})")
@@ -230,6 +232,7 @@ def from_dict(raw: dict[str, Any], base_dir: Path) -> Settings:
         raise ConfigError("erp.mapping_dirs: must be a list of directory paths")
     settings.erp_mapping_dirs = [_path(base_dir, d) for d in mapping_dirs]
     settings.web = _table(raw, "web")
+    settings.archives = _table(raw, "archives")
     settings.sources = [_source(entry, i, base_dir) for i, entry in enumerate(_array(raw, "source"))]
     settings.sinks = [_sink(entry, i, base_dir) for i, entry in enumerate(_array(raw, "sink"))]
     _unique([s.name for s in settings.sources], "source")

@@ -21,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from gateway import logs
-from gateway.canonical import envelope
+from gateway.canonical import attachment_links, envelope
 from gateway.correlation import correlate
 from gateway.faults import crash_point
 from gateway.findings import error
@@ -88,7 +88,7 @@ def prepare(gw: Runtime, delivery: Delivery) -> Job | None:
         return None
     container = store.get(doc.parent_id) if doc.parent_id else None
     archive = gw.archive
-    links = store.links(doc.id) + correlate.links(store, doc.id)
+    links = store.links(doc.id) + correlate.links(store, doc.id) + attachment_links(store, doc)
     item = Outgoing(doc.id, doc.kind or "unknown", envelope(doc, store.findings(doc.id), links, container=container),
                     doc.filename, lambda: archive.read(doc.sha256), doc.business_key)
     return Job(delivery, sink, config, item, doc.state == "forwarded")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import structlog
 
-from gateway import logs, xmlsafe
+from gateway import cancellation, logs, xmlsafe
 from gateway.correlation import correlate
 from gateway.faults import crash_point
 from gateway.findings import Finding, error, info
@@ -67,6 +67,9 @@ def process(gw: Runtime, document_id: str) -> str:
                             business_key=result.business_key)
             _on_ready(gw, kind_name, document_id, result)
             _link_by_key(gw, doc, kind_name, result)
+            routed = cancellation.route(gw, document_id, kind_name, result.record)  # cancelled at SAT?
+            if routed is not None:
+                return routed
             routed = correlate.route(gw, document_id, kind_name, result.record)  # pending for counterparts?
             if routed is not None:
                 log.info("document correlated", kind=kind_name, state=routed, business_key=result.business_key)
@@ -103,8 +106,13 @@ def _split(gw: Runtime, doc: Document, kind_name: str | None, result: CheckResul
     store, archived = gw.store, []
     try:
         for number, part in enumerate(result.parts or (), start=1):
-            sha256, size = gw.archive.put_bytes(part.data)
-            archived.append((f"{doc.filename}#{number} {part.label}".rstrip(), sha256, size, part.kind))
+            if part.opener is not None:
+                with part.opener() as stream:
+                    sha256, size = gw.archive.put_stream(stream)
+            else:
+                sha256, size = gw.archive.put_bytes(part.data)
+            archived.append((f"{doc.filename}#{number} {part.label}".rstrip(), sha256, size, part.kind,
+                             part.findings))
     except Exception as exc:  # noqa: BLE001 - a bug while splitting rejects this file, not the gateway
         log.exception("splitting failed")
         result.findings.append(error("INTERNAL", f"Error interno al separar el archivo ({type(exc).__name__})."))
@@ -119,12 +127,16 @@ def _split(gw: Runtime, doc: Document, kind_name: str | None, result: CheckResul
                         record=result.record, business_key=result.business_key)
         log.info("container held until its set is complete", kind=kind_name, business_key=result.business_key)
         return "pending"
+    if not archived and result.record and result.record.get("nothing_to_split"):  # e.g. every invoice vigente
+        store.set_state(doc.id, "split", gw.actor, "split", detail={"parts": 0}, record=result.record,
+                        business_key=result.business_key)
+        return "split"
     if not archived:
         store.add_findings(doc.id, [error("FILE-EMPTY", "El archivo no contiene ningún documento.")])
         store.set_state(doc.id, "rejected", gw.actor, "validate", reason="FILE-EMPTY")
         return "rejected"
-    children = [record(gw, doc.source_name, label, sha256, size, part_kind, parent_id=doc.id)
-                for label, sha256, size, part_kind in archived]
+    children = [_record_part(gw, doc, label, sha256, size, part_kind, findings)
+                for label, sha256, size, part_kind, findings in archived]
     store.set_state(doc.id, "split", gw.actor, "split", detail={"parts": len(children)},
                     record=result.record, business_key=result.business_key)
     if result.business_key:  # the files of the same set held before this one are split by it
@@ -134,6 +146,24 @@ def _split(gw: Runtime, doc: Document, kind_name: str | None, result: CheckResul
                 store.set_state(held.id, "split", gw.actor, "split", detail={"completed_by": doc.id})
     log.info("container split", kind=kind_name, parts=len(children))
     return "split"
+
+
+def _record_part(gw: Runtime, container: Document, label: str, sha256: str, size: int, part_kind: str,
+                 findings: list[Finding]) -> str:
+    """A part row: a document to process, an attachment kept as it is, or an entry its container refused."""
+    store = gw.store
+    declared = "auto" if part_kind in ("attachment", "refused") else part_kind
+    child = record(gw, container.source_name, label, sha256, size, declared, parent_id=container.id)
+    state = store.get(child)
+    if state is None or state.state != "received":  # a duplicate, or rejected for its size
+        return child
+    if part_kind == "attachment":
+        store.set_state(child, "attached", gw.actor, "attach", detail={"container": container.id})
+    elif part_kind == "refused":
+        store.replace_findings(child, findings)
+        codes = sorted({f.code for f in findings if f.severity.value == "error"})
+        store.set_state(child, "rejected", gw.actor, "validate", reason=", ".join(codes))
+    return child
 
 
 _LIVE = ("normalised", "pending", "ready", "forwarded")
@@ -170,10 +200,14 @@ def _safe_check(gw: Runtime, doc: Document) -> tuple[str | None, CheckResult]:
 
 def _check_archived(gw: Runtime, doc: Document) -> tuple[str | None, CheckResult]:
     """A declared kind that streams (an ERP export of 500,000 rows) reads the archived file itself; others get bytes."""
-    kind = gw.kinds.get(doc.declared_kind) if doc.declared_kind != "auto" and doc.size else None
+    kind_name: str | None = doc.declared_kind
+    if kind_name == "auto" and doc.size:  # a kind that streams (a ZIP) is recognised from the head alone
+        with gw.archive.path_for(doc.sha256).open("rb") as handle:
+            kind_name = gw.kinds.detect(handle.read(8192), doc.filename)
+    kind = gw.kinds.get(kind_name) if kind_name and doc.size else None
     check_file = getattr(kind, "check_file", None)
     if check_file is not None:
-        return doc.declared_kind, check_file(gw.archive.path_for(doc.sha256))
+        return kind_name, check_file(gw.archive.path_for(doc.sha256))
     return check_bytes(gw, gw.archive.read(doc.sha256), doc.filename, doc.declared_kind)
 
 

@@ -331,6 +331,12 @@ class SqliteStore(WebQueries):
             self._db.execute("INSERT OR IGNORE INTO document_links (document_id, target_id, role, created_at) "
                              "VALUES (?, ?, ?, ?)", (document_id, target_id, role, now()))
 
+    def attachments(self, container_id: str) -> list[Document]:
+        """The attachments (PDF, images, acuses) a container file carried, in the order of the file."""
+        rows = self._db.execute("SELECT * FROM documents WHERE parent_id = ? AND state = 'attached' "
+                                "ORDER BY received_at, rowid", (container_id,))
+        return [_document(r) for r in rows]
+
     def links(self, document_id: str) -> list[dict[str, Any]]:
         """``[{kind, id, role}]`` of the documents this one points to (for the canonical envelope)."""
         rows = self._db.execute("SELECT d.kind, l.target_id, l.role FROM document_links l JOIN documents d ON "

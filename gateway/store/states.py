@@ -4,7 +4,8 @@
 counterparts (correlation) or for the rest of a set (a held container); ``split`` is a container whose parts
 flow on their own; ``rejected`` is the queue an operator works, and operator actions lead from there to
 ``received`` (retry), ``ready`` (retry of a dead letter), ``replaced`` and ``discarded``. ``duplicate`` is
-written at intake and never left. The store's ``set_state`` refuses anything not in ``ALLOWED`` with
+written at intake and never left; ``attached`` (a ZIP's PDF or image) and ``recorded`` (a cancellation notice
+with nothing to reverse) are final too. The store's ``set_state`` refuses anything not in ``ALLOWED`` with
 ``TransitionRefused``: a refused transition is a bug in the caller, caught before it is audited as history.
 """
 
@@ -27,15 +28,17 @@ class State(StrEnum):
     DISCARDED = "discarded"
     REPLACED = "replaced"
     SPLIT = "split"
+    ATTACHED = "attached"  # a ZIP's PDF or image: kept and linked, never forwarded
+    RECORDED = "recorded"  # taken note of, nothing to forward (a cancellation of an invoice never forwarded)
 
 
 S = State
 #: from → the states it may go to. A step repeated after a crash (normalised again, a group verdict given
 #: again to a member it rejected, a second dead letter) is a transition to the same state.
 ALLOWED: dict[State, frozenset[State]] = {
-    S.RECEIVED: frozenset({S.VALIDATED, S.REJECTED}),
+    S.RECEIVED: frozenset({S.VALIDATED, S.REJECTED, S.ATTACHED}),
     S.VALIDATED: frozenset({S.NORMALISED, S.SPLIT, S.PENDING, S.REJECTED}),
-    S.NORMALISED: frozenset({S.NORMALISED, S.PENDING, S.READY, S.REJECTED}),
+    S.NORMALISED: frozenset({S.NORMALISED, S.PENDING, S.READY, S.REJECTED, S.RECORDED}),
     S.PENDING: frozenset({S.READY, S.REJECTED, S.SPLIT}),
     S.READY: frozenset({S.FORWARDED, S.REJECTED}),
     S.REJECTED: frozenset({S.RECEIVED, S.READY, S.REJECTED, S.REPLACED, S.DISCARDED}),
@@ -44,6 +47,8 @@ ALLOWED: dict[State, frozenset[State]] = {
     S.DISCARDED: frozenset(),
     S.REPLACED: frozenset(),
     S.SPLIT: frozenset(),
+    S.ATTACHED: frozenset(),
+    S.RECORDED: frozenset(),
 }
 #: every state, in the order of the flow (listings, filters, metrics)
 STATES: tuple[str, ...] = tuple(s.value for s in State)
