@@ -355,21 +355,10 @@ def _show(gw: Runtime, document_id: str) -> dict[str, Any] | None:
     data["audit"] = [a.to_dict() for a in gw.store.audit_trail(doc.id)]
     data["deliveries"] = [d.to_dict() for d in gw.store.deliveries(doc.id)]
     data["archive_path"] = str(gw.archive.path_for(doc.sha256))
-    data["links"] = _links(doc) + gw.store.correlation_links(doc.id) + [
-        {"kind": other.kind, "id": other.id, "role": role, "filename": other.filename, "state": other.state}
-        for role, other in gw.store.linked_documents(doc) if role in ("part", "attachment")]
+    from gateway.links import links
+
+    data["links"] = links(gw.store, doc, both_ways=True)
     return data
-
-
-def _links(doc: Any) -> list[dict[str, str]]:
-    links = []
-    if doc.duplicate_of:
-        links.append({"kind": "document", "id": doc.duplicate_of, "role": "duplicate-of"})
-    if doc.replaces_id:
-        links.append({"kind": "document", "id": doc.replaces_id, "role": "replaces"})
-    if doc.parent_id:
-        links.append({"kind": "document", "id": doc.parent_id, "role": "part-of"})
-    return links
 
 
 def cmd_queue_show(args: argparse.Namespace) -> int:

@@ -104,11 +104,6 @@ def resolve_timeouts(gw: Runtime, at: datetime | None = None) -> int:
     return settled
 
 
-def links(store: CoreStore, document_id: str) -> list[dict[str, Any]]:
-    """The correlation links of a document, for the canonical envelope and ``queue show``."""
-    return store.correlation_links(document_id)
-
-
 def _waited_for(gw: Runtime, keys: Keys) -> Keys:
     """A declaration's needs count only for the counterparts this gateway receives (``[correlation] wait_for``)."""
     wait_for = gw.settings.correlation.wait_for
@@ -226,4 +221,4 @@ def _hours(seconds: float) -> str:
     return f"{seconds / 3600:g} h" if seconds >= 3600 else f"{seconds:g} s"
 
 
-__all__ = ["Finding", "Keys", "Verdict", "links", "resolve_timeouts", "route", "settle"]
+__all__ = ["Finding", "Keys", "Verdict", "resolve_timeouts", "route", "settle"]

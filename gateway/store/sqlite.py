@@ -337,6 +337,15 @@ class SqliteStore(WebQueries):
                                 "ORDER BY received_at, rowid", (container_id,))
         return [_document(r) for r in rows]
 
+    def referring_documents(self, document_id: str) -> list[tuple[str, Document]]:
+        """(role, document) of the documents that point at this one: its parts, its replacement, its duplicates."""
+        found: list[tuple[str, Document]] = []
+        for role, column in (("part", "parent_id"), ("replaced-by", "replaces_id"), ("duplicate", "duplicate_of")):
+            rows = self._db.execute(
+                f"SELECT * FROM documents WHERE {column} = ? ORDER BY received_at, id LIMIT 500", (document_id,))
+            found += [(role, _document(r)) for r in rows]
+        return found
+
     def links(self, document_id: str) -> list[dict[str, Any]]:
         """``[{kind, id, role}]`` of the documents this one points to (for the canonical envelope)."""
         rows = self._db.execute("SELECT d.kind, l.target_id, l.role FROM document_links l JOIN documents d ON "
