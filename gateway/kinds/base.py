@@ -5,10 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, Protocol, runtime_checkable
+from typing import IO, TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from gateway.findings import Finding, has_errors
 from gateway.kinds.keys import Keys
+
+if TYPE_CHECKING:
+    from gateway.store.base import CoreStore
 
 
 @dataclass
@@ -83,7 +86,7 @@ class ChecksFile(Protocol):
 class KeepsReferenceData(Protocol):
     """A kind that records reference data in the transaction that makes a document ready (the material master)."""
 
-    def on_ready(self, store: Any, document_id: str, record: dict[str, Any] | None) -> None: ...
+    def on_ready(self, store: CoreStore, document_id: str, record: dict[str, Any] | None) -> None: ...
 
 
 class Uncorrelated:
