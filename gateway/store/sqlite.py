@@ -10,6 +10,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
+from gateway.errors import TransitionRefused
 from gateway.findings import Finding, Severity
 from gateway.store.base import AuditEntry, Delivery, Document, dumps, now
 from gateway.store.states import check_transition
@@ -141,10 +142,15 @@ class SqliteStore(WebQueries):
             if row is None:
                 raise KeyError(document_id)
             to_state = check_transition(document_id, row[0], to_state).value
-            self.update_fields(document_id, state=to_state, **fields)
+            self._write(document_id, state=to_state, **fields)
             self._audit(document_id, actor, action, row[0], to_state, reason, detail)
 
     def update_fields(self, document_id: str, **fields: Any) -> None:
+        if "state" in fields:  # the one method that changes state is set_state: checked and audited
+            raise TransitionRefused(f"document {document_id}: a state changes only through set_state")
+        self._write(document_id, **fields)
+
+    def _write(self, document_id: str, **fields: Any) -> None:
         unknown = set(fields) - _UPDATABLE
         if unknown:
             raise ValueError(f"not updatable: {sorted(unknown)}")
