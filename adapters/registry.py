@@ -13,7 +13,7 @@ from importlib import import_module
 
 from gateway.config import NotifyConfig, Settings, SinkConfig, SourceConfig
 from gateway.errors import ConfigError
-from gateway.ports import ConfigContext, Mailer, Sink, SinkBase, Source, SourceBase
+from gateway.ports import ConfigContext, Mailer, MailerBase, Sink, SinkBase, Source, SourceBase
 
 
 def _lazy(module: str, name: str) -> Callable[[], type]:
@@ -51,7 +51,7 @@ MAILERS: dict[str, Callable[[], type]] = {
 }
 
 
-def mailer_class(config: NotifyConfig) -> type:
+def mailer_class(config: NotifyConfig) -> type[MailerBase]:
     entry = MAILERS.get(config.type)
     if entry is None:
         raise ConfigError(f"notify.type: '{config.type}' is not one of {', '.join(sorted(MAILERS))}")

@@ -159,7 +159,7 @@ def _root(store: Any, document_id: str) -> Document | None:
 
 def _answer(store: Any, root: Document, family: list[Document]) -> dict[str, Any]:
     listed = [d for d in family if d.state not in _NOT_LISTED] or [root]
-    documents = []
+    documents: list[dict[str, Any]] = []
     for doc in listed:
         errors = [f for f in by_severity(store.findings(doc.id)) if f.severity is Severity.ERROR]
         documents.append({
@@ -170,8 +170,9 @@ def _answer(store: Any, root: Document, family: list[Document]) -> dict[str, Any
     verdict = "rejected" if len(refused) == len(documents) else "partial" if refused else "accepted"
     said = [(d["id"], d["verdict"], [f["code"] for f in d["findings"]]) for d in documents]
     fingerprint = hashlib.sha256(json.dumps([verdict, said]).encode()).hexdigest()
-    payload = {"$schema": SCHEMA_ID, "file": root.filename, "source": root.source_name, "sha256": root.sha256,
-               "received_at": root.received_at, "verdict": verdict, "documents": documents}
+    payload: dict[str, Any] = {
+        "$schema": SCHEMA_ID, "file": root.filename, "source": root.source_name, "sha256": root.sha256,
+        "received_at": root.received_at, "verdict": verdict, "documents": documents}
     return {"verdict": verdict, "fingerprint": fingerprint, "payload": payload}
 
 
@@ -181,7 +182,7 @@ def _finding(finding: Finding) -> dict[str, Any]:
     return data
 
 
-_TEXT = {
+_TEXT: dict[str, dict[str, Any]] = {
     "es": {"title": "Respuesta de immex-gateway a su archivo", "source": "fuente", "received": "Recibido",
            "answer": "Respuesta n.º", "verdict": "Veredicto", "document": "documento",
            "accepted": "ACEPTADO", "rejected": "RECHAZADO", "partial": "ACEPTADO EN PARTE",

@@ -22,14 +22,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any, BinaryIO, ClassVar, Protocol
 
-from gateway.config import SinkConfig, SourceConfig
+from gateway.config import NotifyConfig, SinkConfig, SourceConfig
 from gateway.errors import ConfigError, SinkError, SourceError
 
-__all__ = ["ConfigContext", "ConfigError", "IncomingFile", "Mailer", "Outgoing", "Sink", "SinkBase", "SinkError",
-           "Source", "SourceBase", "SourceError", "WatchedFolder"]
+__all__ = ["ConfigContext", "ConfigError", "IncomingFile", "Mailer", "MailerBase", "Outgoing", "Sink", "SinkBase",
+           "SinkError", "Source", "SourceBase", "SourceError", "WatchedFolder"]
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,8 @@ class IncomingFile:
     source: str
     #: the name users see (relative to the watched folder), printable even for odd byte names
     name: str
-    path: Path
+    #: where the file is in the source's own terms: a local ``Path``, or a remote ``PurePosixPath``
+    path: PurePath
     size: int
     mtime_ns: int
     marker: Path | None = None
@@ -135,6 +136,25 @@ class Mailer(Protocol):
         ...
 
 
+class MailerBase:
+    """What a mailer adapter is built from: ``TYPE``, ``check_options`` for its ``[notify]`` keys, ``__init__``."""
+
+    TYPE: ClassVar[str]
+
+    @classmethod
+    def check_options(cls, options: dict[str, Any], where: str, base_dir: Path) -> dict[str, Any]:
+        return options
+
+    def __init__(self, config: NotifyConfig) -> None:
+        self.config = config
+
+    def send(self, subject: str, body: str) -> None:
+        raise NotImplementedError
+
+    def describe(self) -> str:
+        return self.TYPE
+
+
 class SourceBase:
     """Defaults of the optional source capabilities; an adapter overrides what it offers.
 
@@ -152,6 +172,18 @@ class SourceBase:
     @classmethod
     def check_options(cls, options: dict[str, Any], where: str, context: ConfigContext) -> dict[str, Any]:
         return options
+
+    def poll(self) -> list[IncomingFile]:
+        raise NotImplementedError
+
+    def open(self, item: IncomingFile) -> BinaryIO:
+        raise NotImplementedError
+
+    def unchanged(self, item: IncomingFile) -> bool:
+        raise NotImplementedError
+
+    def acknowledge(self, item: IncomingFile) -> None:
+        raise NotImplementedError
 
     def pending(self) -> int:
         return 0

@@ -19,6 +19,7 @@ from typing import Any
 from adapters.secrets import read_secret
 from gateway.config import NotifyConfig, _only, parse_duration
 from gateway.errors import ConfigError, TransportError
+from gateway.ports import MailerBase
 
 KEYS = {"smtp_host", "smtp_port", "security", "username", "password_env", "password_file", "from", "to", "ca_file",
         "timeout"}
@@ -28,7 +29,7 @@ class MailError(TransportError):
     """The mail server could not be reached, refused the login or the message."""
 
 
-class SmtpMailer:
+class SmtpMailer(MailerBase):
     TYPE = "smtp"
 
     @classmethod
@@ -62,6 +63,7 @@ class SmtpMailer:
         return options
 
     def __init__(self, config: NotifyConfig) -> None:
+        super().__init__(config)
         options = config.options
         self.host: str = options["smtp_host"]
         self.port: int = options["smtp_port"]
