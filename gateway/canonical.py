@@ -12,16 +12,15 @@ MODEL_VERSION = "1.0"
 
 def envelope(doc: Document, findings: list[Finding], links: list[dict[str, Any]] | None = None,
              container: Document | None = None) -> dict[str, Any]:
-    """A part of a container file names the file it came from as its source (DESIGN §2) and links to it."""
+    """A part of a container file names the file it came from as its source (DESIGN §2).
+
+    ``links`` are the document's outward links as ``gateway.links.links`` assembles them (part-of first).
+    """
     origin = container or doc
     source: dict[str, Any] = {"name": origin.source_name, "filename": origin.filename, "sha256": origin.sha256,
                               "received_at": origin.received_at}
-    links = list(links or [])
     if container is not None:
         source["part"] = {"filename": doc.filename, "sha256": doc.sha256}
-        links.insert(0, {"kind": container.kind, "id": container.id, "role": "part-of"})
-    if doc.replaces_id:
-        links.append({"kind": doc.kind, "id": doc.replaces_id, "role": "replaces"})
     return {
         "id": doc.id,
         "kind": doc.kind,
@@ -29,5 +28,5 @@ def envelope(doc: Document, findings: list[Finding], links: list[dict[str, Any]]
         "source": source,
         "record": doc.record,
         "findings": [f.to_dict() for f in findings if f.severity is not Severity.ERROR],
-        "links": links,
+        "links": list(links or []),
     }

@@ -15,10 +15,10 @@ import shutil
 import stat
 import time
 from pathlib import Path
-from typing import BinaryIO, Callable
+from typing import Any, BinaryIO, Callable
 
-from adapters.sources.base import IncomingFile
-from gateway.config import SourceConfig
+from gateway.config import SourceConfig, _only, _path, _required_str, parse_duration
+from gateway.ports import ConfigContext, ConfigError, IncomingFile, SourceBase, SourceError, WatchedFolder
 
 _TEMP_SUFFIXES = (".tmp", ".part", ".partial", ".crdownload", ".filepart")
 
@@ -28,7 +28,33 @@ def printable_name(name: str) -> str:
     return name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
-class FolderSource:
+class FolderSource(SourceBase):
+    TYPE = "folder"
+    KEYS = {"path", "processed_path", "after_pickup", "stable_time", "include", "exclude", "done_marker", "recursive",
+            "reply_path"}
+
+    @classmethod
+    def check_options(cls, options: dict[str, Any], where: str, context: ConfigContext) -> dict[str, Any]:
+        _only(options, where, cls.KEYS)
+        options["path"] = _path(context.base_dir, _required_str(options, "path", where))
+        for key in ("processed_path", "reply_path"):
+            if options.get(key):
+                options[key] = _path(context.base_dir, options[key])
+        if options.get("reply_path") and Path(options["reply_path"]).resolve() == Path(options["path"]).resolve():
+            raise ConfigError(f"{where}.reply_path: must not be the inbox itself (answers would be taken as files)")
+        options["stable_time"] = parse_duration(options.get("stable_time", "2s"), f"{where}.stable_time")
+        after = options.setdefault("after_pickup", "move")
+        if after not in {"move", "delete"}:
+            raise ConfigError(f"{where}.after_pickup: '{after}' must be move or delete")
+        for key in ("include", "exclude"):
+            value = options.get(key, [])
+            if isinstance(value, str):
+                value = [value]
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise ConfigError(f"{where}.{key}: must be a list of glob patterns")
+            options[key] = value
+        return options
+
     def __init__(self, config: SourceConfig, clock: Callable[[], float] = time.monotonic) -> None:
         options = config.options
         self.name = config.name
@@ -41,6 +67,7 @@ class FolderSource:
         self.exclude: list[str] = options.get("exclude", [])
         self.done_marker: str | None = options.get("done_marker")
         self.recursive: bool = bool(options.get("recursive", False))
+        self.reply_path: Path | None = options.get("reply_path")
         self._clock = clock
         self._seen: dict[Path, tuple[int, int, float]] = {}
         self.path.mkdir(parents=True, exist_ok=True)
@@ -71,6 +98,28 @@ class FolderSource:
         """Files seen but not yet stable."""
         return len(self._seen)
 
+    def watched_folder(self) -> WatchedFolder | None:
+        return WatchedFolder(self.path, self.recursive)
+
+    def reply_location(self) -> str | None:
+        return str(self.reply_path) if self.reply_path else None
+
+    def reply(self, name: str, data: bytes) -> None:
+        """Temp name, fsync, rename: the sender never sees half an answer."""
+        if self.reply_path is None:
+            return super().reply(name, data)
+        try:
+            self.reply_path.mkdir(parents=True, exist_ok=True)
+            temporary = self.reply_path / f".{name}.tmp"
+            with open(temporary, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(temporary, self.reply_path / name)
+        except OSError as exc:
+            raise SourceError(f"answer {name} could not be written in {self.reply_path}: "
+                              f"{exc.strerror or exc}") from None
+
     def open(self, item: IncomingFile) -> BinaryIO:
         flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)
         return os.fdopen(os.open(item.path, flags), "rb")
@@ -83,8 +132,9 @@ class FolderSource:
         return (st.st_size, st.st_mtime_ns) == (item.size, item.mtime_ns)
 
     def acknowledge(self, item: IncomingFile) -> None:
+        path = Path(item.path)  # this source's own items carry local paths
         if self.after_pickup == "delete":
-            _unlink_quietly(item.path)
+            _unlink_quietly(path)
         else:
             relative = item.path.relative_to(self.path)
             target = self.processed_path / relative
@@ -98,11 +148,12 @@ class FolderSource:
                 shutil.move(str(item.path), str(target))
         if item.marker is not None:
             _unlink_quietly(item.marker)
-        self._seen.pop(item.path, None)
+        self._seen.pop(path, None)
 
     def _candidates(self):  # noqa: ANN202 - generator of (path, relative name, stat)
         stack = [self.path]
         processed = self.processed_path.resolve() if self.processed_path.exists() else None
+        answers = self.reply_path.resolve() if self.reply_path and self.reply_path.exists() else None
         while stack:
             directory = stack.pop()
             try:
@@ -116,7 +167,7 @@ class FolderSource:
                 except FileNotFoundError:
                     continue
                 if stat.S_ISDIR(st.st_mode):
-                    if self.recursive and not entry.name.startswith(".") and path.resolve() != processed:
+                    if self.recursive and not entry.name.startswith(".") and path.resolve() not in (processed, answers):
                         stack.append(path)
                     continue
                 if not stat.S_ISREG(st.st_mode) or not self._wanted(entry.name):

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from gateway.kinds.base import CheckResult, DocumentKind, Part
 
 if TYPE_CHECKING:
     from gateway.config import Settings
+    from gateway.store.base import CoreStore
 
 _HEAD = 8192
 
@@ -19,7 +20,7 @@ class KindRegistry:
 
     def __init__(self, certificate_dirs: list[Path] | None = None, sat_root: Path | None = None,
                  sat_data_files: dict[str, Path] | None = None, mapping_dirs: list[Path] | None = None,
-                 store: Any = None, settings: Settings | None = None) -> None:
+                 store: CoreStore | None = None, settings: Settings | None = None) -> None:
         self._certificate_dirs = certificate_dirs or []
         self._sat_root = sat_root
         self._sat_data_files = sat_data_files or {}
@@ -27,6 +28,9 @@ class KindRegistry:
         self.store = store  # for kinds that consult earlier documents (the ERP material master); None standalone
         self._settings = settings  # company RFC, IMMEX program, tolerances, staging dir (pedimento kinds)
         self._kinds: dict[str, DocumentKind] = {}
+        from gateway.kinds.archive.limits import ArchiveLimits  # checked now: a wrong key stops start-up
+
+        self.archive_limits = ArchiveLimits.from_table(settings.archives) if settings else ArchiveLimits()
 
     def get(self, name: str) -> DocumentKind | None:
         if name.startswith("erp:"):  # built from mappings/<name>.toml on each use: an edited mapping applies at once
@@ -97,8 +101,27 @@ def _datastage(registry: KindRegistry) -> DocumentKind:
     return DataStageKind(staging_dir(registry._settings))
 
 
-# containers before the single documents they hold (an M file also starts with "500|")
-_FACTORIES = {"cfdi": _cfdi, "cove": _cove, "mfile": _mfile, "datastage": _datastage, "pedimento": _pedimento}
+def _zip(registry: KindRegistry) -> DocumentKind:
+    from gateway.kinds.archive.kind import ZipKind
+
+    return ZipKind(registry.detect, registry.archive_limits)
+
+
+def _sat_metadata(registry: KindRegistry) -> DocumentKind:
+    from gateway.kinds.satmeta.kind import SatMetadataKind
+
+    return SatMetadataKind()
+
+
+def _cancellation(registry: KindRegistry) -> DocumentKind:
+    from gateway.kinds.satmeta.kind import CancellationKind
+
+    return CancellationKind()
+
+
+# containers before the single documents they hold (an M file also starts with "500|"; a Data Stage is a ZIP)
+_FACTORIES = {"cfdi": _cfdi, "cove": _cove, "mfile": _mfile, "datastage": _datastage, "zip": _zip,
+              "pedimento": _pedimento, "cfdi.metadata": _sat_metadata, "cfdi.cancellation": _cancellation}
 _FACTORIES.update({t: _erp_chunk(t) for t in ("erp.materials", "erp.bom", "erp.receipts", "erp.shipments")})
 
 __all__ = ["CheckResult", "DocumentKind", "KindRegistry", "Part"]

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from gateway.findings import Finding, has_errors
+from gateway.kinds.keys import Keys
+
+if TYPE_CHECKING:
+    from gateway.store.base import CoreStore
 
 
 @dataclass
@@ -17,9 +22,13 @@ class Part:
     other document; ``kind`` is the kind that checks those bytes.
     """
 
-    kind: str
+    kind: str  # a kind's name, ``auto`` (detect), ``attachment`` (kept, never forwarded) or ``refused``
     data: bytes
     label: str  # shown after the container's file name: ``m3420001.123#2 (pedimento 3420-6000001)``
+    #: a large part streams from here instead of ``data`` (an entry of a ZIP), so it never sits in memory
+    opener: Callable[[], IO[bytes]] | None = None
+    #: a part its container refused (a ZIP bomb entry): recorded and rejected at once with these findings
+    findings: list[Finding] = field(default_factory=list)
 
 
 @dataclass
@@ -49,3 +58,42 @@ class DocumentKind(Protocol):
         ...
 
     def check(self, data: bytes) -> CheckResult: ...
+
+    def correlation_keys(self, record: dict[str, Any]) -> Keys:
+        """What the record provides to other documents and needs from them (``gateway.kinds.keys``)."""
+        ...
+
+    def waits_to_be_claimed(self, record: dict[str, Any]) -> bool:
+        """Whether the document, when its kind is in ``[correlation] hold``, waits for a pedimento to declare it."""
+        ...
+
+
+@runtime_checkable
+class ChecksFileName(Protocol):
+    """A kind whose verdict depends on the file's name too (an M file and its 801 record)."""
+
+    def check_named(self, data: bytes, filename: str) -> CheckResult: ...
+
+
+@runtime_checkable
+class ChecksFile(Protocol):
+    """A kind that streams its input from the archived file (an ERP export, a ZIP) instead of taking bytes."""
+
+    def check_file(self, path: Path) -> CheckResult: ...
+
+
+@runtime_checkable
+class KeepsReferenceData(Protocol):
+    """A kind that records reference data in the transaction that makes a document ready (the material master)."""
+
+    def on_ready(self, store: CoreStore, document_id: str, record: dict[str, Any] | None) -> None: ...
+
+
+class Uncorrelated:
+    """The correlation verbs of a kind whose documents take no part in correlation (containers, ERP records)."""
+
+    def correlation_keys(self, record: dict[str, Any]) -> Keys:
+        return Keys()
+
+    def waits_to_be_claimed(self, record: dict[str, Any]) -> bool:
+        return False

@@ -107,12 +107,24 @@ _LABELS: dict[str, tuple[str, str]] = {
     "error": ("error", "error"),
     "warning": ("advertencia", "warning"),
     "info": ("aviso", "info"),
+    "answers": ("Respuestas a remitentes", "Answers to senders"),
+    "answers_to": ("Se escriben en", "Written to"),
+    "answers_on": ("Cuándo", "When"),
+    "answers_written": ("Escritas", "Written"),
+    "answers_waiting": ("Sin escribir", "Not written yet"),
+    "answers_last": ("Última", "Last"),
+    "no_answers": ("Ninguna fuente responde a sus remitentes (reply_path en [[source]]).",
+                   "No source answers its senders (reply_path in [[source]])."),
     "part-of": ("parte de", "part of"),
     "part": ("contiene", "contains"),
     "replaces": ("reemplaza a", "replaces"),
     "replaced-by": ("reemplazado por", "replaced by"),
     "duplicate-of": ("duplicado de", "duplicate of"),
     "duplicate": ("tiene duplicado", "duplicated by"),
+    "attachment": ("adjunto", "attachment"),
+    "cancels": ("cancela a", "cancels"),
+    "cancelled-by": ("cancelado por", "cancelled by"),
+    "resend-of": ("reenvío de", "resend of"),
     # document states
     "st_received": ("recibido", "received"),
     "st_validated": ("validado", "validated"),
@@ -125,6 +137,8 @@ _LABELS: dict[str, tuple[str, str]] = {
     "st_discarded": ("descartado", "discarded"),
     "st_replaced": ("reemplazado", "replaced"),
     "st_split": ("separado", "split"),
+    "st_attached": ("adjunto", "attached"),
+    "st_recorded": ("registrado", "recorded"),
 }
 
 

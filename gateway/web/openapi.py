@@ -30,7 +30,7 @@ def spec() -> dict[str, Any]:
         ("page", "integer", "page number, from 1"),
         ("per_page", "integer", "rows per page (at most 500)"),
     )]
-    write = {"security": [{"bearer": []}, {"cookie": [], "csrf": []}]}
+    write: dict[str, Any] = {"security": [{"bearer": []}, {"cookie": [], "csrf": []}]}
     return {
         "openapi": "3.1.0",
         "info": {"title": "immex-gateway", "version": "1",
@@ -113,8 +113,9 @@ def spec() -> dict[str, Any]:
                     "findings": {"type": "array", "items": _ref("Finding")},
                     "record": {"type": ["object", "null"]},
                     "links": {"type": "array", "items": {"type": "object", "properties": {
-                        "role": {"enum": ["part-of", "part", "replaces", "replaced-by", "duplicate-of",
-                                          "duplicate"]},
+                        "role": {"type": "string", "description": "part-of, part, attachment, replaces, "
+                                 "replaced-by, duplicate-of, duplicate, cancels, cancelled-by, resend-of, or a "
+                                 "correlation role"},
                         "id": {"type": "string"}, "kind": {"type": ["string", "null"]},
                         "state": {"type": "string"}, "filename": {"type": "string"}}}},
                     "deliveries": {"type": "array", "items": {"type": "object"}},
