@@ -127,7 +127,7 @@ class PostgresStore(SqliteStore):
         return cls(url)
 
     def _migrate(self) -> None:
-        db = self._db
+        db: _Connection = self._db  # type: ignore[assignment]
         db.execute("SELECT pg_advisory_lock(?)", (_MIGRATE_LOCK,))
         try:
             with self.transaction():

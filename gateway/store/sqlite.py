@@ -505,8 +505,7 @@ class SqliteStore(WebQueries):
         """
         rows = self._db.execute(
             "SELECT sink, COALESCE(SUM(total_attempts), 0), "
-            "COALESCE(SUM(CASE WHEN total_attempts - (CASE WHEN state = 'delivered' THEN 1 ELSE 0 END) - dead_letters "
-            "> 0 THEN total_attempts - (CASE WHEN state = 'delivered' THEN 1 ELSE 0 END) - dead_letters ELSE 0 END), 0), "
+            f"COALESCE(SUM(CASE WHEN {_RETRIES} > 0 THEN {_RETRIES} ELSE 0 END), 0), "
             "COALESCE(SUM(dead_letters), 0) "
             "FROM outbox GROUP BY sink ORDER BY sink")
         return [(r[0], r[1], r[2], r[3]) for r in rows]
@@ -532,6 +531,8 @@ class SqliteStore(WebQueries):
         return [(r[0], [int(v or 0) for v in r[1:n + 1]], float(r[n + 1]), int(r[n + 2])) for r in rows]
 
 
+#: failed attempts that were retried: every attempt but the delivered one, less the dead letters
+_RETRIES = "(total_attempts - (CASE WHEN state = 'delivered' THEN 1 ELSE 0 END) - dead_letters)"
 _WRITERS: dict[str, threading.Lock] = {}
 _WRITERS_GUARD = threading.Lock()
 
