@@ -510,6 +510,40 @@ class SqliteStore(WebQueries):
             "FROM outbox GROUP BY sink ORDER BY sink")
         return [(r[0], r[1], r[2], r[3]) for r in rows]
 
+    # leases (migration 0021): one node runs the pipeline of a shared store ---------------------------------
+
+    def take_lease(self, name: str, holder: str, ttl: float) -> str:
+        """Take or renew ``name`` for ``holder`` unless another holder's lease is still running (database clock).
+
+        Returns the holder after the call: ``holder`` itself when taken or renewed."""
+        clock = self._epoch_now()
+        with self.transaction():
+            row = self._db.execute(f"SELECT holder, expires_at, {clock} FROM leases WHERE name = ?",
+                                   (name,)).fetchone()
+            if row is not None and row[0] != holder and row[1] > row[2]:
+                return str(row[0])
+            self._db.execute(
+                f"INSERT INTO leases (name, holder, expires_at, acquired_at) VALUES (?, ?, {clock} + ?, ?) "
+                "ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at, "
+                "acquired_at = CASE WHEN leases.holder = excluded.holder THEN leases.acquired_at "
+                "ELSE excluded.acquired_at END", (name, holder, ttl, now()))
+            return holder
+
+    def release_lease(self, name: str, holder: str) -> None:
+        with self.transaction():
+            self._db.execute("DELETE FROM leases WHERE name = ? AND holder = ?", (name, holder))
+
+    def leases(self) -> list[dict[str, Any]]:
+        """Every lease with the seconds it has left (negative: expired), by the database's clock."""
+        rows = self._db.execute(f"SELECT name, holder, acquired_at, expires_at - {self._epoch_now()} AS left "
+                                "FROM leases ORDER BY name")
+        return [{"name": r[0], "holder": r[1], "acquired_at": r[2], "seconds_left": float(r[3])} for r in rows]
+
+    @staticmethod
+    def _epoch_now() -> str:
+        """SQL for the database's clock in seconds since the epoch."""
+        return "((julianday('now') - 2440587.5) * 86400.0)"
+
     @staticmethod
     def _seconds_between(start: str, end: str) -> str:
         """SQL for the seconds from ``start`` to ``end`` (ISO-8601 text columns); each dialect has its own."""
