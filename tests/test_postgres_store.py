@@ -121,6 +121,7 @@ def test_a_standby_node_takes_over_when_the_active_one_is_killed(workspace, make
             second.send_signal(signal.SIGTERM)
             raise AssertionError(second.communicate(timeout=30)[1][-3000:])
         assert _wait_for(lambda: len(workspace.forwarded_files()) == 8, 90)
+        _lease_is_shown(workspace, "nodo-b")
     finally:
         for process in (first, second):
             if process.poll() is None:
@@ -154,3 +155,16 @@ def _holder(url: str) -> str | None:
         row = db.execute("SELECT holder FROM leases WHERE name = 'pipeline' AND expires_at > "
                          "EXTRACT(EPOCH FROM clock_timestamp())").fetchone()
     return row[0] if row else None
+
+
+def _lease_is_shown(workspace, node: str) -> None:
+    """/healthz's snapshot and /metrics name the node holding the pipeline's lease."""
+    from gateway import health, metrics
+
+    gw = workspace.gateway()
+    try:
+        [lease] = health.snapshot(gw.store)["leases"]
+        assert lease["name"] == "pipeline" and lease["holder"] == node and lease["seconds_left"] > 0
+        assert f'immex_lease_seconds_left{{lease="pipeline",node="{node}"}}' in metrics.render(gw.store)
+    finally:
+        gw.close()
