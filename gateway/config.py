@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 import tomllib
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -155,6 +156,9 @@ class Settings:
     #: local copies of SAT-side lists for the matrix rules: provider name ("rfc", "lco", "fix", "tigie") -> file
     sat_data_files: dict[str, Path] = field(default_factory=dict)
     poll_interval: float = 5.0
+    #: this node's name in leases and logs (default: the host name), and how long a silent node keeps its lease
+    node: str = ""
+    lease_ttl: float = 30.0
     log_level: str = "info"
     log_format: str = "auto"
     sources: list[SourceConfig] = field(default_factory=list)
@@ -199,7 +203,8 @@ def from_dict(raw: dict[str, Any], base_dir: Path) -> Settings:
         if key not in known_top:
             raise ConfigError(f"{key}: unknown section (known: {', '.join(sorted(known_top))})")
     gw = _table(raw, "gateway")
-    _only(gw, "gateway", {"data_dir", "company_rfc", "immex_program", "correlation_timeout", "poll_interval"})
+    _only(gw, "gateway", {"data_dir", "company_rfc", "immex_program", "correlation_timeout", "poll_interval", "node",
+                          "lease_ttl"})
     data_dir = _path(base_dir, gw.get("data_dir", "var"))
     store = _table(raw, "store")
     _only(store, "store", {"url"})
@@ -232,6 +237,8 @@ def from_dict(raw: dict[str, Any], base_dir: Path) -> Settings:
         immex_program=gw.get("immex_program"),
         correlation_timeout=parse_duration(gw.get("correlation_timeout", "72h"), "gateway.correlation_timeout"),
         poll_interval=parse_duration(gw.get("poll_interval", "5s"), "gateway.poll_interval"),
+        node=str(gw.get("node") or os.environ.get("IMMEX_GATEWAY_NODE") or socket.gethostname()),
+        lease_ttl=parse_duration(gw.get("lease_ttl", "30s"), "gateway.lease_ttl"),
         max_file_size=parse_size(validation.get("max_file_size", "20MB"), "validation.max_file_size"),
         certificate_dirs=[_path(base_dir, d) for d in cert_dirs],
         sat_schema_dir=_path(base_dir, validation["sat_schema_dir"]) if validation.get("sat_schema_dir") else None,

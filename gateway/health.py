@@ -42,7 +42,9 @@ class HealthMonitor:
 
 
 def snapshot(store: Store) -> dict[str, Any]:
-    """``{"status": "ok"|"degraded", "components": [...]}`` for ``/healthz``."""
+    """``{"status": "ok"|"degraded", "components": [...], "leases": [...]}`` for ``/healthz``.
+
+    ``leases`` names the node running the pipeline of a shared store and the seconds its lease has left."""
     components = store.health()
     status = "ok" if all(c["healthy"] for c in components) else "degraded"
-    return {"status": status, "components": components}
+    return {"status": status, "components": components, "leases": store.leases()}

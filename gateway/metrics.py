@@ -39,6 +39,10 @@ def render(store: Store) -> str:
     for c in store.health():
         lines.append(f"immex_component_healthy{_labels(component=c['component'], name=c['name'])} "
                      f"{int(c['healthy'])}")
+    lines += ["# HELP immex_lease_seconds_left Seconds left on a lease (negative: expired), by lease and node.",
+              "# TYPE immex_lease_seconds_left gauge"]
+    lines += [f"immex_lease_seconds_left{_labels(lease=lease['name'], node=lease['holder'])} "
+              f"{lease['seconds_left']:.1f}" for lease in store.leases()]
     return "\n".join(lines) + "\n"
 
 

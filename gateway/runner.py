@@ -14,12 +14,17 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC
 
-from gateway import answers, intake, logs, notify, pipeline
+from gateway import answers, intake, lease, logs, notify, pipeline
 from gateway.correlation import correlate
 from gateway.delivery import DeliveryLoop
+from gateway.errors import GatewayError
 from gateway.runtime import Runtime
 
 log = logs.get("gateway.runner")
+
+
+class LeaseHeld(GatewayError):
+    """``run --once`` on a shared store while another node holds the pipeline's lease."""
 
 
 @dataclass
@@ -58,6 +63,18 @@ def _unstable_files(gw: Runtime) -> bool:
 
 
 def run_once(gw: Runtime, drain_timeout: float = 30.0) -> RunStats:
+    """Take what is there now, process, deliver, answer; on a shared store only while holding the lease."""
+    if lease.shared(gw) and (holder := lease.holder_now(gw)) != gw.settings.node:
+        raise LeaseHeld(f"el nodo {holder} procesa este almacén ahora / node {holder} is running the pipeline of this "
+                        f"store (lease '{lease.NAME}')")
+    heartbeat = lease.Heartbeat(gw).start()
+    try:
+        return _run_once(gw, drain_timeout)
+    finally:
+        heartbeat.stop()
+
+
+def _run_once(gw: Runtime, drain_timeout: float) -> RunStats:
     stats = RunStats()
     longest_stable = max((s.stable_time for s in gw.sources), default=0.0)
     deadline = time.monotonic() + max(5.0, longest_stable * 6)
@@ -87,9 +104,12 @@ def run_forever(gw: Runtime, stop: threading.Event | None = None) -> RunStats:
     stop = stop or threading.Event()
     wake = threading.Event()
     _install_signal_handlers(stop, wake)
-    observer = _watch_folders(gw, wake)
     stats = RunStats()
-    log.info("gateway running", sources=[s.name for s in gw.sources], sinks=list(gw.sinks))
+    if not lease.wait_for_lease(gw, stop):  # a standby waits here until the active node falls silent
+        return stats
+    heartbeat = lease.Heartbeat(gw).start()
+    observer = _watch_folders(gw, wake)
+    log.info("gateway running", sources=[s.name for s in gw.sources], sinks=list(gw.sinks), node=gw.settings.node)
     deliveries = DeliveryLoop(gw).start()  # slow sinks never hold up intake and validation
     try:
         while not stop.is_set() and deliveries.failed is None:
@@ -111,6 +131,7 @@ def run_forever(gw: Runtime, stop: threading.Event | None = None) -> RunStats:
             observer.stop()
             observer.join(timeout=5)
         deliveries.stop()
+        heartbeat.stop()
         stats.delivery_attempts += deliveries.attempts
         log.info("gateway stopped", taken=stats.taken, processed=stats.processed,
                  delivery_attempts=stats.delivery_attempts)

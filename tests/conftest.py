@@ -99,9 +99,54 @@ def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 120)
                           env=full_env, timeout=timeout, cwd=REPO)
 
 
+#: ``IMMEX_TEST_STORE=postgresql`` runs the workspace tests against the machine's PostgreSQL (make test does, for a
+#: subset of the suite): each workspace gets a database of its own, dropped when the session ends
+PG_SERVER = os.environ.get("IMMEX_TEST_PG", "postgresql://postgres@127.0.0.1:5432")
+_PG_DATABASES: list[str] = []
+
+
+def pg_database() -> str:
+    """A fresh, empty database on the test server; its URL. Fails (never skips) when the server is not there."""
+    import uuid
+
+    import psycopg
+
+    name = f"igw_test_{os.getpid()}_{uuid.uuid4().hex[:10]}"
+    try:
+        with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True, connect_timeout=5) as admin:
+            admin.execute(f'CREATE DATABASE "{name}"')
+    except psycopg.OperationalError as exc:
+        pytest.fail(f"PostgreSQL is not reachable at {PG_SERVER}: {exc}")
+    _PG_DATABASES.append(name)
+    return f"{PG_SERVER}/{name}"
+
+
+def drop_pg_databases() -> None:
+    if not _PG_DATABASES:
+        return
+    import psycopg
+
+    with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True, connect_timeout=5) as admin:
+        for name in _PG_DATABASES:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    _PG_DATABASES.clear()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    drop_pg_databases()
+
+
+def store_section() -> str:
+    """The ``[store]`` table of a test workspace: SQLite by default, PostgreSQL when the run asks for it."""
+    if os.environ.get("IMMEX_TEST_STORE") == "postgresql":
+        return f'[store]\nurl = "{pg_database()}"\n'
+    return ""
+
+
 def write_config(root: Path, stable_time: str = "0.2s", extra_sink: str = "", max_attempts: int = 10) -> Path:
     config = root / "gateway.toml"
     config.write_text(f"""
+{store_section()}
 [gateway]
 data_dir = "var"
 poll_interval = "0.5s"

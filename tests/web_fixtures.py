@@ -53,9 +53,7 @@ class Server:
 
     def documents(self) -> dict[str, dict]:
         """file name → document (the newest with that name), read from the server's store."""
-        from gateway.store import SqliteStore
-
-        store = SqliteStore(self.root / "var" / "gateway.db")
+        store = _store(self.config)
         try:
             return {d.filename: d.summary() for d in reversed(store.list_documents())}
         finally:
@@ -112,12 +110,18 @@ def write_inbox(inbox: Path, make_invoice) -> None:
         (inbox / name).write_bytes(data)
 
 
-def _users(db: Path) -> dict[str, str]:
+def _store(config: Path):  # noqa: ANN202 - the store the configuration names (SQLite, or PostgreSQL)
+    from gateway.app import load_settings
+    from gateway.store import open_store
+
+    return open_store(load_settings(config).store_url)
+
+
+def _users(config: Path) -> dict[str, str]:
     """The users of the tests (``users add`` itself is tested through the CLI in test_web_api.py)."""
-    from gateway.store import SqliteStore
     from gateway.web import auth
 
-    store = SqliteStore(db)
+    store = _store(config)
     try:
         for name, role in ROLES.items():
             auth.add_user(store, name, role, PASSWORDS[name])
@@ -153,7 +157,7 @@ def start_server(root: Path, make_invoice, identities, extra_config: str = "") -
     write_inbox(root / "inbox", make_invoice)
     ran = run_cli("run", "--once", "-c", str(config))
     assert ran.returncode == 0, ran.stderr
-    tokens = _users(root / "var" / "gateway.db")
+    tokens = _users(config)
     port = free_port()
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     process = subprocess.Popen([sys.executable, "-m", "gateway", "serve", "-c", str(config), "--port", str(port)],

@@ -253,11 +253,12 @@ class SqliteStore(WebQueries):
                         last_error: str | None, delivered_at: str | None) -> None:
         with self.transaction():
             self._db.execute(
-                "UPDATE outbox SET total_attempts = total_attempts + MAX(0, ? - attempts), "
-                "dead_letters = dead_letters + (? = 'dead' AND state != 'dead'), "
+                "UPDATE outbox SET total_attempts = total_attempts + CASE WHEN ? > attempts THEN ? - attempts ELSE 0 "
+                "END, dead_letters = dead_letters + CASE WHEN ? = 'dead' AND state != 'dead' THEN 1 ELSE 0 END, "
                 "state = ?, attempts = ?, next_attempt_at = ?, last_error = ?, delivered_at = ? "
                 "WHERE document_id = ? AND sink = ?",
-                (attempts, state, state, attempts, next_attempt_at, last_error, delivered_at, document_id, sink),
+                (attempts, attempts, state, state, attempts, next_attempt_at, last_error, delivered_at, document_id,
+                 sink),
             )
 
     def counts_by_state(self) -> dict[str, int]:
@@ -285,9 +286,10 @@ class SqliteStore(WebQueries):
                 "last_failure_at, last_error, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT (component, name) DO UPDATE SET healthy = excluded.healthy, "
                 "consecutive_failures = excluded.consecutive_failures, "
-                "last_ok_at = COALESCE(excluded.last_ok_at, last_ok_at), "
-                "last_failure_at = COALESCE(excluded.last_failure_at, last_failure_at), "
-                "last_error = COALESCE(excluded.last_error, last_error), updated_at = excluded.updated_at",
+                "last_ok_at = COALESCE(excluded.last_ok_at, component_health.last_ok_at), "
+                "last_failure_at = COALESCE(excluded.last_failure_at, component_health.last_failure_at), "
+                "last_error = COALESCE(excluded.last_error, component_health.last_error), "
+                "updated_at = excluded.updated_at",
                 (component, name, int(healthy), consecutive_failures, None if error else stamp,
                  stamp if error else None, error, stamp),
             )
@@ -331,7 +333,7 @@ class SqliteStore(WebQueries):
     def family(self, root_id: str) -> list[Document]:
         """A received file and everything that came of it: its parts (at any depth) and their replacements."""
         rows = self._db.execute(
-            "WITH RECURSIVE fam(id) AS (SELECT ? UNION SELECT d.id FROM documents d JOIN fam "
+            "WITH RECURSIVE fam(id) AS (SELECT CAST(? AS TEXT) UNION SELECT d.id FROM documents d JOIN fam "
             "ON d.parent_id = fam.id OR d.replaces_id = fam.id) "
             "SELECT d.* FROM documents d JOIN fam ON d.id = fam.id ORDER BY d.received_at, d.id", (root_id,))
         return [_document(r) for r in rows]
@@ -361,7 +363,8 @@ class SqliteStore(WebQueries):
     def answers_by_source(self) -> list[dict[str, Any]]:
         """Per source: answers written, waiting, the last written and the last error (the overview)."""
         rows = self._db.execute(
-            "SELECT source_name, SUM(state = 'written') AS written, SUM(state = 'pending') AS waiting, "
+            "SELECT source_name, SUM(CASE WHEN state = 'written' THEN 1 ELSE 0 END) AS written, "
+            "SUM(CASE WHEN state = 'pending' THEN 1 ELSE 0 END) AS waiting, "
             "MAX(written_at) AS last_written_at, MAX(CASE WHEN state = 'pending' THEN last_error END) AS last_error "
             "FROM answers GROUP BY source_name ORDER BY source_name")
         return [dict(r) for r in rows]
@@ -404,13 +407,13 @@ class SqliteStore(WebQueries):
 
     def add_link(self, document_id: str, target_id: str, role: str) -> None:
         with self.transaction():
-            self._db.execute("INSERT OR IGNORE INTO document_links (document_id, target_id, role, created_at) "
-                             "VALUES (?, ?, ?, ?)", (document_id, target_id, role, now()))
+            self._db.execute("INSERT INTO document_links (document_id, target_id, role, created_at) "
+                             "VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING", (document_id, target_id, role, now()))
 
     def attachments(self, container_id: str) -> list[Document]:
         """The attachments (PDF, images, acuses) a container file carried, in the order of the file."""
         rows = self._db.execute("SELECT * FROM documents WHERE parent_id = ? AND state = 'attached' "
-                                "ORDER BY received_at, rowid", (container_id,))
+                                "ORDER BY received_at, id", (container_id,))
         return [_document(r) for r in rows]
 
     def referring_documents(self, document_id: str) -> list[tuple[str, Document]]:
@@ -437,7 +440,8 @@ class SqliteStore(WebQueries):
         with self.transaction():
             self._db.execute("DELETE FROM correlation_keys WHERE document_id = ?", (document_id,))
             self._db.executemany(
-                "INSERT OR IGNORE INTO correlation_keys (document_id, role, key_type, key_value) VALUES (?, ?, ?, ?)",
+                "INSERT INTO correlation_keys (document_id, role, key_type, key_value) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT DO NOTHING",
                 [(document_id, "provides", t, v) for t, v in provides]
                 + [(document_id, "needs", t, v) for t, v in needs])
 
@@ -463,7 +467,7 @@ class SqliteStore(WebQueries):
             self._db.execute(
                 "INSERT INTO correlation_members (document_id, status, since, settled_at) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT (document_id) DO UPDATE SET status = excluded.status, "
-                "since = CASE WHEN ? IS NULL THEN correlation_members.since ELSE excluded.since END, "
+                "since = CASE WHEN CAST(? AS TEXT) IS NULL THEN correlation_members.since ELSE excluded.since END, "
                 "settled_at = excluded.settled_at",
                 (document_id, status, since or stamp, None if status == "waiting" else stamp, since))
 
@@ -484,8 +488,8 @@ class SqliteStore(WebQueries):
         with self.transaction():
             self._db.execute("DELETE FROM correlation_links WHERE document_id = ?", (document_id,))
             self._db.executemany(
-                "INSERT OR IGNORE INTO correlation_links (document_id, other_id, other_kind, role, key_value) "
-                "VALUES (?, ?, ?, ?, ?)", [(document_id, *link) for link in links])
+                "INSERT INTO correlation_links (document_id, other_id, other_kind, role, key_value) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING", [(document_id, *link) for link in links])
 
     def correlation_links(self, document_id: str) -> list[dict[str, Any]]:
         rows = self._db.execute("SELECT other_id, other_kind, role, key_value FROM correlation_links "
@@ -501,15 +505,54 @@ class SqliteStore(WebQueries):
         """
         rows = self._db.execute(
             "SELECT sink, COALESCE(SUM(total_attempts), 0), "
-            "COALESCE(SUM(MAX(0, total_attempts - (state = 'delivered') - dead_letters)), 0), "
+            f"COALESCE(SUM(CASE WHEN {_RETRIES} > 0 THEN {_RETRIES} ELSE 0 END), 0), "
             "COALESCE(SUM(dead_letters), 0) "
             "FROM outbox GROUP BY sink ORDER BY sink")
         return [(r[0], r[1], r[2], r[3]) for r in rows]
 
+    # leases (migration 0021): one node runs the pipeline of a shared store ---------------------------------
+
+    def take_lease(self, name: str, holder: str, ttl: float) -> str:
+        """Take or renew ``name`` for ``holder`` unless another holder's lease is still running (database clock).
+
+        Returns the holder after the call: ``holder`` itself when taken or renewed."""
+        clock = self._epoch_now()
+        with self.transaction():
+            row = self._db.execute(f"SELECT holder, expires_at, {clock} FROM leases WHERE name = ?",
+                                   (name,)).fetchone()
+            if row is not None and row[0] != holder and row[1] > row[2]:
+                return str(row[0])
+            self._db.execute(
+                f"INSERT INTO leases (name, holder, expires_at, acquired_at) VALUES (?, ?, {clock} + ?, ?) "
+                "ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at, "
+                "acquired_at = CASE WHEN leases.holder = excluded.holder THEN leases.acquired_at "
+                "ELSE excluded.acquired_at END", (name, holder, ttl, now()))
+            return holder
+
+    def release_lease(self, name: str, holder: str) -> None:
+        with self.transaction():
+            self._db.execute("DELETE FROM leases WHERE name = ? AND holder = ?", (name, holder))
+
+    def leases(self) -> list[dict[str, Any]]:
+        """Every lease with the seconds it has left (negative: expired), by the database's clock."""
+        rows = self._db.execute(f"SELECT name, holder, acquired_at, expires_at - {self._epoch_now()} AS left "
+                                "FROM leases ORDER BY name")
+        return [{"name": r[0], "holder": r[1], "acquired_at": r[2], "seconds_left": float(r[3])} for r in rows]
+
+    @staticmethod
+    def _epoch_now() -> str:
+        """SQL for the database's clock in seconds since the epoch."""
+        return "((julianday('now') - 2440587.5) * 86400.0)"
+
+    @staticmethod
+    def _seconds_between(start: str, end: str) -> str:
+        """SQL for the seconds from ``start`` to ``end`` (ISO-8601 text columns); each dialect has its own."""
+        return f"((julianday({end}) - julianday({start})) * 86400.0)"
+
     def delivery_latency(self, buckets: Iterable[float]) -> list[tuple[str, list[int], float, int]]:
         """Per sink, seconds from received to delivered: (sink, cumulative count per bucket, sum, count)."""
         buckets = list(buckets)
-        latency = ("(julianday(o.delivered_at) - julianday(COALESCE(c.received_at, d.received_at))) * 86400.0")
+        latency = self._seconds_between("COALESCE(c.received_at, d.received_at)", "o.delivered_at")
         cases = ", ".join(f"SUM(CASE WHEN {latency} <= ? THEN 1 ELSE 0 END)" for _ in buckets)
         rows = self._db.execute(
             f"SELECT o.sink, {cases}{', ' if cases else ''} COALESCE(SUM({latency}), 0), COUNT(*) "
@@ -522,6 +565,8 @@ class SqliteStore(WebQueries):
         return [(r[0], [int(v or 0) for v in r[1:n + 1]], float(r[n + 1]), int(r[n + 2])) for r in rows]
 
 
+#: failed attempts that were retried: every attempt but the delivered one, less the dead letters
+_RETRIES = "(total_attempts - (CASE WHEN state = 'delivered' THEN 1 ELSE 0 END) - dead_letters)"
 _WRITERS: dict[str, threading.Lock] = {}
 _WRITERS_GUARD = threading.Lock()
 

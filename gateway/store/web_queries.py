@@ -189,9 +189,9 @@ class WebQueries:
     def save_search_keys(self, entries: list[tuple[str, list[str]]]) -> None:
         """(document id, its keys) for documents read; each is marked read even when it has no key."""
         with self.transaction():  # type: ignore[attr-defined]
-            self._db.executemany("INSERT OR IGNORE INTO search_indexed (document_id) VALUES (?)",
+            self._db.executemany("INSERT INTO search_indexed (document_id) VALUES (?) ON CONFLICT DO NOTHING",
                                  [(document_id,) for document_id, _ in entries])
-            self._db.executemany("INSERT OR IGNORE INTO search_keys (key, document_id) VALUES (?, ?)",
+            self._db.executemany("INSERT INTO search_keys (key, document_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
                                  [(key, document_id) for document_id, keys in entries for key in keys])
 
     # users and tokens --------------------------------------------------------------------------------------
