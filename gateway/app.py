@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from adapters.sinks.base import Sink
 from adapters.sources.base import Source
+from gateway import limits
 from gateway.archive import Archive
 from gateway.config import ConfigError, Settings, SinkConfig, SourceConfig
 from gateway.health import HealthMonitor
@@ -47,6 +48,7 @@ class Gateway:
     def __init__(self, settings: Settings, actor: str = "gateway") -> None:
         self.settings = settings
         self.actor = actor
+        limits.configure(settings.limits)
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         self.store: SqliteStore = open_store(settings.store_url)
         self.archive = Archive(settings.archive_dir)

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from gateway.limits import Limits
+from gateway.limits import from_table as limits_from_table
 from gateway.xdoc.settings import CorrelationSettings
 from gateway.xdoc.settings import from_table as correlation_settings
 
@@ -90,6 +92,7 @@ class Settings:
     tolerances: dict[str, str] = field(default_factory=dict)
     correlation: CorrelationSettings = field(default_factory=CorrelationSettings)
     web: dict[str, Any] = field(default_factory=dict)  # [web] table, checked by gateway/web/settings.py
+    limits: Limits = field(default_factory=Limits)  # [limits]: what an input may expand to (gateway/limits.py)
 
     @property
     def archive_dir(self) -> Path:
@@ -118,7 +121,8 @@ def load(path: str | Path) -> Settings:
 
 
 def from_dict(raw: dict[str, Any], base_dir: Path) -> Settings:
-    known_top = {"gateway", "store", "validation", "logging", "source", "sink", "erp", "correlation", "web"}
+    known_top = {"gateway", "store", "validation", "logging", "source", "sink", "erp", "correlation", "web",
+                 "limits"}
     for key in raw:
         if key not in known_top:
             raise ConfigError(f"{key}: unknown section (known: {', '.join(sorted(known_top))})")
@@ -172,6 +176,7 @@ def from_dict(raw: dict[str, Any], base_dir: Path) -> Settings:
         raise ConfigError("erp.mapping_dirs: must be a list of directory paths")
     settings.erp_mapping_dirs = [_path(base_dir, d) for d in mapping_dirs]
     settings.web = _table(raw, "web")
+    settings.limits = limits_from_table(_table(raw, "limits"), parse_size)
     settings.sources = [_source(entry, i, base_dir) for i, entry in enumerate(_array(raw, "source"))]
     settings.sinks = [_sink(entry, i, base_dir) for i, entry in enumerate(_array(raw, "sink"))]
     _unique([s.name for s in settings.sources], "source")

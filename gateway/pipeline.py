@@ -6,6 +6,8 @@ from the archived bytes, so a document interrupted half-way is simply processed 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator
+
 import structlog
 
 from gateway import correlate, logs, xmlsafe
@@ -13,17 +15,63 @@ from gateway.app import Gateway
 from gateway.faults import crash_point
 from gateway.findings import Finding, error, info
 from gateway.intake import record
-from gateway.kinds.base import CheckResult
+from gateway.kinds.base import CheckResult, Part
+from gateway.limits import LimitExceeded
 from gateway.store.base import IN_PROGRESS, Document, now
 
 log = logs.get("gateway.pipeline")
 
 
-def check_bytes(gw: Gateway, data: bytes, filename: str, declared_kind: str = "auto") -> tuple[str | None, CheckResult]:
-    """Detect the kind and validate; shared by the pipeline and ``validate``. Never raises on bad input."""
+def check_bytes(gw: Gateway, data: bytes, filename: str, declared_kind: str = "auto",
+                trusted: bool = False) -> tuple[str | None, CheckResult]:
+    """Detect the kind and validate; shared by the pipeline and ``validate``. Never raises, whatever the bytes.
+
+    ``trusted`` is for parts the gateway carved out of a container itself (or an operator's replacement of
+    one): only those may have the shape of an internal part format (an ERP chunk, a Data Stage part).
+    """
+    return guarded(lambda: _check_bytes(gw, data, filename, declared_kind, trusted))
+
+
+def guarded(check: Callable[[], tuple[str | None, CheckResult]]) -> tuple[str | None, CheckResult]:
+    """The last resort: whatever a reader or library raises (now or while a container's parts are read lazily)
+    becomes a finding on this document, never an exception that stops the files after it."""
+    try:
+        kind_name, result = check()
+    except LimitExceeded as exc:
+        return None, CheckResult([exc.finding])
+    except Exception as exc:  # noqa: BLE001 - the gateway must survive any single document
+        return None, CheckResult([_internal(exc)])
+    if result.parts is not None:
+        result.parts = _guarded_parts(result.parts, result.findings)
+    return kind_name, result
+
+
+def _guarded_parts(parts: Iterable[Part], findings: list[Finding]) -> Iterator[Part]:
+    try:
+        yield from parts
+    except LimitExceeded as exc:
+        findings.append(exc.finding)
+    except Exception as exc:  # noqa: BLE001 - a container that fails half-way is rejected whole
+        findings.append(_internal(exc))
+
+
+def _internal(exc: BaseException) -> Finding:
+    log.error("checker failed", exc_info=exc)
+    return error("INTERNAL", f"Error interno al validar el documento ({type(exc).__name__}); se conservó en la cola "
+                             "para reintentarlo cuando se corrija.")
+
+
+def _check_bytes(gw: Gateway, data: bytes, filename: str, declared_kind: str,
+                 trusted: bool) -> tuple[str | None, CheckResult]:
     if not data:
         return None, CheckResult([error("FILE-EMPTY", "El archivo está vacío (0 bytes).")])
-    kind_name = declared_kind if declared_kind != "auto" else gw.kinds.detect(data, filename)
+    kind_name = declared_kind if declared_kind != "auto" else gw.kinds.detect(data, filename, trusted=trusted)
+    if kind_name and not trusted and gw.kinds.is_internal(kind_name, data):
+        return None, CheckResult([error(
+            "FILE-INTERNAL-FORMAT", "El archivo tiene la forma de una parte que el gateway genera él mismo (un "
+            "fragmento de exportación ERP o una parte de pedimento de un Data Stage); esas partes nunca se aceptan "
+            "de una fuente ni de validate. Envíe el archivo original (la exportación del ERP, el ZIP del Data "
+            "Stage).")])
     kind = gw.kinds.get(kind_name) if kind_name else None
     if kind is None:
         if data.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<"):
@@ -88,8 +136,24 @@ def process_pending(gw: Gateway) -> int:
             return count
         for document_id in batch:
             seen.add(document_id)
-            process(gw, document_id)
+            _process_guarded(gw, document_id)
             count += 1
+
+
+def _process_guarded(gw: Gateway, document_id: str) -> None:
+    """One document's failure outside its checker (splitting, storing, routing) rejects it with INTERNAL and the
+    pass goes on with the next one; a store that is down still stops the pass (nothing can be recorded)."""
+    try:
+        process(gw, document_id)
+    except Exception as exc:  # noqa: BLE001 - the last resort of the pipeline
+        log.error("processing failed", document_id=document_id, exc_info=exc)
+        store = gw.store
+        with store.transaction():
+            doc = store.get(document_id)
+            if doc is None or doc.state not in IN_PROGRESS:
+                return
+            store.add_findings(document_id, [_internal(exc)])
+            store.set_state(document_id, "rejected", gw.actor, "validate", reason="INTERNAL")
 
 
 def _split(gw: Gateway, doc: Document, kind_name: str | None, result: CheckResult) -> str:
@@ -158,22 +222,20 @@ def _link_by_key(gw: Gateway, doc: Document, kind_name: str | None, result: Chec
 
 def _safe_check(gw: Gateway, doc: Document) -> tuple[str | None, CheckResult]:
     """A bug in a checker must reject one document, not stop the gateway."""
-    try:
-        return _check_archived(gw, doc)
-    except Exception as exc:  # noqa: BLE001 - the gateway must survive any single document
-        log.exception("checker failed")
-        finding: Finding = error("INTERNAL", f"Error interno al validar el documento ({type(exc).__name__}); "
-                                 "se conservó en la cola para reintentarlo cuando se corrija.")
-        return None, CheckResult([finding])
+    return guarded(lambda: _check_archived(gw, doc))
 
 
 def _check_archived(gw: Gateway, doc: Document) -> tuple[str | None, CheckResult]:
-    """A declared kind that streams (an ERP export of 500,000 rows) reads the archived file itself; others get bytes."""
+    """A declared kind that streams (an ERP export of 500,000 rows) reads the archived file itself; others get bytes.
+
+    A part carved out by the gateway, or an operator's replacement of one, is trusted to be in a part format.
+    """
+    trusted = doc.parent_id is not None or doc.replaces_id is not None
     kind = gw.kinds.get(doc.declared_kind) if doc.declared_kind != "auto" and doc.size else None
     check_file = getattr(kind, "check_file", None)
     if check_file is not None:
         return doc.declared_kind, check_file(gw.archive.path_for(doc.sha256))
-    return check_bytes(gw, gw.archive.read(doc.sha256), doc.filename, doc.declared_kind)
+    return _check_bytes(gw, gw.archive.read(doc.sha256), doc.filename, doc.declared_kind, trusted)
 
 
 def _on_ready(gw: Gateway, kind_name: str | None, document_id: str, result: CheckResult) -> None:

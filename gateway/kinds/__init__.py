@@ -43,9 +43,21 @@ class KindRegistry:
     def names(self) -> list[str]:
         return list(_FACTORIES)
 
-    def detect(self, data: bytes, filename: str) -> str | None:
+    def is_internal(self, kind_name: str, data: bytes) -> bool:
+        """Whether these bytes are in a format only the gateway makes: an internal kind (an ERP chunk), or a
+        kind's own part format (a Data Stage pedimento part checked by ``pedimento``)."""
+        if kind_name in INTERNAL_KINDS:
+            return True
+        kind = self.get(kind_name)
+        internal_format = getattr(kind, "internal_format", None)
+        return bool(internal_format and internal_format(data[:_HEAD].lstrip(b"\xef\xbb\xbf \t\r\n")))
+
+    def detect(self, data: bytes, filename: str, trusted: bool = False) -> str | None:
+        """The first kind that recognises the bytes; internal part kinds only for ``trusted`` parts."""
         head = data[:_HEAD].lstrip(b"\xef\xbb\xbf \t\r\n")
         for name in _FACTORIES:
+            if name in INTERNAL_KINDS and not trusted:
+                continue
             kind = self.get(name)
             if kind is not None and kind.sniff(head, filename):
                 return name
@@ -99,6 +111,8 @@ def _datastage(registry: KindRegistry) -> DocumentKind:
 
 # containers before the single documents they hold (an M file also starts with "500|")
 _FACTORIES = {"cfdi": _cfdi, "cove": _cove, "mfile": _mfile, "datastage": _datastage, "pedimento": _pedimento}
-_FACTORIES.update({t: _erp_chunk(t) for t in ("erp.materials", "erp.bom", "erp.receipts", "erp.shipments")})
+#: kinds of the parts the gateway carves out of containers: never taken from a source or ``validate``
+INTERNAL_KINDS = frozenset(("erp.materials", "erp.bom", "erp.receipts", "erp.shipments"))
+_FACTORIES.update({t: _erp_chunk(t) for t in sorted(INTERNAL_KINDS)})
 
-__all__ = ["CheckResult", "DocumentKind", "KindRegistry", "Part"]
+__all__ = ["INTERNAL_KINDS", "CheckResult", "DocumentKind", "KindRegistry", "Part"]

@@ -74,13 +74,15 @@ class ChunkKind:
         for number, line in enumerate(lines[1:], start=2):
             try:
                 item = json.loads(line)
-            except json.JSONDecodeError:
+                if not isinstance(item, dict):
+                    raise TypeError("not an object")
+                findings += [Finding.from_dict(found) for found in item.get("warnings", ())]
+                if "errors" in item:
+                    findings += [Finding.from_dict(found) for found in item["errors"]]
+                    continue
+            except (ValueError, TypeError, KeyError, AttributeError, RecursionError):
+                # the gateway wrote this chunk; a line it cannot read back is damage, never trusted
                 findings.append(error("FILE-ENCODING", "Línea dañada en el fragmento.", line=number))
-                continue
-            for found in item.get("warnings", ()):
-                findings.append(Finding.from_dict(found))
-            if "errors" in item:
-                findings += [Finding.from_dict(found) for found in item["errors"]]
                 continue
             record = item.get("record")
             problem = self._problem(record)

@@ -116,6 +116,10 @@ class PedimentoKind:
     def sniff(self, head: bytes, filename: str) -> bool:
         return _m_block_head(head) or head.startswith(datastage.PART_MAGIC) or vucem.sniff(head)
 
+    def internal_format(self, head: bytes) -> bool:
+        """A Data Stage pedimento part is made by the gateway from a whole set; never accepted from outside."""
+        return head.startswith(datastage.PART_MAGIC)
+
     def check(self, data: bytes) -> CheckResult:
         return self.check_named(data, "")
 
