@@ -52,6 +52,9 @@ def preview(kind_name: str, path: Path, directories: list[Path], rows: int = 10)
             findings.append(problem.finding)
         except OSError as exc:
             findings.append(Finding("FILE-UNREADABLE", Severity.ERROR, f"No se pudo leer: {exc.strerror}"))
+        except Exception as exc:  # noqa: BLE001 - the last resort: a finding, never a traceback
+            findings.append(Finding("INTERNAL", Severity.ERROR, f"Error interno al leer la exportación "
+                                                                f"({type(exc).__name__})."))
     out["findings"] = [f.to_dict() for f in findings]
     out["valid"] = not any(f.severity is Severity.ERROR for f in findings)
     return out
