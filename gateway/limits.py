@@ -37,6 +37,8 @@ class Limits:
     max_shared_strings: int = 1_000_000
     #: columns of an XLSX sheet (Excel's own maximum is 16,384)
     max_sheet_columns: int = 1000
+    #: rows of an XLSX sheet, counted on the compressed bytes before reading (Excel's own maximum)
+    max_sheet_rows: int = 1_048_576
 
 
 DEFAULTS = Limits()
@@ -53,6 +55,7 @@ DESCRIPTIONS = {
     "max_number_digits": "dígitos de un número",
     "max_shared_strings": "cadenas compartidas del libro XLSX",
     "max_sheet_columns": "columnas de una hoja XLSX",
+    "max_sheet_rows": "filas de una hoja XLSX",
 }
 
 
