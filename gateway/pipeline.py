@@ -65,7 +65,7 @@ def _check_bytes(gw: Gateway, data: bytes, filename: str, declared_kind: str,
                  trusted: bool) -> tuple[str | None, CheckResult]:
     if not data:
         return None, CheckResult([error("FILE-EMPTY", "El archivo está vacío (0 bytes).")])
-    kind_name = declared_kind if declared_kind != "auto" else gw.kinds.detect(data, filename, trusted=trusted)
+    kind_name = declared_kind if declared_kind != "auto" else gw.kinds.detect(data, filename)
     if kind_name and not trusted and gw.kinds.is_internal(kind_name, data):
         return None, CheckResult([error(
             "FILE-INTERNAL-FORMAT", "El archivo tiene la forma de una parte que el gateway genera él mismo (un "

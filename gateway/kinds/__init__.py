@@ -52,12 +52,10 @@ class KindRegistry:
         internal_format = getattr(kind, "internal_format", None)
         return bool(internal_format and internal_format(data[:_HEAD].lstrip(b"\xef\xbb\xbf \t\r\n")))
 
-    def detect(self, data: bytes, filename: str, trusted: bool = False) -> str | None:
-        """The first kind that recognises the bytes; internal part kinds only for ``trusted`` parts."""
+    def detect(self, data: bytes, filename: str) -> str | None:
+        """The first kind that recognises the bytes (an internal kind too: the caller refuses it from outside)."""
         head = data[:_HEAD].lstrip(b"\xef\xbb\xbf \t\r\n")
         for name in _FACTORIES:
-            if name in INTERNAL_KINDS and not trusted:
-                continue
             kind = self.get(name)
             if kind is not None and kind.sniff(head, filename):
                 return name
