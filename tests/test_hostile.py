@@ -189,6 +189,12 @@ def test_a_long_line_in_an_m_file_and_too_many_lines():
     assert limit_keys(findings) == {"max_rows"}
 
 
+def test_an_amount_beyond_any_pedimento_is_a_layout_finding_not_an_overflow():
+    mfile = (PEDIMENTO / "SYNTHETIC_m3456001.245").read_bytes().replace(b"|1500.00|", b"|1E+999999999|", 1)
+    _, result, findings = check(mfile, "m3456001.245")
+    assert "PED-LAYOUT" in codes(findings) and "INTERNAL" not in codes(findings)
+
+
 # 3. XLSX ----------------------------------------------------------------------------------------------------
 
 def _bom_parts(tmp_path: Path) -> dict[str, bytes]:
