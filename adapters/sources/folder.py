@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import BinaryIO, Callable
 
-from adapters.sources.base import IncomingFile
+from adapters.sources.base import IncomingFile, with_suffix
 from gateway.config import SourceConfig
 
 _TEMP_SUFFIXES = (".tmp", ".part", ".partial", ".crdownload", ".filepart")
@@ -167,7 +167,6 @@ def _arrival_order(entry: os.DirEntry) -> tuple[int, str]:
 
 
 _ASIDE = ".gateway-aside-"
-_NAME_MAX = 255  # bytes in one file name (ext4, XFS, NTFS through SMB)
 
 
 def _free_name(target: Path) -> Path:
@@ -176,19 +175,10 @@ def _free_name(target: Path) -> Path:
         return target
     stamp = time.strftime("%Y%m%dT%H%M%S")
     for counter in range(1, 10_000):
-        suffix = f".{stamp}-{counter}"
-        candidate = target.with_name(_shorten(target.name, _NAME_MAX - len(suffix)) + suffix)
+        candidate = target.with_name(with_suffix(target.name, f".{stamp}-{counter}"))
         if not candidate.exists():
             return candidate
     raise FileExistsError(target)
-
-
-def _shorten(name: str, limit: int) -> str:
-    """Cut a name to ``limit`` bytes of UTF-8 (file-system encoding) without splitting a character."""
-    raw = os.fsencode(name)
-    if len(raw) <= limit:
-        return name
-    return os.fsdecode(raw[:limit].decode("utf-8", "ignore").encode("utf-8"))
 
 
 def _unlink_quietly(path: Path) -> None:

@@ -32,7 +32,7 @@ import paramiko
 
 from adapters.sftp_endpoint import endpoint_from_options
 from adapters.sftp_session import RemotePathError, Session, exists, makedirs
-from adapters.sources.base import IncomingFile
+from adapters.sources.base import IncomingFile, with_suffix
 from adapters.sources.folder import printable_name
 from gateway import logs
 from gateway.config import SourceConfig
@@ -258,7 +258,7 @@ class SftpSource:
             if self.after_pickup == "delete":
                 sftp.remove(remote)
             elif self.after_pickup == "rename":
-                sftp.rename(remote, _free_name(sftp, remote + self.rename_suffix))
+                sftp.rename(remote, _free_name(sftp, _suffixed(remote, self.rename_suffix)))
             else:
                 root = self._root_of(remote)
                 target = posixpath.join(self._processed_dir(root), posixpath.relpath(remote, root))
@@ -312,10 +312,16 @@ def _free_name(sftp: paramiko.SFTPClient, target: str) -> str:
         return target
     stamp = time.strftime("%Y%m%dT%H%M%S")
     for counter in range(1, 10_000):
-        candidate = f"{target}.{stamp}-{counter}"
+        candidate = _suffixed(target, f".{stamp}-{counter}")
         if not exists(sftp, candidate):
             return candidate
     raise FileExistsError(target)
+
+
+def _suffixed(path: str, suffix: str) -> str:
+    """A remote path with a suffix on its last component, still a valid file name (a 250-byte name stays takeable)."""
+    folder, name = posixpath.split(path)
+    return posixpath.join(folder, with_suffix(name, suffix))
 
 
 def _safe_dirname(name: str) -> str:
