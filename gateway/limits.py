@@ -96,9 +96,10 @@ class LimitExceeded(Exception):
         super().__init__(self.finding.message)
 
 
-def from_table(table: dict[str, Any], parse_size: Any) -> Limits:
+def from_table(table: dict[str, Any]) -> Limits:
     """``[limits]`` → Limits; unknown keys and non-positive values are refused naming the key."""
-    from gateway.config import ConfigError
+    from gateway.config import parse_size
+    from gateway.errors import ConfigError
 
     known = {f.name for f in fields(Limits)}
     values: dict[str, int] = {}

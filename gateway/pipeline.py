@@ -10,19 +10,20 @@ from collections.abc import Callable, Iterable, Iterator
 
 import structlog
 
-from gateway import correlate, logs, xmlsafe
-from gateway.app import Gateway
+from gateway import cancellation, logs, xmlsafe
+from gateway.correlation import correlate
 from gateway.faults import crash_point
 from gateway.findings import Finding, error, info
 from gateway.intake import record
 from gateway.kinds.base import CheckResult, Part
 from gateway.limits import LimitExceeded
+from gateway.runtime import Runtime
 from gateway.store.base import IN_PROGRESS, Document, now
 
 log = logs.get("gateway.pipeline")
 
 
-def check_bytes(gw: Gateway, data: bytes, filename: str, declared_kind: str = "auto",
+def check_bytes(gw: Runtime, data: bytes, filename: str, declared_kind: str = "auto",
                 trusted: bool = False) -> tuple[str | None, CheckResult]:
     """Detect the kind and validate; shared by the pipeline and ``validate``. Never raises, whatever the bytes.
 
@@ -61,7 +62,7 @@ def _internal(exc: BaseException) -> Finding:
                              "para reintentarlo cuando se corrija.")
 
 
-def _check_bytes(gw: Gateway, data: bytes, filename: str, declared_kind: str,
+def _check_bytes(gw: Runtime, data: bytes, filename: str, declared_kind: str,
                  trusted: bool) -> tuple[str | None, CheckResult]:
     if not data:
         return None, CheckResult([error("FILE-EMPTY", "El archivo está vacío (0 bytes).")])
@@ -87,7 +88,7 @@ def _check_bytes(gw: Gateway, data: bytes, filename: str, declared_kind: str,
     return kind_name, named(data, filename) if named else kind.check(data)
 
 
-def process(gw: Gateway, document_id: str) -> str:
+def process(gw: Runtime, document_id: str) -> str:
     """Process one document in an in-progress state; return its new state."""
     store = gw.store
     doc = store.get(document_id)
@@ -114,6 +115,9 @@ def process(gw: Gateway, document_id: str) -> str:
                             business_key=result.business_key)
             _on_ready(gw, kind_name, document_id, result)
             _link_by_key(gw, doc, kind_name, result)
+            routed = cancellation.route(gw, document_id, kind_name, result.record)  # cancelled at SAT?
+            if routed is not None:
+                return routed
             routed = correlate.route(gw, document_id, kind_name, result.record)  # pending for counterparts?
             if routed is not None:
                 log.info("document correlated", kind=kind_name, state=routed, business_key=result.business_key)
@@ -127,7 +131,7 @@ def process(gw: Gateway, document_id: str) -> str:
         structlog.contextvars.unbind_contextvars("document_id")
 
 
-def process_pending(gw: Gateway) -> int:
+def process_pending(gw: Runtime) -> int:
     """Process until nothing is in progress (a container's parts are processed in the same pass)."""
     count, seen = 0, set()
     while True:
@@ -140,7 +144,7 @@ def process_pending(gw: Gateway) -> int:
             count += 1
 
 
-def _process_guarded(gw: Gateway, document_id: str) -> None:
+def _process_guarded(gw: Runtime, document_id: str) -> None:
     """One document's failure outside its checker (splitting, storing, routing) rejects it with INTERNAL and the
     pass goes on with the next one; a store that is down still stops the pass (nothing can be recorded)."""
     try:
@@ -156,7 +160,7 @@ def _process_guarded(gw: Gateway, document_id: str) -> None:
             store.set_state(document_id, "rejected", gw.actor, "validate", reason="INTERNAL")
 
 
-def _split(gw: Gateway, doc: Document, kind_name: str | None, result: CheckResult) -> str:
+def _split(gw: Runtime, doc: Document, kind_name: str | None, result: CheckResult) -> str:
     """Archive each part of a container, then commit all part rows and the container's ``split`` at once.
 
     The parts are consumed lazily (a container may stream a large file); only their hashes are kept.
@@ -166,8 +170,13 @@ def _split(gw: Gateway, doc: Document, kind_name: str | None, result: CheckResul
     store, archived = gw.store, []
     try:
         for number, part in enumerate(result.parts or (), start=1):
-            sha256, size = gw.archive.put_bytes(part.data)
-            archived.append((f"{doc.filename}#{number} {part.label}".rstrip(), sha256, size, part.kind))
+            if part.opener is not None:
+                with part.opener() as stream:
+                    sha256, size = gw.archive.put_stream(stream)
+            else:
+                sha256, size = gw.archive.put_bytes(part.data)
+            archived.append((f"{doc.filename}#{number} {part.label}".rstrip(), sha256, size, part.kind,
+                             part.findings))
     except Exception as exc:  # noqa: BLE001 - a bug while splitting rejects this file, not the gateway
         log.exception("splitting failed")
         result.findings.append(error("INTERNAL", f"Error interno al separar el archivo ({type(exc).__name__})."))
@@ -182,12 +191,16 @@ def _split(gw: Gateway, doc: Document, kind_name: str | None, result: CheckResul
                         record=result.record, business_key=result.business_key)
         log.info("container held until its set is complete", kind=kind_name, business_key=result.business_key)
         return "pending"
+    if not archived and result.record and result.record.get("nothing_to_split"):  # e.g. every invoice vigente
+        store.set_state(doc.id, "split", gw.actor, "split", detail={"parts": 0}, record=result.record,
+                        business_key=result.business_key)
+        return "split"
     if not archived:
         store.add_findings(doc.id, [error("FILE-EMPTY", "El archivo no contiene ningún documento.")])
         store.set_state(doc.id, "rejected", gw.actor, "validate", reason="FILE-EMPTY")
         return "rejected"
-    children = [record(gw, doc.source_name, label, sha256, size, part_kind, parent_id=doc.id)
-                for label, sha256, size, part_kind in archived]
+    children = [_record_part(gw, doc, label, sha256, size, part_kind, findings)
+                for label, sha256, size, part_kind, findings in archived]
     store.set_state(doc.id, "split", gw.actor, "split", detail={"parts": len(children)},
                     record=result.record, business_key=result.business_key)
     if result.business_key:  # the files of the same set held before this one are split by it
@@ -199,10 +212,28 @@ def _split(gw: Gateway, doc: Document, kind_name: str | None, result: CheckResul
     return "split"
 
 
+def _record_part(gw: Runtime, container: Document, label: str, sha256: str, size: int, part_kind: str,
+                 findings: list[Finding]) -> str:
+    """A part row: a document to process, an attachment kept as it is, or an entry its container refused."""
+    store = gw.store
+    declared = "auto" if part_kind in ("attachment", "refused") else part_kind
+    child = record(gw, container.source_name, label, sha256, size, declared, parent_id=container.id)
+    state = store.get(child)
+    if state is None or state.state != "received":  # a duplicate, or rejected for its size
+        return child
+    if part_kind == "attachment":
+        store.set_state(child, "attached", gw.actor, "attach", detail={"container": container.id})
+    elif part_kind == "refused":
+        store.replace_findings(child, findings)
+        codes = sorted({f.code for f in findings if f.severity.value == "error"})
+        store.set_state(child, "rejected", gw.actor, "validate", reason=", ".join(codes))
+    return child
+
+
 _LIVE = ("normalised", "pending", "ready", "forwarded")
 
 
-def _link_by_key(gw: Gateway, doc: Document, kind_name: str | None, result: CheckResult) -> None:
+def _link_by_key(gw: Runtime, doc: Document, kind_name: str | None, result: CheckResult) -> None:
     """Recognise a byte-different resend by its business key, and link what the document says it refers to."""
     store = gw.store
     if result.business_key:
@@ -220,25 +251,43 @@ def _link_by_key(gw: Gateway, doc: Document, kind_name: str | None, result: Chec
                 store.add_link(doc.id, target.id, role)
 
 
-def _safe_check(gw: Gateway, doc: Document) -> tuple[str | None, CheckResult]:
+def _safe_check(gw: Runtime, doc: Document) -> tuple[str | None, CheckResult]:
     """A bug in a checker must reject one document, not stop the gateway."""
     return guarded(lambda: _check_archived(gw, doc))
 
 
-def _check_archived(gw: Gateway, doc: Document) -> tuple[str | None, CheckResult]:
+def _check_archived(gw: Runtime, doc: Document) -> tuple[str | None, CheckResult]:
     """A declared kind that streams (an ERP export of 500,000 rows) reads the archived file itself; others get bytes.
 
-    A part carved out by the gateway, or an operator's replacement of one, is trusted to be in a part format.
+    A part the gateway carved out of a container in its own part format (or an operator's replacement of one)
+    is trusted to have that format; anything else that has it is refused (FILE-INTERNAL-FORMAT).
     """
-    trusted = doc.parent_id is not None or doc.replaces_id is not None
-    kind = gw.kinds.get(doc.declared_kind) if doc.declared_kind != "auto" and doc.size else None
+    kind_name: str | None = doc.declared_kind
+    if kind_name == "auto" and doc.size:  # a kind that streams (a ZIP) is recognised from the head alone
+        with gw.archive.path_for(doc.sha256).open("rb") as handle:
+            kind_name = gw.kinds.detect(handle.read(8192), doc.filename)
+    kind = gw.kinds.get(kind_name) if kind_name and doc.size else None
     check_file = getattr(kind, "check_file", None)
     if check_file is not None:
-        return doc.declared_kind, check_file(gw.archive.path_for(doc.sha256))
-    return _check_bytes(gw, gw.archive.read(doc.sha256), doc.filename, doc.declared_kind, trusted)
+        return kind_name, check_file(gw.archive.path_for(doc.sha256))
+    return _check_bytes(gw, gw.archive.read(doc.sha256), doc.filename, doc.declared_kind, _trusted(gw, doc))
 
 
-def _on_ready(gw: Gateway, kind_name: str | None, document_id: str, result: CheckResult) -> None:
+def _trusted(gw: Runtime, doc: Document) -> bool:
+    """Whether ``doc`` is a part made by a container kind that writes its own part formats (an M file, a Data
+    Stage set, an ERP export), or an operator's replacement of such a part. A ZIP's entries are not: they are
+    the sender's bytes."""
+    store, seen = gw.store, 0
+    while doc.replaces_id is not None and doc.parent_id is None and seen < 20:
+        original = store.get(doc.replaces_id)
+        if original is None:
+            return False
+        doc, seen = original, seen + 1
+    parent = store.get(doc.parent_id) if doc.parent_id else None
+    return parent is not None and gw.kinds.makes_parts(parent.kind or parent.declared_kind)
+
+
+def _on_ready(gw: Runtime, kind_name: str | None, document_id: str, result: CheckResult) -> None:
     """Kinds that keep reference data (the ERP material master) record it in the transaction that makes it ready."""
     kind = gw.kinds.get(kind_name) if kind_name else None
     on_ready = getattr(kind, "on_ready", None)

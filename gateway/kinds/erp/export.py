@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from gateway.findings import error, warning
-from gateway.kinds.base import CheckResult, Part
+from gateway.kinds.base import CheckResult, Part, Uncorrelated
 from gateway.kinds.erp import chunk
 from gateway.kinds.erp.mapping import Mapping, MappingError
 from gateway.kinds.erp.readers import SourceProblem
@@ -27,8 +27,10 @@ from gateway.kinds.erp.rows import MappedExport, Row
 MAX_ROW_FINDINGS = 1000
 
 
-class ExportKind:
+class ExportKind(Uncorrelated):
     """``erp:<mapping>``: declared by a source (``kind = "erp:sap-materials"``), never sniffed."""
+
+    makes_parts = True  # ERP chunks (chunk.py), refused from outside
 
     def __init__(self, name: str, mapping: Mapping | None, problem: MappingError | None = None) -> None:
         self.name = name

@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from gateway.findings import Finding, error, has_errors
-from gateway.kinds.base import CheckResult, Part
-from gateway.kinds.pedimento import datastage, mfile, normalise, rules, vucem
+from gateway.kinds.base import CheckResult, Part, Uncorrelated
+from gateway.kinds.keys import Keys
+from gateway.kinds.pedimento import datastage, keys, mfile, normalise, rules, vucem
 
 _M_NAME = re.compile(r"^[mM]\d{7}\.\d{3}$")
 _LINES = re.compile(r"\(líneas (\d+)[–-]\d+\)")  # the part label names the block's lines in its M file
@@ -26,10 +27,11 @@ def _m_block_head(head: bytes) -> bool:
     return head.startswith(b"500|")
 
 
-class MFileKind:
+class MFileKind(Uncorrelated):
     """The broker's validation file: several pedimentos and one 801."""
 
     name = "mfile"
+    makes_parts = True  # its parts are its own blocks: read back as pedimentos
 
     def __init__(self, ctx: rules.RuleContext | None = None) -> None:
         self.ctx = ctx or rules.RuleContext()
@@ -61,10 +63,11 @@ class MFileKind:
         return result
 
 
-class DataStageKind:
+class DataStageKind(Uncorrelated):
     """SAT's Data Stage: a ZIP of ``<folio>_<reg>.asc`` files (or one such file on its own)."""
 
     name = "datastage"
+    makes_parts = True  # DATASTAGE| parts (docs/pedimento.md), refused from outside
 
     def __init__(self, staging_dir: Path | None = None) -> None:
         self.staging_dir = staging_dir
@@ -108,6 +111,7 @@ class PedimentoKind:
     """One declaration: an M-file block, a Data Stage pedimento part, or a VUCEM answer."""
 
     name = "pedimento"
+    makes_parts = True  # declared for a whole M file or Data Stage, it splits it as they do
 
     def __init__(self, ctx: rules.RuleContext | None = None, staging_dir: Path | None = None) -> None:
         self.ctx = ctx or rules.RuleContext()
@@ -122,6 +126,12 @@ class PedimentoKind:
 
     def check(self, data: bytes) -> CheckResult:
         return self.check_named(data, "")
+
+    def correlation_keys(self, record: dict[str, Any]) -> Keys:
+        return keys.correlation_keys(record)
+
+    def waits_to_be_claimed(self, record: dict[str, Any]) -> bool:
+        return False  # a pedimento claims others; nothing claims it
 
     def check_named(self, data: bytes, filename: str) -> CheckResult:
         head = data.lstrip(b"\xef\xbb\xbf \t\r\n")
