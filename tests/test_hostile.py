@@ -51,8 +51,13 @@ def check(data: bytes, name: str = "input", kind: str = "auto"):
     """check_bytes, then every part it yields checked as the gateway checks its own parts; findings of both."""
     kind_name, result = check_bytes(GW, data, name, kind)  # type: ignore[arg-type]
     part_findings = []
+    trusted = GW.kinds.makes_parts(kind_name)
     for part in result.parts or ():  # findings of the container itself may be added while its parts are read
-        _, part_result = check_bytes(GW, part.data, part.label, part.kind, trusted=True)  # type: ignore[arg-type]
+        if part.kind in ("attachment", "refused"):
+            part_findings += part.findings
+            continue
+        data = part.data if part.opener is None else part.opener().read()
+        _, part_result = check_bytes(GW, data, part.label, part.kind, trusted=trusted)  # type: ignore[arg-type]
         part_findings += part_result.findings
     return kind_name, result, result.findings + part_findings
 
@@ -110,6 +115,13 @@ def test_a_datastage_part_from_outside_is_refused_even_declared_as_pedimento():
     for kind in ("auto", "pedimento"):
         _, result, _ = check(data, "part.txt", kind)
         assert codes(result.findings) == {"FILE-INTERNAL-FORMAT"}
+
+
+def test_an_internal_format_inside_a_zip_is_the_senders_and_refused():
+    data = _zip([("chunk.jsonl", CHUNK_HEADER + b'\n{"record":{"row":2}}\n'),
+                 ("part.txt", b"DATASTAGE|F|3420|6000001|470\nR|501|2|x\n")])
+    kind, _, findings = check(data, "expediente.zip")
+    assert kind == "zip" and [f.code for f in findings].count("FILE-INTERNAL-FORMAT") == 2
 
 
 def test_a_damaged_chunk_made_by_the_gateway_is_a_finding_not_an_exception():
