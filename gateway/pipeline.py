@@ -41,6 +41,7 @@ def guarded(check: Callable[[], tuple[str | None, CheckResult]]) -> tuple[str | 
     except LimitExceeded as exc:
         return None, CheckResult([exc.finding])
     except Exception as exc:  # noqa: BLE001 - the gateway must survive any single document
+        log.error("checker failed", exc_info=exc)
         return None, CheckResult([_internal(exc)])
     if result.parts is not None:
         result.parts = _guarded_parts(result.parts, result.findings)
@@ -53,11 +54,11 @@ def _guarded_parts(parts: Iterable[Part], findings: list[Finding]) -> Iterator[P
     except LimitExceeded as exc:
         findings.append(exc.finding)
     except Exception as exc:  # noqa: BLE001 - a container that fails half-way is rejected whole
+        log.error("checker failed while reading the parts", exc_info=exc)
         findings.append(_internal(exc))
 
 
 def _internal(exc: BaseException) -> Finding:
-    log.error("checker failed", exc_info=exc)
     return error("INTERNAL", f"Error interno al validar el documento ({type(exc).__name__}); se conservó en la cola "
                              "para reintentarlo cuando se corrija.")
 
