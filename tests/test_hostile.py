@@ -505,3 +505,41 @@ def test_property_the_pipeline_takes_every_file(cases):
         finally:
             gw.close()
         assert [p.name for p in (root / "inbox").iterdir() if p.name != "processed"] == []
+
+
+# 7. configuration -------------------------------------------------------------------------------------------
+
+def test_limits_are_configured_by_key_and_a_wrong_value_names_it(tmp_path):
+    from gateway.errors import ConfigError
+
+    assert limits.from_table({"max_expanded_size": "2GiB", "max_rows": 10}) == \
+        Limits(max_expanded_size=2 * 1024 ** 3, max_rows=10)
+    for table, key in (({"max_rows": 0}, "limits.max_rows"), ({"max_rows": True}, "limits.max_rows"),
+                       ({"max_bogus": 1}, "limits.max_bogus")):
+        with pytest.raises(ConfigError, match=key):
+            limits.from_table(table)
+    from conftest import write_config
+
+    config = write_config(tmp_path)
+    config.write_text(config.read_text(encoding="utf-8") + "\n[limits]\nmax_line_length = -1\n", encoding="utf-8")
+    result = run_cli("run", "--once", "-c", str(config))
+    assert result.returncode == 2 and "limits.max_line_length" in result.stderr
+
+
+def test_the_sample_configuration_lists_every_limit_with_its_default():
+    import tomllib
+    from dataclasses import asdict
+
+    table = tomllib.loads((REPO / "config" / "gateway.toml").read_text(encoding="utf-8"))["limits"]
+    assert limits.from_table(table) == limits.DEFAULTS and set(table) == set(asdict(limits.DEFAULTS))
+    documented = (REPO / "docs" / "limits.md").read_text(encoding="utf-8")
+    assert [key for key in table if f"`{key}`" not in documented] == []
+
+
+def test_a_derived_file_name_never_exceeds_255_bytes():
+    from adapters.filenames import with_suffix
+
+    for name in ("a" * 250, "é" * 127, "🚚" * 63 + "x.xml", "short.xml"):
+        out = with_suffix(name, ".20261202T120000-1")
+        assert len(os.fsencode(out)) <= 255 and out.endswith(".20261202T120000-1")
+        assert out.encode("utf-8")  # no character split in half
