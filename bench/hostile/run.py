@@ -227,7 +227,8 @@ def _run_batch(corpus: Path, items: list[dict[str, Any]], root: Path, code: Path
         docs = [d for d in documents if d["filename"] == shown and d["parent_id"] is None]
         states = sorted({d["state"] for d in docs} | {s for d in docs for s in _descendants(documents, d["id"])})
         left = target.exists()
-        lost = (not docs) or left
+        ignored = item["name"].startswith(".")  # dot-files are never taken, by design (docs: folder source)
+        lost = ((not docs) or left) and not ignored
         accepted = bool(states) and "rejected" not in states and any(s in ("ready", "forwarded", "normalised",
                                                                           "split", "pending") for s in states)
         wrong = item["expect"] == "reject" and accepted and verdict == "ok"
