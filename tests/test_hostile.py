@@ -381,13 +381,19 @@ def _seeds() -> list[tuple[str, str, bytes]]:
     return seeds
 
 
-def _erp_seeds(tmp: Path) -> list[tuple[str, str, bytes]]:
+def _bom_bytes() -> bytes:
+    buffer = io.BytesIO()
+    write_bom_xlsx(buffer)  # type: ignore[arg-type]
+    return buffer.getvalue()
+
+
+def _erp_seeds() -> list[tuple[str, str, bytes]]:
     return [("erp:receipts-csv", "r.csv", (ERP_DATA / "receipts.csv").read_bytes()),
             ("erp:sap-materials", "m.csv", (ERP_DATA / "sap-materials.csv").read_bytes()),
             ("erp:shipments-xml", "s.xml", (ERP_DATA / "shipments.xml").read_bytes()),
             ("erp:hostile-json", "r.json", _receipts_json(b'"250.5"')),
             ("erp:hostile-jsonl", "r.jsonl", b'{"date":"2026-11-18","part":"A","qty":"1","unit":"KG"}\n' * 3),
-            ("erp:bom-xlsx", "b.xlsx", write_bom_xlsx(tmp / "b.xlsx").read_bytes())]
+            ("erp:bom-xlsx", "b.xlsx", _bom_bytes())]
 
 
 SEEDS = _seeds()
@@ -458,7 +464,7 @@ def test_property_documents_answer_with_findings(case):
     assert result.ok or any(f.severity is Severity.ERROR for f in findings)
 
 
-ERP_SEEDS = _erp_seeds(Path(__import__("tempfile").mkdtemp(prefix="hostile-seeds-")))
+ERP_SEEDS = _erp_seeds()
 
 
 @settings(max_examples=FUZZ_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), database=None)
