@@ -6,7 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from gateway.kinds.base import CheckResult, DocumentKind, Part
+from gateway.kinds.base import CheckResult, DocumentKind, HasInternalFormat, MakesParts, Part
 
 if TYPE_CHECKING:
     from gateway.config import Settings
@@ -51,7 +51,7 @@ class KindRegistry:
         """Whether this container kind writes its parts in a format of its own (ERP chunks, M-file blocks, Data
         Stage pedimento parts), so that those parts may be read back in it; a ZIP's entries are the sender's."""
         kind = self.get(kind_name) if kind_name else None
-        return bool(getattr(kind, "makes_parts", False))
+        return isinstance(kind, MakesParts) and kind.makes_parts
 
     def is_internal(self, kind_name: str, data: bytes) -> bool:
         """Whether these bytes are in a format only the gateway makes: an internal kind (an ERP chunk), or a
@@ -59,8 +59,7 @@ class KindRegistry:
         if kind_name in INTERNAL_KINDS:
             return True
         kind = self.get(kind_name)
-        internal_format = getattr(kind, "internal_format", None)
-        return bool(internal_format and internal_format(data[:_HEAD].lstrip(b"\xef\xbb\xbf \t\r\n")))
+        return isinstance(kind, HasInternalFormat) and kind.internal_format(data[:_HEAD].lstrip(b"\xef\xbb\xbf \t\r\n"))
 
     def detect(self, data: bytes, filename: str) -> str | None:
         """The first kind that recognises the bytes (an internal kind too: the caller refuses it from outside)."""

@@ -86,8 +86,8 @@ class ChunkKind(Uncorrelated):
                 continue
             record = item.get("record")
             problem = self._problem(record)
-            if problem:
-                findings.append(error("ERP-ROW", problem, line=number))
+            if problem or not isinstance(record, dict):
+                findings.append(error("ERP-ROW", problem or "el registro no es un objeto", line=number))
                 continue
             rows.append(record)
         if len(rows) + sum(1 for f in findings if f.severity is Severity.ERROR) == 0:
