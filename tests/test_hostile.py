@@ -276,7 +276,8 @@ def test_deep_json_and_long_numbers_stop_at_their_limit():
 
 
 @pytest.mark.parametrize("qty", [b"NaN", b"Infinity", b"-Infinity", b"1e999", b'"nan"', b'"1E+999999999"',
-                                 b'"0.' + b"0" * 20 + b'1"', b'"' + b"9" * 25 + b'"', b'"sNaN"', b'"\\ud800"'])
+                                 b'"0.' + b"0" * 20 + b'1"', b'"' + b"9" * 25 + b'"', b'"sNaN"', b'"\\ud800"',
+                                 b'"1_000"', b'" Inf"', b'"0x10"'])
 def test_numbers_that_are_not_amounts_are_row_errors(qty):
     result, parts = erp("erp:hostile-json", _receipts_json(qty))
     assert [f.code for f in result.findings] == ["ERP-ROW"] and result.findings[0].location["row"] == 1

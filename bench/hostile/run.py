@@ -226,7 +226,7 @@ def _run_batch(corpus: Path, items: list[dict[str, Any]], root: Path, code: Path
         shown = printable_name(item["name"])
         docs = [d for d in documents if d["filename"] == shown and d["parent_id"] is None]
         states = sorted({d["state"] for d in docs} | {s for d in docs for s in _descendants(documents, d["id"])})
-        left = target.exists()
+        left = target.is_file()  # a file named like the processed folder gives its name to the folder
         ignored = item["name"].startswith(".")  # dot-files are never taken, by design (docs: folder source)
         lost = ((not docs) or left) and not ignored
         accepted = bool(states) and "rejected" not in states and any(s in ("ready", "forwarded", "normalised",
@@ -234,7 +234,7 @@ def _run_batch(corpus: Path, items: list[dict[str, Any]], root: Path, code: Path
         wrong = item["expect"] == "reject" and accepted and verdict == "ok"
         out.append({**item, "verdict": verdict, "seconds": seconds, "states": states, "left_in_inbox": left,
                     "lost": lost and verdict == "ok", "wrong_acceptance": wrong,
-                    "internal": any("INTERNAL" in (d["reason"] or "") for d in docs),
+                    "internal": any("INTERNAL" in (d["reason"] or "").split(",") for d in docs),
                     "error": stderr.strip().splitlines()[-1][:300] if verdict != "ok" and stderr.strip() else None})
     return out
 

@@ -140,6 +140,8 @@ def _number(text: str, value: Any, label: str) -> Decimal:
     if sum(c.isdigit() for c in text) > current().max_number_digits:
         raise ValueProblem(f"{label} '{shown}…' tiene más dígitos de los que admite un número "
                            f"(limits.max_number_digits = {current().max_number_digits})")
+    if not _NUMBER.fullmatch(text.strip()):  # Decimal() also takes "1_000", " Inf", "NaN": not amounts
+        raise ValueProblem(f"{label} '{shown}' no es un número")
     try:
         number = Decimal(text)
     except InvalidOperation:
@@ -155,6 +157,7 @@ def _number(text: str, value: Any, label: str) -> Decimal:
 
 
 _QUANTUM = Decimal(1).scaleb(-MAX_DECIMALS)
+_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 
 
 def _date(rule: FieldRule, source: Source) -> Callable[[Any, list], str]:
