@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from adapters import registry
-from gateway import config
+from gateway import config, limits
 from gateway.config import Settings
 from gateway.runtime import Runtime
 
@@ -32,4 +32,5 @@ class Gateway(Runtime):
     """A gateway whose sources and sinks come from ``adapters.registry``, its configuration checked whole."""
 
     def __init__(self, settings: Settings, actor: str = "gateway") -> None:
+        limits.configure(limits.from_table(settings.limits))  # what one input may expand to (docs/limits.md)
         super().__init__(registry.check(settings), actor, registry)  # a wrong adapter key stops start-up here

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gateway import logs
+from gateway import limits, logs
 from gateway.config import ConfigError, Settings, load
 from gateway.findings import Finding, Severity, by_severity
 from gateway.kinds.base import CheckResult, Part
@@ -22,6 +22,10 @@ DEFAULT_CONFIG = "config/gateway.toml"
 
 
 def main(argv: list[str] | None = None) -> int:
+    for stream in (sys.stdout, sys.stderr):  # a lone surrogate in a value or a file name is escaped, never a crash
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="backslashreplace")
     parser = _parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
@@ -197,10 +201,17 @@ def cmd_run(args: argparse.Namespace) -> int:
 # validate -------------------------------------------------------------------------------------------------
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from gateway.kinds import KindRegistry
+    from gateway.kinds import INTERNAL_KINDS, KindRegistry
     from gateway.pipeline import check_bytes
 
     logs.configure("warning", "console")
+    if args.kind in INTERNAL_KINDS:
+        print(f"--kind {args.kind}: es un tipo interno (las partes que el gateway genera); valide el archivo "
+              "original con su tipo (erp:<mapeo>, auto…) / an internal kind: validate the original file",
+              file=sys.stderr)
+        return 2
+    if args.config:
+        limits.configure(limits.from_table(load(args.config).limits))
     if args.kind.startswith("erp:"):
         return _validate_erp(args)
     cert_dirs = list(args.certs)
@@ -232,7 +243,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         if result.parts is not None and result.ok:  # a container: each document it holds is checked too
             for number, part in enumerate(result.parts, start=1):
                 label = f"{path}#{number} {part.label}".rstrip()
-                part_kind, part_result = _check_part(_Standalone(), part, label)
+                part_kind, part_result = _check_part(_Standalone(), part, label, _Standalone.kinds.makes_parts(kind))
                 children.append({"filename": label, "kind": part_kind, "valid": part_result.ok,
                                  "findings": [f.to_dict() for f in by_severity(part_result.findings)],
                                  "record": part_result.record})
@@ -246,14 +257,15 @@ def cmd_validate(args: argparse.Namespace) -> int:
     else:
         for item in results:
             verdict = "VÁLIDO" if item["valid"] else "RECHAZADO"
-            print(f"{item['filename']}: {verdict} ({item['kind'] or 'tipo desconocido'})")
+            print(f"{shown(item['filename'])}: {verdict} ({item['kind'] or 'tipo desconocido'})")
             for f in item["findings"]:
                 print("  " + _finding_line(Finding.from_dict(f)))
     return worst
 
 
-def _check_part(checker: Any, part: Part, label: str) -> tuple[str | None, CheckResult]:
-    """A part of a container as the pipeline would take it: attachments kept, refused entries rejected."""
+def _check_part(checker: Any, part: Part, label: str, trusted: bool) -> tuple[str | None, CheckResult]:
+    """A part of a container as the pipeline would take it: attachments kept, refused entries rejected; ``trusted``
+    when the container writes its parts in a format of its own (a ZIP's entries are the sender's bytes)."""
     from gateway.pipeline import check_bytes
 
     if part.kind == "attachment":
@@ -262,8 +274,8 @@ def _check_part(checker: Any, part: Part, label: str) -> tuple[str | None, Check
         return None, CheckResult(list(part.findings))
     if part.opener is not None:
         with part.opener() as stream:
-            return check_bytes(checker, stream.read(), label, part.kind)
-    return check_bytes(checker, part.data, label, part.kind)
+            return check_bytes(checker, stream.read(), label, part.kind, trusted)
+    return check_bytes(checker, part.data, label, part.kind, trusted)
 
 
 def _validate_erp(args: argparse.Namespace) -> int:
@@ -278,7 +290,7 @@ def _validate_erp(args: argparse.Namespace) -> int:
     else:
         for item in results:
             verdict = "VÁLIDO" if item["valid"] else "RECHAZADO"
-            print(f"{item['filename']}: {verdict} ({item['kind']} → {item['target'] or '?'}; "
+            print(f"{shown(item['filename'])}: {verdict} ({item['kind']} → {item['target'] or '?'}; "
                   f"{item['rows']} filas, {item['bad_rows']} con errores)")
             for record in item["preview"]:
                 print("  " + json.dumps(record, ensure_ascii=False))
@@ -303,6 +315,11 @@ def cmd_mappings_check(args: argparse.Namespace) -> int:
                 for problem in item["problems"]:
                     print(f"  {problem['key'] or '(archivo)'}: {problem['message']}")
     return 0 if all(item["valid"] for item in results) else 1
+
+
+def shown(name: str) -> str:
+    """A file name as a terminal may print it: control characters (a newline, ESC sequences) escaped."""
+    return "".join(c if c.isprintable() or c == " " else ascii(c)[1:-1] for c in name)
 
 
 def _finding_line(f: Finding) -> str:
@@ -340,7 +357,8 @@ def cmd_queue_list(args: argparse.Namespace) -> int:
         return 0
     for row in rows:
         codes = sorted({f["code"] for f in row["findings"] if f["severity"] == "error"})
-        print(f"{row['id']}  {row['kind'] or '?':6}  {row['received_at'][:19]}  {row['source']}/{row['filename']}")
+        print(f"{row['id']}  {row['kind'] or '?':6}  {row['received_at'][:19]}  "
+              f"{row['source']}/{shown(row['filename'])}")
         print(f"    {len(codes)} código(s): {', '.join(codes)} — {(row['first_error'] or '')[:140]}")
     return 0
 
@@ -374,7 +392,7 @@ def cmd_queue_show(args: argparse.Namespace) -> int:
         print(json.dumps(data, ensure_ascii=False, indent=2))
         return 0
     print(f"Documento {data['id']} — {data['kind'] or 'tipo desconocido'} — estado {data['state']}")
-    print(f"  archivo: {data['source']}/{data['filename']}  ({data['size']:,} bytes, sha256 {data['sha256']})")
+    print(f"  archivo: {data['source']}/{shown(data['filename'])}  ({data['size']:,} bytes, sha256 {data['sha256']})")
     print(f"  recibido: {data['received_at']}   original: {data['archive_path']}")
     for link in data["links"]:
         key = f" ({link['kind']} {link['key']})" if link.get("key") else ""
@@ -461,7 +479,7 @@ def cmd_documents_list(args: argparse.Namespace) -> int:
         print(json.dumps(rows, ensure_ascii=False, indent=2))
         return 0
     for d in docs:
-        print(f"{d.id}  {d.kind or '?':6}  {d.state:10}  {d.source_name}/{d.filename}  {d.sha256[:12]}")
+        print(f"{d.id}  {d.kind or '?':6}  {d.state:10}  {d.source_name}/{shown(d.filename)}  {d.sha256[:12]}")
     return 0
 
 

@@ -171,6 +171,7 @@ class Settings:
     web: dict[str, Any] = field(default_factory=dict)  # [web] table, checked by gateway/web/settings.py
     notify: NotifyConfig | None = None  # [notify], when operations staff are to be mailed
     archives: dict[str, Any] = field(default_factory=dict)  # [archives] table, gateway/kinds/archive/limits.py
+    limits: dict[str, Any] = field(default_factory=dict)  # [limits] table, checked by gateway/limits.py
 
     @property
     def archive_dir(self) -> Path:
@@ -198,7 +199,7 @@ def load(path: str | Path) -> Settings:
 
 def from_dict(raw: dict[str, Any], base_dir: Path) -> Settings:
     known_top = {"gateway", "store", "validation", "logging", "source", "sink", "erp", "correlation", "web", "notify",
-                 "archives"}
+                 "archives", "limits"}
     for key in raw:
         if key not in known_top:
             raise ConfigError(f"{key}: unknown section (known: {', '.join(sorted(known_top))})")
@@ -258,6 +259,7 @@ def from_dict(raw: dict[str, Any], base_dir: Path) -> Settings:
     if "notify" in raw:
         settings.notify = _notify(_table(raw, "notify"))
     settings.archives = _table(raw, "archives")
+    settings.limits = _table(raw, "limits")
     settings.sources = [_source(entry, i, base_dir) for i, entry in enumerate(_array(raw, "source"))]
     settings.sinks = [_sink(entry, i, base_dir) for i, entry in enumerate(_array(raw, "sink"))]
     _unique([s.name for s in settings.sources], "source")

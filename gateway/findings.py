@@ -40,6 +40,10 @@ CODES: dict[str, str] = {
     "CFDI-SAT-CERT-UNKNOWN": "the SAT stamping certificate is not in the local store",
     "RFC-INVALID": "an RFC is malformed (error) or its check digit is wrong (warning: SAT issued some such RFCs)",
     "INTERNAL": "the gateway failed on this document; it is kept in the queue to retry once fixed",
+    "FILE-ARCHIVE": "an archive (Data Stage ZIP, XLSX) has an encrypted member or cannot be unpacked",
+    "LIMIT": "the file exceeds a configured [limits] key (expanded size, line length, rows, nesting, digits...)",
+    "FILE-INTERNAL-FORMAT": "the file has the shape of a part the gateway makes itself; parts are never taken "
+                            "from outside",
     "DELIVERY-FAILED": "delivery to a sink failed permanently (dead letter)",
     "ERP-MAPPING": "an ERP mapping is wrong or does not fit the export (missing column, wrong sheet, record path)",
     "ERP-ROW": "a row of an ERP export has a missing, malformed or out-of-range value (row and column given)",

@@ -6,6 +6,8 @@ from the archived bytes, so a document interrupted half-way is simply processed 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator
+
 import structlog
 
 from gateway import cancellation, logs, xmlsafe
@@ -13,18 +15,65 @@ from gateway.correlation import correlate
 from gateway.faults import crash_point
 from gateway.findings import Finding, error, info
 from gateway.intake import record
-from gateway.kinds.base import CheckResult, ChecksFile, ChecksFileName, KeepsReferenceData
+from gateway.kinds.base import CheckResult, ChecksFile, ChecksFileName, KeepsReferenceData, Part
+from gateway.limits import LimitExceeded
 from gateway.runtime import Runtime
 from gateway.store.base import IN_PROGRESS, Document, now
 
 log = logs.get("gateway.pipeline")
 
 
-def check_bytes(gw: Runtime, data: bytes, filename: str, declared_kind: str = "auto") -> tuple[str | None, CheckResult]:
-    """Detect the kind and validate; shared by the pipeline and ``validate``. Never raises on bad input."""
+def check_bytes(gw: Runtime, data: bytes, filename: str, declared_kind: str = "auto",
+                trusted: bool = False) -> tuple[str | None, CheckResult]:
+    """Detect the kind and validate; shared by the pipeline and ``validate``. Never raises, whatever the bytes.
+
+    ``trusted`` is for parts the gateway carved out of a container itself (or an operator's replacement of
+    one): only those may have the shape of an internal part format (an ERP chunk, a Data Stage part).
+    """
+    return guarded(lambda: _check_bytes(gw, data, filename, declared_kind, trusted))
+
+
+def guarded(check: Callable[[], tuple[str | None, CheckResult]]) -> tuple[str | None, CheckResult]:
+    """The last resort: whatever a reader or library raises (now or while a container's parts are read lazily)
+    becomes a finding on this document, never an exception that stops the files after it."""
+    try:
+        kind_name, result = check()
+    except LimitExceeded as exc:
+        return None, CheckResult([exc.finding])
+    except Exception as exc:  # noqa: BLE001 - the gateway must survive any single document
+        log.error("checker failed", exc_info=exc)
+        return None, CheckResult([_internal(exc)])
+    if result.parts is not None:
+        result.parts = _guarded_parts(result.parts, result.findings)
+    return kind_name, result
+
+
+def _guarded_parts(parts: Iterable[Part], findings: list[Finding]) -> Iterator[Part]:
+    try:
+        yield from parts
+    except LimitExceeded as exc:
+        findings.append(exc.finding)
+    except Exception as exc:  # noqa: BLE001 - a container that fails half-way is rejected whole
+        log.error("checker failed while reading the parts", exc_info=exc)
+        findings.append(_internal(exc))
+
+
+def _internal(exc: BaseException) -> Finding:
+    return error("INTERNAL", f"Error interno al validar el documento ({type(exc).__name__}); se conservó en la cola "
+                             "para reintentarlo cuando se corrija.")
+
+
+def _check_bytes(gw: Runtime, data: bytes, filename: str, declared_kind: str,
+                 trusted: bool) -> tuple[str | None, CheckResult]:
     if not data:
         return None, CheckResult([error("FILE-EMPTY", "El archivo está vacío (0 bytes).")])
     kind_name = declared_kind if declared_kind != "auto" else gw.kinds.detect(data, filename)
+    if kind_name and not trusted and gw.kinds.is_internal(kind_name, data):
+        return None, CheckResult([error(
+            "FILE-INTERNAL-FORMAT", "El archivo tiene la forma de una parte que el gateway genera él mismo (un "
+            "fragmento de exportación ERP o una parte de pedimento de un Data Stage); esas partes nunca se aceptan "
+            "de una fuente ni de validate. Envíe el archivo original (la exportación del ERP, el ZIP del Data "
+            "Stage).")])
     kind = gw.kinds.get(kind_name) if kind_name else None
     if kind is None:
         if data.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<"):
@@ -93,8 +142,24 @@ def process_pending(gw: Runtime) -> int:
             return count
         for document_id in batch:
             seen.add(document_id)
-            process(gw, document_id)
+            _process_guarded(gw, document_id)
             count += 1
+
+
+def _process_guarded(gw: Runtime, document_id: str) -> None:
+    """One document's failure outside its checker (splitting, storing, routing) rejects it with INTERNAL and the
+    pass goes on with the next one; a store that is down still stops the pass (nothing can be recorded)."""
+    try:
+        process(gw, document_id)
+    except Exception as exc:  # noqa: BLE001 - the last resort of the pipeline
+        log.error("processing failed", document_id=document_id, exc_info=exc)
+        store = gw.store
+        with store.transaction():
+            doc = store.get(document_id)
+            if doc is None or doc.state not in IN_PROGRESS:
+                return
+            store.add_findings(document_id, [_internal(exc)])
+            store.set_state(document_id, "rejected", gw.actor, "validate", reason="INTERNAL")
 
 
 def _split(gw: Runtime, doc: Document, kind_name: str | None, result: CheckResult) -> str:
@@ -190,17 +255,15 @@ def _link_by_key(gw: Runtime, doc: Document, kind_name: str | None, result: Chec
 
 def _safe_check(gw: Runtime, doc: Document) -> tuple[str | None, CheckResult]:
     """A bug in a checker must reject one document, not stop the gateway."""
-    try:
-        return _check_archived(gw, doc)
-    except Exception as exc:  # noqa: BLE001 - the gateway must survive any single document
-        log.exception("checker failed")
-        finding: Finding = error("INTERNAL", f"Error interno al validar el documento ({type(exc).__name__}); "
-                                 "se conservó en la cola para reintentarlo cuando se corrija.")
-        return None, CheckResult([finding])
+    return guarded(lambda: _check_archived(gw, doc))
 
 
 def _check_archived(gw: Runtime, doc: Document) -> tuple[str | None, CheckResult]:
-    """A declared kind that streams (an ERP export of 500,000 rows) reads the archived file itself; others get bytes."""
+    """A declared kind that streams (an ERP export of 500,000 rows) reads the archived file itself; others get bytes.
+
+    A part the gateway carved out of a container in its own part format (or an operator's replacement of one)
+    is trusted to have that format; anything else that has it is refused (FILE-INTERNAL-FORMAT).
+    """
     kind_name: str | None = doc.declared_kind
     if kind_name == "auto" and doc.size:  # a kind that streams (a ZIP) is recognised from the head alone
         with gw.archive.path_for(doc.sha256).open("rb") as handle:
@@ -208,7 +271,21 @@ def _check_archived(gw: Runtime, doc: Document) -> tuple[str | None, CheckResult
     kind = gw.kinds.get(kind_name) if kind_name and doc.size else None
     if isinstance(kind, ChecksFile):
         return kind_name, kind.check_file(gw.archive.path_for(doc.sha256))
-    return check_bytes(gw, gw.archive.read(doc.sha256), doc.filename, doc.declared_kind)
+    return _check_bytes(gw, gw.archive.read(doc.sha256), doc.filename, doc.declared_kind, _trusted(gw, doc))
+
+
+def _trusted(gw: Runtime, doc: Document) -> bool:
+    """Whether ``doc`` is a part made by a container kind that writes its own part formats (an M file, a Data
+    Stage set, an ERP export), or an operator's replacement of such a part. A ZIP's entries are not: they are
+    the sender's bytes."""
+    store, seen = gw.store, 0
+    while doc.replaces_id is not None and doc.parent_id is None and seen < 20:
+        original = store.get(doc.replaces_id)
+        if original is None:
+            return False
+        doc, seen = original, seen + 1
+    parent = store.get(doc.parent_id) if doc.parent_id else None
+    return parent is not None and gw.kinds.makes_parts(parent.kind or parent.declared_kind)
 
 
 def _on_ready(gw: Runtime, kind_name: str | None, document_id: str, result: CheckResult) -> None:

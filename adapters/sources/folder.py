@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 from typing import Any, BinaryIO, Callable
 
+from adapters.filenames import with_suffix
 from gateway.config import SourceConfig, _only, _path, _required_str, parse_duration
 from gateway.ports import ConfigContext, ConfigError, IncomingFile, SourceBase, SourceError, WatchedFolder
 
@@ -71,6 +72,8 @@ class FolderSource(SourceBase):
         self._clock = clock
         self._seen: dict[Path, tuple[int, int, float]] = {}
         self.path.mkdir(parents=True, exist_ok=True)
+        if self.after_pickup == "move" and not self.processed_path.exists():
+            self.processed_path.mkdir(parents=True, exist_ok=True)  # the name is the gateway's from the start
 
     def poll(self) -> list[IncomingFile]:
         now = self._clock()
@@ -136,7 +139,11 @@ class FolderSource(SourceBase):
         if self.after_pickup == "delete":
             _unlink_quietly(path)
         else:
+            if item.path == self.processed_path:  # a broker's file named like the work folder, there before it
+                item = self._step_aside(item)
             relative = item.path.relative_to(self.path)
+            if relative.name.startswith(_ASIDE):
+                relative = relative.with_name(self.processed_path.name)
             target = self.processed_path / relative
             target.parent.mkdir(parents=True, exist_ok=True)
             target = _free_name(target)
@@ -150,6 +157,16 @@ class FolderSource(SourceBase):
             _unlink_quietly(item.marker)
         self._seen.pop(path, None)
 
+    def _step_aside(self, item: IncomingFile) -> IncomingFile:
+        """Move the file that occupies the processed folder's name out of the way (to a dot-name, never taken
+        again: its bytes are archived and its row committed), so that the folder can be made."""
+        aside = self.path / f"{_ASIDE}{os.getpid()}"
+        try:
+            os.rename(item.path, aside)
+        except FileNotFoundError:
+            pass
+        return IncomingFile(item.source, item.name, aside, item.size, item.mtime_ns, item.marker)
+
     def _candidates(self):  # noqa: ANN202 - generator of (path, relative name, stat)
         stack = [self.path]
         processed = self.processed_path.resolve() if self.processed_path.exists() else None
@@ -160,6 +177,8 @@ class FolderSource(SourceBase):
                 entries = sorted(os.scandir(directory), key=_arrival_order)
             except FileNotFoundError:
                 continue
+            # a file where the processed folder should be is taken first: the others can only be moved after it
+            entries.sort(key=lambda entry: entry.path != str(self.processed_path))
             for entry in entries:
                 path = Path(entry.path)
                 try:
@@ -199,12 +218,16 @@ def _arrival_order(entry: os.DirEntry) -> tuple[int, str]:
         return 0, entry.name
 
 
+_ASIDE = ".gateway-aside-"
+
+
 def _free_name(target: Path) -> Path:
+    """``target``, or the same name with a time stamp and counter; never longer than a file name may be."""
     if not target.exists():
         return target
     stamp = time.strftime("%Y%m%dT%H%M%S")
     for counter in range(1, 10_000):
-        candidate = target.with_name(f"{target.name}.{stamp}-{counter}")
+        candidate = target.with_name(with_suffix(target.name, f".{stamp}-{counter}"))
         if not candidate.exists():
             return candidate
     raise FileExistsError(target)

@@ -31,6 +31,7 @@ from typing import Any, BinaryIO, Callable
 
 import paramiko
 
+from adapters.filenames import with_suffix
 from adapters.sftp_endpoint import endpoint_from_options
 from adapters.sftp_options import source_options
 from adapters.sftp_session import RemotePathError, Session, exists, makedirs, upload
@@ -280,7 +281,7 @@ class SftpSource(SourceBase):
             if self.after_pickup == "delete":
                 sftp.remove(remote)
             elif self.after_pickup == "rename":
-                sftp.rename(remote, _free_name(sftp, remote + self.rename_suffix))
+                sftp.rename(remote, _free_name(sftp, _suffixed(remote, self.rename_suffix)))
             else:
                 root = self._root_of(remote)
                 target = posixpath.join(self._processed_dir(root), posixpath.relpath(remote, root))
@@ -334,10 +335,16 @@ def _free_name(sftp: paramiko.SFTPClient, target: str) -> str:
         return target
     stamp = time.strftime("%Y%m%dT%H%M%S")
     for counter in range(1, 10_000):
-        candidate = f"{target}.{stamp}-{counter}"
+        candidate = _suffixed(target, f".{stamp}-{counter}")
         if not exists(sftp, candidate):
             return candidate
     raise FileExistsError(target)
+
+
+def _suffixed(path: str, suffix: str) -> str:
+    """A remote path with a suffix on its last component, still a valid file name (a 250-byte name stays takeable)."""
+    folder, name = posixpath.split(path)
+    return posixpath.join(folder, with_suffix(name, suffix))
 
 
 def _safe_dirname(name: str) -> str:

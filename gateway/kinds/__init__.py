@@ -6,7 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from gateway.kinds.base import CheckResult, DocumentKind, Part
+from gateway.kinds.base import CheckResult, DocumentKind, HasInternalFormat, MakesParts, Part
 
 if TYPE_CHECKING:
     from gateway.config import Settings
@@ -47,7 +47,22 @@ class KindRegistry:
     def names(self) -> list[str]:
         return list(_FACTORIES)
 
+    def makes_parts(self, kind_name: str | None) -> bool:
+        """Whether this container kind writes its parts in a format of its own (ERP chunks, M-file blocks, Data
+        Stage pedimento parts), so that those parts may be read back in it; a ZIP's entries are the sender's."""
+        kind = self.get(kind_name) if kind_name else None
+        return isinstance(kind, MakesParts) and kind.makes_parts
+
+    def is_internal(self, kind_name: str, data: bytes) -> bool:
+        """Whether these bytes are in a format only the gateway makes: an internal kind (an ERP chunk), or a
+        kind's own part format (a Data Stage pedimento part checked by ``pedimento``)."""
+        if kind_name in INTERNAL_KINDS:
+            return True
+        kind = self.get(kind_name)
+        return isinstance(kind, HasInternalFormat) and kind.internal_format(data[:_HEAD].lstrip(b"\xef\xbb\xbf \t\r\n"))
+
     def detect(self, data: bytes, filename: str) -> str | None:
+        """The first kind that recognises the bytes (an internal kind too: the caller refuses it from outside)."""
         head = data[:_HEAD].lstrip(b"\xef\xbb\xbf \t\r\n")
         for name in _FACTORIES:
             kind = self.get(name)
@@ -122,6 +137,8 @@ def _cancellation(registry: KindRegistry) -> DocumentKind:
 # containers before the single documents they hold (an M file also starts with "500|"; a Data Stage is a ZIP)
 _FACTORIES = {"cfdi": _cfdi, "cove": _cove, "mfile": _mfile, "datastage": _datastage, "zip": _zip,
               "pedimento": _pedimento, "cfdi.metadata": _sat_metadata, "cfdi.cancellation": _cancellation}
-_FACTORIES.update({t: _erp_chunk(t) for t in ("erp.materials", "erp.bom", "erp.receipts", "erp.shipments")})
+#: kinds of the parts the gateway carves out of containers: never taken from a source or ``validate``
+INTERNAL_KINDS = frozenset(("erp.materials", "erp.bom", "erp.receipts", "erp.shipments"))
+_FACTORIES.update({t: _erp_chunk(t) for t in sorted(INTERNAL_KINDS)})
 
-__all__ = ["CheckResult", "DocumentKind", "KindRegistry", "Part"]
+__all__ = ["INTERNAL_KINDS", "CheckResult", "DocumentKind", "KindRegistry", "Part"]

@@ -83,6 +83,21 @@ class ChecksFile(Protocol):
 
 
 @runtime_checkable
+class MakesParts(Protocol):
+    """A container that writes its parts in a format of its own (ERP chunks, M-file blocks, Data Stage pedimento
+    parts): only its parts may be read back in that format; anything else shaped like one is refused."""
+
+    makes_parts: bool
+
+
+@runtime_checkable
+class HasInternalFormat(Protocol):
+    """A kind that also reads a format only the gateway writes (``pedimento``: the Data Stage pedimento part)."""
+
+    def internal_format(self, head: bytes) -> bool: ...
+
+
+@runtime_checkable
 class KeepsReferenceData(Protocol):
     """A kind that records reference data in the transaction that makes a document ready (the material master)."""
 

@@ -74,18 +74,20 @@ class ChunkKind(Uncorrelated):
         for number, line in enumerate(lines[1:], start=2):
             try:
                 item = json.loads(line)
-            except json.JSONDecodeError:
+                if not isinstance(item, dict):
+                    raise TypeError("not an object")
+                findings += [Finding.from_dict(found) for found in item.get("warnings", ())]
+                if "errors" in item:
+                    findings += [Finding.from_dict(found) for found in item["errors"]]
+                    continue
+            except (ValueError, TypeError, KeyError, AttributeError, RecursionError):
+                # the gateway wrote this chunk; a line it cannot read back is damage, never trusted
                 findings.append(error("FILE-ENCODING", "Línea dañada en el fragmento.", line=number))
-                continue
-            for found in item.get("warnings", ()):
-                findings.append(Finding.from_dict(found))
-            if "errors" in item:
-                findings += [Finding.from_dict(found) for found in item["errors"]]
                 continue
             record = item.get("record")
             problem = self._problem(record)
-            if problem:
-                findings.append(error("ERP-ROW", problem, line=number))
+            if problem or not isinstance(record, dict):
+                findings.append(error("ERP-ROW", problem or "el registro no es un objeto", line=number))
                 continue
             rows.append(record)
         if len(rows) + sum(1 for f in findings if f.severity is Severity.ERROR) == 0:

@@ -10,11 +10,12 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_DOWN, Decimal, InvalidOperation
 from typing import Any
 
 from gateway import fraccion
 from gateway.kinds.erp.mapping import FieldRule, Source
+from gateway.limits import current
 from gateway.rfc import check_rfc
 
 Converter = Callable[[Any, list[tuple[str, str]]], str | None]
@@ -22,6 +23,7 @@ Converter = Callable[[Any, list[tuple[str, str]]], str | None]
 _UUID = re.compile(r"[0-9A-F]{8}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{12}")
 _COUNTRY = re.compile(r"[A-Z]{3}")
 _PEDIMENTO_SEPARATORS = str.maketrans("", "", " -")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class ValueProblem(ValueError):
@@ -43,6 +45,8 @@ def compile_rule(rule: FieldRule, source: Source) -> Converter:
 
     def convert(raw: Any, warnings: list[tuple[str, str]]) -> str | None:
         if raw.__class__ is str:
+            if _SURROGATE.search(raw):  # a JSON "\ud800": no text, and no UTF-8 to forward it in
+                raise ValueProblem(f"{label}: contiene un carácter inválido (sustituto UTF-16 suelto)")
             text = raw.strip() if trim else raw
         elif raw is None:
             text = ""
@@ -99,12 +103,7 @@ def _decimal(rule: FieldRule, source: Source) -> Callable[[Any, list], str]:
                 text = text.replace(",", ".")
         else:
             text = repr(value) if isinstance(value, float) else str(value)
-        try:
-            number = Decimal(text)
-        except InvalidOperation:
-            raise ValueProblem(f"{label} '{value}' no es un número") from None
-        if not number.is_finite():
-            raise ValueProblem(f"{label} '{value}' no es un número")
+        number = _number(text, value, label)
         if factor is not None:
             number *= factor
         if target.minimum is not None and (number < target.minimum or (target.exclusive and number == target.minimum)):
@@ -121,15 +120,44 @@ def _integer(rule: FieldRule, source: Source) -> Callable[[Any, list], str]:
     label = rule.target.label or rule.target.name
 
     def parse(value: Any, warnings: list) -> str:
-        try:
-            number = Decimal(str(value))
-        except InvalidOperation:
-            raise ValueProblem(f"{label} '{value}' no es un número entero") from None
-        if not number.is_finite() or number != number.to_integral_value():
+        number = _number(str(value), value, label)
+        if number != number.to_integral_value():
             raise ValueProblem(f"{label} '{value}' no es un número entero")
         return str(int(number))
 
     return parse
+
+
+#: what a canonical amount or quantity can hold: Anexo 24 amounts have at most 14 integer digits, factors and
+#: unit quantities at most 6-8 decimals; beyond this a value is a typing or export error, never an amount
+MAX_INTEGER_DIGITS = 18
+MAX_DECIMALS = 10
+
+
+def _number(text: str, value: Any, label: str) -> Decimal:
+    """A finite decimal within the canonical range, else a row error (NaN, Infinity, 1e999, 40 digits, 1e-30)."""
+    shown = _text(value)[:40]
+    if sum(c.isdigit() for c in text) > current().max_number_digits:
+        raise ValueProblem(f"{label} '{shown}…' tiene más dígitos de los que admite un número "
+                           f"(limits.max_number_digits = {current().max_number_digits})")
+    if not _NUMBER.fullmatch(text.strip()):  # Decimal() also takes "1_000", " Inf", "NaN": not amounts
+        raise ValueProblem(f"{label} '{shown}' no es un número")
+    try:
+        number = Decimal(text)
+    except InvalidOperation:
+        raise ValueProblem(f"{label} '{shown}' no es un número") from None
+    if not number.is_finite():
+        raise ValueProblem(f"{label} '{shown}' no es un número")
+    if number and number.adjusted() >= MAX_INTEGER_DIGITS:
+        raise ValueProblem(f"{label} '{shown}' fuera de rango: más de {MAX_INTEGER_DIGITS} dígitos enteros")
+    exponent = number.as_tuple().exponent
+    if isinstance(exponent, int) and -exponent > MAX_DECIMALS and number != number.quantize(_QUANTUM, ROUND_DOWN):
+        raise ValueProblem(f"{label} '{shown}' tiene más de {MAX_DECIMALS} decimales")
+    return number
+
+
+_QUANTUM = Decimal(1).scaleb(-MAX_DECIMALS)
+_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 
 
 def _date(rule: FieldRule, source: Source) -> Callable[[Any, list], str]:

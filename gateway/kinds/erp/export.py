@@ -30,6 +30,8 @@ MAX_ROW_FINDINGS = 1000
 class ExportKind(Uncorrelated):
     """``erp:<mapping>``: declared by a source (``kind = "erp:sap-materials"``), never sniffed."""
 
+    makes_parts = True  # ERP chunks (chunk.py), refused from outside
+
     def __init__(self, name: str, mapping: Mapping | None, problem: MappingError | None = None) -> None:
         self.name = name
         self.mapping = mapping

@@ -29,6 +29,10 @@ def check_mapping(path: Path) -> dict[str, Any]:
             "fields": {rule.name: rule.label for rule in mapping.fields}, "problems": []}
 
 
+#: findings listed by a preview; bad rows beyond are counted in ``bad_rows``
+MAX_FINDINGS = 1000
+
+
 def preview(kind_name: str, path: Path, directories: list[Path], rows: int = 10) -> dict[str, Any]:
     """The first ``rows`` canonical rows of ``path`` read through mapping ``erp:NAME``, and every finding."""
     kind = export_kind(kind_name, directories)
@@ -43,7 +47,8 @@ def preview(kind_name: str, path: Path, directories: list[Path], rows: int = 10)
             with open(path, "rb") as stream:
                 for row in MappedExport(kind.mapping, stream):
                     out["rows"] += 1
-                    findings += row.errors + row.warnings
+                    if len(findings) < MAX_FINDINGS:  # every bad row is counted, the first ones are shown
+                        findings += row.errors + row.warnings
                     if row.errors:
                         out["bad_rows"] += 1
                     elif len(out["preview"]) < rows:
@@ -52,6 +57,9 @@ def preview(kind_name: str, path: Path, directories: list[Path], rows: int = 10)
             findings.append(problem.finding)
         except OSError as exc:
             findings.append(Finding("FILE-UNREADABLE", Severity.ERROR, f"No se pudo leer: {exc.strerror}"))
+        except Exception as exc:  # noqa: BLE001 - the last resort: a finding, never a traceback
+            findings.append(Finding("INTERNAL", Severity.ERROR, f"Error interno al leer la exportación "
+                                                                f"({type(exc).__name__})."))
     out["findings"] = [f.to_dict() for f in findings]
     out["valid"] = not any(f.severity is Severity.ERROR for f in findings)
     return out

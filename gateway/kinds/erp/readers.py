@@ -14,14 +14,16 @@ import csv
 import io
 import json
 import operator
+import re
 from collections.abc import Callable, Iterator
 from typing import IO, Any
 
 from lxml import etree
 
-from gateway import xmlsafe
+from gateway import xmlsafe, zipcheck
 from gateway.findings import Finding, error
 from gateway.kinds.erp.mapping import Source
+from gateway.limits import current, exceeded
 
 Getter = Callable[[Any], Any]
 
@@ -65,6 +67,16 @@ def open_reader(source: Source, stream: IO[bytes]) -> Reader:
 
 def _mapping_problem(message: str, **location: Any) -> SourceProblem:
     return SourceProblem(error("ERP-MAPPING", message, **location))
+
+
+def _limit_problem(key: str, found: int | None = None, **location: Any) -> SourceProblem:
+    return SourceProblem(exceeded(key, found, **location))
+
+
+def _unreadable(what: str, exc: BaseException, **location: Any) -> SourceProblem:
+    """Whatever a parsing library raises on damaged bytes (zlib, zipfile, openpyxl's IndexError…) as a finding."""
+    detail = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+    return SourceProblem(error("FILE-ENCODING", f"{what} ({detail}).", **location))
 
 
 class _Columns(Reader):
@@ -128,6 +140,7 @@ class CsvReader(_Columns):
     def records(self) -> Iterator[tuple[int, Any]]:
         width = len(self.header) if self.header else None
         reader = self._reader
+        most = current().max_rows
         while True:
             try:
                 row = next(reader)
@@ -137,6 +150,8 @@ class CsvReader(_Columns):
                 raise _encoding_problem(self._source, exc, self._lines.number) from None
             except csv.Error as exc:
                 raise SourceProblem(error("ERP-ROW", f"la fila no es CSV válido: {exc}", row=reader.line_num)) from None
+            if reader.line_num > most:
+                raise _limit_problem("max_rows", reader.line_num, row=reader.line_num)
             if not row or (len(row) == 1 and not row[0].strip()):
                 continue  # blank line
             if width is not None and len(row) != width:
@@ -155,14 +170,16 @@ class CsvReader(_Columns):
 
 
 class _Lines:
-    """Decode line by line, so that an undecodable byte is reported on its own line (the row users look for)."""
+    """Decode line by line, so that an undecodable byte is reported on its own line (the row users look for).
+
+    Lines are read with a bounded ``readline``: one longer than limits.max_line_length stops the reading."""
 
     def __init__(self, stream: IO[bytes], encoding: str) -> None:
         self.number = 0
         name = codecs.lookup(encoding).name
         self._text = name.startswith(("utf-16", "utf-32"))  # not ASCII-compatible: no byte-wise lines
-        self._lines: Iterator[Any] = iter(io.TextIOWrapper(stream, encoding=encoding, newline="")
-                                          if self._text else stream)
+        self._stream: Any = io.TextIOWrapper(stream, encoding=encoding, newline="") if self._text else stream
+        self._longest = current().max_line_length
         self._encoding = name
         self._first = "utf-8-sig" if name == "utf-8" else name  # a byte order mark only starts the file
 
@@ -170,8 +187,12 @@ class _Lines:
         return self
 
     def __next__(self) -> str:
-        line = next(self._lines)
+        line = self._stream.readline(self._longest + 1)
+        if not line:
+            raise StopIteration
         self.number += 1
+        if len(line) > self._longest and not line.endswith("\n" if self._text else b"\n"):
+            raise _limit_problem("max_line_length", row=self.number)
         if self._text:
             return line
         return line.decode(self._first if self.number == 1 else self._encoding)
@@ -187,30 +208,61 @@ def _encoding_problem(source: Source, exc: UnicodeDecodeError, row: int) -> Sour
 
 class XlsxReader(_Columns):
     def __init__(self, source: Source, stream: IO[bytes]) -> None:
-        import zipfile
 
         from openpyxl import load_workbook
 
+        _check_workbook(stream)
         try:
             self._book = load_workbook(stream, read_only=True, data_only=True)
-        except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
-            raise SourceProblem(error("FILE-ENCODING", f"El archivo no es un libro XLSX legible ({exc}).")) from None
+        except Exception as exc:  # noqa: BLE001 - openpyxl raises anything on damaged parts (KeyError, IndexError…)
+            raise _unreadable("El archivo no es un libro XLSX legible", exc) from None
+        try:
+            self._open(source)
+        except SourceProblem:
+            self._book.close()
+            raise
+        except Exception as exc:  # noqa: BLE001
+            self._book.close()
+            raise _unreadable("El libro XLSX está dañado", exc) from None
+
+    def _open(self, source: Source) -> None:
         names = self._book.sheetnames
         if source.sheet is not None and source.sheet not in names:
             self._book.close()
             raise _mapping_problem(f"no existe la hoja '{source.sheet}' (hojas: {', '.join(names)})",
                                    sheet=source.sheet)
+        if not names:
+            raise SourceProblem(error("FILE-EMPTY", "El libro XLSX no tiene hojas."))
         self.sheet = source.sheet or names[0]
-        self._rows = self._book[self.sheet].iter_rows(min_row=source.header_row, values_only=True)
+        sheet = self._book[self.sheet]
+        sheet.reset_dimensions()  # the declared <dimension> may claim A1:XFD1048576: rows are read as they are
+        self._rows = sheet.iter_rows(min_row=source.header_row, values_only=True)
         self._header_row = source.header_row
         first = next(self._rows, None)
         if first is None:
-            self._book.close()
             raise SourceProblem(error("FILE-EMPTY", f"La hoja '{self.sheet}' está vacía.", sheet=self.sheet))
+        self._check_width(first, source.header_row)
         self.header = ["" if v is None else str(v).strip() for v in first]
 
+    def _check_width(self, values: tuple[Any, ...], row: int) -> None:
+        if len(values) > current().max_sheet_columns:
+            raise _limit_problem("max_sheet_columns", len(values), sheet=self.sheet, row=row)
+
     def records(self) -> Iterator[tuple[int, Any]]:
-        for number, values in enumerate(self._rows, start=self._header_row + 1):
+        most = current().max_rows
+        number = self._header_row
+        rows = iter(self._rows)
+        while True:
+            try:
+                values = next(rows, None)
+            except Exception as exc:  # noqa: BLE001 - a damaged sheet (bad shared-string index, deflate error)
+                raise _unreadable("La hoja del libro XLSX está dañada", exc, sheet=self.sheet, row=number + 1) from None
+            if values is None:
+                return
+            number += 1
+            if number > most:
+                raise _limit_problem("max_rows", number, sheet=self.sheet, row=number)
+            self._check_width(values, number)
             if all(v is None or (isinstance(v, str) and not v.strip()) for v in values):
                 continue
             yield number, values
@@ -229,6 +281,54 @@ class XlsxReader(_Columns):
 
     def close(self) -> None:
         self._book.close()
+
+
+_SHARED_STRINGS = "xl/sharedStrings.xml"
+_SI = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}si"
+
+
+def _check_workbook(stream: IO[bytes]) -> None:
+    """Before openpyxl loads anything: the ZIP's limits, then the shared strings counted while streaming (openpyxl
+    keeps every one of them in memory)."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(stream) as archive:
+            problem = zipcheck.check(archive, "El libro XLSX")
+            if problem is not None:
+                raise SourceProblem(problem)
+            for name in archive.namelist():
+                if name.startswith("xl/worksheets/") and name.endswith(".xml"):
+                    _count_rows(archive, name)
+            if _SHARED_STRINGS in archive.namelist():
+                most, count = current().max_shared_strings, 0
+                with archive.open(_SHARED_STRINGS) as member:
+                    for _, element in xmlsafe.iterparse(member, events=("end",)):
+                        if element.tag != _SI:
+                            continue
+                        count += 1
+                        if count > most:
+                            raise _limit_problem("max_shared_strings", count)
+                        _free(element)
+    except SourceProblem:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a damaged ZIP or XML part
+        raise _unreadable("El archivo no es un libro XLSX legible", exc) from None
+    finally:
+        stream.seek(0)
+
+
+def _count_rows(archive: Any, name: str) -> None:
+    """``<row`` elements of a sheet counted on its bytes as they unpack (C speed): a sheet of millions of rows is
+    refused in a second instead of being read for minutes."""
+    most, count, tail = current().max_sheet_rows, 0, b""
+    with archive.open(name) as member:
+        while chunk := member.read(1 << 20):
+            block = tail + chunk
+            count += block.count(b"<row") - tail.count(b"<row")
+            if count > most:
+                raise _limit_problem("max_sheet_rows", count, sheet=name.rsplit("/", 1)[-1])
+            tail = block[-3:]
 
 
 class XmlReader(Reader):
@@ -321,8 +421,10 @@ class JsonReader(Reader):
         self._items: list[Any] | None = None
         if not source.lines:
             try:
-                document = json.load(stream)
-            except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+                document = _json(stream.read())
+            except SourceProblem:
+                raise
+            except (ValueError, UnicodeDecodeError) as exc:
                 raise SourceProblem(error("FILE-ENCODING", f"El archivo no es JSON válido: {exc}")) from None
             node = document
             for step in [s for s in source.records.split(".") if s]:
@@ -353,12 +455,22 @@ class JsonReader(Reader):
             for number, item in enumerate(self._items, start=1):
                 yield number, item if isinstance(item, dict) else RowProblem("el registro no es un objeto JSON")
             return
-        for number, line in enumerate(self._stream, start=1):
+        limits = current()
+        number = 0
+        while line := self._stream.readline(limits.max_line_length + 1):
+            number += 1
+            if len(line) > limits.max_line_length and not line.endswith(b"\n"):
+                raise _limit_problem("max_line_length", row=number)
+            if number > limits.max_rows:
+                raise _limit_problem("max_rows", number, row=number)
             if not line.strip():
                 continue
             try:
-                item = json.loads(line)
-            except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+                item = _json(line)
+            except SourceProblem as problem:
+                yield number, RowProblem(problem.finding.message)
+                continue
+            except (ValueError, UnicodeDecodeError) as exc:
                 yield number, RowProblem(f"la línea no es JSON válido: {exc}")
                 continue
             yield number, item if isinstance(item, dict) else RowProblem("el registro no es un objeto JSON")
@@ -368,3 +480,42 @@ class JsonReader(Reader):
         if ref is not None:
             location["field"] = ref
         return location
+
+
+def _json(text: bytes) -> Any:
+    """JSON with its numbers kept exact (Decimal, so 0.1 stays 0.1), NaN and Infinity left for the field's check
+    to refuse, numbers of more than limits.max_number_digits digits and nesting deeper than
+    limits.max_nesting_depth refused (a 5,000-digit integer or 100,000 nested arrays are not an export)."""
+    from decimal import Decimal
+
+    limits = current()
+
+    def number(token: str) -> Decimal:
+        if sum(c.isdigit() for c in token) > limits.max_number_digits:
+            raise _limit_problem("max_number_digits", len(token))
+        return Decimal(token)
+
+    _check_depth(text, limits.max_nesting_depth)
+    try:
+        return json.loads(text, parse_float=number, parse_int=number, parse_constant=Decimal)
+    except RecursionError:
+        raise _limit_problem("max_nesting_depth") from None
+
+
+def _check_depth(text: bytes, most: int) -> None:
+    """Nesting counted on the bytes before parsing (the parser recurses): strings cut out in C, then brackets."""
+    if text.count(b"[") + text.count(b"{") <= most:
+        return
+    depth = 0
+    for byte in _STRINGS.sub(b"", text).translate(None, _NOT_BRACKETS):
+        if byte in _OPEN:
+            depth += 1
+            if depth > most:
+                raise _limit_problem("max_nesting_depth", depth)
+        else:
+            depth -= 1
+
+
+_STRINGS = re.compile(rb'"(?:[^"\\]|\\.)*"')
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+_OPEN = frozenset(b"[{")

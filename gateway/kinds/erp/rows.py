@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any
@@ -90,6 +91,12 @@ class MappedExport:
 
 
 def _plain(value: Any) -> Any:
-    if value is None or isinstance(value, (str, int, float, bool)):
+    """A raw value kept on a bad row, as JSON can carry it (a lone surrogate becomes U+FFFD)."""
+    if isinstance(value, str):
+        return value.encode("utf-8", "replace").decode("utf-8") if _SURROGATE.search(value) else value
+    if value is None or isinstance(value, (int, float, bool)):
         return value
-    return str(value)
+    return str(value)[:1000]
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")

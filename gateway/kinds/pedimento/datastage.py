@@ -21,9 +21,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from gateway import zipcheck
 from gateway.findings import Finding, error, warning
 from gateway.kinds.pedimento.layout import LAYOUTS
 from gateway.kinds.pedimento.normalise import Rec
+from gateway.limits import LimitExceeded, current
 
 MEMBER = re.compile(r"^(?:.*/)?(?P<folio>[^/_]+)_(?P<reg>\d{3}|inci|sel|seleccion|resumen)\.asc$", re.IGNORECASE)
 KEY = ("patente", "pedimento", "seccionaduanera")
@@ -123,6 +125,7 @@ class Staging:
                               "CREATE TABLE rows (reg TEXT, patente TEXT, pedimento TEXT, seccion TEXT,"
                               " rowno INTEGER, line TEXT);")
         self.headers: dict[str, tuple[str, str]] = {}  # reg → (file name, header line)
+        self.lines = 0  # lines read from every file of the set, blank ones too (limits.max_rows)
 
     def close(self) -> None:
         self.db.close()
@@ -135,9 +138,12 @@ class Staging:
 
 def stage_member(staging: Staging, name: str, reg: str, stream: io.BufferedIOBase,
                  findings: list[Finding]) -> int:
-    """Stream one ``.asc`` file into the staging table; report header, width and truncation problems."""
-    text = io.TextIOWrapper(stream, encoding="utf-8", errors="replace", newline="")
-    header_line = text.readline()
+    """Stream one ``.asc`` file into the staging table; report header, width and truncation problems.
+
+    Lines are read with a bounded ``readline`` (limits.max_line_length) and counted (limits.max_rows), so a
+    member that expands to one endless line or to millions of blank lines stops at the limit."""
+    text = _bounded_lines(stream, name, staging)
+    header_line = next(text, "")
     header = split_row(header_line.rstrip("\r\n"))
     lower = [h.strip().lower() for h in header]
     if not all(k in lower for k in KEY):
@@ -177,6 +183,23 @@ def stage_member(staging: Staging, name: str, reg: str, stream: io.BufferedIOBas
     return count
 
 
+def _bounded_lines(stream: Any, name: str, staging: Staging) -> Iterator[str]:
+    limits = current()
+    longest, rows = limits.max_line_length, limits.max_rows
+    number = 0
+    while True:
+        raw = stream.readline(longest + 1)
+        if not raw:
+            return
+        number += 1
+        staging.lines += 1
+        if len(raw) > longest and not raw.endswith(b"\n"):
+            raise LimitExceeded("max_line_length", file=name, row=number)
+        if staging.lines > rows:
+            raise LimitExceeded("max_rows", staging.lines, file=name, row=number)
+        yield raw.decode("utf-8", "replace").replace("\r\n", "\n")
+
+
 def members(data: bytes, filename: str, findings: list[Finding]) -> Iterator[tuple[str, str, str, Any]]:
     """(name, folio, reg, opener) of each Data Stage file in a ZIP, or the loose file itself."""
     if data[:4] == b"PK\x03\x04":
@@ -184,6 +207,10 @@ def members(data: bytes, filename: str, findings: list[Finding]) -> Iterator[tup
             archive = zipfile.ZipFile(io.BytesIO(data))
         except _DAMAGED as exc:
             findings.append(error("PED-LAYOUT", f"El ZIP del Data Stage está dañado o truncado ({exc})."))
+            return
+        problem = zipcheck.check(archive, "El ZIP del Data Stage")
+        if problem is not None:
+            findings.append(problem)
             return
         for info in archive.infolist():
             match = MEMBER.match(info.filename)

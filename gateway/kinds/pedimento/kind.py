@@ -31,6 +31,7 @@ class MFileKind(Uncorrelated):
     """The broker's validation file: several pedimentos and one 801."""
 
     name = "mfile"
+    makes_parts = True  # its parts are its own blocks: read back as pedimentos
 
     def __init__(self, ctx: rules.RuleContext | None = None) -> None:
         self.ctx = ctx or rules.RuleContext()
@@ -66,6 +67,7 @@ class DataStageKind(Uncorrelated):
     """SAT's Data Stage: a ZIP of ``<folio>_<reg>.asc`` files (or one such file on its own)."""
 
     name = "datastage"
+    makes_parts = True  # DATASTAGE| parts (docs/pedimento.md), refused from outside
 
     def __init__(self, staging_dir: Path | None = None) -> None:
         self.staging_dir = staging_dir
@@ -109,6 +111,7 @@ class PedimentoKind:
     """One declaration: an M-file block, a Data Stage pedimento part, or a VUCEM answer."""
 
     name = "pedimento"
+    makes_parts = True  # declared for a whole M file or Data Stage, it splits it as they do
 
     def __init__(self, ctx: rules.RuleContext | None = None, staging_dir: Path | None = None) -> None:
         self.ctx = ctx or rules.RuleContext()
@@ -116,6 +119,10 @@ class PedimentoKind:
 
     def sniff(self, head: bytes, filename: str) -> bool:
         return _m_block_head(head) or head.startswith(datastage.PART_MAGIC) or vucem.sniff(head)
+
+    def internal_format(self, head: bytes) -> bool:
+        """A Data Stage pedimento part is made by the gateway from a whole set; never accepted from outside."""
+        return head.startswith(datastage.PART_MAGIC)
 
     def check(self, data: bytes) -> CheckResult:
         return self.check_named(data, "")

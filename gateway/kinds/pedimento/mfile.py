@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from gateway.findings import Finding, error, warning
 from gateway.kinds.pedimento.layout import FILE_NAME, LAYOUTS
+from gateway.limits import LimitExceeded, current
 
 _FILE_NAME = re.compile(FILE_NAME)
 
@@ -54,15 +55,22 @@ def decode(raw: bytes) -> tuple[str, bool]:
 
 def iter_lines(data: bytes, findings: list[Finding] | None = None) -> Iterator[tuple[int, int, int, Line]]:
     """Yield (start offset, end offset, line number, Line) for every line; CRLF and a final missing newline
-    are tolerated. Blank lines are reported (the format has none) and skipped."""
-    pos, number, size, warned = 0, 0, len(data), False
+    are tolerated. Blank lines are reported (the format has none; the first 100) and skipped. A line longer than
+    limits.max_line_length or more lines than limits.max_rows stop the reading (LimitExceeded)."""
+    limits = current()
+    pos, number, size, warned, blanks = 0, 0, len(data), False, 0
     while pos < size:
-        end = data.find(b"\n", pos)
+        end = data.find(b"\n", pos, pos + limits.max_line_length + 1)
+        if end < 0 and size - pos > limits.max_line_length:
+            raise LimitExceeded("max_line_length", line=number + 1)
         stop = size if end < 0 else end + 1
         number += 1
+        if number > limits.max_rows:
+            raise LimitExceeded("max_rows", number, line=number)
         raw = data[pos:stop].rstrip(b"\r\n")
         if not raw.strip():
-            if findings is not None:
+            blanks += 1
+            if findings is not None and blanks <= 100:
                 findings.append(error("PED-LAYOUT", "Línea en blanco: el archivo de validación no admite líneas "
                                       "vacías.", line=number))
         else:

@@ -437,12 +437,18 @@ def _tariff(rec: Rec, fraccion: str, nico: str, out: _Sink) -> None:
 # totals ---------------------------------------------------------------------------------------------------
 
 def _num(value: str) -> Decimal | None:
-    """The field as a number; None if empty or not a finite number ("NaN", "Infinity": the layout reports them)."""
+    """The field as a number; None if empty, not a finite number ("NaN", "Infinity") or beyond any amount (1E+999999999,
+    whose sums overflow): the layout reports them."""
     try:
         number = Decimal(value) if value else None
     except InvalidOperation:
         return None
-    return number if number is not None and number.is_finite() else None
+    if number is None or not number.is_finite() or (number and not -_EXPONENT <= number.adjusted() <= _EXPONENT):
+        return None
+    return number
+
+
+_EXPONENT = 40  # no amount, rate or quantity of a pedimento has 40 digits
 
 
 def _totals(by_type: dict[str, list[Rec]], tol: Tolerances, out: _Sink, partial: bool = False) -> None:
