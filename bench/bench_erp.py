@@ -33,6 +33,9 @@ HEADER = "Material;Materialkurztext;Materialart;Basismengeneinheit;Zolltarifnumm
 TYPES = ("ROH", "HALB", "FERT", "VERP", "ZANL")
 UNITS = ("ST", "KG", "M", "L")
 COUNTRIES = ("DE", "US", "MX", "CN", "JP")
+#: fracción + NICO codes in force (the mapping checks them against the tariff)
+TARIFF = ("7408.19.99.00", "8538.90.99.99", "8536.90.99.99", "3926.90.99.99", "8544.30.99.99", "4819.10.01.00",
+          "3917.32.91.00", "8463.90.99.00")
 
 
 def generate(path: Path, rows: int) -> None:
@@ -40,7 +43,7 @@ def generate(path: Path, rows: int) -> None:
         out.write(HEADER + "\r\n")
         for i in range(rows):
             out.write(f"RM-{i:07d};Kabelbaum Tür „Typ {i % 97}“ Ø {i % 13} mm;{TYPES[i % 5]};{UNITS[i % 4]};"
-                      f"8544.{30 + i % 60:02d}.{i % 100:02d}.{i % 90 + 10:02d};{UNITS[(i + 1) % 4]};"
+                      f"{TARIFF[i % 8]};{UNITS[(i + 1) % 4]};"
                       f"{i % 1000 + 1},{i % 997:03d};{COUNTRIES[i % 5]};\r\n")
 
 

@@ -27,12 +27,24 @@ class KindRegistry:
         self.store = store  # for kinds that consult earlier documents (the ERP material master); None standalone
         self._settings = settings  # company RFC, IMMEX program, tolerances, staging dir (pedimento kinds)
         self._kinds: dict[str, DocumentKind] = {}
+        self._sat_data: Any = None
+
+    def sat_data(self) -> Any:  # noqa: ANN401 - gateway.kinds.cfdi.satdata.SatData, imported lazily
+        """The SAT-side lists (``[validation]`` files), read once and shared by the CFDI and ERP kinds."""
+        if self._sat_data is None:
+            from gateway.kinds.cfdi.satdata import SatData
+
+            files = self._sat_data_files
+            self._sat_data = SatData.from_files(files.get("rfc"), files.get("lco"), files.get("fix"),
+                                                files.get("tigie"))
+        return self._sat_data
 
     def get(self, name: str) -> DocumentKind | None:
         if name.startswith("erp:"):  # built from mappings/<name>.toml on each use: an edited mapping applies at once
             from gateway.kinds.erp import export_kind, mapping_dirs
 
-            return export_kind(name, mapping_dirs(self._mapping_dirs))
+            return export_kind(name, mapping_dirs(self._mapping_dirs), store=self.store,
+                               tigie=self.sat_data().fracciones if "tigie" in self._sat_data_files else None)
         if name not in self._kinds:
             factory = _FACTORIES.get(name)
             if factory is None:
@@ -54,11 +66,8 @@ class KindRegistry:
 
 def _cfdi(registry: KindRegistry) -> DocumentKind:
     from gateway.kinds.cfdi.kind import CfdiKind
-    from gateway.kinds.cfdi.satdata import SatData
 
-    files = registry._sat_data_files
-    satdata = SatData.from_files(files.get("rfc"), files.get("lco"), files.get("fix"), files.get("tigie"))
-    return CfdiKind(registry._sat_root, registry._certificate_dirs, satdata=satdata)
+    return CfdiKind(registry._sat_root, registry._certificate_dirs, satdata=registry.sat_data())
 
 
 def _erp_chunk(target: str) -> Callable[[KindRegistry], DocumentKind]:

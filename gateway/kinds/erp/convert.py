@@ -14,6 +14,8 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from gateway import fraccion
+from gateway.kinds.erp import transforms
+from gateway.kinds.erp.catalogs import CatalogMiss, value_check
 from gateway.kinds.erp.mapping import FieldRule, Source
 from gateway.rfc import check_rfc
 
@@ -25,7 +27,7 @@ _PEDIMENTO_SEPARATORS = str.maketrans("", "", " -")
 
 
 class ValueProblem(ValueError):
-    """A value that cannot become canonical; ``code`` is ERP-ROW or RFC-INVALID."""
+    """A value that cannot become canonical; ``code`` is ERP-ROW, ERP-CATALOG or RFC-INVALID."""
 
     def __init__(self, message: str, code: str = "ERP-ROW") -> None:
         super().__init__(message)
@@ -40,6 +42,8 @@ def compile_rule(rule: FieldRule, source: Source) -> Converter:
     value_map, keep_unknown = rule.map, rule.map_unknown == "keep"
     enum = target.enum
     label = target.label or target.name
+    steps = rule.transforms
+    in_catalog = value_check(rule.catalog, label) if rule.catalog and rule.catalog != "tigie" else None
 
     def convert(raw: Any, warnings: list[tuple[str, str]]) -> str | None:
         if raw.__class__ is str:
@@ -48,6 +52,11 @@ def compile_rule(rule: FieldRule, source: Source) -> Converter:
             text = ""
         else:
             text = raw  # a typed XLSX cell (number, date): the type parser takes it as is
+        if steps and not isinstance(text, (date, datetime)):
+            try:
+                text = transforms.apply(steps, _text(text))
+            except transforms.TransformProblem as problem:
+                raise ValueProblem(f"{label}: {problem}") from None
         if text == "":
             if default is None:
                 if required:
@@ -67,6 +76,11 @@ def compile_rule(rule: FieldRule, source: Source) -> Converter:
         value = parse(text, warnings)
         if enum is not None and value not in enum:
             raise ValueProblem(f"{label} '{value}' no es válido; se espera {' | '.join(enum)}")
+        if in_catalog is not None:
+            try:
+                in_catalog(value)
+            except CatalogMiss as miss:
+                raise ValueProblem(str(miss), code="ERP-CATALOG") from None
         return value
 
     return convert

@@ -30,10 +30,13 @@ MAX_ROW_FINDINGS = 1000
 class ExportKind:
     """``erp:<mapping>``: declared by a source (``kind = "erp:sap-materials"``), never sniffed."""
 
-    def __init__(self, name: str, mapping: Mapping | None, problem: MappingError | None = None) -> None:
+    def __init__(self, name: str, mapping: Mapping | None, problem: MappingError | None = None, store: Any = None,
+                 tigie: dict[str, Any] | None = None) -> None:
         self.name = name
         self.mapping = mapping
         self.problem = problem
+        self.store = store
+        self.tigie = tigie
 
     def sniff(self, head: bytes, filename: str) -> bool:
         return False
@@ -51,7 +54,7 @@ class ExportKind:
         mapping = self.mapping
         stream = open_stream()
         try:
-            export = MappedExport(mapping, stream)
+            export = MappedExport(mapping, stream, self.tigie)
         except SourceProblem as problem:
             stream.close()
             return CheckResult([problem.finding])

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import IO, Any
 
 from gateway.findings import Finding, error, warning
+from gateway.kinds.erp.catalogs import TariffCheck
 from gateway.kinds.erp.convert import ValueProblem, compile_rule
 from gateway.kinds.erp.mapping import FieldRule, Mapping
 from gateway.kinds.erp.readers import Reader, RowProblem, open_reader
@@ -28,7 +29,8 @@ class Row:
 class MappedExport:
     """Open with ``MappedExport(mapping, stream)`` (raises SourceProblem if the export does not fit), iterate rows."""
 
-    def __init__(self, mapping: Mapping, stream: IO[bytes]) -> None:
+    def __init__(self, mapping: Mapping, stream: IO[bytes], tigie: dict[str, Any] | None = None) -> None:
+        """``tigie``: the configured TIGIE table with validity dates (``SatData.fracciones``), if any."""
         self.mapping = mapping
         self.reader: Reader = open_reader(mapping.source, stream)
         try:
@@ -38,6 +40,10 @@ class MappedExport:
             raise
         #: every canonical row has every field of its kind, in the order of the published schema
         self._template: dict[str, Any] = {"row": 0, **{f.name: None for f in TARGETS[mapping.target]}}
+        refs = {name: ref for name, _get, _convert, ref in self._plan}
+        #: fracción and NICO are checked together against the tariff once the row is converted
+        self._tariff = TariffCheck(tigie) if "fraccion" in refs else None
+        self._refs = refs
 
     def _compile(self, rule: FieldRule) -> tuple[str, Callable[[Any], Any], Any, str | int | None]:
         """(field, read the raw value from a record, convert it, the source to name in findings)."""
@@ -61,7 +67,7 @@ class MappedExport:
         return rule.name, joined, convert, rule.sources[0]
 
     def __iter__(self) -> Iterator[Row]:
-        plan, template, reader = self._plan, self._template, self.reader
+        plan, template, reader, tariff, refs = self._plan, self._template, self.reader, self._tariff, self._refs
         try:
             for number, record in reader.records():
                 if isinstance(record, RowProblem):
@@ -80,6 +86,9 @@ class MappedExport:
                     if found:
                         warnings += [warning(code, message, **reader.location(number, ref)) for code, message in found]
                         found = []
+                if tariff is not None and not errors:
+                    for name, message in tariff(canonical["fraccion"], canonical["nico"]):
+                        errors.append(error("ERP-CATALOG", message, **reader.location(number, refs.get(name))))
                 if errors:
                     raw = {name: _plain(get(record)) for name, get, _convert, _ref in plan}
                     yield Row(number, None, errors, warnings, raw)
