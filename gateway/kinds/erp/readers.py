@@ -14,6 +14,8 @@ import csv
 import io
 import json
 import operator
+import re
+from collections import deque
 from collections.abc import Callable, Iterator
 from typing import IO, Any
 
@@ -125,10 +127,12 @@ class CsvReader(_Columns):
             return operator.itemgetter(self._index(ref))
         return super().getter(ref)
 
-    def records(self) -> Iterator[tuple[int, Any]]:
-        width = len(self.header) if self.header else None
+    def _rows(self) -> Iterator[tuple[int, list[str]]]:
+        """(first line, values) of each row that holds something: a record is numbered by the line it starts on
+        (a quoted field may span lines); blank lines and lines of only separators (``;;;;``) are skipped."""
         reader = self._reader
         while True:
+            first = reader.line_num + 1
             try:
                 row = next(reader)
             except StopIteration:
@@ -136,22 +140,50 @@ class CsvReader(_Columns):
             except UnicodeDecodeError as exc:
                 raise _encoding_problem(self._source, exc, self._lines.number) from None
             except csv.Error as exc:
-                raise SourceProblem(error("ERP-ROW", f"la fila no es CSV válido: {exc}", row=reader.line_num)) from None
-            if not row or (len(row) == 1 and not row[0].strip()):
-                continue  # blank line
+                raise SourceProblem(error("ERP-ROW", f"la fila no es CSV válido: {exc}", row=first)) from None
+            if row and (row[0].strip() or any(v.strip() for v in row)):
+                yield first, row
+
+    def records(self) -> Iterator[tuple[int, Any]]:
+        width = len(self.header) if self.header else None
+        for number, row in _until_footer(self._rows(), self._source):
             if width is not None and len(row) != width:
                 if len(row) > width and not any(v.strip() for v in row[width:]):
                     row = row[:width]  # trailing separators, common in SAP downloads
                 else:
-                    yield reader.line_num, RowProblem(f"la fila tiene {len(row)} columnas; el encabezado tiene {width}")
+                    yield number, RowProblem(f"la fila tiene {len(row)} columnas; el encabezado tiene {width}")
                     continue
-            yield reader.line_num, row
+            yield number, row
 
     def location(self, row: int, ref: str | int | None) -> dict[str, Any]:
         location: dict[str, Any] = {"row": row}
         if ref is not None:
             location["column"] = self.column_name(ref)
         return location
+
+
+def _until_footer(rows: Iterator[tuple[int, Any]], source: Source) -> Iterator[tuple[int, Any]]:
+    """The rows before a report footer: up to the first row matching ``stop_pattern`` (searched in its first
+    non-blank cell), without the last ``skip_footer`` rows."""
+    stop, keep = source.stop_pattern, source.skip_footer
+    if stop is not None:
+        rows = _before_stop(rows, stop)
+    if not keep:
+        yield from rows
+        return
+    held: deque[tuple[int, Any]] = deque()
+    for item in rows:
+        held.append(item)
+        if len(held) > keep:
+            yield held.popleft()
+
+
+def _before_stop(rows: Iterator[tuple[int, Any]], stop: re.Pattern[str]) -> Iterator[tuple[int, Any]]:
+    for number, values in rows:
+        first = next((v for v in values if v is not None and str(v).strip()), None)
+        if first is not None and stop.search(str(first)):
+            return
+        yield number, values
 
 
 class _Lines:
@@ -208,8 +240,12 @@ class XlsxReader(_Columns):
             self._book.close()
             raise SourceProblem(error("FILE-EMPTY", f"La hoja '{self.sheet}' está vacía.", sheet=self.sheet))
         self.header = ["" if v is None else str(v).strip() for v in first]
+        self._source = source
 
     def records(self) -> Iterator[tuple[int, Any]]:
+        yield from _until_footer(self._filled(), self._source)
+
+    def _filled(self) -> Iterator[tuple[int, Any]]:
         for number, values in enumerate(self._rows, start=self._header_row + 1):
             if all(v is None or (isinstance(v, str) and not v.strip()) for v in values):
                 continue
