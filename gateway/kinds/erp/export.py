@@ -18,7 +18,7 @@ from typing import IO, Any
 
 from gateway.findings import error, warning
 from gateway.kinds.base import CheckResult, Part
-from gateway.kinds.erp import chunk
+from gateway.kinds.erp import chunk, duplicates, xsd
 from gateway.kinds.erp.mapping import Mapping, MappingError
 from gateway.kinds.erp.readers import SourceProblem
 from gateway.kinds.erp.rows import MappedExport, Row
@@ -52,9 +52,28 @@ class ExportKind:
         if self.mapping is None:
             return CheckResult(mapping_findings(self.name, self.problem))
         mapping = self.mapping
+        if mapping.source.xsd is not None:  # pass zero: the ERP's own schema, before any row is mapped
+            stream = open_stream()
+            try:
+                findings = xsd.validate(mapping.source.xsd, mapping.source.records, stream)
+            except SourceProblem as problem:
+                findings = [problem.finding]
+            finally:
+                stream.close()
+            if findings:
+                return CheckResult(findings)
+        marks = None
+        if mapping.key is not None:  # pass one: which rows repeat a key (see duplicates.py)
+            stream = open_stream()
+            try:
+                marks = duplicates.scan(mapping, MappedExport(mapping, stream, self.tigie).keys())
+            except SourceProblem:
+                pass  # an export that cannot be read is reported by the second pass, where and as it always is
+            finally:
+                stream.close()
         stream = open_stream()
         try:
-            export = MappedExport(mapping, stream, self.tigie)
+            export = MappedExport(mapping, stream, self.tigie, marks, duplicates.master_check(mapping, self.store))
         except SourceProblem as problem:
             stream.close()
             return CheckResult([problem.finding])

@@ -1,0 +1,122 @@
+"""An XML export against the ERP's own XSD (``source.xsd``), streamed, before any row is mapped.
+
+ERPs publish schemas for their interfaces (SAP IDoc XML, Oracle EBS/Fusion interface files); a file that breaks
+its schema is reported as such — one ``XSD`` finding per violation, with its line and path — instead of as a
+puzzle of row errors. The schema is compiled by **xmlschema** from the mapping's folder only (``allow =
+"sandbox"``: imports and includes may not leave it, nothing is fetched) and the export is read with the
+hardened ``xmlsafe.iterparse`` (lxml, so each error has its line).
+
+Memory stays flat on a 500 MB export: xmlschema's own lazy mode keeps an emptied element per record under
+its parent (≈ 650 bytes each, so it grows with the file), so the export is walked here instead and each
+subtree at the records' level (a record, and the elements beside it such as a shipment's date) is validated
+against its declaration with xmlschema, then freed. The elements above that level are checked to be declared
+where they are, but their content model (how many records a shipment may hold) is not: that would need every
+record kept. xmlschema is pure Python, ≈ 100× slower than libxml2: ``docs/erp.md`` says why the CFDI kind
+keeps lxml.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import IO, Any
+
+from lxml import etree
+
+from gateway import xmlsafe
+from gateway.findings import Finding, error
+from gateway.kinds.erp.readers import SourceProblem, _free
+
+#: XSD findings kept per export; the rest are counted in one finding
+MAX_FINDINGS = 1000
+_cache: dict[tuple[Path, float], Any] = {}
+_lock = threading.Lock()
+
+
+def load(path: Path) -> Any:  # noqa: ANN401 - xmlschema.XMLSchema
+    """The compiled schema (kept while the file is unchanged); raises SourceProblem (ERP-MAPPING) if it is bad."""
+    import xmlschema
+
+    key = (path, path.stat().st_mtime if path.exists() else 0.0)
+    with _lock:
+        schema = _cache.get(key)
+    if schema is not None:
+        return schema
+    try:
+        schema = xmlschema.XMLSchema(str(path), base_url=str(path.parent), allow="sandbox", defuse="always")
+    except (xmlschema.XMLSchemaException, OSError, etree.LxmlError, SyntaxError) as exc:
+        raise SourceProblem(error("ERP-MAPPING", f"source.xsd: el esquema {path.name} no se puede usar: "
+                                                 f"{str(exc).splitlines()[0]}", key="source.xsd")) from None
+    with _lock:
+        _cache[key] = schema
+    return schema
+
+
+def validate(path: Path, records: str, stream: IO[bytes]) -> list[Finding]:
+    """Every violation of the schema at ``path`` in ``stream`` (an ``XSD`` finding with line and path)."""
+    schema = load(path)
+    depth = len([step for step in records.strip("/").split("/") if step])
+    declarations: dict[tuple[str, ...], Any] = {}
+    findings: list[Finding] = []
+    count = 0
+    stack: list[str] = []
+
+    def report(message: str, line: int | None, xpath: str) -> None:
+        nonlocal count
+        count += 1
+        if count <= MAX_FINDINGS:
+            findings.append(error("XSD", f"El XML no cumple el esquema {path.name}: {message}", line=line,
+                                  xpath=xpath))
+
+    try:
+        for event, element in xmlsafe.iterparse(stream, events=("start", "end")):
+            if event == "start":
+                stack.append(element.tag)
+                level = len(stack)
+                if level < depth:
+                    if _declaration(schema, declarations, stack) is None:
+                        report(f"el elemento <{etree.QName(element).localname}> no está declarado en este lugar",
+                               element.sourceline, _xpath(stack))
+                continue
+            if len(stack) == depth:
+                declaration = _declaration(schema, declarations, stack)
+                if declaration is None:
+                    report(f"el elemento <{etree.QName(element).localname}> no está declarado en este lugar",
+                           element.sourceline, _xpath(stack))
+                else:
+                    prefix = _xpath(stack[:-1])
+                    for problem in declaration.iter_errors(element):
+                        report(problem.reason or problem.message, problem.sourceline or element.sourceline,
+                               prefix + _local_path(problem.path))
+                _free(element)
+            elif 1 < len(stack) < depth:
+                _free(element)
+            stack.pop()
+    except etree.XMLSyntaxError as exc:
+        last = exc.error_log.last_error
+        raise SourceProblem(error("XML-MALFORMED", f"El XML no está bien formado: {last.message if last else exc}",
+                                  line=last.line if last else exc.lineno)) from None
+    except xmlsafe.Forbidden as exc:
+        raise SourceProblem(exc.finding) from None
+    if count > MAX_FINDINGS:
+        findings.append(error("XSD", f"… y {count - MAX_FINDINGS:,} violaciones más del esquema {path.name} "
+                                     f"({count:,} en total)."))
+    return findings
+
+
+def _declaration(schema: Any, cache: dict[tuple[str, ...], Any], stack: list[str]) -> Any:  # noqa: ANN401
+    key = tuple(stack)
+    if key not in cache:
+        cache[key] = schema.find("/" + "/".join(stack))
+    return cache[key]
+
+
+def _xpath(stack: list[str]) -> str:
+    return "/" + "/".join(etree.QName(tag).localname for tag in stack)
+
+
+def _local_path(path: str | None) -> str:
+    """xmlschema's ``/{urn:x}Line/{urn:x}Qty`` as ``/Line/Qty``."""
+    if not path:
+        return ""
+    return "/" + "/".join(step.rsplit("}", 1)[-1] for step in path.strip("/").split("/"))
