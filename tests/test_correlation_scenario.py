@@ -6,9 +6,10 @@ import json
 
 import pytest
 
-from gateway import correlate, outbox, runner
+from gateway import outbox, runner
+from gateway.correlation import correlate
+from gateway.demo import scenario
 from gateway.findings import Severity
-from gateway.xdoc import scenario
 from tests.conftest import REPO
 from tests.correlation_fixtures import by_key, later, open_gateway, write_workspace
 

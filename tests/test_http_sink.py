@@ -158,7 +158,7 @@ def test_timeouts_and_lost_answers_are_retried_without_a_second_copy(workspace, 
 
 
 def test_tls_is_verified_by_default_and_mtls_client_certificate_is_sent(workspace, make_invoice, tmp_path):
-    from gateway.receiver import tls_context
+    from gateway.demo.receiver import tls_context
 
     pki = make_pki(tmp_path / "pki")
     server = Receiver(tmp_path / "tls.db", tls=tls_context(pki["server_cert"], pki["server_key"], pki["ca"]))
@@ -190,7 +190,7 @@ def test_tls_is_verified_by_default_and_mtls_client_certificate_is_sent(workspac
 
 def test_secrets_come_from_env_or_file_and_their_absence_names_the_key(workspace, tmp_path, monkeypatch):
     from gateway.app import build_sink
-    from gateway.config import load
+    from gateway.app import load_settings as load
 
     monkeypatch.delenv("NO_SUCH_TOKEN", raising=False)
     use_sinks(workspace, http_sink("https://inventory.example/api/documents", token_env="NO_SUCH_TOKEN"))

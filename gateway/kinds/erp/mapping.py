@@ -21,6 +21,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from lxml import etree
 
+from gateway.errors import ReferenceDataError
 from gateway.kinds.erp import transforms
 from gateway.kinds.erp.targets import FIELDS, Field
 
@@ -37,7 +38,7 @@ _FORMAT_OPTIONS = {
 KEYED_TARGETS = ("erp.materials", "erp.bom")
 
 
-class MappingError(ValueError):
+class MappingError(ReferenceDataError, ValueError):
     """The mapping is wrong; ``problems`` are (key, message) pairs, the key in dotted form."""
 
     def __init__(self, problems: list[tuple[str, str]]) -> None:

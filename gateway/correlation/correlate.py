@@ -1,13 +1,13 @@
 """Correlation: pedimento ⇄ COVE ⇄ CFDI groups, checked together whatever the order the pieces arrive in.
 
-The route step hands every normalised document here. Its correlation keys (``gateway.xdoc.keys``) are
-stored; a document that needs counterparts (a pedimento naming COVEs or UUIDs in 505.4, a RecibirCove
-request waiting for its answer) or that must wait to be claimed (a COVE, an export CFDI: ``[correlation]
-hold``) goes to ``pending``. Documents sharing a key form a group. When the group is complete (every need
-met, every held document claimed by a pedimento) it is checked at once (``gateway.xdoc.checks``) and
-every pending member moves on together: all ``ready`` (outbox), or all ``rejected`` with the XDOC
-findings. The verdict depends only on the group's content, never on arrival order: members are checked
-in a content order and findings name documents by their business identity.
+The route step hands every normalised document here. Its correlation keys (its kind's ``correlation_keys``, in
+the vocabulary of ``gateway.kinds.keys``) are stored; a document that needs counterparts (a pedimento naming
+COVEs or UUIDs in 505.4, a RecibirCove request waiting for its answer) or that must wait to be claimed (a COVE,
+an export CFDI: ``[correlation] hold``) goes to ``pending``. Documents sharing a key form a group. When the
+group is complete (every need met, every held document claimed by a pedimento) it is checked at once
+(``gateway.correlation.checks``) and every pending member moves on together: all ``ready`` (outbox), or all
+``rejected`` with the XDOC findings. The verdict depends only on the group's content, never on arrival order:
+members are checked in a content order and findings name documents by their business identity.
 
 Past ``correlation_timeout`` (counted from the first member that started waiting) ``resolve_timeouts``
 settles the group with XDOC-COVE-MISSING / XDOC-CFDI-MISSING per ``[correlation] on_timeout``. A member
@@ -23,20 +23,17 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from gateway import logs
+from gateway.correlation.checks import Member, Verdict, check_group
 from gateway.faults import crash_point
 from gateway.findings import Finding, Severity, error, warning
-from gateway.kinds.cfdi.correlation import is_export
-from gateway.store.base import Document, now
-from gateway.xdoc.checks import Member, Verdict, check_group
-from gateway.xdoc.keys import DECLARATION_KEYS, MISSING_CODE, Keys, keys_for
+from gateway.kinds.keys import DECLARATION_KEYS, KEY_WORDS, MISSING_CODE, Keys
+from gateway.runtime import Runtime
+from gateway.store.base import Document, Store, now
 
 log = logs.get("gateway.correlate")
 
 ACTIVE = ("pending", "ready", "forwarded")
 _FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
-_KEY_WORDS = {"cove": "el COVE", "cfdi": "el CFDI con UUID", "cove-answer": "la respuesta de ConsultarRespuestaCove "
-              "(número de COVE) de la factura", "cove-invoice": "la solicitud RecibirCove (contenido del COVE) de la "
-              "factura", "pedimento": "el pedimento"}
 
 
 @dataclass
@@ -52,13 +49,13 @@ class _Node:
         return self.doc.state == "pending" or (self.doc.state == "rejected" and self.status == "rejected")
 
 
-def route(gw: Any, document_id: str, kind: str | None, record: dict[str, Any] | None) -> str | None:
+def route(gw: Runtime, document_id: str, kind: str | None, record: dict[str, Any] | None) -> str | None:
     """Called by the pipeline for a normalised document inside its transaction.
 
     Returns None when the document takes no part in correlation (the pipeline makes it ready as
     before), else its new state: ``pending`` or, when it completed its group, ``ready``/``rejected``.
     """
-    keys = _waited_for(gw, keys_for(kind, record))
+    keys = _waited_for(gw, _keys_of(gw, kind, record))
     store = gw.store
     store.put_correlation_keys(document_id, keys.provides, keys.needs)
     if not keys.needs and not _held(gw, kind, record):
@@ -69,7 +66,7 @@ def route(gw: Any, document_id: str, kind: str | None, record: dict[str, Any] | 
     return settle(gw, document_id)
 
 
-def settle(gw: Any, document_id: str, timed_out: bool = False) -> str:
+def settle(gw: Runtime, document_id: str, timed_out: bool = False) -> str:
     """Check the group of ``document_id`` if it is complete (or its time is up); return the document's state."""
     store = gw.store
     group = _group(gw, document_id)
@@ -87,7 +84,7 @@ def settle(gw: Any, document_id: str, timed_out: bool = False) -> str:
     return store.get(document_id).state
 
 
-def resolve_timeouts(gw: Any, at: datetime | None = None) -> int:
+def resolve_timeouts(gw: Runtime, at: datetime | None = None) -> int:
     """Settle every group whose first waiting member has waited ``correlation_timeout``; return how many."""
     at = at or datetime.now(UTC)
     before = (at - timedelta(seconds=gw.settings.correlation_timeout)).strftime(_FORMAT)
@@ -102,28 +99,33 @@ def resolve_timeouts(gw: Any, at: datetime | None = None) -> int:
     return settled
 
 
-def links(store: Any, document_id: str) -> list[dict[str, Any]]:
+def links(store: Store, document_id: str) -> list[dict[str, Any]]:
     """The correlation links of a document, for the canonical envelope and ``queue show``."""
     return store.correlation_links(document_id)
 
 
-def _waited_for(gw: Any, keys: Keys) -> Keys:
+def _waited_for(gw: Runtime, keys: Keys) -> Keys:
     """A declaration's needs count only for the counterparts this gateway receives (``[correlation] wait_for``)."""
     wait_for = gw.settings.correlation.wait_for
     needs = frozenset(k for k in keys.needs if k[0] not in DECLARATION_KEYS or k[0] in wait_for)
     return keys if needs == keys.needs else Keys(keys.provides, needs)
 
 
-def _held(gw: Any, kind: str | None, record: dict[str, Any] | None) -> bool:
-    hold = gw.settings.correlation.hold
-    if kind == "cove":
-        return "cove" in hold
-    if kind == "cfdi" and record is not None:
-        return "cfdi" in hold and is_export(record)
-    return False
+def _keys_of(gw: Runtime, kind: str | None, record: dict[str, Any] | None) -> Keys:
+    """The keys the document's kind reads in its record; none for a kind this process does not know."""
+    known = gw.kinds.get(kind) if kind and record else None
+    return known.correlation_keys(record) if known is not None and record else Keys()
 
 
-def _node(gw: Any, doc: Document) -> _Node:
+def _held(gw: Runtime, kind: str | None, record: dict[str, Any] | None) -> bool:
+    """A kind named in ``[correlation] hold`` whose kind says this record waits for a pedimento to claim it."""
+    if not kind or kind not in gw.settings.correlation.hold:
+        return False
+    known = gw.kinds.get(kind)
+    return known is not None and known.waits_to_be_claimed(record or {})
+
+
+def _node(gw: Runtime, doc: Document) -> _Node:
     provides, needs = gw.store.correlation_keys(doc.id)
     member = gw.store.correlation_member(doc.id)
     return _Node(doc, provides, needs, _held(gw, doc.kind, doc.record), member[0] if member else None)
@@ -133,7 +135,7 @@ def _eligible(node: _Node) -> bool:
     return node.doc.state in ACTIVE or node.waiting
 
 
-def _group(gw: Any, start_id: str) -> list[_Node]:
+def _group(gw: Runtime, start_id: str) -> list[_Node]:
     """The connected documents: any two sharing a key (one needing what the other provides, or both the same)."""
     store = gw.store
     start = store.get(start_id)
@@ -159,7 +161,7 @@ def _group(gw: Any, start_id: str) -> list[_Node]:
     return sorted(nodes.values(), key=lambda n: (n.doc.kind or "", n.doc.business_key or "", n.doc.sha256))
 
 
-def _apply(gw: Any, group: list[_Node], waiting: list[_Node], missing: set[tuple[str, tuple[str, str]]],
+def _apply(gw: Runtime, group: list[_Node], waiting: list[_Node], missing: set[tuple[str, tuple[str, str]]],
            unclaimed: list[_Node], subject_id: str) -> None:
     store, settings = gw.store, gw.settings.correlation
     members = [Member(n.doc.id, n.doc.kind or "", n.doc.record or {}) for n in group]
@@ -177,7 +179,7 @@ def _apply(gw: Any, group: list[_Node], waiting: list[_Node], missing: set[tuple
     for document_id, (key_type, value) in sorted(missing):
         make = error if reject_missing else warning
         verdict.add(make(MISSING_CODE.get(key_type, "XDOC-COVE-MISSING"),
-                         f"No llegó {_KEY_WORDS.get(key_type, key_type)} {value} dentro del plazo de correlación "
+                         f"No llegó {KEY_WORDS.get(key_type, key_type)} {value} dentro del plazo de correlación "
                          f"({_hours(gw.settings.correlation_timeout)}).", key=value, key_type=key_type),
                     next(Member(n.doc.id, "", {}) for n in group if n.doc.id == document_id))
     for node in unclaimed:
