@@ -55,7 +55,7 @@ class ExportKind(Uncorrelated):
         if mapping.source.xsd is not None:  # pass zero: the ERP's own schema, before any row is mapped
             stream = open_stream()
             try:
-                findings = xsd.validate(mapping.source.xsd, mapping.source.records, stream)
+                findings = xsd.validate(mapping.source.xsd, mapping.source.records, mapping.source.namespaces, stream)
             except SourceProblem as problem:
                 findings = [problem.finding]
             finally:

@@ -18,6 +18,7 @@ keeps lxml.
 from __future__ import annotations
 
 import threading
+import warnings
 from pathlib import Path
 from typing import IO, Any
 
@@ -25,7 +26,7 @@ from lxml import etree
 
 from gateway import xmlsafe
 from gateway.findings import Finding, error
-from gateway.kinds.erp.readers import SourceProblem, _free
+from gateway.kinds.erp.readers import SourceProblem, _clark, _free
 
 #: XSD findings kept per export; the rest are counted in one finding
 MAX_FINDINGS = 1000
@@ -43,23 +44,31 @@ def load(path: Path) -> Any:  # noqa: ANN401 - xmlschema.XMLSchema
     if schema is not None:
         return schema
     try:
-        schema = xmlschema.XMLSchema(str(path), base_url=str(path.parent), allow="sandbox", defuse="always")
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            schema = xmlschema.XMLSchema(str(path), base_url=str(path.parent), allow="sandbox", defuse="always")
     except (xmlschema.XMLSchemaException, OSError, etree.LxmlError, SyntaxError) as exc:
         raise SourceProblem(error("ERP-MAPPING", f"source.xsd: el esquema {path.name} no se puede usar: "
                                                  f"{str(exc).splitlines()[0]}", key="source.xsd")) from None
+    missing = [str(w.message) for w in caught if issubclass(w.category, xmlschema.XMLSchemaImportWarning)]
+    if missing:  # an import or include outside the folder (or on the network) is never fetched
+        raise SourceProblem(error("ERP-MAPPING", f"source.xsd: el esquema {path.name} importa otro que no está en "
+                                                 f"su carpeta (sin red): {missing[0]}", key="source.xsd"))
     with _lock:
         _cache[key] = schema
     return schema
 
 
-def validate(path: Path, records: str, stream: IO[bytes]) -> list[Finding]:
+def validate(path: Path, records: str, namespaces: dict[str, str], stream: IO[bytes]) -> list[Finding]:
     """Every violation of the schema at ``path`` in ``stream`` (an ``XSD`` finding with line and path)."""
     schema = load(path)
     depth = len([step for step in records.strip("/").split("/") if step])
     declarations: dict[tuple[str, ...], Any] = {}
+    wanted = [_clark(step, namespaces) for step in records.strip("/").split("/") if step]
     findings: list[Finding] = []
     count = 0
     stack: list[str] = []
+    unit = 0  # level of the subtree being read whole (a record, or data beside the records' containers)
 
     def report(message: str, line: int | None, xpath: str) -> None:
         nonlocal count
@@ -73,12 +82,18 @@ def validate(path: Path, records: str, stream: IO[bytes]) -> list[Finding]:
             if event == "start":
                 stack.append(element.tag)
                 level = len(stack)
-                if level < depth:
-                    if _declaration(schema, declarations, stack) is None:
+                if unit:
+                    continue
+                if level < depth and element.tag == wanted[level - 1]:  # parents are on the path, or unit is set
+                    if _declaration(schema, declarations, stack) is None:  # a container of records: its name only
                         report(f"el elemento <{etree.QName(element).localname}> no está declarado en este lugar",
                                element.sourceline, _xpath(stack))
+                else:
+                    unit = level
                 continue
-            if len(stack) == depth:
+            level = len(stack)
+            if level == unit:
+                unit = 0
                 declaration = _declaration(schema, declarations, stack)
                 if declaration is None:
                     report(f"el elemento <{etree.QName(element).localname}> no está declarado en este lugar",
@@ -89,7 +104,7 @@ def validate(path: Path, records: str, stream: IO[bytes]) -> list[Finding]:
                         report(problem.reason or problem.message, problem.sourceline or element.sourceline,
                                prefix + _local_path(problem.path))
                 _free(element)
-            elif 1 < len(stack) < depth:
+            elif not unit and level > 1:
                 _free(element)
             stack.pop()
     except etree.XMLSyntaxError as exc:
