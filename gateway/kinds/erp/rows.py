@@ -36,6 +36,7 @@ class MappedExport:
         """``tigie``: the configured TIGIE table with validity dates (``SatData.fracciones``), if any; ``marks``:
         the rows whose key repeats (``duplicates.scan``); ``master``: compares clean rows with the stored master."""
         self.mapping = mapping
+        self.stream = stream  # closed by its owner
         self.reader: Reader = open_reader(mapping.source, stream)
         try:
             self._plan = [self._compile(rule) for rule in mapping.fields]
