@@ -306,3 +306,17 @@ def test_run_once_through_the_real_cli(ws):
     done = run_cli("run", "--once", "-c", str(ws.config))
     assert done.returncode == 0, done.stderr
     assert len(ws.rows("erp.materials")) == 4 and len(ws.rows("erp.bom")) == 3 and len(ws.rows("erp.shipments")) == 3
+
+
+def test_validate_previews_repeated_keys_and_xsd_violations_without_a_store(tmp_path):
+    lines = (DATA / "sap-cs12-bom.txt").read_bytes().decode("utf-8-sig").split("\r\n")
+    lines.insert(5, lines[3])
+    bom = tmp_path / "CS12.txt"
+    bom.write_bytes(("\ufeff" + "\r\n".join(lines)).encode("utf-8"))
+    done = run_cli("validate", "--kind", "erp:sap-bom-cs12", str(bom), "--json")
+    assert done.returncode != 0
+    assert "ERP-DUPLICATE" in done.stdout and "repite exactamente la fila 4" in done.stdout
+    xml = tmp_path / "ship.xml"
+    xml.write_bytes((DATA / "oracle-ship-confirm.xml").read_bytes().replace(b"<UOM_CODE>KG</UOM_CODE>", b""))
+    done = run_cli("validate", "--kind", "erp:oracle-shipments", str(xml), "--json")
+    assert done.returncode != 0 and '"XSD"' in done.stdout and '"line": 28' in done.stdout
