@@ -320,3 +320,22 @@ def test_validate_previews_repeated_keys_and_xsd_violations_without_a_store(tmp_
     xml.write_bytes((DATA / "oracle-ship-confirm.xml").read_bytes().replace(b"<UOM_CODE>KG</UOM_CODE>", b""))
     done = run_cli("validate", "--kind", "erp:oracle-shipments", str(xml), "--json")
     assert done.returncode != 0 and '"XSD"' in done.stdout and '"line": 28' in done.stdout
+
+
+def test_excel_percent_cells_and_unformatted_date_serials(tmp_path):
+    from erp_fixtures import write_bom_xlsx
+
+    mappings = tmp_path / "site-mappings"
+    mappings.mkdir()
+    text = (MAPPINGS / "bom-xlsx.toml").read_text(encoding="utf-8")
+    text = text.replace('[fields.scrap_percent]\ncolumn = "Scrap %"', '[fields.scrap_percent]\ncolumn = "Scrap %"\n'
+                        'multiply = "100"   # the cell shows 2.5 %, it holds 0.025')
+    (mappings / "bom-xlsx.toml").write_text(text, encoding="utf-8")
+    ws = ErpWorkspace(tmp_path, write_erp_config(tmp_path, mappings))
+    rows = (("FG-1000", "B", 46023, None, "RM-1001", 0.85, "kg", 0.025, 1),  # a date cell without date format
+            ("FG-1000", "B", 46023, None, "RM-1002", 4, "EA", 0.1, 0))
+    write_bom_xlsx(ws.inbox("bom") / "bom.xlsx", rows)
+    ws.run()
+    bom = ws.rows("erp.bom")
+    assert [(b["valid_from"], b["scrap_percent"], b["unit"]) for b in bom] == [
+        ("2026-01-01", "2.500", "KGM"), ("2026-01-01", "10.0", "H87")]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -24,6 +24,8 @@ Converter = Callable[[Any, list[tuple[str, str]]], str | None]
 _UUID = re.compile(r"[0-9A-F]{8}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{12}")
 _COUNTRY = re.compile(r"[A-Z]{3}")
 _PEDIMENTO_SEPARATORS = str.maketrans("", "", " -")
+_SERIAL = re.compile(r"\d{1,6}")
+_EXCEL_EPOCH = date(1899, 12, 30)  # Excel's 1900 date system, its 29-feb-1900 bug included (serial 60)
 
 
 class ValueProblem(ValueError):
@@ -150,13 +152,19 @@ def _date(rule: FieldRule, source: Source) -> Callable[[Any, list], str]:
     formats = rule.date_formats
     label = rule.target.label or rule.target.name
 
+    serials = source.format == "xlsx" or "excel" in formats
+
     def parse(value: Any, warnings: list) -> str:
         if isinstance(value, datetime):
             return value.date().isoformat()
         if isinstance(value, date):
             return value.isoformat()
+        if serials and _SERIAL.fullmatch(text := _text(value)):
+            return _from_serial(int(text), label)
         text = str(value)
         for fmt in formats:
+            if fmt == "excel":
+                continue
             try:
                 return datetime.strptime(text, fmt).date().isoformat()
             except ValueError:
@@ -164,6 +172,13 @@ def _date(rule: FieldRule, source: Source) -> Callable[[Any, list], str]:
         raise ValueProblem(f"{label} '{text}' no es una fecha con el formato {' o '.join(formats)}")
 
     return parse
+
+
+def _from_serial(serial: int, label: str) -> str:
+    """A date Excel stored as its serial number (a cell without a date format shows 46022 for 2026-01-01)."""
+    if not 1 <= serial <= 2958465:  # 31-dec-9999
+        raise ValueProblem(f"{label} {serial} no es un número de serie de fecha de Excel")
+    return (_EXCEL_EPOCH + timedelta(days=serial)).isoformat()
 
 
 def _fraccion(rule: FieldRule, source: Source) -> Callable[[Any, list], str]:
