@@ -339,3 +339,17 @@ def test_excel_percent_cells_and_unformatted_date_serials(tmp_path):
     bom = ws.rows("erp.bom")
     assert [(b["valid_from"], b["scrap_percent"], b["unit"]) for b in bom] == [
         ("2026-01-01", "2.500", "KGM"), ("2026-01-01", "10.0", "H87")]
+
+
+def test_an_xml_export_that_is_not_what_the_records_path_says_is_erp_mapping_not_a_memory_sink(monkeypatch):
+    from gateway.kinds.erp import xsd
+    from gateway.kinds.erp.export import ExportKind
+    from gateway.kinds.erp.mapping import load
+
+    monkeypatch.setattr(xsd, "MAX_UNIT_ELEMENTS", 20)
+    kind = ExportKind("erp:oracle-shipments", load(MAPPINGS / "oracle-shipments.toml"))
+    text = (DATA / "oracle-ship-confirm.xml").read_bytes()
+    [finding] = kind.check(text.replace(b"LIST_G_DELIVERY>", b"LIST_G_DELIVERIES>")).findings
+    assert finding.code == "ERP-MAPPING" and "source.records" in finding.message
+    [finding] = kind.check(text.replace(b"XXIMX_SHIP_CONFIRM>", b"SHIP_CONFIRM>")).findings
+    assert finding.code == "ERP-MAPPING" and "<SHIP_CONFIRM>" in finding.message

@@ -30,6 +30,8 @@ from gateway.kinds.erp.readers import SourceProblem, _clark, _free
 
 #: XSD findings kept per export; the rest are counted in one finding
 MAX_FINDINGS = 1000
+#: elements one subtree beside the records may hold: more means source.records does not describe the file
+MAX_UNIT_ELEMENTS = 100_000
 _cache: dict[tuple[Path, float], Any] = {}
 _lock = threading.Lock()
 
@@ -69,6 +71,7 @@ def validate(path: Path, records: str, namespaces: dict[str, str], stream: IO[by
     count = 0
     stack: list[str] = []
     unit = 0  # level of the subtree being read whole (a record, or data beside the records' containers)
+    size = 0
 
     def report(message: str, line: int | None, xpath: str) -> None:
         nonlocal count
@@ -83,13 +86,24 @@ def validate(path: Path, records: str, namespaces: dict[str, str], stream: IO[by
                 stack.append(element.tag)
                 level = len(stack)
                 if unit:
+                    size += 1
+                    if size > MAX_UNIT_ELEMENTS:
+                        raise SourceProblem(error(
+                            "ERP-MAPPING", f"el elemento <{etree.QName(stack[unit - 1]).localname}> de la línea "
+                            f"{element.sourceline} contiene más de {MAX_UNIT_ELEMENTS:,} elementos fuera de "
+                            f"'{records}' (source.records): la ruta de los registros no corresponde al archivo",
+                            key="source.records"))
                     continue
+                if level == 1 and element.tag != wanted[0]:
+                    raise SourceProblem(error("ERP-MAPPING", f"el elemento raíz es <{etree.QName(element).localname}>; "
+                                                             f"el mapeo espera '{records}' (source.records)",
+                                              line=element.sourceline))
                 if level < depth and element.tag == wanted[level - 1]:  # parents are on the path, or unit is set
                     if _declaration(schema, declarations, stack) is None:  # a container of records: its name only
                         report(f"el elemento <{etree.QName(element).localname}> no está declarado en este lugar",
                                element.sourceline, _xpath(stack))
                 else:
-                    unit = level
+                    unit, size = level, 0
                 continue
             level = len(stack)
             if level == unit:
