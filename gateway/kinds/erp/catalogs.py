@@ -13,11 +13,10 @@ the row is converted (``TariffCheck``), because a NICO exists only under its fra
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date
 from typing import Any
 
-from gateway.kinds.pedimento.catalogs import catalog, numeric_code
+from gateway.kinds.pedimento.catalogs import catalog
 
 #: (catalog key, the words the message uses for it)
 NAMES = {
@@ -28,38 +27,22 @@ NAMES = {
 }
 
 
-class CatalogMiss(ValueError):
-    """A value not in its catalog (an ERP-CATALOG finding)."""
-
-
-def value_check(name: str, label: str) -> Callable[[str], None]:
-    """The check of one value against catalog ``name`` (raises CatalogMiss)."""
-    where = NAMES[name]
-    if name in ("anexo22:unidades", "anexo22"):
-        units = catalog("unidades")
-
-        def unit(value: str) -> None:
-            if numeric_code(value) not in units:
-                raise CatalogMiss(f"{label} '{value}' no está en {where}")
-
-        return unit
+def codes(name: str) -> frozenset[str]:
+    """Every spelling catalog ``name`` accepts, so that a check is one set lookup per value."""
+    if name in ("anexo22:unidades", "anexo22"):  # numeric keys: "6", "06" and "006" are the same unit
+        keys = catalog("unidades").values
+        return frozenset(k.zfill(width) for k in keys for width in (1, 2, 3))
     if name == "anexo22:paises":
-        countries = catalog("paises")
-
-        def country(value: str) -> None:
-            if value not in countries:
-                raise CatalogMiss(f"{label} '{value}' no está en {where}")
-
-        return country
+        return frozenset(catalog("paises").values)
     from gateway.kinds.cfdi.catalogs import catalogs
 
-    codes = catalogs().codes["c_ClaveUnidad"]
+    return catalogs().codes["c_ClaveUnidad"]
 
-    def sat_unit(value: str) -> None:
-        if value not in codes:
-            raise CatalogMiss(f"{label} '{value}' no está en {where} (p. ej. H87 pieza, KGM kilogramo)")
 
-    return sat_unit
+def miss(name: str, label: str, value: str) -> str:
+    """Why ``value`` is an ERP-CATALOG error."""
+    hint = " (p. ej. H87 pieza, KGM kilogramo)" if name == "c_ClaveUnidad" else ""
+    return f"{label} '{value}' no está en {NAMES[name]}{hint}"
 
 
 class TariffCheck:
@@ -68,6 +51,7 @@ class TariffCheck:
     def __init__(self, tigie: dict[str, Any] | None, on: date | None = None) -> None:
         self._dated = tigie  # fracción+NICO (10 digits) -> satdata.Fraccion (umt, inicio, fin), when configured
         self._on = on or date.today()
+        self._valid: set[str] = set()
         if tigie is not None:
             self._codes = frozenset(tigie)
             self._fracciones = frozenset(code[:8] for code in tigie)
@@ -78,8 +62,11 @@ class TariffCheck:
             self._codes, self._fracciones = tariff.codes(), tariff.fracciones()
             self._source = "el catálogo c_FraccionArancelaria del SAT"
 
-    def __call__(self, fraccion: str | None, nico: str | None) -> list[tuple[str, str]]:
-        if not fraccion or not self._codes:
+    def __call__(self, fraccion: str, nico: str | None) -> list[tuple[str, str]]:
+        """The misses of a row with a fracción (the caller skips rows without one)."""
+        if nico and fraccion + nico in self._valid:
+            return []
+        if not self._codes:
             return []
         if fraccion not in self._fracciones:
             return [("fraccion", f"la fracción arancelaria {fraccion} no existe en {self._source}")]
@@ -94,4 +81,5 @@ class TariffCheck:
             until = entry.fin.isoformat() if entry.fin else "hoy"
             return [("fraccion", f"la fracción {fraccion} con NICO {nico} no está vigente el "
                                  f"{self._on.isoformat()} (vigencia: {since} a {until}, {self._source})")]
+        self._valid.add(code)  # found and in force: the next row with it costs one set lookup
         return []

@@ -15,7 +15,7 @@ from typing import Any
 
 from gateway import fraccion
 from gateway.kinds.erp import transforms
-from gateway.kinds.erp.catalogs import CatalogMiss, value_check
+from gateway.kinds.erp.catalogs import codes, miss
 from gateway.kinds.erp.mapping import FieldRule, Source
 from gateway.rfc import check_rfc
 
@@ -44,8 +44,9 @@ def compile_rule(rule: FieldRule, source: Source) -> Converter:
     value_map, keep_unknown = rule.map, rule.map_unknown == "keep"
     enum = target.enum
     label = target.label or target.name
-    steps = rule.transforms
-    in_catalog = value_check(rule.catalog, label) if rule.catalog and rule.catalog != "tigie" else None
+    step = transforms.chain(rule.transforms)
+    catalog = rule.catalog if rule.catalog and rule.catalog != "tigie" else None  # tigie: per row, in rows.py
+    in_catalog = codes(catalog) if catalog else None
 
     def convert(raw: Any, warnings: list[tuple[str, str]]) -> str | None:
         if raw.__class__ is str:
@@ -54,9 +55,9 @@ def compile_rule(rule: FieldRule, source: Source) -> Converter:
             text = ""
         else:
             text = raw  # a typed XLSX cell (number, date): the type parser takes it as is
-        if steps and not isinstance(text, (date, datetime)):
+        if step is not None and not isinstance(text, (date, datetime)):
             try:
-                text = transforms.apply(steps, _text(text))
+                text = step(_text(text))
             except transforms.TransformProblem as problem:
                 raise ValueProblem(f"{label}: {problem}") from None
         if text == "":
@@ -78,11 +79,8 @@ def compile_rule(rule: FieldRule, source: Source) -> Converter:
         value = parse(text, warnings)
         if enum is not None and value not in enum:
             raise ValueProblem(f"{label} '{value}' no es válido; se espera {' | '.join(enum)}")
-        if in_catalog is not None:
-            try:
-                in_catalog(value)
-            except CatalogMiss as miss:
-                raise ValueProblem(str(miss), code="ERP-CATALOG") from None
+        if in_catalog is not None and value not in in_catalog:
+            raise ValueProblem(miss(catalog, label, value), code="ERP-CATALOG")
         return value
 
     return convert

@@ -49,6 +49,10 @@ class Reader:
     def records(self) -> Iterator[tuple[int, Any]]:
         raise NotImplementedError
 
+    def values_getter(self, refs: list[str | int]) -> Getter | None:
+        """One C-level getter of all these values at once, where the format allows it (else None)."""
+        return None
+
     def location(self, row: int, ref: str | int | None) -> dict[str, Any]:
         """Where a value is, in the words of the format: row and column, cell, line and XPath."""
         location: dict[str, Any] = {"row": row}
@@ -127,10 +131,19 @@ class CsvReader(_Columns):
             return operator.itemgetter(self._index(ref))
         return super().getter(ref)
 
-    def _rows(self) -> Iterator[tuple[int, list[str]]]:
-        """(first line, values) of each row that holds something: a record is numbered by the line it starts on
-        (a quoted field may span lines); blank lines and lines of only separators (``;;;;``) are skipped."""
-        reader = self._reader
+    def values_getter(self, refs: list[str | int]) -> Getter | None:
+        indices = sorted({self._index(ref) for ref in refs})
+        if not indices or self.header is None:
+            return None  # without a header rows may be shorter than an index: the per-value getters handle that
+        return operator.itemgetter(*indices)
+
+    def records(self) -> Iterator[tuple[int, Any]]:
+        """(first line, values) of each row: a record is numbered by the line it starts on (a quoted field may span
+        lines); blank lines and lines of only separators (``;;;;``) are skipped; a report footer ends the data.
+        One loop, no generator stacked on another: it runs once per row of a 500,000-row export."""
+        width = len(self.header) if self.header else None
+        reader, stop, keep = self._reader, self._source.stop_pattern, self._source.skip_footer
+        held: deque[tuple[int, Any]] = deque()
         while True:
             first = reader.line_num + 1
             try:
@@ -141,19 +154,22 @@ class CsvReader(_Columns):
                 raise _encoding_problem(self._source, exc, self._lines.number) from None
             except csv.Error as exc:
                 raise SourceProblem(error("ERP-ROW", f"la fila no es CSV válido: {exc}", row=first)) from None
-            if row and (row[0].strip() or any(v.strip() for v in row)):
-                yield first, row
-
-    def records(self) -> Iterator[tuple[int, Any]]:
-        width = len(self.header) if self.header else None
-        for number, row in _until_footer(self._rows(), self._source):
+            if not row or not (row[0].strip() or any(v.strip() for v in row)):
+                continue
+            if stop is not None and stop.search(row[0] if row[0].strip() else next(v for v in row if v.strip())):
+                return
+            record: Any = row
             if width is not None and len(row) != width:
                 if len(row) > width and not any(v.strip() for v in row[width:]):
-                    row = row[:width]  # trailing separators, common in SAP downloads
+                    record = row[:width]  # trailing separators, common in SAP downloads
                 else:
-                    yield number, RowProblem(f"la fila tiene {len(row)} columnas; el encabezado tiene {width}")
+                    record = RowProblem(f"la fila tiene {len(row)} columnas; el encabezado tiene {width}")
+            if keep:
+                held.append((first, record))
+                if len(held) <= keep:
                     continue
-            yield number, row
+                first, record = held.popleft()
+            yield first, record
 
     def location(self, row: int, ref: str | int | None) -> dict[str, Any]:
         location: dict[str, Any] = {"row": row}

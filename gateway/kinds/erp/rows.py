@@ -8,11 +8,12 @@ from typing import IO, Any
 
 from gateway.findings import Finding, error, warning
 from gateway.kinds.erp.catalogs import TariffCheck
-from gateway.kinds.erp.convert import ValueProblem, compile_rule
+from gateway.kinds.erp.convert import ValueProblem, _text, compile_rule
 from gateway.kinds.erp.duplicates import Mark, mark_finding
 from gateway.kinds.erp.mapping import FieldRule, Mapping
 from gateway.kinds.erp.readers import Reader, RowProblem, open_reader
 from gateway.kinds.erp.targets import TARGETS
+from gateway.kinds.erp.transforms import TransformProblem, chain
 
 
 @dataclass(slots=True)
@@ -25,6 +26,8 @@ class Row:
     warnings: list[Finding] = field(default_factory=list)
     #: the values as read, kept for a bad row so that it can be corrected from the queue
     raw: dict[str, Any] | None = None
+    #: the record as the reader gave it (for the master check, which may turn a clean row into a bad one)
+    source: Any = None
 
 
 class MappedExport:
@@ -76,45 +79,64 @@ class MappedExport:
         return rule.name, joined, convert, rule.sources[0]
 
     def keys(self) -> Iterator[tuple[int, str, int]]:
-        """(row, key, digest of the values as read) of each row whose key converts: the first pass of
-        ``duplicates.scan``. Rows whose key is blank or bad are left to the second pass to report."""
+        """(row, key, digest of the values as read) of each row with a key: the first pass of ``duplicates.scan``.
+
+        The key is the value as read, trimmed and transformed (what makes ``000123`` and ``123`` one part); the
+        other checks are left to the second pass, which reports them. Kept cheap: it reads the whole export."""
         assert self.mapping.key is not None
-        by_name = {name: (get, convert) for name, get, convert, _ref in self._plan}
-        key_plan = [by_name[name] for name in self.mapping.key.fields]
-        getters = [get for _name, get, _convert, _ref in self._plan]
-        scratch: list[tuple[str, str]] = []
+        rules = {rule.name: rule for rule in self.mapping.fields}
+        by_name = {name: get for name, get, _convert, _ref in self._plan}
+        key_plan = [(by_name[name], chain(rules[name].transforms), rules[name].trim)
+                    for name in self.mapping.key.fields]
+        digest = self.reader.values_getter([ref for rule in self.mapping.fields for ref in rule.sources])
+        if digest is None:
+            getters = [get for _name, get, _convert, _ref in self._plan]
+
+            def digest(record: Any) -> tuple[Any, ...]:
+                return tuple(_plain(get(record)) for get in getters)
+
         try:
             for number, record in self.reader.records():
-                if isinstance(record, RowProblem):
+                if record.__class__ is RowProblem:
                     continue
-                try:
-                    parts = [convert(get(record), scratch) for get, convert in key_plan]
-                except ValueProblem:
-                    continue
-                if None in parts:
-                    continue
-                yield number, "\x1f".join(parts), hash(tuple(_plain(get(record)) for get in getters))
+                parts = []
+                for get, step, trim in key_plan:
+                    value = get(record)
+                    text = "" if value is None else value if value.__class__ is str else _text(value)
+                    if trim:
+                        text = text.strip()
+                    if step is not None:
+                        try:
+                            text = step(text)
+                        except TransformProblem:
+                            text = ""
+                    if not text:
+                        break
+                    parts.append(text)
+                else:
+                    yield number, "\x1f".join(parts), hash(digest(record))
         finally:
             self.reader.close()
 
     def __iter__(self) -> Iterator[Row]:
-        rows = self._rows()
         if self._master is None:
-            for row, _record in rows:
-                yield row
-            return
-        batch: list[tuple[Row, Any]] = []
-        for item in rows:
-            batch.append(item)
+            return self._rows(False)
+        return self._checked_against_master()
+
+    def _checked_against_master(self) -> Iterator[Row]:
+        batch: list[Row] = []
+        for row in self._rows(True):
+            batch.append(row)
             if len(batch) >= 500:
                 yield from self._against_master(batch)
                 batch = []
         yield from self._against_master(batch)
 
-    def _against_master(self, batch: list[tuple[Row, Any]]) -> Iterator[Row]:
+    def _against_master(self, batch: list[Row]) -> Iterator[Row]:
         assert self._master is not None
-        marks = self._master([row.record for row, _ in batch if row.record is not None])
-        for row, record in batch:
+        marks = self._master([row.record for row in batch if row.record is not None])
+        for row in batch:
+            record, row.source = row.source, None
             mark = marks.get(row.number)
             if mark is not None:
                 found = mark_finding(mark, self.reader.location(row.number, self._key_ref))
@@ -126,13 +148,13 @@ class MappedExport:
                     row.warnings.append(found)
             yield row
 
-    def _rows(self) -> Iterator[tuple[Row, Any]]:
+    def _rows(self, keep_source: bool) -> Iterator[Row]:
         plan, template, reader, tariff, refs = self._plan, self._template, self.reader, self._tariff, self._refs
         marks, key_ref = self._marks, self._key_ref
         try:
             for number, record in reader.records():
                 if isinstance(record, RowProblem):
-                    yield Row(number, None, [error("ERP-ROW", str(record), **reader.location(number, None))]), record
+                    yield Row(number, None, [error("ERP-ROW", str(record), **reader.location(number, None))])
                     continue
                 canonical = template.copy()
                 canonical["row"] = number
@@ -147,7 +169,7 @@ class MappedExport:
                     if found:
                         warnings += [warning(code, message, **reader.location(number, ref)) for code, message in found]
                         found = []
-                if tariff is not None and not errors:
+                if tariff is not None and not errors and canonical["fraccion"] is not None:
                     for name, message in tariff(canonical["fraccion"], canonical["nico"]):
                         errors.append(error("ERP-CATALOG", message, **reader.location(number, refs.get(name))))
                 if marks and number in marks:
@@ -156,9 +178,9 @@ class MappedExport:
                         mark_finding(mark, reader.location(number, key_ref)))
                 if errors:
                     raw = {name: _plain(get(record)) for name, get, _convert, _ref in plan}
-                    yield Row(number, None, errors, warnings, raw), record
+                    yield Row(number, None, errors, warnings, raw)
                 else:
-                    yield Row(number, canonical, warnings=warnings), record
+                    yield Row(number, canonical, [], warnings, None, record if keep_source else None)
         finally:
             reader.close()
 

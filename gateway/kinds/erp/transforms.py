@@ -47,6 +47,18 @@ def apply(steps: tuple[Step, ...], text: str) -> str:
     return text
 
 
+def chain(steps: tuple[Step, ...]) -> Step | None:
+    """The steps as one function (None when there are none): one call per value on the hot path."""
+    if not steps:
+        return None
+    if len(steps) == 1:
+        return steps[0]
+    if len(steps) == 2:
+        first, second = steps
+        return lambda text: second(first(text))
+    return lambda text: apply(steps, text)
+
+
 def _compile(where: str, item: Any, lookups: dict[str, dict[str, str]],
              problems: list[tuple[str, str]]) -> Step | None:
     if isinstance(item, str):
