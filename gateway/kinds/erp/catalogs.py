@@ -13,7 +13,9 @@ the row is converted (``TariffCheck``), because a NICO exists only under its fra
 
 from __future__ import annotations
 
+from collections.abc import Container
 from datetime import date
+from functools import cache
 from typing import Any
 
 from gateway.kinds.pedimento.catalogs import catalog
@@ -27,16 +29,32 @@ NAMES = {
 }
 
 
-def codes(name: str) -> frozenset[str]:
-    """Every spelling catalog ``name`` accepts, so that a check is one set lookup per value."""
+def codes(name: str) -> Container[str]:
+    """Every spelling catalog ``name`` accepts, so that a check is one lookup per value."""
     if name in ("anexo22:unidades", "anexo22"):  # numeric keys: "6", "06" and "006" are the same unit
         keys = catalog("unidades").values
         return frozenset(k.zfill(width) for k in keys for width in (1, 2, 3))
     if name == "anexo22:paises":
         return frozenset(catalog("paises").values)
-    from gateway.kinds.cfdi.catalogs import catalogs
+    return _sat_units()
 
-    return catalogs().codes["c_ClaveUnidad"]
+
+@cache
+def _sat_units() -> Container[str]:
+    """c_ClaveUnidad: the shared CFDI catalogs when this process has loaded them, else that one table read from
+    the same SAT database (2,400 keys) — not every CFDI catalog (≈ 10 MB) into a process that reads ERP exports."""
+    import sqlite3
+
+    from gateway.kinds.cfdi import catalogs as cfdi
+
+    if cfdi._shared is not None:
+        return cfdi._shared.codes["c_ClaveUnidad"]
+    connection = sqlite3.connect(f"file:{cfdi.satcfdi_database()}?mode=ro", uri=True)
+    try:
+        rows = connection.execute(f'SELECT key FROM "{cfdi._TABLES["c_ClaveUnidad"]}"')
+        return frozenset(cfdi._plain(key) for (key,) in rows)
+    finally:
+        connection.close()
 
 
 def miss(name: str, label: str, value: str) -> str:

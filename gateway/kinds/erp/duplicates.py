@@ -44,7 +44,7 @@ def scan(mapping: Mapping, keys: Iterator[tuple[int, str, int]]) -> dict[int, Ma
     assert mapping.key is not None
     db = sqlite3.connect("")  # a private temporary file, removed when closed
     try:
-        db.execute("PRAGMA cache_size = -4096")  # 4 MB: the index spills to disk, memory stays flat
+        db.execute("PRAGMA cache_size = -1024")  # 1 MB: the index spills to a temporary file, memory stays flat
         db.execute("CREATE TABLE keys (k TEXT NOT NULL, r INTEGER NOT NULL, v INTEGER NOT NULL)")
         batch: list[tuple[str, int, int]] = []
         for row, key, digest in keys:
