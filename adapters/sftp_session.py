@@ -147,7 +147,9 @@ class Session:
                 from exc
         if sftp is None:
             raise SftpError(f"{ep.address} refused to open an SFTP channel")
-        sftp.get_channel().settimeout(ep.timeout)
+        channel = sftp.get_channel()
+        if channel is not None:  # always, for a client opened from a transport
+            channel.settimeout(ep.timeout)
         transport.set_keepalive(max(5, int(ep.timeout)))
         log.debug("sftp connected", target=ep.label, address=ep.address)
         return sftp
@@ -199,7 +201,7 @@ class Session:
             if secret is None:
                 continue
             try:
-                if method == "password":
+                if isinstance(secret, str):  # the password
                     transport.auth_password(ep.username, secret)
                 else:
                     transport.auth_publickey(ep.username, secret)

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any, BinaryIO, ClassVar, Protocol
 
 from gateway.config import SinkConfig, SourceConfig
@@ -36,7 +36,8 @@ class IncomingFile:
     source: str
     #: the name users see (relative to the watched folder), printable even for odd byte names
     name: str
-    path: Path
+    #: where the file is in the source's own terms: a local ``Path``, or a remote ``PurePosixPath``
+    path: PurePath
     size: int
     mtime_ns: int
     marker: Path | None = None
@@ -132,6 +133,18 @@ class SourceBase:
     @classmethod
     def check_options(cls, options: dict[str, Any], where: str, context: ConfigContext) -> dict[str, Any]:
         return options
+
+    def poll(self) -> list[IncomingFile]:
+        raise NotImplementedError
+
+    def open(self, item: IncomingFile) -> BinaryIO:
+        raise NotImplementedError
+
+    def unchanged(self, item: IncomingFile) -> bool:
+        raise NotImplementedError
+
+    def acknowledge(self, item: IncomingFile) -> None:
+        raise NotImplementedError
 
     def pending(self) -> int:
         return 0

@@ -108,8 +108,9 @@ class FolderSource(SourceBase):
         return (st.st_size, st.st_mtime_ns) == (item.size, item.mtime_ns)
 
     def acknowledge(self, item: IncomingFile) -> None:
+        path = Path(item.path)  # this source's own items carry local paths
         if self.after_pickup == "delete":
-            _unlink_quietly(item.path)
+            _unlink_quietly(path)
         else:
             relative = item.path.relative_to(self.path)
             target = self.processed_path / relative
@@ -123,7 +124,7 @@ class FolderSource(SourceBase):
                 shutil.move(str(item.path), str(target))
         if item.marker is not None:
             _unlink_quietly(item.marker)
-        self._seen.pop(item.path, None)
+        self._seen.pop(path, None)
 
     def _candidates(self):  # noqa: ANN202 - generator of (path, relative name, stat)
         stack = [self.path]

@@ -25,6 +25,7 @@ import re
 import stat
 import tempfile
 import time
+from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
 from typing import Any, BinaryIO, Callable
 
@@ -234,6 +235,7 @@ class SftpSource(SourceBase):
                     length = min(WINDOW, size - offset)
                     got = 0
                     piece = remote_file.MAX_REQUEST_SIZE
+                    blocks: Iterable[bytes]
                     if length <= piece:  # one request; no read-ahead thread needed
                         blocks = [remote_file.read(length)]
                     else:  # request-sized pieces: paramiko joins a bigger read by repeated bytes concatenation

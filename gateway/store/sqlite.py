@@ -10,6 +10,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
+from gateway.errors import TransitionRefused
 from gateway.findings import Finding, Severity
 from gateway.store.base import AuditEntry, Delivery, Document, dumps, now
 from gateway.store.states import check_transition
@@ -115,7 +116,7 @@ class SqliteStore(WebQueries):
 
     def list_documents(self, states: Iterable[str] | None = None, limit: int | None = None,
                        offset: int = 0) -> list[Document]:
-        sql, params = "SELECT * FROM documents", []
+        sql, params = "SELECT * FROM documents", list[Any]()
         if states is not None:
             states = list(states)
             sql += f" WHERE state IN ({', '.join('?' * len(states))})"
@@ -141,10 +142,15 @@ class SqliteStore(WebQueries):
             if row is None:
                 raise KeyError(document_id)
             to_state = check_transition(document_id, row[0], to_state).value
-            self.update_fields(document_id, state=to_state, **fields)
+            self._write(document_id, state=to_state, **fields)
             self._audit(document_id, actor, action, row[0], to_state, reason, detail)
 
     def update_fields(self, document_id: str, **fields: Any) -> None:
+        if "state" in fields:  # the one method that changes state is set_state: checked and audited
+            raise TransitionRefused(f"document {document_id}: a state changes only through set_state")
+        self._write(document_id, **fields)
+
+    def _write(self, document_id: str, **fields: Any) -> None:
         unknown = set(fields) - _UPDATABLE
         if unknown:
             raise ValueError(f"not updatable: {sorted(unknown)}")
@@ -306,7 +312,7 @@ class SqliteStore(WebQueries):
 
     def known_parts(self, part_numbers: Iterable[str]) -> set[str]:
         """The part numbers among these that the material master holds."""
-        parts, known = list(part_numbers), set()
+        parts, known = list(part_numbers), set[str]()
         for start in range(0, len(parts), 500):
             batch = parts[start:start + 500]
             rows = self._db.execute(
@@ -347,6 +353,15 @@ class SqliteStore(WebQueries):
         rows = self._db.execute("SELECT * FROM documents WHERE parent_id = ? AND state = 'attached' "
                                 "ORDER BY received_at, rowid", (container_id,))
         return [_document(r) for r in rows]
+
+    def referring_documents(self, document_id: str) -> list[tuple[str, Document]]:
+        """(role, document) of the documents that point at this one: its parts, its replacement, its duplicates."""
+        found: list[tuple[str, Document]] = []
+        for role, column in (("part", "parent_id"), ("replaced-by", "replaces_id"), ("duplicate", "duplicate_of")):
+            rows = self._db.execute(
+                f"SELECT * FROM documents WHERE {column} = ? ORDER BY received_at, id LIMIT 500", (document_id,))
+            found += [(role, _document(r)) for r in rows]
+        return found
 
     def links(self, document_id: str) -> list[dict[str, Any]]:
         """``[{kind, id, role}]`` of the documents this one points to (for the canonical envelope)."""

@@ -13,6 +13,7 @@ from typing import Any, Mapping
 from gateway import health
 from gateway.app import Gateway
 from gateway.findings import by_severity
+from gateway.links import links
 from gateway.store.base import STATES
 from gateway.store.web_queries import QueueFilter
 from gateway.web import source_view
@@ -120,9 +121,11 @@ def document(gw: Gateway, document_id: str) -> dict[str, Any] | None:
     findings = by_severity(store.findings(doc.id))
     data["findings"] = [f.to_dict() | {"line": source_view.finding_line(f)} for f in findings]
     data["record"] = doc.record
-    data["links"] = [{"role": role, "id": other.id, "kind": other.kind, "state": other.state,
+    linked = links(store, doc, both_ways=True)
+    others = {d.id: d for d in store.documents_by_ids(sorted({link["id"] for link in linked}))}
+    data["links"] = [{"role": link["role"], "id": other.id, "kind": other.kind, "state": other.state,
                       "filename": other.filename, "received_at": other.received_at}
-                     for role, other in store.linked_documents(doc)]
+                     for link in linked if (other := others.get(link["id"])) is not None]
     data["deliveries"] = [d.to_dict() for d in store.deliveries(doc.id)]
     data["audit"] = [a.to_dict() for a in store.audit_trail(doc.id)]
     return data
