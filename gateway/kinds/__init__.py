@@ -10,6 +10,7 @@ from gateway.kinds.base import CheckResult, DocumentKind, Part
 
 if TYPE_CHECKING:
     from gateway.config import Settings
+    from gateway.kinds.cfdi.satdata import SatData
     from gateway.store.base import CoreStore
 
 _HEAD = 8192
@@ -31,9 +32,9 @@ class KindRegistry:
         from gateway.kinds.archive.limits import ArchiveLimits  # checked now: a wrong key stops start-up
 
         self.archive_limits = ArchiveLimits.from_table(settings.archives) if settings else ArchiveLimits()
-        self._sat_data: Any = None
+        self._sat_data: SatData | None = None
 
-    def sat_data(self) -> Any:  # noqa: ANN401 - gateway.kinds.cfdi.satdata.SatData, imported lazily
+    def sat_data(self) -> SatData:
         """The SAT-side lists (``[validation]`` files), read once and shared by the CFDI and ERP kinds."""
         if self._sat_data is None:
             from gateway.kinds.cfdi.satdata import SatData
