@@ -395,7 +395,8 @@ class SqliteStore(WebQueries):
 
     def materials(self, part_numbers: Iterable[str]) -> dict[str, tuple[Any, Any, Any, Any, str]]:
         """part number -> (material_type, fraccion, nico, umt, document_id) for those the master holds."""
-        parts, found = list(part_numbers), {}
+        parts = list(part_numbers)
+        found: dict[str, tuple[Any, Any, Any, Any, str]] = {}
         for start in range(0, len(parts), 500):
             batch = parts[start:start + 500]
             rows = self._db.execute(

@@ -45,7 +45,7 @@ def compile_rule(rule: FieldRule, source: Source) -> Converter:
     enum = target.enum
     label = target.label or target.name
     step = transforms.chain(rule.transforms)
-    catalog = rule.catalog if rule.catalog and rule.catalog != "tigie" else None  # tigie: per row, in rows.py
+    catalog = rule.catalog if rule.catalog and rule.catalog != "tigie" else ""  # tigie: per row, in rows.py
     in_catalog = codes(catalog) if catalog else None
 
     def convert(raw: Any, warnings: list[tuple[str, str]]) -> str | None:

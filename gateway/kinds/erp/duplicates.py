@@ -47,8 +47,8 @@ def scan(mapping: Mapping, keys: Iterator[tuple[int, str, int]]) -> dict[int, Ma
         db.execute("PRAGMA cache_size = -1024")  # 1 MB: the index spills to a temporary file, memory stays flat
         db.execute("CREATE TABLE keys (k TEXT NOT NULL, r INTEGER NOT NULL, v INTEGER NOT NULL)")
         batch: list[tuple[str, int, int]] = []
-        for row, key, digest in keys:
-            batch.append((key, row, digest))
+        for row, text, digest in keys:
+            batch.append((text, row, digest))
             if len(batch) >= _BATCH:
                 db.executemany("INSERT INTO keys VALUES (?, ?, ?)", batch)
                 batch.clear()

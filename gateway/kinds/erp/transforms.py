@@ -62,7 +62,7 @@ def chain(steps: tuple[Step, ...]) -> Step | None:
 def _compile(where: str, item: Any, lookups: dict[str, dict[str, str]],
              problems: list[tuple[str, str]]) -> Step | None:
     if isinstance(item, str):
-        return {"trim": str.strip, "upper": str.upper, "lower": str.lower, "strip_zeros": _strip_zeros}[item]
+        return _SIMPLE_STEPS[item]
     ops = [k for k in OPERATIONS if k in item]
     if len(ops) != 1:
         problems.append((where, f"indique exactamente una operación ({', '.join(OPERATIONS)}); hay: "
@@ -128,3 +128,7 @@ def _strip_zeros(text: str) -> str:
     """SAP's MATNR ``000000000000123456`` → ``123456``; an all-zero code stays ``0``; letters are left alone."""
     stripped = text.lstrip("0")
     return stripped if stripped or not text else "0"
+
+
+_SIMPLE_STEPS: dict[str, Step] = {"trim": str.strip, "upper": str.upper, "lower": str.lower,
+                                  "strip_zeros": _strip_zeros}

@@ -20,7 +20,7 @@ from __future__ import annotations
 import threading
 import warnings
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, BinaryIO, cast
 
 from lxml import etree
 
@@ -81,7 +81,7 @@ def validate(path: Path, records: str, namespaces: dict[str, str], stream: IO[by
                                   xpath=xpath))
 
     try:
-        for event, element in xmlsafe.iterparse(stream, events=("start", "end")):
+        for event, element in xmlsafe.iterparse(cast(BinaryIO, stream), events=("start", "end")):
             if event == "start":
                 stack.append(element.tag)
                 level = len(stack)
