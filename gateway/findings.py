@@ -48,6 +48,8 @@ CODES: dict[str, str] = {
     "ERP-MAPPING": "an ERP mapping is wrong or does not fit the export (missing column, wrong sheet, record path)",
     "ERP-ROW": "a row of an ERP export has a missing, malformed or out-of-range value (row and column given)",
     "ERP-UNKNOWN-PART": "a BOM, receipt or shipment names a part number not in the latest material master",
+    "ERP-CATALOG": "a coded value of an ERP row (unit, UMT, country, fracción, NICO) is not in its catalog",
+    "ERP-DUPLICATE": "a master or BOM row repeats the key of another row (error with other values, else warning)",
     "PED-LAYOUT": "a pedimento record has the wrong number of fields, or a field the wrong type or length",
     "PED-SEQUENCE": "pedimento records missing, out of order or not nested as the layout requires",
     "PED-NUMBER": "pedimento number malformed (patente, aduana, year digit, consecutive)",

@@ -166,7 +166,7 @@ def iterparse(stream: BinaryIO, events: tuple[str, ...] = ("end",)) -> Iterator[
                              no_network=True, load_dtd=False, dtd_validation=False, huge_tree=False)
     checked = False
     for event, element in parser:
-        if not checked:
+        if not checked and event in ("start", "end"):  # start-ns/end-ns carry (prefix, uri), not an element
             docinfo = element.getroottree().docinfo
             if docinfo.internalDTD is not None or docinfo.doctype:
                 raise Forbidden(error("XML-FORBIDDEN", "El documento declara un DTD; no se admite por seguridad."))

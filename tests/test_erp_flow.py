@@ -73,7 +73,7 @@ def test_the_sample_exports_flow_end_to_end(erp_workspace):
     assert shipments[0]["customer"] == "C0042 Acme Automotive Inc."
 
     receipts = erp_workspace.rows("erp.receipts")
-    assert receipts[2]["supplier"] == "Federn Müller GmbH" and receipts[2]["unit"] == "PZA"
+    assert receipts[2]["supplier"] == "Federn Müller GmbH" and receipts[2]["unit"] == "H87"
     assert receipts[2]["invoice_number"] == "RE-2026-4411"  # concat skips the blank Serie
     assert receipts[0]["invoice_number"] == "CAN-10231" and receipts[3]["pedimento"] is None
 
@@ -90,7 +90,7 @@ def test_unknown_part_numbers_are_warned_about(erp_workspace):
     shutil.copy(DATA / "sap-materials.csv", erp_workspace.inbox("materials") / "MARA.csv")
     rows = (("FG-1000", "B", "2026-01-01", None, "RM-1001", 1, "KG", 0, 0),
             ("FG-1000", "B", "2026-01-01", None, "RM-9999", 2, "EA", 0, 0),
-            ("FG-1000", "B", "2026-01-01", None, "RM-9999", 3, "EA", 0, 0))
+            ("FG-1000", "C", "2026-01-01", None, "RM-9999", 3, "EA", 0, 0))
     write_bom_xlsx(erp_workspace.inbox("bom") / "bom.xlsx", rows)
     erp_workspace.run()
     [out] = erp_workspace.forwarded("erp.bom")

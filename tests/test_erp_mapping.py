@@ -44,7 +44,8 @@ def _keys(raw) -> list[str]:
 
 def test_every_shipped_mapping_is_valid():
     names = sorted(p.stem for p in MAPPINGS.glob("*.toml"))
-    assert names == ["bom-xlsx", "receipts-csv", "sap-materials", "shipments-xml"]
+    assert names == ["bom-xlsx", "oracle-shipments", "receipts-csv", "sap-bom-cs12", "sap-materials",
+                     "shipments-xml"]
     for path in MAPPINGS.glob("*.toml"):
         assert load(path).name == path.stem
 

@@ -10,6 +10,7 @@ from gateway.kinds.base import CheckResult, DocumentKind, HasInternalFormat, Mak
 
 if TYPE_CHECKING:
     from gateway.config import Settings
+    from gateway.kinds.cfdi.satdata import SatData
     from gateway.store.base import CoreStore
 
 _HEAD = 8192
@@ -31,12 +32,24 @@ class KindRegistry:
         from gateway.kinds.archive.limits import ArchiveLimits  # checked now: a wrong key stops start-up
 
         self.archive_limits = ArchiveLimits.from_table(settings.archives) if settings else ArchiveLimits()
+        self._sat_data: SatData | None = None
+
+    def sat_data(self) -> SatData:
+        """The SAT-side lists (``[validation]`` files), read once and shared by the CFDI and ERP kinds."""
+        if self._sat_data is None:
+            from gateway.kinds.cfdi.satdata import SatData
+
+            files = self._sat_data_files
+            self._sat_data = SatData.from_files(files.get("rfc"), files.get("lco"), files.get("fix"),
+                                                files.get("tigie"))
+        return self._sat_data
 
     def get(self, name: str) -> DocumentKind | None:
         if name.startswith("erp:"):  # built from mappings/<name>.toml on each use: an edited mapping applies at once
             from gateway.kinds.erp import export_kind, mapping_dirs
 
-            return export_kind(name, mapping_dirs(self._mapping_dirs))
+            return export_kind(name, mapping_dirs(self._mapping_dirs), store=self.store,
+                               tigie=self.sat_data().fracciones if "tigie" in self._sat_data_files else None)
         if name not in self._kinds:
             factory = _FACTORIES.get(name)
             if factory is None:
@@ -73,11 +86,8 @@ class KindRegistry:
 
 def _cfdi(registry: KindRegistry) -> DocumentKind:
     from gateway.kinds.cfdi.kind import CfdiKind
-    from gateway.kinds.cfdi.satdata import SatData
 
-    files = registry._sat_data_files
-    satdata = SatData.from_files(files.get("rfc"), files.get("lco"), files.get("fix"), files.get("tigie"))
-    return CfdiKind(registry._sat_root, registry._certificate_dirs, satdata=satdata)
+    return CfdiKind(registry._sat_root, registry._certificate_dirs, satdata=registry.sat_data())
 
 
 def _erp_chunk(target: str) -> Callable[[KindRegistry], DocumentKind]:

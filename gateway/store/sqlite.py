@@ -396,6 +396,18 @@ class SqliteStore(WebQueries):
     def material_count(self) -> int:
         return self._db.execute("SELECT COUNT(*) FROM erp_materials").fetchone()[0]
 
+    def materials(self, part_numbers: Iterable[str]) -> dict[str, tuple[Any, Any, Any, Any, str]]:
+        """part number -> (material_type, fraccion, nico, umt, document_id) for those the master holds."""
+        parts = list(part_numbers)
+        found: dict[str, tuple[Any, Any, Any, Any, str]] = {}
+        for start in range(0, len(parts), 500):
+            batch = parts[start:start + 500]
+            rows = self._db.execute(
+                "SELECT part_number, material_type, fraccion, nico, umt, document_id FROM erp_materials "
+                f"WHERE part_number IN ({', '.join('?' * len(batch))})", batch)
+            found.update((r[0], (r[1], r[2], r[3], r[4], r[5])) for r in rows)
+        return found
+
     # links by business key (resends, rectifications) ----------------------------------------------------
 
     def find_by_business_key(self, business_key: str, kind: str | None = None) -> list[Document]:

@@ -23,15 +23,20 @@ def mapping_dirs(configured: list[Path] | None) -> list[Path]:
     return [*(configured or []), BUILTIN_MAPPINGS]
 
 
-def export_kind(kind_name: str, directories: list[Path]) -> ExportKind:
-    """The kind for ``erp:<mapping>``; a missing or broken mapping gives a kind whose check says why (ERP-MAPPING)."""
+def export_kind(kind_name: str, directories: list[Path], store: Any = None,
+                tigie: dict[str, Any] | None = None) -> ExportKind:
+    """The kind for ``erp:<mapping>``; a missing or broken mapping gives a kind whose check says why (ERP-MAPPING).
+
+    ``store`` holds the material master a new master is compared with; ``tigie`` is the configured tariff table
+    with validity dates (``validation.tigie_fracciones``), else the SAT catalog's fracciones are used.
+    """
     name = kind_name.split(":", 1)[1]
     path = find(name, directories)
     if path is None:
         searched = ", ".join(str(d) for d in directories)
         return ExportKind(kind_name, None, MappingError([("", f"no existe {name}.toml en {searched}")]))
     try:
-        return ExportKind(kind_name, load(path, name))
+        return ExportKind(kind_name, load(path, name), store=store, tigie=tigie)
     except MappingError as problem:
         return ExportKind(kind_name, None, problem)
 

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import ROUND_DOWN, Decimal, InvalidOperation
 from typing import Any
 
 from gateway import fraccion
+from gateway.kinds.erp import transforms
+from gateway.kinds.erp.catalogs import codes, miss
 from gateway.kinds.erp.mapping import FieldRule, Source
 from gateway.limits import current
 from gateway.rfc import check_rfc
@@ -24,10 +26,12 @@ _UUID = re.compile(r"[0-9A-F]{8}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{12
 _COUNTRY = re.compile(r"[A-Z]{3}")
 _PEDIMENTO_SEPARATORS = str.maketrans("", "", " -")
 _SURROGATE = re.compile("[\ud800-\udfff]")
+_SERIAL = re.compile(r"\d{1,6}")
+_EXCEL_EPOCH = date(1899, 12, 30)  # Excel's 1900 date system, its 29-feb-1900 bug included (serial 60)
 
 
 class ValueProblem(ValueError):
-    """A value that cannot become canonical; ``code`` is ERP-ROW or RFC-INVALID."""
+    """A value that cannot become canonical; ``code`` is ERP-ROW, ERP-CATALOG or RFC-INVALID."""
 
     def __init__(self, message: str, code: str = "ERP-ROW") -> None:
         super().__init__(message)
@@ -42,6 +46,9 @@ def compile_rule(rule: FieldRule, source: Source) -> Converter:
     value_map, keep_unknown = rule.map, rule.map_unknown == "keep"
     enum = target.enum
     label = target.label or target.name
+    step = transforms.chain(rule.transforms)
+    catalog = rule.catalog if rule.catalog and rule.catalog != "tigie" else ""  # tigie: per row, in rows.py
+    in_catalog = codes(catalog) if catalog else None
 
     def convert(raw: Any, warnings: list[tuple[str, str]]) -> str | None:
         if raw.__class__ is str:
@@ -52,6 +59,11 @@ def compile_rule(rule: FieldRule, source: Source) -> Converter:
             text = ""
         else:
             text = raw  # a typed XLSX cell (number, date): the type parser takes it as is
+        if step is not None and not isinstance(text, (date, datetime)):
+            try:
+                text = step(_text(text))
+            except transforms.TransformProblem as problem:
+                raise ValueProblem(f"{label}: {problem}") from None
         if text == "":
             if default is None:
                 if required:
@@ -71,6 +83,8 @@ def compile_rule(rule: FieldRule, source: Source) -> Converter:
         value = parse(text, warnings)
         if enum is not None and value not in enum:
             raise ValueProblem(f"{label} '{value}' no es válido; se espera {' | '.join(enum)}")
+        if in_catalog is not None and value not in in_catalog:
+            raise ValueProblem(miss(catalog, label, value), code="ERP-CATALOG")
         return value
 
     return convert
@@ -164,13 +178,19 @@ def _date(rule: FieldRule, source: Source) -> Callable[[Any, list], str]:
     formats = rule.date_formats
     label = rule.target.label or rule.target.name
 
+    serials = source.format == "xlsx" or "excel" in formats
+
     def parse(value: Any, warnings: list) -> str:
         if isinstance(value, datetime):
             return value.date().isoformat()
         if isinstance(value, date):
             return value.isoformat()
+        if serials and _SERIAL.fullmatch(text := _text(value)):
+            return _from_serial(int(text), label)
         text = str(value)
         for fmt in formats:
+            if fmt == "excel":
+                continue
             try:
                 return datetime.strptime(text, fmt).date().isoformat()
             except ValueError:
@@ -178,6 +198,13 @@ def _date(rule: FieldRule, source: Source) -> Callable[[Any, list], str]:
         raise ValueProblem(f"{label} '{text}' no es una fecha con el formato {' o '.join(formats)}")
 
     return parse
+
+
+def _from_serial(serial: int, label: str) -> str:
+    """A date Excel stored as its serial number (a cell without a date format shows 46022 for 2026-01-01)."""
+    if not 1 <= serial <= 2958465:  # 31-dec-9999
+        raise ValueProblem(f"{label} {serial} no es un número de serie de fecha de Excel")
+    return (_EXCEL_EPOCH + timedelta(days=serial)).isoformat()
 
 
 def _fraccion(rule: FieldRule, source: Source) -> Callable[[Any, list], str]:

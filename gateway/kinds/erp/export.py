@@ -16,9 +16,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
-from gateway.findings import error, warning
+from gateway.findings import Finding, error, warning
 from gateway.kinds.base import CheckResult, Part, Uncorrelated
-from gateway.kinds.erp import chunk
+from gateway.kinds.erp import chunk, duplicates, xsd
 from gateway.kinds.erp.mapping import Mapping, MappingError
 from gateway.kinds.erp.readers import SourceProblem
 from gateway.kinds.erp.rows import MappedExport, Row
@@ -32,10 +32,13 @@ class ExportKind(Uncorrelated):
 
     makes_parts = True  # ERP chunks (chunk.py), refused from outside
 
-    def __init__(self, name: str, mapping: Mapping | None, problem: MappingError | None = None) -> None:
+    def __init__(self, name: str, mapping: Mapping | None, problem: MappingError | None = None, store: Any = None,
+                 tigie: dict[str, Any] | None = None) -> None:
         self.name = name
         self.mapping = mapping
         self.problem = problem
+        self.store = store
+        self.tigie = tigie
 
     def sniff(self, head: bytes, filename: str) -> bool:
         return False
@@ -47,23 +50,51 @@ class ExportKind(Uncorrelated):
         """Read the archived file itself, so that a large export is never loaded into memory."""
         return self._check(lambda: open(path, "rb"))
 
+    def open_export(self, open_stream: Callable[[], IO[bytes]]) -> tuple[list[Finding], MappedExport | None]:
+        """The passes before the rows are mapped, then the rows: (findings that reject the export, the rows).
+
+        Pass zero validates an XML export against the mapping's XSD (any violation rejects it before a row is
+        mapped); pass one finds the rows whose key repeats (mappings with ``[key]``). Raises SourceProblem when
+        the export does not fit the mapping."""
+        mapping = self.mapping
+        assert mapping is not None
+        if mapping.source.xsd is not None:
+            with open_stream() as stream:
+                try:
+                    findings = xsd.validate(mapping.source.xsd, mapping.source.records, mapping.source.namespaces,
+                                            stream)
+                except SourceProblem as problem:
+                    findings = [problem.finding]
+            if findings:
+                return findings, None
+        marks = None
+        if mapping.key is not None:
+            with open_stream() as stream:
+                try:
+                    marks = duplicates.scan(mapping, MappedExport(mapping, stream, self.tigie).keys())
+                except SourceProblem:
+                    pass  # an export that cannot be read is reported by the next pass, where and as it always is
+        stream = open_stream()
+        try:
+            return [], MappedExport(mapping, stream, self.tigie, marks, duplicates.master_check(mapping, self.store))
+        except BaseException:
+            stream.close()
+            raise
+
     def _check(self, open_stream: Callable[[], IO[bytes]]) -> CheckResult:
         if self.mapping is None:
             return CheckResult(mapping_findings(self.name, self.problem))
         mapping = self.mapping
-        stream = open_stream()
         try:
-            export = MappedExport(mapping, stream)
+            findings, export = self.open_export(open_stream)
         except SourceProblem as problem:
-            stream.close()
             return CheckResult([problem.finding])
-        except BaseException:
-            stream.close()
-            raise
+        if export is None:
+            return CheckResult(findings)
         summary: dict[str, Any] = {"mapping": mapping.name, "target": mapping.target, "on_bad_row": mapping.on_bad_row,
                                    "rows": 0, "forwarded_rows": 0, "queued_rows": 0, "parts": 0}
         result = CheckResult(validated=True, record=summary)
-        result.parts = self._parts(export, stream, result, summary)
+        result.parts = self._parts(export, export.stream, result, summary)
         return result
 
     def _parts(self, export: MappedExport, stream: IO[bytes], result: CheckResult,

@@ -22,16 +22,20 @@ from jsonschema import Draft202012Validator
 from lxml import etree
 
 from gateway.errors import ReferenceDataError
+from gateway.kinds.erp import transforms
 from gateway.kinds.erp.targets import FIELDS, Field
 
 _SOURCE_KEYS = ("column", "position", "xpath", "path", "concat", "value")
 #: which ways of naming a source value each format understands
 _FORMAT_KEYS = {"csv": {"column", "position"}, "xlsx": {"column", "position"}, "xml": {"xpath"}, "json": {"path"}}
-#: source options that only mean something for one format
+#: source options that only mean something for some formats
 _FORMAT_OPTIONS = {
     "encoding": "csv", "delimiter": "csv", "quotechar": "csv", "quoting": "csv", "header": "csv", "skip_rows": "csv",
-    "sheet": "xlsx", "header_row": "xlsx", "namespaces": "xml", "lines": "json",
+    "sheet": "xlsx", "header_row": "xlsx", "namespaces": "xml", "lines": "json", "xsd": "xml",
+    "skip_footer": ("csv", "xlsx"), "stop_pattern": ("csv", "xlsx"),
 }
+#: the targets whose rows have an identity (a master, a BOM): they may declare ``[key]``
+KEYED_TARGETS = ("erp.materials", "erp.bom")
 
 
 class MappingError(ReferenceDataError, ValueError):
@@ -58,6 +62,10 @@ class Source:
     records: str = ""
     namespaces: dict[str, str] = field(default_factory=dict)
     lines: bool = False
+    skip_footer: int = 0
+    stop_pattern: re.Pattern[str] | None = None
+    #: the ERP's own schema, resolved against the mapping's folder
+    xsd: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -80,6 +88,9 @@ class FieldRule:
     date_formats: tuple[str, ...] = ("%Y-%m-%d",)
     multiply: Decimal | None = None
     trim: bool = True
+    transforms: tuple[transforms.Step, ...] = ()
+    #: the catalog a value is checked against (the target's, or for a unit field the mapping's choice)
+    catalog: str | None = None
 
     @property
     def label(self) -> str:
@@ -88,6 +99,15 @@ class FieldRule:
             return "(constante)"
         parts = [f"columna {s}" if isinstance(s, int) else str(s) for s in self.sources]
         return " + ".join(parts)
+
+
+@dataclass(frozen=True)
+class Key:
+    """``[key]``: the fields that identify a row of a master or a BOM, and what a repeat of it is."""
+
+    fields: tuple[str, ...]
+    repeat: str = "warning"
+    master: str = "warning"
 
 
 @dataclass(frozen=True)
@@ -100,6 +120,7 @@ class Mapping:
     chunk_rows: int = 5000
     description: str = ""
     path: Path | None = None
+    key: Key | None = None
 
 
 @cache
@@ -124,8 +145,10 @@ def parse(raw: dict[str, Any], name: str, path: Path | None = None) -> Mapping:
     if problems:
         raise MappingError(problems)
     target = raw["target"]
-    source = _source(raw["source"], problems)
-    rules = [_rule(key, spec, FIELDS[target], source, problems) for key, spec in raw["fields"].items()]
+    source = _source(raw["source"], problems, path)
+    lookups = raw.get("lookups", {})
+    rules = [_rule(key, spec, FIELDS[target], source, lookups, problems) for key, spec in raw["fields"].items()]
+    key = _key(raw.get("key"), target, raw["fields"], problems)
     for spec in FIELDS[target].values():
         if spec.required and spec.name not in raw["fields"]:
             problems.append((f"fields.{spec.name}", f"{target} exige {spec.label} ({spec.name}); falta en el mapeo"))
@@ -133,7 +156,7 @@ def parse(raw: dict[str, Any], name: str, path: Path | None = None) -> Mapping:
         raise MappingError(problems)
     return Mapping(name=name, target=target, source=source, fields=tuple(r for r in rules if r is not None),
                    on_bad_row=raw.get("on_bad_row", "reject-file"), chunk_rows=raw.get("chunk_rows", 5000),
-                   description=raw.get("description", ""), path=path)
+                   description=raw.get("description", ""), path=path, key=key)
 
 
 def _schema_problems(raw: dict[str, Any]) -> list[tuple[str, str]]:
@@ -159,11 +182,42 @@ def _join(key: str, name: str) -> str:
     return f"{key}.{name}" if key else name
 
 
-def _source(raw: dict[str, Any], problems: list[tuple[str, str]]) -> Source:
+def _key(raw: dict[str, Any] | None, target: str, fields: dict[str, Any],
+         problems: list[tuple[str, str]]) -> Key | None:
+    if raw is None:
+        return None
+    if target not in KEYED_TARGETS:
+        problems.append(("key", "solo los maestros y las listas de materiales tienen clave "
+                                f"({', '.join(KEYED_TARGETS)})"))
+        return None
+    for name in raw["fields"]:
+        if name not in fields:
+            problems.append(("key.fields", f"'{name}' no es un campo de este mapeo (campos: {', '.join(fields)})"))
+    if "master" in raw and target != "erp.materials":
+        problems.append(("key.master", "solo aplica a erp.materials (el maestro de materiales)"))
+    return Key(tuple(raw["fields"]), raw.get("repeat", "warning"), raw.get("master", "warning"))
+
+
+def _source(raw: dict[str, Any], problems: list[tuple[str, str]], path: Path | None = None) -> Source:
     fmt = raw["format"]
+    raw = dict(raw)
     for key, only in _FORMAT_OPTIONS.items():
-        if key in raw and only != fmt:
-            problems.append((f"source.{key}", f"solo aplica a format = \"{only}\" (este mapeo es {fmt})"))
+        allowed = (only,) if isinstance(only, str) else only
+        if key in raw and fmt not in allowed:
+            problems.append((f"source.{key}",
+                             f"solo aplica a format = \"{' o '.join(allowed)}\" (este mapeo es {fmt})"))
+    if "stop_pattern" in raw:
+        try:
+            raw["stop_pattern"] = re.compile(raw["stop_pattern"])
+        except re.error as exc:
+            problems.append(("source.stop_pattern", f"expresión regular inválida: {exc}"))
+            raw.pop("stop_pattern")
+    if "xsd" in raw:
+        base = path.parent if path is not None else Path.cwd()
+        xsd = (base / raw["xsd"]).resolve()
+        if not xsd.is_file():
+            problems.append(("source.xsd", f"no existe el esquema {xsd} (se busca junto al mapeo)"))
+        raw["xsd"] = xsd
     if "encoding" in raw:
         try:
             codecs.lookup(raw["encoding"])
@@ -177,7 +231,7 @@ def _source(raw: dict[str, Any], problems: list[tuple[str, str]]) -> Source:
     return Source(**raw)
 
 
-def _rule(name: str, raw: dict[str, Any], fields: dict[str, Field], source: Source,
+def _rule(name: str, raw: dict[str, Any], fields: dict[str, Field], source: Source, lookups: dict[str, dict[str, str]],
           problems: list[tuple[str, str]]) -> FieldRule | None:
     key = f"fields.{name}"
     target = fields.get(name)
@@ -234,6 +288,13 @@ def _rule(name: str, raw: dict[str, Any], fields: dict[str, Field], source: Sour
             problems.append((f"{key}.multiply", f"'{raw['multiply']}' no es un número"))
     if "map_unknown" in raw and "map" not in raw:
         problems.append((f"{key}.map_unknown", "solo aplica con map"))
+    steps = transforms.compile_steps(key, raw.get("transform", []), lookups, problems)
+    catalog = target.catalog
+    if "catalog" in raw:
+        if not target.unit:
+            problems.append((f"{key}.catalog", f"solo los campos de unidad eligen catálogo; {name} se comprueba "
+                                               f"{'contra ' + target.catalog if target.catalog else 'sin catálogo'}"))
+        catalog = None if raw["catalog"] == "none" else raw["catalog"]
     if len(problems) > before:
         return None
     return FieldRule(
@@ -241,7 +302,7 @@ def _rule(name: str, raw: dict[str, Any], fields: dict[str, Field], source: Sour
         separator=raw.get("separator", ""), value=raw.get("value"),
         required=target.required or bool(raw.get("required")), default=raw.get("default"), pattern=pattern,
         map=raw.get("map"), map_unknown=raw.get("map_unknown", "error"), date_formats=formats,
-        multiply=multiply, trim=raw.get("trim", True),
+        multiply=multiply, trim=raw.get("trim", True), transforms=steps, catalog=catalog,
     )
 
 

@@ -14,7 +14,6 @@ from gateway.kinds.erp import export_kind
 from gateway.kinds.erp.export import mapping_findings
 from gateway.kinds.erp.mapping import MappingError, load
 from gateway.kinds.erp.readers import SourceProblem
-from gateway.kinds.erp.rows import MappedExport
 
 
 def check_mapping(path: Path) -> dict[str, Any]:
@@ -44,15 +43,18 @@ def preview(kind_name: str, path: Path, directories: list[Path], rows: int = 10)
     else:
         out["target"] = kind.mapping.target
         try:
-            with open(path, "rb") as stream:
-                for row in MappedExport(kind.mapping, stream):
-                    out["rows"] += 1
-                    if len(findings) < MAX_FINDINGS:  # every bad row is counted, the first ones are shown
-                        findings += row.errors + row.warnings
-                    if row.errors:
-                        out["bad_rows"] += 1
-                    elif len(out["preview"]) < rows:
-                        out["preview"].append(row.record)
+            early, export = kind.open_export(lambda: open(path, "rb"))  # the XSD and repeated keys, as in a run
+            findings += early
+            if export is not None:
+                with export.stream:
+                    for row in export:
+                        out["rows"] += 1
+                        if len(findings) < MAX_FINDINGS:  # every bad row is counted, the first ones are shown
+                            findings += row.errors + row.warnings
+                        if row.errors:
+                            out["bad_rows"] += 1
+                        elif len(out["preview"]) < rows:
+                            out["preview"].append(row.record)
         except SourceProblem as problem:
             findings.append(problem.finding)
         except OSError as exc:

@@ -26,6 +26,10 @@ class Field:
     #: a part number to look up in the material master (ERP-UNKNOWN-PART)
     part: bool = False
     label: str = ""
+    #: the catalog every value is checked against (ERP-CATALOG): ``anexo22:unidades``, ``anexo22:paises``,
+    #: ``tigie`` (fracción, NICO); a unit field's catalog is chosen by the mapping (``catalog = "c_ClaveUnidad"``)
+    catalog: str | None = None
+    unit: bool = False
 
 
 MATERIAL_TYPES = ("raw_material", "finished_good", "packaging", "asset")
@@ -36,12 +40,12 @@ TARGETS: dict[str, tuple[Field, ...]] = {
         Field("part_number", required=True, label="número de parte"),
         Field("description", label="descripción"),
         Field("material_type", required=True, enum=MATERIAL_TYPES, label="tipo de material"),
-        Field("unit", required=True, label="unidad comercial (UMC)"),
-        Field("fraccion", "fraccion", label="fracción arancelaria"),
-        Field("nico", "nico", label="NICO"),
-        Field("umt", label="unidad de tarifa (UMT)"),
+        Field("unit", required=True, label="unidad comercial (UMC)", unit=True),
+        Field("fraccion", "fraccion", label="fracción arancelaria", catalog="tigie"),
+        Field("nico", "nico", label="NICO", catalog="tigie"),
+        Field("umt", label="unidad de tarifa (UMT)", catalog="anexo22:unidades"),
         Field("umc_umt_factor", "decimal", minimum=_ZERO, exclusive=True, label="factor de conversión UMC→UMT"),
-        Field("country_of_origin", "country", label="país de origen"),
+        Field("country_of_origin", "country", label="país de origen", catalog="anexo22:paises"),
     ),
     "erp.bom": (
         Field("finished_good", required=True, part=True, label="producto terminado"),
@@ -51,7 +55,7 @@ TARGETS: dict[str, tuple[Field, ...]] = {
         Field("component", required=True, part=True, label="componente"),
         Field("quantity_per_unit", "decimal", required=True, minimum=_ZERO, exclusive=True,
               label="cantidad por unidad"),
-        Field("unit", required=True, label="unidad"),
+        Field("unit", required=True, label="unidad", unit=True),
         Field("scrap_percent", "decimal", minimum=_ZERO, maximum=_HUNDRED, label="merma (%)"),
         Field("waste_percent", "decimal", minimum=_ZERO, maximum=_HUNDRED, label="desperdicio (%)"),
     ),
@@ -59,7 +63,7 @@ TARGETS: dict[str, tuple[Field, ...]] = {
         Field("receipt_date", "date", required=True, label="fecha de recepción"),
         Field("part_number", required=True, part=True, label="número de parte"),
         Field("quantity", "decimal", required=True, minimum=_ZERO, exclusive=True, label="cantidad"),
-        Field("unit", required=True, label="unidad"),
+        Field("unit", required=True, label="unidad", unit=True),
         Field("supplier", required=True, label="proveedor"),
         Field("supplier_rfc", "rfc", label="RFC del proveedor"),
         Field("invoice_number", label="número de factura"),
@@ -70,7 +74,7 @@ TARGETS: dict[str, tuple[Field, ...]] = {
         Field("ship_date", "date", required=True, label="fecha de embarque"),
         Field("part_number", required=True, part=True, label="número de parte (producto terminado)"),
         Field("quantity", "decimal", required=True, minimum=_ZERO, exclusive=True, label="cantidad"),
-        Field("unit", required=True, label="unidad"),
+        Field("unit", required=True, label="unidad", unit=True),
         Field("customer", required=True, label="cliente"),
         Field("customer_rfc", "rfc", label="RFC del cliente"),
         Field("invoice_number", label="número de factura"),

@@ -22,11 +22,26 @@ def codes() -> frozenset[str]:
     if not path.is_file():
         return frozenset()
     parser = dict(no_network=True, resolve_entities=False, load_dtd=False, huge_tree=True)
-    for _, element in etree.iterparse(str(path), tag=f"{_XS}simpleType", **parser):
-        if element.get("name") == "c_FraccionArancelaria":
-            return frozenset(e.get("value") for e in element.iter(f"{_XS}enumeration"))
-        element.clear()
+    found: list[str] = []
+    inside = False
+    for event, element in etree.iterparse(str(path), events=("start", "end"), **parser):
+        if element.tag == f"{_XS}simpleType":
+            if event == "start":
+                inside = element.get("name") == "c_FraccionArancelaria"
+            elif inside:
+                return frozenset(found)
+            else:
+                _drop(element)
+        elif inside and event == "end" and element.tag == f"{_XS}enumeration":
+            found.append(element.get("value"))
+            _drop(element)  # each code's annotation is read and let go: the tree never holds the catalog
     return frozenset()
+
+
+def _drop(element: etree._Element) -> None:
+    element.clear(keep_tail=False)
+    while element.getprevious() is not None:
+        del element.getparent()[0]
 
 
 @cache
