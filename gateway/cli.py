@@ -34,6 +34,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="immex-gateway", description="IMMEX document gateway")
+    parser.add_argument("--version", action="version", version=f"immex-gateway {_version()}")
     sub = parser.add_subparsers(dest="command")
 
     def with_config(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -143,6 +144,12 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _version() -> str:
+    from gateway import __version__
+
+    return __version__
+
+
 def cmd_receiver(args: argparse.Namespace) -> int:
     from gateway.receiver import serve
 
@@ -191,50 +198,38 @@ def cmd_run(args: argparse.Namespace) -> int:
 # validate -------------------------------------------------------------------------------------------------
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from gateway.kinds import KindRegistry
-    from gateway.pipeline import check_bytes
+    from gateway.library import Validation, Validator
+    from gateway.progress import Progress
 
     logs.configure("warning", "console")
     if args.kind.startswith("erp:"):
         return _validate_erp(args)
-    cert_dirs = list(args.certs)
-    sat_root = None
-    settings = None
-    sat_data_files = {}
-    if args.config:
-        settings = load(args.config)
-        cert_dirs += settings.certificate_dirs
-        sat_root = settings.sat_schema_dir
-        sat_data_files = settings.sat_data_files
+    validator = Validator(args.certs, args.config)
 
-    class _Standalone:  # the small part of Gateway that check_bytes needs
-        kinds = KindRegistry(cert_dirs, sat_root, sat_data_files, settings=settings)
+    def entry(filename: str, outcome: Validation) -> dict[str, Any]:
+        return {"filename": filename, "kind": outcome.kind,  # a container's parts are judged on their own
+                "valid": all(f.severity.value != "error" for f in outcome.findings),
+                "findings": [f.to_dict() for f in outcome.findings], "record": outcome.record}
 
     results = []
     worst = 0
-    for path in args.files:
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            results.append({"filename": str(path), "kind": None, "valid": False, "findings": [
-                {"code": "FILE-UNREADABLE", "severity": "error", "message": f"No se pudo leer: {exc.strerror}",
-                 "location": {}}], "record": None})
-            worst = 1
-            continue
-        kind, result = check_bytes(_Standalone(), data, path.name, args.kind)  # type: ignore[arg-type]
-        children = []
-        if result.parts is not None and result.ok:  # a container: each document it holds is checked too
-            for number, part in enumerate(result.parts, start=1):
-                label = f"{path}#{number} {part.label}".rstrip()
-                part_kind, part_result = check_bytes(_Standalone(), part.data, label, part.kind)  # type: ignore[arg-type]
-                children.append({"filename": label, "kind": part_kind, "valid": part_result.ok,
-                                 "findings": [f.to_dict() for f in by_severity(part_result.findings)],
-                                 "record": part_result.record})
-        results.append({"filename": str(path), "kind": kind, "valid": result.ok,
-                        "findings": [f.to_dict() for f in by_severity(result.findings)], "record": result.record})
-        results.extend(children)
-        if not result.ok or not all(child["valid"] for child in children):
-            worst = 1
+    with Progress(len(args.files) if len(args.files) > 1 else 0, "validando") as progress:
+        for path in args.files:
+            try:
+                outcome = validator.validate(path, kind=args.kind)
+            except OSError as exc:
+                results.append({"filename": str(path), "kind": None, "valid": False, "findings": [
+                    {"code": "FILE-UNREADABLE", "severity": "error", "message": f"No se pudo leer: {exc.strerror}",
+                     "location": {}}], "record": None})
+                worst = 1
+                progress.advance()
+                continue
+            results.append(entry(str(path), outcome))
+            results.extend(entry(f"{path}#{number} {part.label}".rstrip(), part)
+                           for number, part in enumerate(outcome.parts, start=1))
+            if not outcome.ok:
+                worst = 1
+            progress.advance()
     if args.json:
         print(json.dumps(results, ensure_ascii=False, indent=2))
     else:
