@@ -132,6 +132,14 @@ def _parser() -> argparse.ArgumentParser:
     cinfo.add_argument("--json", action="store_true", help="machine-readable output")
     cinfo.set_defaults(func=cmd_catalogs_info)
 
+    init = sub.add_parser("init", help="a starter workspace for your company: commented gateway.toml and folders")
+    init.add_argument("dir", type=Path, help="the workspace folder (created if missing)")
+    init.add_argument("--rfc", default=None, help="the company's RFC (asked when missing on a terminal)")
+    init.add_argument("--program", default=None, help="IMMEX program number, e.g. 1234-2006")
+    init.add_argument("--inbox", default=None, help="folder watched for files (default inbox; relative to DIR)")
+    init.add_argument("--outbox", default=None, help="folder canonical JSON is written to (default outbox)")
+    init.set_defaults(func=cmd_init)
+
     demo = sub.add_parser("demo", help="set up a demo workspace and run the whole flow")
     demo.add_argument("--dir", type=Path, default=Path("demo-workspace"), help="workspace (default ./demo-workspace)")
     demo.set_defaults(func=cmd_demo)
@@ -501,6 +509,21 @@ def cmd_catalogs_info(args: argparse.Namespace) -> int:
     for entry in report["sat_data"]:
         state = f"{entry['path']} ({entry['rows']} filas)" if entry["configured"] else "no configurada"
         print(f"  {entry['key']:32} {state}; {', '.join(entry['codes'])}")
+    return 0
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    from gateway import starter
+
+    try:
+        answers, warnings = starter.gather(args.rfc, args.program, args.inbox, args.outbox, starter.terminal_ask())
+        config = starter.create(args.dir.resolve(), answers)
+    except starter.StarterError as exc:
+        print(f"immex-gateway init: {exc}", file=sys.stderr)
+        return 2
+    for line in warnings:
+        print(line, file=sys.stderr)
+    print("\n".join(starter.next_steps(config, starter.console_command())))
     return 0
 
 
