@@ -16,6 +16,7 @@ from typing import Any
 import paramiko
 
 from gateway.config import ConfigError
+from gateway.logs import hide
 
 
 @dataclass
@@ -86,6 +87,12 @@ def endpoint_from_options(options: dict[str, Any], label: str) -> Endpoint:
 
 
 def _secret(options: dict[str, Any], name: str, where: str) -> str | None:
+    value = _read_secret(options, name, where)
+    hide(value)  # never in a log line, whatever an error message quotes
+    return value
+
+
+def _read_secret(options: dict[str, Any], name: str, where: str) -> str | None:
     if options.get(f"{name}_env"):
         variable = options[f"{name}_env"]
         value = os.environ.get(variable)

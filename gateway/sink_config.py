@@ -73,10 +73,13 @@ def sql_options(options: dict[str, Any], where: str, base_dir: Path) -> dict[str
 
 def read_secret(options: dict[str, Any], where: str, env_key: str, file_key: str) -> str | None:
     """The value of the variable named by ``env_key`` or the content of the file named by ``file_key``."""
+    from gateway.logs import hide
+
     if options.get(env_key):
         value = os.environ.get(options[env_key])
         if not value:
             raise ConfigError(f"{where}.{env_key}: environment variable {options[env_key]} is not set")
+        hide(value.strip())
         return value.strip()
     if options.get(file_key):
         try:
@@ -85,6 +88,7 @@ def read_secret(options: dict[str, Any], where: str, env_key: str, file_key: str
             raise ConfigError(f"{where}.{file_key}: cannot read {options[file_key]}: {exc.strerror}") from None
         if not value:
             raise ConfigError(f"{where}.{file_key}: {options[file_key]} is empty")
+        hide(value)
         return value
     return None
 
