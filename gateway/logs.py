@@ -29,7 +29,8 @@ MASK = "***"
 _SECRET_KEY = re.compile(r"token|password|passwd|passphrase|secret|authorization|cookie|api_?key|credential",
                          re.IGNORECASE)
 _URL_PASSWORD = re.compile(r"(\b[a-zA-Z][a-zA-Z0-9+.-]*://[^:/@\s]*:)[^@\s/]+@")
-_BEARER = re.compile(r"(\b(?:Bearer|Basic|Token)\s+)[A-Za-z0-9._~+/=-]{4,}", re.IGNORECASE)
+#: an Authorization header's credentials as servers quote them ("Bearer eyJ…"), not prose ("bearer token")
+_BEARER = re.compile(r"(\b(?:Bearer|Basic)\s+)[A-Za-z0-9._~+/=-]{8,}")
 _hidden: set[str] = set()
 
 

@@ -106,14 +106,14 @@ def test_every_secret_shape_is_masked(capsys):
     logs.hide("s3cr3t-from-a-file")
     log = logs.get("test")
     log.error("connect failed", url="postgresql://gw:pa55word@db.example/immex",
-              error="Authorization: Bearer abc.def.ghi refused; key s3cr3t-from-a-file", password="hunter22",
+              error="Authorization: Bearer abc.def.ghi-jkl refused; key s3cr3t-from-a-file", password="hunter22",
               options={"token": "x1y2z3", "token_env": "ANNEX24_TOKEN", "host": "sftp.example"})
     try:
         raise ConnectionError("could not reach sftp://immex:otra-clave@sftp.example/salida")
     except ConnectionError:
         log.exception("poll failed", sink="inventario")
     out = capsys.readouterr().err
-    for secret in ("pa55word", "abc.def.ghi", "s3cr3t-from-a-file", "hunter22", "x1y2z3", "otra-clave"):
+    for secret in ("pa55word", "abc.def.ghi-jkl", "s3cr3t-from-a-file", "hunter22", "x1y2z3", "otra-clave"):
         assert secret not in out
     first, second = (json.loads(line) for line in out.splitlines())
     assert first["url"] == "postgresql://gw:***@db.example/immex"
