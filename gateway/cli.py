@@ -145,7 +145,7 @@ def _parser() -> argparse.ArgumentParser:
     demo.set_defaults(func=cmd_demo)
 
     receiver = sub.add_parser("receiver", help="reference inventory API: stores what it receives in SQLite")
-    from gateway.receiver import add_arguments
+    from gateway.demo.receiver import add_arguments
 
     add_arguments(receiver)
     receiver.set_defaults(func=cmd_receiver)
@@ -159,7 +159,7 @@ def _version() -> str:
 
 
 def cmd_receiver(args: argparse.Namespace) -> int:
-    from gateway.receiver import serve
+    from gateway.demo.receiver import serve
 
     return serve(args)
 
@@ -528,7 +528,7 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from gateway.demo import run_demo
+    from gateway.demo.workspace import run_demo
 
     logs.configure("warning", "console")
     return run_demo(args.dir)
