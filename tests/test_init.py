@@ -10,7 +10,7 @@ from tests.pty_fixtures import run_in_pty
 
 
 def test_init_with_options_makes_a_workspace_that_runs(tmp_path, make_invoice, identities):
-    from gateway.kinds.cfdi.generate import write_certificate
+    from gateway.demo.generate.cfdi import write_certificate
 
     root = tmp_path / "planta"
     result = run_cli("init", str(root), "--rfc", "eku9003173c9", "--program", "1234-2006")

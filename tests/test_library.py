@@ -26,7 +26,7 @@ def test_import_gateway_loads_nothing_else():
 
 def test_validate_bytes_of_a_valid_invoice(tmp_path, make_invoice, identities):
     from gateway import validate
-    from gateway.kinds.cfdi.generate import write_certificate
+    from gateway.demo.generate.cfdi import write_certificate
 
     _, pac = identities
     write_certificate(pac, tmp_path / "certs")
