@@ -191,7 +191,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     gw = _gateway(args)
     try:
         if args.once:
-            stats = runner.run_once(gw)
+            from gateway.progress import Progress, stage_reporter
+
+            with Progress(0, "tomando archivos") as progress:  # drawn only when stdout is a terminal
+                stats = runner.run_once(gw, report=stage_reporter(progress) if progress.enabled else None)
             counts = gw.store.counts_by_state()
             print(json.dumps({"taken": stats.taken, "processed": stats.processed,
                               "delivery_attempts": stats.delivery_attempts, "states": counts,

@@ -6,6 +6,8 @@ from the archived bytes, so a document interrupted half-way is simply processed 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import structlog
 
 from gateway import correlate, logs, xmlsafe
@@ -79,17 +81,23 @@ def process(gw: Gateway, document_id: str) -> str:
         structlog.contextvars.unbind_contextvars("document_id")
 
 
-def process_pending(gw: Gateway) -> int:
-    """Process until nothing is in progress (a container's parts are processed in the same pass)."""
+def process_pending(gw: Gateway, report: Callable[[int, int], None] | None = None) -> int:
+    """Process until nothing is in progress (a container's parts are processed in the same pass).
+
+    ``report(done, total)`` after each document, for a progress line (the total grows as containers split).
+    """
     count, seen = 0, set()
     while True:
         batch = [i for i in gw.store.ids_in_states(IN_PROGRESS) if i not in seen]
         if not batch:
             return count
+        total = count + len(batch)
         for document_id in batch:
             seen.add(document_id)
             process(gw, document_id)
             count += 1
+            if report is not None:
+                report(count, total)
 
 
 def _split(gw: Gateway, doc: Document, kind_name: str | None, result: CheckResult) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from typing import TextIO
 
 
@@ -30,6 +31,7 @@ class Progress:
         self.enabled = is_terminal(self.stream)
         self._interval = interval
         self._started = time.monotonic()
+        self._base = 0  # items done before the rate's clock started
         self._drawn_at: float | None = None
 
     def __enter__(self) -> Progress:
@@ -43,6 +45,13 @@ class Progress:
         self.done += count
         if total is not None:
             self.total = total
+        self._draw()
+
+    def update(self, done: int, total: int, label: str | None = None) -> None:
+        """Absolute position (and the stage's label, when the work moves on to another stage)."""
+        if label is not None and label != self.label:  # a new stage: its own rate, from its first item on
+            self.label, self._started, self._base = label, time.monotonic(), done
+        self.done, self.total = done, total
         self._draw()
 
     def _draw(self, force: bool = False) -> None:
@@ -61,8 +70,8 @@ class Progress:
         total = max(self.total, self.done)
         percent = f" ({100 * self.done // total} %)" if total else ""
         text = f"{self.label} {self.done}/{total}{percent}"
-        if self.done and elapsed > 0:
-            rate = self.done / elapsed
+        if self.done > self._base and elapsed > 0:
+            rate = (self.done - self._base) / elapsed
             text += f" · {rate:.1f}/s"
             if total > self.done:
                 text += f" · faltan {_clock((total - self.done) / rate)}"
@@ -79,3 +88,15 @@ def _clock(seconds: float) -> str:
     seconds = int(seconds + 0.5)
     hours, rest = divmod(seconds, 3600)
     return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
+
+
+#: what ``runner.run_once`` reports, as an operator reads it
+RUN_STAGES = {"take": "tomando archivos", "process": "procesando", "deliver": "entregando"}
+
+
+def stage_reporter(progress: Progress, labels: dict[str, str] = RUN_STAGES) -> Callable[[str, int, int], None]:
+    """A ``report(stage, done, total)`` callback that draws on ``progress`` (see gateway.runner.Report)."""
+    def report(stage: str, done: int, total: int) -> None:
+        progress.update(done, total, labels.get(stage, stage))
+
+    return report

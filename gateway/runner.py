@@ -11,6 +11,7 @@ from __future__ import annotations
 import signal
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC
 
@@ -21,6 +22,10 @@ from gateway.delivery import DeliveryLoop
 log = logs.get("gateway.runner")
 
 
+#: ``report(stage, done, total)``: how far ``run_once`` is, for a progress line (take, process, deliver)
+Report = Callable[[str, int, int], None]
+
+
 @dataclass
 class RunStats:
     taken: int = 0
@@ -29,9 +34,9 @@ class RunStats:
     errors: list[str] = field(default_factory=list)
 
 
-def intake_once(gw: Gateway, stats: RunStats) -> int:
+def intake_once(gw: Gateway, stats: RunStats, report: Report | None = None) -> int:
     """One pass over every source. A failing source is logged and skipped; it never blocks the others."""
-    taken = 0
+    taken, listed = 0, 0
     for source in gw.sources:
         try:
             items = source.poll()
@@ -41,13 +46,17 @@ def intake_once(gw: Gateway, stats: RunStats) -> int:
             gw.health.failed("source", source.name, str(exc))
             continue
         gw.health.ok("source", source.name)
-        for item in items:
+        items = list(items)
+        listed += len(items)
+        for number, item in enumerate(items, start=listed - len(items) + 1):
             try:
                 if intake.take(gw, source, item):
                     taken += 1
             except OSError as exc:
                 log.error("intake failed, file left at source", source=source.name, file=item.name, error=str(exc))
                 stats.errors.append(f"{source.name}/{item.name}: {exc}")
+            if report is not None:
+                report("take", number, listed)
     stats.taken += taken
     return taken
 
@@ -56,21 +65,27 @@ def _unstable_files(gw: Gateway) -> bool:
     return any(getattr(source, "pending", lambda: 0)() for source in gw.sources)
 
 
-def run_once(gw: Gateway, drain_timeout: float = 30.0) -> RunStats:
+def run_once(gw: Gateway, drain_timeout: float = 30.0, report: Report | None = None) -> RunStats:
     stats = RunStats()
     longest_stable = max((getattr(s, "stable_time", 0.0) for s in gw.sources), default=0.0)
     deadline = time.monotonic() + max(5.0, longest_stable * 6)
-    intake_once(gw, stats)
+    intake_once(gw, stats, report)
     while _unstable_files(gw) and time.monotonic() < deadline:
         time.sleep(max(0.05, longest_stable / 2))
-        intake_once(gw, stats)
+        intake_once(gw, stats, report)
     deliveries = DeliveryLoop(gw).start()  # delivers what becomes ready while the rest is still processed
     try:
-        stats.processed += pipeline.process_pending(gw)
+        stats.processed += pipeline.process_pending(
+            gw, (lambda done, total: report("process", done, total)) if report else None)
         correlate.resolve_timeouts(gw)
         deliveries.poke()
         drain_deadline = time.monotonic() + drain_timeout
-        while gw.store.pending_delivery_count() and time.monotonic() < drain_deadline and deliveries.failed is None:
+        to_deliver = gw.store.pending_delivery_count()
+        while (pending := gw.store.pending_delivery_count()) and time.monotonic() < drain_deadline \
+                and deliveries.failed is None:
+            if report is not None:
+                to_deliver = max(to_deliver, pending)
+                report("deliver", to_deliver - pending, to_deliver)
             time.sleep(min(0.2, max(0.02, _seconds_until(gw.store.next_delivery_at()))))
     finally:
         deliveries.stop()

@@ -19,6 +19,7 @@ from lxml import etree
 from gateway import runner
 from gateway.app import Gateway
 from gateway.config import load
+from gateway.progress import Progress, stage_reporter
 
 CCE = "{http://www.sat.gob.mx/ComercioExterior20}"
 
@@ -145,7 +146,8 @@ def run_demo(root: Path) -> int:
     server, db, port = _start_receiver(root, config)
     gw = Gateway(load(config))
     try:
-        stats = runner.run_once(gw)
+        with Progress(0, "tomando archivos") as progress:  # drawn only when stdout is a terminal
+            stats = runner.run_once(gw, report=stage_reporter(progress) if progress.enabled else None)
         forwarded = gw.store.list_documents(["forwarded"])
         rejected = gw.store.list_documents(["rejected"])
         duplicates = gw.store.list_documents(["duplicate"])
