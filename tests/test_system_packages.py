@@ -38,7 +38,7 @@ def test_not_root_one_line_with_the_exact_command(tmp_path):
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1
     assert lines[0].endswith("run: sudo apt-get update && sudo apt-get install -y "
-                             "python3-venv chromium fonts-dejavu-core openssh-server")
+                             "python3-venv chromium fonts-dejavu-core openssh-server systemd")
     assert not calls.exists()
 
 
@@ -52,7 +52,7 @@ def test_root_installs_only_what_is_missing_without_questions(tmp_path):
     assert result.returncode == 0, result.stderr
     assert calls.read_text().splitlines() == [
         "noninteractive update -qq",
-        "noninteractive install -y -qq chromium fonts-dejavu-core",
+        "noninteractive install -y -qq chromium fonts-dejavu-core systemd",
     ]
 
 

@@ -5,6 +5,7 @@
 #   openssh-server      the SFTP tests run a real sshd on 127.0.0.1
 #   chromium            the web page's browser tests drive Debian's Chromium (Playwright never downloads one)
 #   fonts-dejavu-core   so Chromium renders the page's text (screenshots, layout checks)
+#   systemd             systemd-analyze verifies the units in deploy/ (containers often lack it)
 #
 # Missing packages are installed with apt-get when running as root (CI runs `bash .ci/run` as root, no stdin);
 # otherwise one line names the exact command to run, and the script fails so `make test` stops there
@@ -25,6 +26,7 @@ fi
 [ -x "$root/usr/bin/chromium" ] || missing+=(chromium)
 [ -e "$root/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf" ] || missing+=(fonts-dejavu-core)
 [ -x "$root/usr/sbin/sshd" ] || missing+=(openssh-server)
+[ -x "$root/usr/bin/systemd-analyze" ] || missing+=(systemd)
 
 if [ ${#missing[@]} -eq 0 ]; then
     exit 0
