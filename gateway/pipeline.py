@@ -10,8 +10,9 @@ from collections.abc import Callable
 
 import structlog
 
-from gateway import correlate, logs, xmlsafe
+from gateway import logs, xmlsafe
 from gateway.app import Gateway
+from gateway.correlation import correlate
 from gateway.faults import crash_point
 from gateway.findings import Finding, error, info
 from gateway.intake import record

@@ -15,8 +15,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC
 
-from gateway import correlate, intake, logs, pipeline
+from gateway import intake, logs, pipeline
 from gateway.app import Gateway
+from gateway.correlation import correlate
 from gateway.delivery import DeliveryLoop
 
 log = logs.get("gateway.runner")
