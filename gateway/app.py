@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from adapters.sinks.base import Sink
 from adapters.sources.base import Source
 from gateway.archive import Archive
 from gateway.config import ConfigError, Settings, SinkConfig, SourceConfig
+from gateway.errors import ResourceError, os_reason
 from gateway.health import HealthMonitor
 from gateway.kinds import KindRegistry
 from gateway.store import SqliteStore, open_store
@@ -43,11 +47,23 @@ def build_sink(config: SinkConfig) -> Sink:
     raise ConfigError(f"sink '{config.name}'.type: '{config.type}' is not available in this version")
 
 
+def _built(what: str, name: str, build: Callable[[Any], Any], config: Any) -> Any:
+    """An adapter, or a ResourceError naming it when its folder cannot be made or its file read."""
+    try:
+        return build(config)
+    except OSError as exc:
+        where = f" {exc.filename}" if exc.filename else ""
+        raise ResourceError(f"{what} '{name}'{where}", os_reason(exc)) from None
+
+
 class Gateway:
     def __init__(self, settings: Settings, actor: str = "gateway") -> None:
         self.settings = settings
         self.actor = actor
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            settings.data_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ResourceError(f"gateway.data_dir {settings.data_dir}", os_reason(exc)) from None
         self.store: SqliteStore = open_store(settings.store_url)
         self.archive = Archive(settings.archive_dir)
         self.health = HealthMonitor(self.store)
@@ -59,13 +75,13 @@ class Gateway:
     @property
     def sources(self) -> list[Source]:
         if self._sources is None:
-            self._sources = [build_source(c) for c in self.settings.sources]
+            self._sources = [_built("source", c.name, build_source, c) for c in self.settings.sources]
         return self._sources
 
     @property
     def sinks(self) -> dict[str, Sink]:
         if self._sinks is None:
-            self._sinks = {c.name: build_sink(c) for c in self.settings.sinks}
+            self._sinks = {c.name: _built("sink", c.name, build_sink, c) for c in self.settings.sinks}
         return self._sinks
 
     def sink_config(self, name: str) -> SinkConfig | None:

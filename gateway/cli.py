@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from gateway import logs
-from gateway.config import ConfigError, Settings, load
+from gateway.config import Settings, load
 from gateway.findings import Finding, Severity, by_severity
 
 DEFAULT_CONFIG = "config/gateway.toml"
@@ -25,11 +25,15 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         return args.func(args)
-    except ConfigError as exc:
-        print(f"configuración inválida / invalid configuration: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        return 130
+    except (Exception, KeyboardInterrupt) as exc:  # an operator's mistake ends in one line (gateway/errors.py)
+        from gateway.errors import explain
+
+        failure = explain(exc)
+        if failure is None:
+            raise  # a defect of the gateway: the traceback is what a bug report needs
+        code, message = failure
+        print(message, file=sys.stderr)
+        return code
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -21,7 +21,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import JSONB
 
 from adapters.sinks.base import Outgoing, SinkError
-from gateway.config import SinkConfig
+from gateway.config import ConfigError, SinkConfig, did_you_mean
 from gateway.sink_config import read_secret
 
 
@@ -48,8 +48,10 @@ class SqlSink:
     def __init__(self, config: SinkConfig) -> None:
         options = config.options
         self.name = config.name
-        url = options.get("url") or read_secret(options, f"sink '{config.name}'", "url_env", "url_file")
-        self.engine = sa.create_engine(driver_url(url), pool_pre_ping=True)
+        where = f"sink '{config.name}'"
+        url = options.get("url") or read_secret(options, where, "url_env", "url_file")
+        key = next(k for k in ("url", "url_env", "url_file") if options.get(k))
+        self.engine = _engine(url, f"{where}.{key}")
         self.table = table(options.get("table", "immex_documents"), options.get("schema"))
         self._ready = False
         self._lock = threading.Lock()
@@ -91,6 +93,22 @@ class SqlSink:
             if not self._ready:
                 self.table.create(self.engine, checkfirst=True)
                 self._ready = True
+
+
+SCHEMES = ("postgresql", "sqlite")  # the drivers installed with the gateway (psycopg 3, Python's sqlite3)
+
+
+def _engine(url: str, key: str) -> sa.Engine:
+    """The engine for ``url`` (no connection yet); ConfigError naming ``key`` for a URL it cannot use."""
+    scheme = url.split("://", 1)[0] if "://" in url else ""
+    if scheme.split("+", 1)[0] not in SCHEMES:
+        shown = f"`{scheme}://`" if scheme else "a value that is not a URL"
+        raise ConfigError(f"{key}: {shown} is not a database this gateway can write to "
+                          f"(postgresql://user@host/db or sqlite:///PATH){did_you_mean(scheme, SCHEMES)}")
+    try:
+        return sa.create_engine(driver_url(url), pool_pre_ping=True)
+    except (sa_exc.ArgumentError, ImportError) as exc:
+        raise ConfigError(f"{key}: not a usable database URL ({type(exc).__name__})") from None
 
 
 def driver_url(url: str) -> str:

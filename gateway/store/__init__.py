@@ -7,9 +7,19 @@ from gateway.store.sqlite import SqliteStore
 
 
 def open_store(url: str) -> SqliteStore:
+    """The store at ``url``; ConfigError for a kind of store this version lacks, ResourceError if unusable."""
+    import sqlite3
+
+    from gateway.config import ConfigError
+    from gateway.errors import ResourceError
+
     if url.startswith("sqlite:///"):
-        return SqliteStore.from_url(url)
-    raise ValueError(f"store.url: '{url}' is not supported yet (sqlite:///PATH is)")
+        try:
+            return SqliteStore.from_url(url)
+        except sqlite3.Error as exc:  # a folder in its place, no permission, not a database, disk full…
+            raise ResourceError(f"store {url[len('sqlite:///'):]}", str(exc)) from None
+    scheme = url.split("://", 1)[0]
+    raise ConfigError(f"store.url: `{scheme}://` stores are not available in this version (sqlite:///PATH is)")
 
 
 __all__ = ["Document", "Store", "SqliteStore", "open_store", "now"]
