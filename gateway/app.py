@@ -15,36 +15,46 @@ from gateway.kinds import KindRegistry
 from gateway.store import SqliteStore, open_store
 
 
-def build_source(config: SourceConfig) -> Source:
-    if config.type == "folder":
+def source_class(type_: str, name: str = "?") -> type:
+    """The adapter class for a ``[[source]] type`` (its ``probe`` serves ``config check``)."""
+    if type_ == "folder":
         from adapters.sources.folder import FolderSource
 
-        return FolderSource(config)
-    if config.type == "sftp":
+        return FolderSource
+    if type_ == "sftp":
         from adapters.sources.sftp import SftpSource
 
-        return SftpSource(config)
-    raise ConfigError(f"source '{config.name}'.type: '{config.type}' is not available in this version")
+        return SftpSource
+    raise ConfigError(f"source '{name}'.type: '{type_}' is not available in this version")
+
+
+def sink_class(type_: str, name: str = "?") -> type:
+    """The adapter class for a ``[[sink]] type``."""
+    if type_ == "folder":
+        from adapters.sinks.folder import FolderSink
+
+        return FolderSink
+    if type_ == "sftp":
+        from adapters.sinks.sftp import SftpSink
+
+        return SftpSink
+    if type_ == "http":
+        from adapters.sinks.http import HttpSink
+
+        return HttpSink
+    if type_ == "sql":
+        from adapters.sinks.sql import SqlSink
+
+        return SqlSink
+    raise ConfigError(f"sink '{name}'.type: '{type_}' is not available in this version")
+
+
+def build_source(config: SourceConfig) -> Source:
+    return source_class(config.type, config.name)(config)
 
 
 def build_sink(config: SinkConfig) -> Sink:
-    if config.type == "folder":
-        from adapters.sinks.folder import FolderSink
-
-        return FolderSink(config)
-    if config.type == "sftp":
-        from adapters.sinks.sftp import SftpSink
-
-        return SftpSink(config)
-    if config.type == "http":
-        from adapters.sinks.http import HttpSink
-
-        return HttpSink(config)
-    if config.type == "sql":
-        from adapters.sinks.sql import SqlSink
-
-        return SqlSink(config)
-    raise ConfigError(f"sink '{config.name}'.type: '{config.type}' is not available in this version")
+    return sink_class(config.type, config.name)(config)
 
 
 def _built(what: str, name: str, build: Callable[[Any], Any], config: Any) -> Any:

@@ -60,6 +60,15 @@ def _parser() -> argparse.ArgumentParser:
     validate.add_argument("--rows", type=int, default=10, help="erp:NAME: canonical rows to preview (default 10)")
     validate.set_defaults(func=cmd_validate)
 
+    config_ = sub.add_parser("config", help="the configuration file")
+    config_sub = config_.add_subparsers(dest="config_command")
+    ccheck = with_config(config_sub.add_parser(
+        "check", help="check every key, folder, certificate, SAT list, mapping and adapter without starting"))
+    ccheck.add_argument("--connect", action="store_true",
+                        help="also open the store and try each server (SFTP host key, HTTP, SQL)")
+    ccheck.add_argument("--json", action="store_true", help="machine-readable output")
+    ccheck.set_defaults(func=cmd_config_check)
+
     mappings = sub.add_parser("mappings", help="ERP export mappings (mappings/*.toml)")
     msub = mappings.add_subparsers(dest="mappings_command")
     mcheck = msub.add_parser("check", help="check mapping files against the schema; errors name the key")
@@ -275,6 +284,22 @@ def _validate_erp(args: argparse.Namespace) -> int:
             for f in item["findings"]:
                 print("  " + _finding_line(Finding.from_dict(f)))
     return 0 if all(item["valid"] for item in results) else 1
+
+
+def cmd_config_check(args: argparse.Namespace) -> int:
+    from gateway.config_check import SYMBOLS, exit_code, run_checks
+
+    settings = load(args.config)  # a key that is wrong stops here, named (exit 2)
+    logs.configure("error", "console")
+    checks = run_checks(settings, args.connect)
+    if args.json:
+        print(json.dumps([c.to_dict() for c in checks], ensure_ascii=False, indent=2))
+    else:
+        print(f"{Path(args.config).resolve()}: claves válidas / keys valid")
+        width = max(len(c.subject) for c in checks)
+        for c in checks:
+            print(f"{SYMBOLS[c.status]} {c.subject:{width}}  {c.message}")
+    return exit_code(checks)
 
 
 def cmd_mappings_check(args: argparse.Namespace) -> int:

@@ -12,6 +12,7 @@ import tempfile
 from pathlib import Path, PurePath
 
 from adapters.sinks.base import Outgoing, SinkError
+from adapters.sources.folder import folder_usable
 from gateway.config import SinkConfig
 
 
@@ -21,6 +22,11 @@ class FolderSink:
         self.path: Path = config.options["path"]
         self.content: str = config.options.get("content", "canonical")
         self.path.mkdir(parents=True, exist_ok=True)
+
+    @staticmethod
+    def probe(config: SinkConfig, connect: bool = False) -> str:  # noqa: ARG004
+        """What ``config check`` reports: the folder can be written (or made)."""
+        return folder_usable(config.options["path"])
 
     def target(self, item: Outgoing) -> Path:
         if self.content == "original":

@@ -29,6 +29,7 @@ import httpx
 
 from adapters.sinks.base import Outgoing, SinkError
 from gateway.config import ConfigError, SinkConfig
+from gateway.errors import ResourceError
 from gateway.sink_config import read_secret
 
 RETRYABLE_STATUS = {408, 425, 429}
@@ -88,6 +89,25 @@ class HttpSink:
 
     def close(self) -> None:
         self._client.close()
+
+    @classmethod
+    def probe(cls, config: SinkConfig, connect: bool = False) -> str:
+        """What ``config check`` reports: token and TLS files readable; with ``connect``, one OPTIONS request
+        (nothing is sent): any answer shows the server, TLS and the route are there; 401/403 is a refused token."""
+        sink = cls(config)
+        try:
+            if not connect:
+                return f"{sink.shown_url}: token y certificados legibles / token and TLS files readable"
+            try:
+                response = sink._client.request("OPTIONS", sink.url)
+            except httpx.HTTPError as exc:
+                raise ResourceError(sink.shown_url, f"{type(exc).__name__}: {_first_line(exc)}") from None
+            if response.status_code in (401, 403):
+                raise ResourceError(sink.shown_url, f"HTTP {response.status_code}: el servidor rechaza el token / "
+                                                    "the server refuses the token")
+            return f"{sink.shown_url}: responde / answers (HTTP {response.status_code} a OPTIONS)"
+        finally:
+            sink.close()
 
     def _post(self, url: str, body: bytes, headers: dict[str, str]) -> httpx.Response:
         try:

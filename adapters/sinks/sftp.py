@@ -18,6 +18,7 @@ import paramiko
 
 from adapters.sftp_endpoint import endpoint_from_options
 from adapters.sftp_session import Session, SftpError, exists, makedirs
+from adapters.sftp_session import probe as sftp_probe
 from adapters.sinks.base import Outgoing, SinkError
 from gateway import logs
 from gateway.config import SinkConfig
@@ -35,6 +36,12 @@ class SftpSink:
         self.session = Session(self.endpoint)
         self.remote_path: str = options["remote_path"]
         self.content: str = options.get("content", "canonical")
+
+    @staticmethod
+    def probe(config: SinkConfig, connect: bool = False) -> str:
+        """What ``config check`` reports: key and secrets readable; with ``connect``, login and remote_path."""
+        endpoint = endpoint_from_options(config.options, f"sink '{config.name}'")
+        return sftp_probe(endpoint, [config.options["remote_path"]], connect)
 
     def target(self, item: Outgoing) -> str:
         if self.content == "original":

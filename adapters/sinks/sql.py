@@ -22,6 +22,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 
 from adapters.sinks.base import Outgoing, SinkError
 from gateway.config import ConfigError, SinkConfig, did_you_mean
+from gateway.errors import ResourceError
 from gateway.sink_config import read_secret
 
 
@@ -77,6 +78,26 @@ class SqlSink:
 
     def close(self) -> None:
         self.engine.dispose()
+
+    @classmethod
+    def probe(cls, config: SinkConfig, connect: bool = False) -> str:
+        """What ``config check`` reports: a usable URL; with ``connect``, a login, ``SELECT 1`` and the table."""
+        sink = cls(config)
+        shown = sink.engine.url.render_as_string(hide_password=True)
+        try:
+            if not connect:
+                return f"{shown}: URL utilizable / usable URL"
+            try:
+                with sink.engine.connect() as connection:
+                    connection.execute(sa.text("SELECT 1"))
+                    present = sa.inspect(connection).has_table(sink.table.name, schema=sink.table.schema)
+            except sa_exc.SQLAlchemyError as exc:
+                raise ResourceError(shown, _message(exc)) from None
+            table = f"tabla {sink.table.fullname} " + ("existe / exists" if present else
+                                                       "se creará / will be created at the first delivery")
+            return f"{shown}: conectado / connected; {table}"
+        finally:
+            sink.close()
 
     def _insert(self) -> sa.sql.Insert:
         dialect = self.engine.dialect.name

@@ -9,6 +9,7 @@ to ``processed_path`` (never overwriting) or deleted.
 
 from __future__ import annotations
 
+import errno
 import fnmatch
 import os
 import shutil
@@ -44,6 +45,19 @@ class FolderSource:
         self._clock = clock
         self._seen: dict[Path, tuple[int, int, float]] = {}
         self.path.mkdir(parents=True, exist_ok=True)
+
+    @staticmethod
+    def probe(config: SourceConfig, connect: bool = False) -> str:  # noqa: ARG004 - a folder is always "connected"
+        """What ``config check`` reports: the folder is usable (or can be made) and how much waits in it."""
+        path: Path = config.options["path"]
+        message = folder_usable(path)
+        processed = config.options.get("processed_path")
+        if processed and config.options.get("after_pickup", "move") == "move":
+            folder_usable(processed)
+        if path.is_dir():
+            waiting = sum(1 for entry in path.iterdir() if entry.is_file() and not entry.name.startswith("."))
+            message += f"; {waiting} archivo(s) esperando / waiting"
+        return message
 
     def poll(self) -> list[IncomingFile]:
         now = self._clock()
@@ -164,3 +178,19 @@ def _unlink_quietly(path: Path) -> None:
         os.unlink(path)
     except FileNotFoundError:
         pass
+
+
+def folder_usable(path: Path) -> str:
+    """``path`` is a folder this process can read and write, or can be created; raises OSError naming it."""
+    if path.exists():
+        if not path.is_dir():
+            raise NotADirectoryError(errno.EEXIST, "exists and is not a folder", str(path))
+        if not os.access(path, os.R_OK | os.W_OK | os.X_OK):
+            raise PermissionError(errno.EACCES, "permission denied", str(path))
+        return f"{path}: carpeta lista / folder ready"
+    parent = path.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+        raise PermissionError(errno.EACCES, "cannot be created (permission denied)", str(path))
+    return f"{path}: se creará al iniciar / will be created at start"

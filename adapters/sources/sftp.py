@@ -32,6 +32,7 @@ import paramiko
 
 from adapters.sftp_endpoint import endpoint_from_options
 from adapters.sftp_session import RemotePathError, Session, exists, makedirs
+from adapters.sftp_session import probe as sftp_probe
 from adapters.sources.base import IncomingFile
 from adapters.sources.folder import printable_name
 from gateway import logs
@@ -74,6 +75,12 @@ class SftpSource:
         self._folders_made: set[str] = set()
         self._last_listing = float("-inf")
         self._clean_staging()
+
+    @staticmethod
+    def probe(config: SourceConfig, connect: bool = False) -> str:
+        """What ``config check`` reports (no staging folder touched: a running gateway may be using it)."""
+        endpoint = endpoint_from_options(config.options, f"source '{config.name}'")
+        return sftp_probe(endpoint, list(config.options["remote_path"]), connect)
 
     # -- the Source interface ---------------------------------------------------------------------------
     def poll(self) -> list[IncomingFile]:

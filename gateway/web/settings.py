@@ -7,7 +7,7 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
-from gateway.config import ConfigError, Settings, _path, parse_duration
+from gateway.config import ConfigError, Settings, _path, parse_duration, unknown_key
 
 SECRET_ENV = "IMMEX_GATEWAY_SECRET_KEY"
 
@@ -29,7 +29,7 @@ def web_settings(settings: Settings) -> WebSettings:
     known = set(WebSettings.__dataclass_fields__)
     for key in raw:
         if key not in known:
-            raise ConfigError(f"web.{key}: unknown key (known: {', '.join(sorted(known))})")
+            raise unknown_key("web", key, known)
     web = WebSettings()
     if "host" in raw:
         if not isinstance(raw["host"], str) or not raw["host"]:
