@@ -72,11 +72,16 @@ def _assert_clean(result, code: int, named: str) -> None:
     assert "s3cret-pw" not in result.stderr + result.stdout
 
 
+#: every command meets the first three; the others are the same code path, so three commands suffice
+FEW = [["run", "--once"], ["serve", "--port", "0"], ["config", "check"]]
+
+
 @pytest.mark.parametrize("name,text,named", CONFIG_ERRORS, ids=[c[0] for c in CONFIG_ERRORS])
 def test_every_command_names_the_configuration_error(tmp_path, name, text, named):
     config = _write(tmp_path, text)
+    commands = COMMANDS if name in ("missing-file", "typo", "store-scheme") else FEW
     with ThreadPoolExecutor(4) as pool:
-        results = list(pool.map(lambda command: (command, _run(command, config)), COMMANDS))
+        results = list(pool.map(lambda command: (command, _run(command, config)), commands))
     for command, result in results:
         assert result.stderr.strip().startswith("configuración inválida / invalid configuration:"), command
         _assert_clean(result, 2, named)

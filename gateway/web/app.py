@@ -153,6 +153,9 @@ def serve(settings: Settings, host: str | None = None, port: int | None = None) 
     import uvicorn
 
     web = web_settings(settings)
+    from gateway.app import Gateway
+
+    Gateway(settings, actor="web").close()  # an unusable store or data_dir stops here, named, not in a page
     app = create_app(settings, web)
     host, port = host or web.host, port or web.port
     log.info("serving", host=host, port=port)
