@@ -8,11 +8,14 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gateway import logs
 from gateway.config import Settings, load
 from gateway.findings import Finding, Severity, by_severity
+
+if TYPE_CHECKING:
+    from gateway.runtime import Runtime
 
 DEFAULT_CONFIG = "config/gateway.toml"
 
@@ -25,8 +28,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         return args.func(args)
-    except (Exception, KeyboardInterrupt) as exc:  # an operator's mistake ends in one line (gateway/errors.py)
-        from gateway.errors import explain
+    except (Exception, KeyboardInterrupt) as exc:  # an operator's mistake ends in one line (gateway/exits.py)
+        from gateway.exits import explain
 
         failure = explain(exc)
         if failure is None:
@@ -185,7 +188,9 @@ def _operator() -> str:
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    settings = load(args.config)
+    from gateway.app import load_settings
+
+    settings = load_settings(args.config)  # the core's sections and every adapter's own keys
     logs.configure(settings.log_level, settings.log_format)
     return settings
 
@@ -287,11 +292,18 @@ def _validate_erp(args: argparse.Namespace) -> int:
 
 
 def cmd_config_check(args: argparse.Namespace) -> int:
+    from gateway.app import load_settings, probe
     from gateway.config_check import SYMBOLS, exit_code, run_checks
+    from gateway.web.settings import web_settings
 
-    settings = load(args.config)  # a key that is wrong stops here, named (exit 2)
+    settings = load_settings(args.config)  # a key that is wrong, core or adapter's, stops here, named (exit 2)
     logs.configure("error", "console")
-    checks = run_checks(settings, args.connect)
+
+    def web() -> str:
+        checked = web_settings(settings)
+        return f"{checked.host}:{checked.port}"
+
+    checks = run_checks(settings, args.connect, probe, extra={"web": web})
     if args.json:
         print(json.dumps([c.to_dict() for c in checks], ensure_ascii=False, indent=2))
     else:
@@ -360,7 +372,7 @@ def cmd_queue_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def _show(gw: Any, document_id: str) -> dict[str, Any] | None:
+def _show(gw: Runtime, document_id: str) -> dict[str, Any] | None:
     doc = gw.store.get(document_id)
     if doc is None:
         return None
@@ -370,7 +382,9 @@ def _show(gw: Any, document_id: str) -> dict[str, Any] | None:
     data["audit"] = [a.to_dict() for a in gw.store.audit_trail(doc.id)]
     data["deliveries"] = [d.to_dict() for d in gw.store.deliveries(doc.id)]
     data["archive_path"] = str(gw.archive.path_for(doc.sha256))
-    data["links"] = _links(doc) + gw.store.correlation_links(doc.id)
+    data["links"] = _links(doc) + gw.store.correlation_links(doc.id) + [
+        {"kind": other.kind, "id": other.id, "role": role, "filename": other.filename, "state": other.state}
+        for role, other in gw.store.linked_documents(doc) if role in ("part", "attachment")]
     return data
 
 
@@ -477,10 +491,12 @@ def cmd_documents_list(args: argparse.Namespace) -> int:
     gw = _gateway(args)
     try:
         docs = gw.store.list_documents([args.state] if args.state else None)
+        rows = [d.summary() | {"findings": [f.to_dict() for f in by_severity(gw.store.findings(d.id))]}
+                for d in docs] if args.json else []
     finally:
         gw.close()
-    if args.json:
-        print(json.dumps([d.summary() for d in docs], ensure_ascii=False, indent=2))
+    if args.json:  # the documented --json contract (DESIGN §4): the summary keys and findings[], as queue list
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
         return 0
     for d in docs:
         print(f"{d.id}  {d.kind or '?':6}  {d.state:10}  {d.source_name}/{d.filename}  {d.sha256[:12]}")

@@ -10,6 +10,7 @@ a running gateway's staging folder is left alone. ``--connect`` also opens the s
 
 from __future__ import annotations
 
+import errno
 import os
 import sqlite3
 from collections.abc import Callable
@@ -33,11 +34,17 @@ class Check:
         return {"subject": self.subject, "status": self.status, "message": self.message}
 
 
-def run_checks(settings: Settings, connect: bool) -> list[Check]:
+#: what says one line about a source or sink (``gateway.app.probe``: its adapter's ``probe``)
+Probe = Callable[[Any, bool], str]
+
+
+def run_checks(settings: Settings, connect: bool, probe: Probe,
+               extra: dict[str, Callable[[], str]] | None = None) -> list[Check]:
+    """Every check, in the order an operator reads them; ``extra`` adds the entry points' own (``[web]``)."""
     checks: list[Check] = []
 
     def attempt(subject: str, probe: Callable[[], str | tuple[str, str]]) -> None:
-        from gateway.errors import explain
+        from gateway.exits import UNAVAILABLE, explain
         from gateway.logs import redact_text
 
         try:
@@ -47,7 +54,7 @@ def run_checks(settings: Settings, connect: bool) -> list[Check]:
             return
         except Exception as exc:  # noqa: BLE001 - every failure becomes a line of the report
             explained = explain(exc)
-            text = explained[1].removeprefix("no disponible / unavailable: ") if explained else \
+            text = explained[1].removeprefix(UNAVAILABLE) if explained else \
                 f"{type(exc).__name__}: {exc}"
             checks.append(Check(subject, ERROR, redact_text(text)))
             return
@@ -62,19 +69,16 @@ def run_checks(settings: Settings, connect: bool) -> list[Check]:
         attempt("validation.sat_schema_dir", lambda: _sat_schemas(settings.sat_schema_dir))
     attempt("catálogos / catalogs", lambda: _catalogs(settings))
     attempt("erp.mapping_dirs", lambda: _mappings(settings))
-    attempt("web", lambda: _web(settings))
-    from gateway.app import sink_class, source_class
-
+    for subject, check in (extra or {}).items():
+        attempt(subject, check)
     for source in settings.sources:
-        attempt(f"source '{source.name}'", lambda s=source: source_class(s.type, s.name).probe(s, connect))
+        attempt(f"source '{source.name}'", lambda s=source: probe(s, connect))
     for sink in settings.sinks:
-        attempt(f"sink '{sink.name}'", lambda s=sink: sink_class(s.type, s.name).probe(s, connect))
+        attempt(f"sink '{sink.name}'", lambda s=sink: probe(s, connect))
     return checks
 
 
 def _folder(path: Path) -> str:
-    from adapters.sources.folder import folder_usable
-
     return folder_usable(path)
 
 
@@ -166,13 +170,6 @@ def _mappings(settings: Settings) -> str:
     return f"{count} mapeo(s) válido(s) / valid mapping(s)"
 
 
-def _web(settings: Settings) -> str:
-    from gateway.web.settings import web_settings
-
-    web = web_settings(settings)
-    return f"{web.host}:{web.port}"
-
-
 SYMBOLS = {OK: "✔", WARNING: "!", ERROR: "✘"}
 
 
@@ -182,3 +179,19 @@ def exit_code(checks: list[Check]) -> int:
     if not errors:
         return 0
     return 2 if any(c.config_error for c in errors) else 3
+
+
+def folder_usable(path: Path) -> str:
+    """``path`` is a folder this process can read and write, or can be created; raises OSError naming it."""
+    if path.exists():
+        if not path.is_dir():
+            raise NotADirectoryError(errno.EEXIST, "exists and is not a folder", str(path))
+        if not os.access(path, os.R_OK | os.W_OK | os.X_OK):
+            raise PermissionError(errno.EACCES, "permission denied", str(path))
+        return f"{path}: carpeta lista / folder ready"
+    parent = path.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+        raise PermissionError(errno.EACCES, "cannot be created (permission denied)", str(path))
+    return f"{path}: se creará al iniciar / will be created at start"

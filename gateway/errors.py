@@ -1,30 +1,75 @@
-"""What an operator's mistake ends in: one line naming the key or the resource, and an exit code.
+"""Every error the gateway raises on purpose, under one root, so a caller can catch the gateway's own failures.
 
-    ConfigError (gateway.config)   exit 2   the configuration is wrong; the message names the key
-    ResourceError                  exit 3   a folder, file, store, server or database cannot be used
-    KeyboardInterrupt              exit 130
-    anything else                  a defect of the gateway: Python's traceback, exit 1 (please report it)
+    GatewayError                      root; never raised itself
+    ├── ConfigError (ValueError)      a configuration problem; the message names the key; stops start-up
+    ├── TransportError                a source or sink could not do its job; ``retryable`` says if trying
+    │   │                             again later can help (the one spelling of "retry or not")
+    │   ├── SinkError                 a delivery failed; ``retry_after`` is the destination's own wish
+    │   └── SourceError (OSError)     listing, reading or acknowledging at a source failed
+    │       └── SftpError …           adapters/sftp_session.py: HostKeyError, SftpAuthError, RemotePathError
+    ├── ReferenceDataError            data a kind needs is missing or wrong: SAT schemas (SatFilesMissing),
+    │                                 catalogs (CatalogsMissing), SAT lists (SatDataError), ERP mappings
+    │                                 (MappingError); each defined beside the kind that reads the data
+    ├── ResourceError                 a folder, file, store, server or database cannot be used at start-up or
+    │                                 in a command; the message names it (gateway/exits.py: exit 3)
+    ├── TransitionRefused (ValueError)  a state change the document state machine does not allow (a bug)
+    ├── ActionRefused                 an operator action does not apply to this document (gateway/operations.py)
+    └── UserError (ValueError)        a web user cannot be created or changed (gateway/web/auth.py)
 
-Low-level errors (``OSError``, sqlite3, SQLAlchemy, psycopg, paramiko, httpx) are translated here, at the
-command line's edge, as httpx translates its transports' errors: the modules that raise them stay plain,
-and nothing below the CLI prints. Translation looks at the exception's module name, so no driver is imported
-just to recognise its errors. Every message passes :func:`gateway.logs.redact_text` (a database URL in a
-driver's message keeps no password).
+Bad documents are not errors: they are findings (``gateway.findings``), data that travels with the document.
+Low-level errors (``OSError``, ``httpx``, ``paramiko``, SQLAlchemy) are translated into this tree at the
+adapter edge, keeping the original as ``__cause__``. Exceptions used as signals inside one module (a rule's
+``Skip``, an ERP row's ``ValueProblem``) never leave it and are not part of the tree.
+
+This module imports nothing from the project, so every module (``gateway.config`` included) may import it.
 """
 
 from __future__ import annotations
 
 import errno
 
-from gateway.config import ConfigError
 
-EXIT_CONFIG = 2
-EXIT_RESOURCE = 3
-EXIT_INTERRUPTED = 130
+class GatewayError(Exception):
+    """The root of the gateway's own errors."""
 
 
-class ResourceError(Exception):
-    """``resource`` (a folder, the store, ``sink 'x'`` …) cannot be used, for ``reason``."""
+class ConfigError(GatewayError, ValueError):
+    """A configuration problem, with the key that is wrong in the message."""
+
+
+class TransportError(GatewayError):
+    """A transport (source or sink) failed. ``retryable``: whether trying again later can succeed."""
+
+    retryable: bool = True
+
+
+class SinkError(TransportError):
+    """Delivery failed. ``retryable`` failures are tried again with backoff; others dead-letter at once.
+
+    ``retry_after`` (seconds) is the destination's own wish (HTTP ``Retry-After``): the outbox
+    waits at least that long before the next attempt.
+    """
+
+    def __init__(self, message: str, retryable: bool = True, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+        self.retry_after = retry_after
+
+
+class SourceError(TransportError, OSError):
+    """A source could not list, read or acknowledge; an ``OSError``, so per-source isolation applies."""
+
+
+class ReferenceDataError(GatewayError):
+    """Data a document kind needs (SAT schemas, catalogs, SAT lists, an ERP mapping) is missing or wrong."""
+
+
+class TransitionRefused(GatewayError, ValueError):
+    """A document state change that the state machine does not allow (``gateway.store.states``)."""
+
+
+class ResourceError(GatewayError):
+    """``resource`` (``gateway.data_dir /srv/immex/var``, ``store …``, ``sink 'x'`` …) cannot be used: ``reason``."""
 
     def __init__(self, resource: str, reason: str) -> None:
         super().__init__(f"{resource}: {reason}")
@@ -55,33 +100,3 @@ def os_reason(exc: OSError) -> str:
     if exc.errno in _REASONS:
         return _REASONS[exc.errno]
     return exc.strerror or str(exc) or type(exc).__name__
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
-
-
-def explain(exc: BaseException) -> tuple[int, str] | None:
-    """(exit code, one line) for an error an operator can fix; None for a defect (let it show)."""
-    from gateway.logs import redact_text
-
-    if isinstance(exc, ConfigError):
-        return EXIT_CONFIG, redact_text(f"configuración inválida / invalid configuration: {exc}")
-    if isinstance(exc, ResourceError):
-        return EXIT_RESOURCE, redact_text(f"no disponible / unavailable: {exc}")
-    if isinstance(exc, KeyboardInterrupt):
-        return EXIT_INTERRUPTED, "interrumpido / interrupted"
-    module = type(exc).__module__.split(".")[0]
-    if module == "sqlite3":
-        return EXIT_RESOURCE, f"no disponible / unavailable: store (SQLite): {_first_line(exc)}"
-    if module in ("sqlalchemy", "psycopg", "psycopg2"):
-        return EXIT_RESOURCE, redact_text(f"no disponible / unavailable: base de datos / database: {_first_line(exc)}")
-    if module == "paramiko":
-        return EXIT_RESOURCE, redact_text(f"no disponible / unavailable: SFTP: {_first_line(exc)}")
-    if module == "httpx":
-        return EXIT_RESOURCE, redact_text(f"no disponible / unavailable: HTTP: {_first_line(exc)}")
-    if isinstance(exc, OSError):
-        where = f"{exc.filename}: " if exc.filename else ""
-        return EXIT_RESOURCE, redact_text(f"no disponible / unavailable: {where}{os_reason(exc)}")
-    return None

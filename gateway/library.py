@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from gateway.findings import Finding, by_severity
+from gateway.kinds.base import Part
 
 
 @dataclass(frozen=True)
@@ -83,9 +84,20 @@ class Validator:
         kind, result = check_bytes(self, data, name, declared_kind)  # type: ignore[arg-type]
         parts = []
         if result.parts is not None and result.ok:  # a container: each document it holds is checked too
-            parts = [self._check(part.data, f"{name}#{number} {part.label}".rstrip(), part.kind, part.label)
+            parts = [self._part(part, f"{name}#{number} {part.label}".rstrip())
                      for number, part in enumerate(result.parts, start=1)]
         return Validation(kind, by_severity(result.findings), result.record, label, parts)
+
+    def _part(self, part: Part, name: str) -> Validation:
+        """A part as the pipeline takes it: attachments kept as they are, entries a container refused rejected."""
+        if part.kind == "attachment":
+            return Validation("attachment", [], None, part.label)
+        if part.kind == "refused":
+            return Validation(None, by_severity(list(part.findings)), None, part.label)
+        if part.opener is not None:  # a large entry streamed from its container
+            with part.opener() as stream:
+                return self._check(stream.read(), name, part.kind, part.label)
+        return self._check(part.data, name, part.kind, part.label)
 
 
 @lru_cache(maxsize=8)

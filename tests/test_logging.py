@@ -100,18 +100,23 @@ def test_console_lines_for_people(workspace, make_invoice, echoing_server):
 
 
 def test_every_secret_shape_is_masked(capsys):
+    import structlog
+
     from gateway import logs
 
-    logs.configure("debug", "json", node="nodo-1")
-    logs.hide("s3cr3t-from-a-file")
-    log = logs.get("test")
-    log.error("connect failed", url="postgresql://gw:pa55word@db.example/immex",
-              error="Authorization: Bearer abc.def.ghi-jkl refused; key s3cr3t-from-a-file", password="hunter22",
-              options={"token": "x1y2z3", "token_env": "ANNEX24_TOKEN", "host": "sftp.example"})
+    logs.configure("debug", "json", node="nodo-1")  # onto capsys's stderr: put back afterwards
     try:
-        raise ConnectionError("could not reach sftp://immex:otra-clave@sftp.example/salida")
-    except ConnectionError:
-        log.exception("poll failed", sink="inventario")
+        logs.hide("s3cr3t-from-a-file")
+        log = logs.get("test")
+        log.error("connect failed", url="postgresql://gw:pa55word@db.example/immex",
+                  error="Authorization: Bearer abc.def.ghi-jkl refused; key s3cr3t-from-a-file", password="hunter22",
+                  options={"token": "x1y2z3", "token_env": "ANNEX24_TOKEN", "host": "sftp.example"})
+        try:
+            raise ConnectionError("could not reach sftp://immex:otra-clave@sftp.example/salida")
+        except ConnectionError:
+            log.exception("poll failed", sink="inventario")
+    finally:
+        structlog.reset_defaults()
     out = capsys.readouterr().err
     for secret in ("pa55word", "abc.def.ghi-jkl", "s3cr3t-from-a-file", "hunter22", "x1y2z3", "otra-clave"):
         assert secret not in out

@@ -13,22 +13,30 @@ import json
 import posixpath
 import secrets
 from pathlib import PurePath
+from typing import Any
 
 import paramiko
 
 from adapters.sftp_endpoint import endpoint_from_options
+from adapters.sftp_options import sink_options
 from adapters.sftp_session import Session, SftpError, exists, makedirs
 from adapters.sftp_session import probe as sftp_probe
-from adapters.sinks.base import Outgoing, SinkError
 from gateway import logs
 from gateway.config import SinkConfig
+from gateway.ports import ConfigContext, Outgoing, SinkBase, SinkError
 
 log = logs.get("adapters.sinks.sftp")
 
 _CHUNK = 256 * 1024
 
 
-class SftpSink:
+class SftpSink(SinkBase):
+    TYPE = "sftp"
+
+    @classmethod
+    def check_options(cls, options: dict[str, Any], where: str, context: ConfigContext) -> dict[str, Any]:
+        return sink_options(options, where, context.base_dir)
+
     def __init__(self, config: SinkConfig) -> None:
         options = config.options
         self.name = config.name
@@ -37,8 +45,8 @@ class SftpSink:
         self.remote_path: str = options["remote_path"]
         self.content: str = options.get("content", "canonical")
 
-    @staticmethod
-    def probe(config: SinkConfig, connect: bool = False) -> str:
+    @classmethod
+    def probe(cls, config: SinkConfig, connect: bool) -> str:
         """What ``config check`` reports: key and secrets readable; with ``connect``, login and remote_path."""
         endpoint = endpoint_from_options(config.options, f"sink '{config.name}'")
         return sftp_probe(endpoint, [config.options["remote_path"]], connect)

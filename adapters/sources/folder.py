@@ -9,17 +9,17 @@ to ``processed_path`` (never overwriting) or deleted.
 
 from __future__ import annotations
 
-import errno
 import fnmatch
 import os
 import shutil
 import stat
 import time
 from pathlib import Path
-from typing import BinaryIO, Callable
+from typing import Any, BinaryIO, Callable
 
-from adapters.sources.base import IncomingFile
-from gateway.config import SourceConfig
+from gateway.config import SourceConfig, _only, _path, _required_str, parse_duration
+from gateway.config_check import folder_usable
+from gateway.ports import ConfigContext, ConfigError, IncomingFile, SourceBase, WatchedFolder
 
 _TEMP_SUFFIXES = (".tmp", ".part", ".partial", ".crdownload", ".filepart")
 
@@ -29,7 +29,29 @@ def printable_name(name: str) -> str:
     return name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
-class FolderSource:
+class FolderSource(SourceBase):
+    TYPE = "folder"
+    KEYS = {"path", "processed_path", "after_pickup", "stable_time", "include", "exclude", "done_marker", "recursive"}
+
+    @classmethod
+    def check_options(cls, options: dict[str, Any], where: str, context: ConfigContext) -> dict[str, Any]:
+        _only(options, where, cls.KEYS)
+        options["path"] = _path(context.base_dir, _required_str(options, "path", where))
+        if options.get("processed_path"):
+            options["processed_path"] = _path(context.base_dir, options["processed_path"])
+        options["stable_time"] = parse_duration(options.get("stable_time", "2s"), f"{where}.stable_time")
+        after = options.setdefault("after_pickup", "move")
+        if after not in {"move", "delete"}:
+            raise ConfigError(f"{where}.after_pickup: '{after}' must be move or delete")
+        for key in ("include", "exclude"):
+            value = options.get(key, [])
+            if isinstance(value, str):
+                value = [value]
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise ConfigError(f"{where}.{key}: must be a list of glob patterns")
+            options[key] = value
+        return options
+
     def __init__(self, config: SourceConfig, clock: Callable[[], float] = time.monotonic) -> None:
         options = config.options
         self.name = config.name
@@ -46,8 +68,8 @@ class FolderSource:
         self._seen: dict[Path, tuple[int, int, float]] = {}
         self.path.mkdir(parents=True, exist_ok=True)
 
-    @staticmethod
-    def probe(config: SourceConfig, connect: bool = False) -> str:  # noqa: ARG004 - a folder is always "connected"
+    @classmethod
+    def probe(cls, config: SourceConfig, connect: bool) -> str:  # noqa: ARG003 - a folder is always "connected"
         """What ``config check`` reports: the folder is usable (or can be made) and how much waits in it."""
         path: Path = config.options["path"]
         message = folder_usable(path)
@@ -84,6 +106,9 @@ class FolderSource:
     def pending(self) -> int:
         """Files seen but not yet stable."""
         return len(self._seen)
+
+    def watched_folder(self) -> WatchedFolder | None:
+        return WatchedFolder(self.path, self.recursive)
 
     def open(self, item: IncomingFile) -> BinaryIO:
         flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)
@@ -179,18 +204,3 @@ def _unlink_quietly(path: Path) -> None:
     except FileNotFoundError:
         pass
 
-
-def folder_usable(path: Path) -> str:
-    """``path`` is a folder this process can read and write, or can be created; raises OSError naming it."""
-    if path.exists():
-        if not path.is_dir():
-            raise NotADirectoryError(errno.EEXIST, "exists and is not a folder", str(path))
-        if not os.access(path, os.R_OK | os.W_OK | os.X_OK):
-            raise PermissionError(errno.EACCES, "permission denied", str(path))
-        return f"{path}: carpeta lista / folder ready"
-    parent = path.parent
-    while not parent.exists() and parent != parent.parent:
-        parent = parent.parent
-    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
-        raise PermissionError(errno.EACCES, "cannot be created (permission denied)", str(path))
-    return f"{path}: se creará al iniciar / will be created at start"

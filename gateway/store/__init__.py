@@ -10,8 +10,7 @@ def open_store(url: str) -> SqliteStore:
     """The store at ``url``; ConfigError for a kind of store this version lacks, ResourceError if unusable."""
     import sqlite3
 
-    from gateway.config import ConfigError
-    from gateway.errors import ResourceError
+    from gateway.errors import ConfigError, ResourceError
 
     if url.startswith("sqlite:///"):
         try:

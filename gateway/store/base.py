@@ -14,13 +14,7 @@ from datetime import UTC, datetime
 from typing import Any, Iterable, Protocol
 
 from gateway.findings import Finding
-
-#: Document states (DESIGN §2) plus the terminal ones an operator can cause.
-STATES = (
-    "received", "validated", "normalised", "pending", "ready", "forwarded",
-    "rejected", "duplicate", "discarded", "replaced", "split",
-)
-IN_PROGRESS = ("received", "validated", "normalised")
+from gateway.store.states import IN_PROGRESS, STATES, State  # noqa: F401 - the store's vocabulary
 
 
 def now() -> str:
@@ -138,6 +132,8 @@ class Store(Protocol):
     # links found by business key (resend-of, supersedes)
     def find_by_business_key(self, business_key: str, kind: str | None = None) -> list[Document]: ...
     def add_link(self, document_id: str, target_id: str, role: str) -> None: ...
+    # attachments of a container (a ZIP's PDF and images): documents in state ``attached``
+    def attachments(self, container_id: str) -> list[Document]: ...
     def links(self, document_id: str) -> list[dict[str, Any]]: ...
     # correlation (gateway/correlation/correlate.py)
     def put_correlation_keys(self, document_id: str, provides: Iterable[tuple[str, str]],

@@ -113,6 +113,10 @@ _LABELS: dict[str, tuple[str, str]] = {
     "replaced-by": ("reemplazado por", "replaced by"),
     "duplicate-of": ("duplicado de", "duplicate of"),
     "duplicate": ("tiene duplicado", "duplicated by"),
+    "attachment": ("adjunto", "attachment"),
+    "cancels": ("cancela a", "cancels"),
+    "cancelled-by": ("cancelado por", "cancelled by"),
+    "resend-of": ("reenvío de", "resend of"),
     # document states
     "st_received": ("recibido", "received"),
     "st_validated": ("validado", "validated"),
@@ -125,6 +129,8 @@ _LABELS: dict[str, tuple[str, str]] = {
     "st_discarded": ("descartado", "discarded"),
     "st_replaced": ("reemplazado", "replaced"),
     "st_split": ("separado", "split"),
+    "st_attached": ("adjunto", "attached"),
+    "st_recorded": ("registrado", "recorded"),
 }
 
 
