@@ -84,21 +84,38 @@ def configure(level: str = "info", fmt: str = "auto", node: str | None = None) -
         renderer: Any = structlog.processors.JSONRenderer(serializer=partial(json.dumps, ensure_ascii=False))
     else:
         renderer = structlog.dev.ConsoleRenderer(colors=False, pad_event=40)
+    steps: list[Any] = [
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        _add_node(node or socket.gethostname()),
+        _name_the_component,
+        structlog.processors.format_exc_info,
+        redact,
+    ]
     structlog.configure(
-        processors=[
-            structlog.contextvars.merge_contextvars,
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
-            _add_node(node or socket.gethostname()),
-            _name_the_component,
-            structlog.processors.format_exc_info,
-            redact,
-            renderer,
-        ],
+        processors=[structlog.contextvars.merge_contextvars, *steps, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(_LEVELS.get(level, logging.INFO)),
         logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
         cache_logger_on_first_use=False,
     )
+    _route_library_logs(steps, renderer, max(_LEVELS.get(level, logging.INFO), logging.WARNING))
+
+
+def _route_library_logs(steps: list[Any], renderer: Any, level: int) -> None:
+    """Records of Python's ``logging`` (paramiko, uvicorn, httpx) in the same format, through the same mask.
+
+    At warning and above only: their info lines (one per HTTP request…) would drown the gateway's own.
+    """
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=[structlog.stdlib.add_logger_name, *steps],
+        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer]))
+    handler.set_name("immex-gateway")
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if h.get_name() == "immex-gateway"]:
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(level)
 
 
 def _add_node(node: str) -> Any:

@@ -160,4 +160,5 @@ def serve(settings: Settings, host: str | None = None, port: int | None = None) 
     host, port = host or web.host, port or web.port
     log.info("serving", host=host, port=port)
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False, server_header=False,
+                log_config=None,  # uvicorn's records go through gateway.logs (one format, secrets masked)
                 proxy_headers=False, timeout_graceful_shutdown=10)
