@@ -25,3 +25,11 @@ def test_demo_on_a_terminal_shows_progress_and_not_off_one(tmp_path):
     assert code == 0, screen
     assert "\r\x1b[Kprocesando " in screen and "tomando archivos " in screen
     assert "11 documento(s)" in screen  # the same summary after the progress line is erased
+
+
+def test_demo_never_wipes_a_folder_it_did_not_make(tmp_path):
+    (tmp_path / "gateway.toml").write_text("[gateway]\n")
+    (tmp_path / "inbox").mkdir()
+    result = run_cli("demo", "--dir", str(tmp_path))
+    assert result.returncode == 2 and "no se borra" in result.stderr and "Traceback" not in result.stderr
+    assert (tmp_path / "gateway.toml").read_text() == "[gateway]\n" and (tmp_path / "inbox").is_dir()

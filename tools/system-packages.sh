@@ -8,8 +8,8 @@
 #   systemd             systemd-analyze verifies the units in deploy/ (containers often lack it)
 #
 # Missing packages are installed with apt-get when running as root (CI runs `bash .ci/run` as root, no stdin);
-# otherwise one line names the exact command to run, and the script fails so `make test` stops there
-# instead of ending in dozens of unrelated errors.
+# otherwise one line names the exact command to run and the suite runs anyway (the tests that need a missing
+# package fail naming it) — except without python3-venv, when nothing can run and the script fails.
 #
 # SYSTEM_ROOT (tests only) prefixes every checked path; SYSTEM_PACKAGES_AS_ROOT=0 acts as a non-root user.
 set -euo pipefail
@@ -36,7 +36,8 @@ as_root="${SYSTEM_PACKAGES_AS_ROOT:-$([ "$(id -u)" -eq 0 ] && echo 1 || echo 0)}
 command="sudo apt-get update && sudo apt-get install -y ${missing[*]}"
 if [ "$as_root" != 1 ] || ! command -v apt-get >/dev/null 2>&1; then
     echo "Faltan paquetes del sistema para las pruebas / missing system packages for the tests; run: $command" >&2
-    exit 1
+    case " ${missing[*]} " in *" python3-venv "*) exit 1 ;; esac
+    exit 0
 fi
 echo "Instalando / installing: ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive

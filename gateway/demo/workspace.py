@@ -141,6 +141,10 @@ def _start_receiver(root: Path, config: Path):  # noqa: ANN202
 
 def run_demo(root: Path) -> int:
     root = root.resolve()
+    if root.exists() and any(root.iterdir()) and not _is_demo_workspace(root):  # the demo starts from scratch
+        print(f"immex-gateway demo: {root} ya existe y no es un espacio de demostración; no se borra. Elija otra "
+              f"carpeta con --dir / exists and is not a demo workspace: left untouched", file=sys.stderr)
+        return 2
     print(f"Preparando el espacio de trabajo de demostración en {root} …")
     config = build_workspace(root)
     server, db, port = _start_receiver(root, config)
@@ -185,6 +189,14 @@ def run_demo(root: Path) -> int:
 
     run_correlation_demo(root / "correlacion", _command())
     return 0
+
+
+def _is_demo_workspace(root: Path) -> bool:
+    """A folder an earlier ``demo`` made (its configuration starts with the demo's own header)."""
+    try:
+        return (root / "gateway.toml").read_text(encoding="utf-8").startswith(_CONFIG.split("\n", 1)[0])
+    except OSError:
+        return False
 
 
 def _command() -> str:
