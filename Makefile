@@ -20,6 +20,7 @@ test:
 	@PYTHON=$(PYTHON) bash tools/system-packages.sh
 	@$(MAKE) --no-print-directory $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/python -m mypy
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)

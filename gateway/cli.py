@@ -240,7 +240,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
                 "valid": all(f.severity.value != "error" for f in outcome.findings),
                 "findings": [f.to_dict() for f in outcome.findings], "record": outcome.record}
 
-    results = []
+    results: list[dict[str, Any]] = []
     worst = 0
     with Progress(len(args.files) if len(args.files) > 1 else 0, "validando") as progress:
         for path in args.files:
@@ -382,21 +382,10 @@ def _show(gw: Runtime, document_id: str) -> dict[str, Any] | None:
     data["audit"] = [a.to_dict() for a in gw.store.audit_trail(doc.id)]
     data["deliveries"] = [d.to_dict() for d in gw.store.deliveries(doc.id)]
     data["archive_path"] = str(gw.archive.path_for(doc.sha256))
-    data["links"] = _links(doc) + gw.store.correlation_links(doc.id) + [
-        {"kind": other.kind, "id": other.id, "role": role, "filename": other.filename, "state": other.state}
-        for role, other in gw.store.linked_documents(doc) if role in ("part", "attachment")]
+    from gateway.links import links
+
+    data["links"] = links(gw.store, doc, both_ways=True)
     return data
-
-
-def _links(doc: Any) -> list[dict[str, str]]:
-    links = []
-    if doc.duplicate_of:
-        links.append({"kind": "document", "id": doc.duplicate_of, "role": "duplicate-of"})
-    if doc.replaces_id:
-        links.append({"kind": "document", "id": doc.replaces_id, "role": "replaces"})
-    if doc.parent_id:
-        links.append({"kind": "document", "id": doc.parent_id, "role": "part-of"})
-    return links
 
 
 def cmd_queue_show(args: argparse.Namespace) -> int:

@@ -78,6 +78,8 @@ class SqlSink(SinkBase):
         self.name = config.name
         where = f"sink '{config.name}'"
         url = options.get("url") or read_secret(options, where, "url")
+        if not url:  # check_options requires one of url, url_env, url_file
+            raise ConfigError(f"{where}.url: give one of url, url_env or url_file")
         key = next(k for k in ("url", "url_env", "url_file") if options.get(k))
         self.engine = _engine(url, f"{where}.{key}")
         self.table = table(options.get("table", "immex_documents"), options.get("schema"))

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from gateway.store.base import Document, Store, now
+from gateway.store.base import Document, now
+from gateway.store.interface import Store
 from gateway.store.sqlite import SqliteStore
 
 
-def open_store(url: str) -> SqliteStore:
-    """The store at ``url``; ConfigError for a kind of store this version lacks, ResourceError if unusable."""
+def open_store(url: str) -> Store:
+    """The one place an implementation is chosen; ConfigError for a kind of store this version lacks,
+    ResourceError (naming it) for a store that cannot be opened. Everything else names only ``Store``."""
     import sqlite3
 
     from gateway.errors import ConfigError, ResourceError
@@ -21,4 +23,4 @@ def open_store(url: str) -> SqliteStore:
     raise ConfigError(f"store.url: `{scheme}://` stores are not available in this version (sqlite:///PATH is)")
 
 
-__all__ = ["Document", "Store", "SqliteStore", "open_store", "now"]
+__all__ = ["Document", "Store", "open_store", "now"]
