@@ -102,7 +102,7 @@ def configure(level: str = "info", fmt: str = "auto", node: str | None = None) -
 
 
 def _route_library_logs(steps: list[Any], renderer: Any, level: int) -> None:
-    """Records of Python's ``logging`` (paramiko, uvicorn, httpx) in the same format, through the same mask.
+    """Records of Python's ``logging`` (uvicorn, httpx…) in the same format, through the same mask.
 
     At warning and above only: their info lines (one per HTTP request…) would drown the gateway's own.
     """

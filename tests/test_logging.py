@@ -116,7 +116,7 @@ def test_every_secret_shape_is_masked(capsys):
             raise ConnectionError("could not reach sftp://immex:otra-clave@sftp.example/salida")
         except ConnectionError:
             log.exception("poll failed", sink="inventario")
-        logging.getLogger("paramiko.i18-test").warning("Authentication (password) failed: s3cr3t-from-a-file")
+        logging.getLogger("somelibrary.transport").warning("Authentication (password) failed: s3cr3t-from-a-file")
         logging.getLogger("httpx").info("HTTP Request: POST …")  # libraries' info lines stay out
     finally:
         structlog.reset_defaults()
@@ -126,7 +126,7 @@ def test_every_secret_shape_is_masked(capsys):
     for secret in ("pa55word", "abc.def.ghi-jkl", "s3cr3t-from-a-file", "hunter22", "x1y2z3", "otra-clave"):
         assert secret not in out
     first, second, library = (json.loads(line) for line in out.splitlines())
-    assert library["logger"] == "paramiko.i18-test" and library["event"].endswith("failed: ***")
+    assert library["logger"] == "somelibrary.transport" and library["event"].endswith("failed: ***")
     assert library["level"] == "warning" and library["node"] == "nodo-1"
     assert first["url"] == "postgresql://gw:***@db.example/immex"
     assert first["options"]["host"] == "sftp.example" and first["node"] == "nodo-1"
