@@ -19,7 +19,10 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/immex-gateway demo --dir demo-workspace
 
-test: $(STAMP)
+# system packages first (installed as root, else one line naming the command), then the venv, then the suite
+test:
+	@PYTHON=$(PYTHON) bash tools/system-packages.sh
+	@$(MAKE) --no-print-directory $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/python -m mypy
 	$(BIN)/python -m pytest

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from importlib import import_module
+from typing import Any
 
-from gateway.config import NotifyConfig, Settings, SinkConfig, SourceConfig
-from gateway.errors import ConfigError
+from gateway.config import NotifyConfig, Settings, SinkConfig, SourceConfig, did_you_mean
+from gateway.errors import ConfigError, ResourceError, SourceError, os_reason
 from gateway.ports import ConfigContext, Mailer, MailerBase, Sink, SinkBase, Source, SourceBase
 
 
@@ -35,14 +36,16 @@ SINKS: dict[str, Callable[[], type]] = {
 def source_class(config: SourceConfig) -> type[SourceBase]:
     entry = SOURCES.get(config.type)
     if entry is None:
-        raise ConfigError(f"source '{config.name}'.type: '{config.type}' is not one of {', '.join(sorted(SOURCES))}")
+        raise ConfigError(f"source '{config.name}'.type: '{config.type}' is not one of {', '.join(sorted(SOURCES))}"
+                          f"{did_you_mean(config.type, SOURCES)}")
     return entry()
 
 
 def sink_class(config: SinkConfig) -> type[SinkBase]:
     entry = SINKS.get(config.type)
     if entry is None:
-        raise ConfigError(f"sink '{config.name}'.type: '{config.type}' is not one of {', '.join(sorted(SINKS))}")
+        raise ConfigError(f"sink '{config.name}'.type: '{config.type}' is not one of {', '.join(sorted(SINKS))}"
+                          f"{did_you_mean(config.type, SINKS)}")
     return entry()
 
 
@@ -77,13 +80,30 @@ def check(settings: Settings) -> Settings:
 
 
 def build_source(config: SourceConfig) -> Source:
-    return source_class(config)(config)
+    return _built(f"source '{config.name}'", source_class(config), config)
 
 
 def build_sink(config: SinkConfig) -> Sink:
-    return sink_class(config)(config)
+    return _built(f"sink '{config.name}'", sink_class(config), config)
 
 
 def build_mailer(config: NotifyConfig) -> Mailer:
     mailer: Mailer = mailer_class(config)(config)
     return mailer
+
+
+def probe(config: SourceConfig | SinkConfig, connect: bool) -> str:
+    """``config check``'s line for one source or sink: its adapter's ``probe``."""
+    adapter = source_class(config) if isinstance(config, SourceConfig) else sink_class(config)
+    return adapter.probe(config, connect)
+
+
+def _built(what: str, adapter: Callable[[Any], Any], config: SourceConfig | SinkConfig) -> Any:
+    """The adapter, or a ResourceError naming it when its folder cannot be made or a file of it read."""
+    try:
+        return adapter(config)
+    except OSError as exc:
+        if isinstance(exc, SourceError):  # already the adapter's own words
+            raise
+        where = f" {exc.filename}" if exc.filename else ""
+        raise ResourceError(f"{what}{where}", os_reason(exc)) from None

@@ -3,7 +3,8 @@
 Secrets stay out of the configuration text: a bearer token comes from ``token_env`` or ``token_file``, a
 database URL with a password from ``url_env``/``url_file``, an SFTP password or key passphrase from
 ``password_env``/``password_file``, ``passphrase_env``/``passphrase_file``. Only the names are in the
-configuration; the values are read here, when the adapter is built, and never logged. A problem is a
+configuration; the values are read here, when the adapter is built, and never logged: each one is handed
+to ``gateway.logs.hide``, which masks it in every log line and stored error message. A problem is a
 ConfigError naming the key, so start-up stops with a clear message instead of failing at the first delivery.
 """
 
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from gateway.errors import ConfigError
+from gateway.logs import hide
 
 
 def read_secret(options: dict[str, Any], where: str, name: str, keep_spaces: bool = False) -> str | None:
@@ -22,6 +24,12 @@ def read_secret(options: dict[str, Any], where: str, name: str, keep_spaces: boo
     Surrounding blanks are dropped, except with ``keep_spaces`` (a password may end in a space): then only the
     line ending a file was saved with is.
     """
+    value = _read(options, where, name, keep_spaces)
+    hide(value)  # never in a log line or a stored error, whatever a server's message quotes back
+    return value
+
+
+def _read(options: dict[str, Any], where: str, name: str, keep_spaces: bool) -> str | None:
     env_key, file_key = f"{name}_env", f"{name}_file"
     if options.get(env_key):
         value = os.environ.get(options[env_key])

@@ -333,6 +333,28 @@ def makedirs(sftp: paramiko.SFTPClient, directory: str) -> None:
                 raise
 
 
+def probe(endpoint: Endpoint, remote_paths: list[str], connect: bool) -> str:
+    """For ``config check``: the key and secrets are readable; with ``connect``, one login (host key checked) and a
+    look at each remote folder. Raises SftpError (HostKeyError shows the fingerprint the server presented)."""
+    if not connect:
+        return f"{endpoint.address}: llave y secretos legibles / key and secrets readable"
+    session = Session(endpoint)
+    try:
+        sftp = session.client()
+        presented = fingerprint(session._transport.get_remote_server_key()) if session._transport else "?"
+        found = []
+        for path in remote_paths:
+            try:
+                entries = len(sftp.listdir(path))
+            except OSError as exc:
+                raise RemotePathError(f"{endpoint.address}: remote_path {path}: {_reason(exc)}") from exc
+            found.append(f"{path}: {entries} entrada(s)")
+        return (f"{endpoint.address}: llave del servidor verificada / host key verified ({presented}), "
+                f"sesión iniciada / logged in; {'; '.join(found)}")
+    finally:
+        session.close()
+
+
 _CHUNK = 256 * 1024
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from adapters import registry
 from gateway import config, limits
-from gateway.config import Settings
+from gateway.config import Settings, SinkConfig, SourceConfig
 from gateway.runtime import Runtime
 
 build_source = registry.build_source
@@ -26,6 +26,11 @@ def load_settings(path: str | Path) -> Settings:
 
 def settings_from_dict(raw: dict[str, Any], base_dir: Path) -> Settings:
     return registry.check(config.from_dict(raw, base_dir))
+
+
+def probe(adapter: SourceConfig | SinkConfig, connect: bool) -> str:
+    """What ``config check`` says about one source or sink (its adapter's ``probe``); raises what is wrong."""
+    return registry.probe(adapter, connect)
 
 
 class Gateway(Runtime):

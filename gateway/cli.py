@@ -11,9 +11,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gateway import limits, logs
-from gateway.config import ConfigError, Settings, load
+from gateway.config import Settings, load
 from gateway.findings import Finding, Severity, by_severity
-from gateway.kinds.base import CheckResult, Part
 
 if TYPE_CHECKING:
     from gateway.runtime import Runtime
@@ -33,15 +32,20 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         return args.func(args)
-    except ConfigError as exc:
-        print(f"configuración inválida / invalid configuration: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        return 130
+    except (Exception, KeyboardInterrupt) as exc:  # an operator's mistake ends in one line (gateway/exits.py)
+        from gateway.exits import explain
+
+        failure = explain(exc)
+        if failure is None:
+            raise  # a defect of the gateway: the traceback is what a bug report needs
+        code, message = failure
+        print(message, file=sys.stderr)
+        return code
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="immex-gateway", description="IMMEX document gateway")
+    parser.add_argument("--version", action="version", version=f"immex-gateway {_version()}")
     sub = parser.add_subparsers(dest="command")
 
     def with_config(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -62,6 +66,15 @@ def _parser() -> argparse.ArgumentParser:
     validate.add_argument("-c", "--config", default=None, help="take certificate directories from this config")
     validate.add_argument("--rows", type=int, default=10, help="erp:NAME: canonical rows to preview (default 10)")
     validate.set_defaults(func=cmd_validate)
+
+    config_ = sub.add_parser("config", help="the configuration file")
+    config_sub = config_.add_subparsers(dest="config_command")
+    ccheck = with_config(config_sub.add_parser(
+        "check", help="check every key, folder, certificate, SAT list, mapping and adapter without starting"))
+    ccheck.add_argument("--connect", action="store_true",
+                        help="also open the store and try each server (SFTP host key, HTTP, SQL)")
+    ccheck.add_argument("--json", action="store_true", help="machine-readable output")
+    ccheck.set_defaults(func=cmd_config_check)
 
     mappings = sub.add_parser("mappings", help="ERP export mappings (mappings/*.toml)")
     msub = mappings.add_subparsers(dest="mappings_command")
@@ -139,6 +152,14 @@ def _parser() -> argparse.ArgumentParser:
     cinfo.add_argument("--json", action="store_true", help="machine-readable output")
     cinfo.set_defaults(func=cmd_catalogs_info)
 
+    init = sub.add_parser("init", help="a starter workspace for your company: commented gateway.toml and folders")
+    init.add_argument("dir", type=Path, help="the workspace folder (created if missing)")
+    init.add_argument("--rfc", default=None, help="the company's RFC (asked when missing on a terminal)")
+    init.add_argument("--program", default=None, help="IMMEX program number, e.g. 1234-2006")
+    init.add_argument("--inbox", default=None, help="folder watched for files (default inbox; relative to DIR)")
+    init.add_argument("--outbox", default=None, help="folder canonical JSON is written to (default outbox)")
+    init.set_defaults(func=cmd_init)
+
     demo = sub.add_parser("demo", help="set up a demo workspace and run the whole flow")
     demo.add_argument("--dir", type=Path, default=Path("demo-workspace"), help="workspace (default ./demo-workspace)")
     demo.set_defaults(func=cmd_demo)
@@ -149,6 +170,12 @@ def _parser() -> argparse.ArgumentParser:
     add_arguments(receiver)
     receiver.set_defaults(func=cmd_receiver)
     return parser
+
+
+def _version() -> str:
+    from gateway import __version__
+
+    return __version__
 
 
 def cmd_receiver(args: argparse.Namespace) -> int:
@@ -186,7 +213,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     gw = _gateway(args)
     try:
         if args.once:
-            stats = runner.run_once(gw)
+            from gateway.progress import Progress, stage_reporter
+
+            with Progress(0, "tomando archivos") as progress:  # drawn only when stdout is a terminal
+                stats = runner.run_once(gw, report=stage_reporter(progress) if progress.enabled else None)
             counts = gw.store.counts_by_state()
             print(json.dumps({"taken": stats.taken, "processed": stats.processed,
                               "delivery_attempts": stats.delivery_attempts, "states": counts,
@@ -201,8 +231,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 # validate -------------------------------------------------------------------------------------------------
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from gateway.kinds import INTERNAL_KINDS, KindRegistry
-    from gateway.pipeline import check_bytes
+    from gateway.kinds import INTERNAL_KINDS
+    from gateway.library import Validation, Validator
+    from gateway.progress import Progress
 
     logs.configure("warning", "console")
     if args.kind in INTERNAL_KINDS:
@@ -214,44 +245,32 @@ def cmd_validate(args: argparse.Namespace) -> int:
         limits.configure(limits.from_table(load(args.config).limits))
     if args.kind.startswith("erp:"):
         return _validate_erp(args)
-    cert_dirs = list(args.certs)
-    sat_root = None
-    settings = None
-    sat_data_files = {}
-    if args.config:
-        settings = load(args.config)
-        cert_dirs += settings.certificate_dirs
-        sat_root = settings.sat_schema_dir
-        sat_data_files = settings.sat_data_files
+    validator = Validator(args.certs, args.config)
 
-    class _Standalone:  # the small part of Gateway that check_bytes needs
-        kinds = KindRegistry(cert_dirs, sat_root, sat_data_files, settings=settings)
+    def entry(filename: str, outcome: Validation) -> dict[str, Any]:
+        return {"filename": filename, "kind": outcome.kind,  # a container's parts are judged on their own
+                "valid": all(f.severity.value != "error" for f in outcome.findings),
+                "findings": [f.to_dict() for f in outcome.findings], "record": outcome.record}
 
     results: list[dict[str, Any]] = []
     worst = 0
-    for path in args.files:
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            results.append({"filename": str(path), "kind": None, "valid": False, "findings": [
-                {"code": "FILE-UNREADABLE", "severity": "error", "message": f"No se pudo leer: {exc.strerror}",
-                 "location": {}}], "record": None})
-            worst = 1
-            continue
-        kind, result = check_bytes(_Standalone(), data, path.name, args.kind)  # type: ignore[arg-type]
-        children: list[dict[str, Any]] = []
-        if result.parts is not None and result.ok:  # a container: each document it holds is checked too
-            for number, part in enumerate(result.parts, start=1):
-                label = f"{path}#{number} {part.label}".rstrip()
-                part_kind, part_result = _check_part(_Standalone(), part, label, _Standalone.kinds.makes_parts(kind))
-                children.append({"filename": label, "kind": part_kind, "valid": part_result.ok,
-                                 "findings": [f.to_dict() for f in by_severity(part_result.findings)],
-                                 "record": part_result.record})
-        results.append({"filename": str(path), "kind": kind, "valid": result.ok,
-                        "findings": [f.to_dict() for f in by_severity(result.findings)], "record": result.record})
-        results.extend(children)
-        if not result.ok or not all(child["valid"] for child in children):
-            worst = 1
+    with Progress(len(args.files) if len(args.files) > 1 else 0, "validando") as progress:
+        for path in args.files:
+            try:
+                outcome = validator.validate(path, kind=args.kind)
+            except OSError as exc:
+                results.append({"filename": str(path), "kind": None, "valid": False, "findings": [
+                    {"code": "FILE-UNREADABLE", "severity": "error", "message": f"No se pudo leer: {exc.strerror}",
+                     "location": {}}], "record": None})
+                worst = 1
+                progress.advance()
+                continue
+            results.append(entry(str(path), outcome))
+            results.extend(entry(f"{path}#{number} {part.label}".rstrip(), part)
+                           for number, part in enumerate(outcome.parts, start=1))
+            if not outcome.ok:
+                worst = 1
+            progress.advance()
     if args.json:
         print(json.dumps(results, ensure_ascii=False, indent=2))
     else:
@@ -261,21 +280,6 @@ def cmd_validate(args: argparse.Namespace) -> int:
             for f in item["findings"]:
                 print("  " + _finding_line(Finding.from_dict(f)))
     return worst
-
-
-def _check_part(checker: Any, part: Part, label: str, trusted: bool) -> tuple[str | None, CheckResult]:
-    """A part of a container as the pipeline would take it: attachments kept, refused entries rejected; ``trusted``
-    when the container writes its parts in a format of its own (a ZIP's entries are the sender's bytes)."""
-    from gateway.pipeline import check_bytes
-
-    if part.kind == "attachment":
-        return "attachment", CheckResult(validated=True)
-    if part.kind == "refused":
-        return None, CheckResult(list(part.findings))
-    if part.opener is not None:
-        with part.opener() as stream:
-            return check_bytes(checker, stream.read(), label, part.kind, trusted)
-    return check_bytes(checker, part.data, label, part.kind, trusted)
 
 
 def _validate_erp(args: argparse.Namespace) -> int:
@@ -297,6 +301,29 @@ def _validate_erp(args: argparse.Namespace) -> int:
             for f in item["findings"]:
                 print("  " + _finding_line(Finding.from_dict(f)))
     return 0 if all(item["valid"] for item in results) else 1
+
+
+def cmd_config_check(args: argparse.Namespace) -> int:
+    from gateway.app import load_settings, probe
+    from gateway.config_check import SYMBOLS, exit_code, run_checks
+    from gateway.web.settings import web_settings
+
+    settings = load_settings(args.config)  # a key that is wrong, core or adapter's, stops here, named (exit 2)
+    logs.configure("error", "console")
+
+    def web() -> str:
+        checked = web_settings(settings)
+        return f"{checked.host}:{checked.port}"
+
+    checks = run_checks(settings, args.connect, probe, extra={"web": web})
+    if args.json:
+        print(json.dumps([c.to_dict() for c in checks], ensure_ascii=False, indent=2))
+    else:
+        print(f"{Path(args.config).resolve()}: claves válidas / keys valid")
+        width = max(len(c.subject) for c in checks)
+        for c in checks:
+            print(f"{SYMBOLS[c.status]} {c.subject:{width}}  {c.message}")
+    return exit_code(checks)
 
 
 def cmd_mappings_check(args: argparse.Namespace) -> int:
@@ -537,6 +564,21 @@ def cmd_catalogs_info(args: argparse.Namespace) -> int:
     for entry in report["sat_data"]:
         state = f"{entry['path']} ({entry['rows']} filas)" if entry["configured"] else "no configurada"
         print(f"  {entry['key']:32} {state}; {', '.join(entry['codes'])}")
+    return 0
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    from gateway import starter
+
+    try:
+        answers, warnings = starter.gather(args.rfc, args.program, args.inbox, args.outbox, starter.terminal_ask())
+        config = starter.create(args.dir.resolve(), answers)
+    except starter.StarterError as exc:
+        print(f"immex-gateway init: {exc}", file=sys.stderr)
+        return 2
+    for line in warnings:
+        print(line, file=sys.stderr)
+    print("\n".join(starter.next_steps(config, starter.console_command())))
     return 0
 
 

@@ -12,10 +12,12 @@ rest of each source and sink table is kept raw for its adapter, which checks it 
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 import socket
 import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -192,6 +194,12 @@ def load(path: str | Path) -> Settings:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError(f"configuration file not found: {path}") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: is a folder; give the configuration file (gateway.toml) in it") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot be read: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start})") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
     return from_dict(raw, path.resolve().parent)
@@ -202,7 +210,8 @@ def from_dict(raw: dict[str, Any], base_dir: Path) -> Settings:
                  "archives", "limits"}
     for key in raw:
         if key not in known_top:
-            raise ConfigError(f"{key}: unknown section (known: {', '.join(sorted(known_top))})")
+            raise ConfigError(f"{key}: unknown section{did_you_mean(key, known_top)} "
+                              f"(known: {', '.join(sorted(known_top))})")
     gw = _table(raw, "gateway")
     _only(gw, "gateway", {"data_dir", "company_rfc", "immex_program", "correlation_timeout", "poll_interval", "node",
                           "lease_ttl"})
@@ -210,8 +219,7 @@ def from_dict(raw: dict[str, Any], base_dir: Path) -> Settings:
     store = _table(raw, "store")
     _only(store, "store", {"url"})
     store_url = store.get("url") or f"sqlite:///{data_dir / 'gateway.db'}"
-    if not isinstance(store_url, str) or not store_url.startswith(("sqlite:///", "postgresql://")):
-        raise ConfigError(f"store.url: '{store_url}' must start with sqlite:/// or postgresql://")
+    _check_store_url(store_url)
     if store_url.startswith("sqlite:///"):
         db_path = store_url[len("sqlite:///"):]
         store_url = f"sqlite:///{_path(base_dir, db_path)}"
@@ -265,6 +273,22 @@ def from_dict(raw: dict[str, Any], base_dir: Path) -> Settings:
     _unique([s.name for s in settings.sources], "source")
     _unique([s.name for s in settings.sinks], "sink")
     return settings
+
+
+STORE_SCHEMES = ("sqlite", "postgresql")  # postgresql: several nodes on one store
+
+
+def _check_store_url(url: Any) -> None:
+    """Scheme only: the URL itself may hold a password, so it is never quoted back."""
+    supported = "sqlite:///PATH or postgresql://user@host/database"
+    if not isinstance(url, str) or "://" not in url:
+        raise ConfigError(f"store.url: must be a URL: {supported}")
+    scheme = url.split("://", 1)[0]
+    if scheme not in STORE_SCHEMES:
+        raise ConfigError(f"store.url: scheme `{scheme}://` is not supported{did_you_mean(scheme, STORE_SCHEMES)} "
+                          f"({supported})")
+    if scheme == "sqlite" and not url.startswith("sqlite:///"):
+        raise ConfigError("store.url: a SQLite store is sqlite:///PATH (three slashes; four for an absolute path)")
 
 
 #: [validation] keys naming local copies of SAT-side lists -> provider name (gateway.kinds.cfdi.satdata)
@@ -376,10 +400,27 @@ def _array(raw: dict[str, Any], key: str) -> list[dict[str, Any]]:
     return value
 
 
+def did_you_mean(word: str, known: Iterable[str]) -> str:
+    """`` — did you mean `poll_interval`?`` for the known name closest to a mistyped one, else ``""``.
+
+    One helper for every table: core sections, and the options each adapter checks for itself.
+    """
+    match = difflib.get_close_matches(word, list(known), n=1, cutoff=0.6)
+    if not match and word.lower() != word:
+        match = difflib.get_close_matches(word.lower(), list(known), n=1, cutoff=0.6)
+    return f" — ¿quiso decir / did you mean `{match[0]}`?" if match else ""
+
+
+def unknown_key(where: str, key: str, allowed: Iterable[str]) -> ConfigError:
+    """The error for a key a table does not have, naming the closest known key and all of them."""
+    allowed = sorted(allowed)
+    return ConfigError(f"{where}.{key}: unknown key{did_you_mean(key, allowed)} (known: {', '.join(allowed)})")
+
+
 def _only(table: dict[str, Any], where: str, allowed: set[str]) -> None:
     for key in table:
         if key not in allowed:
-            raise ConfigError(f"{where}.{key}: unknown key (known: {', '.join(sorted(allowed))})")
+            raise unknown_key(where, key, allowed)
 
 
 def _required_str(entry: dict[str, Any], key: str, where: str) -> str:

@@ -10,6 +10,8 @@
     ├── ReferenceDataError            data a kind needs is missing or wrong: SAT schemas (SatFilesMissing),
     │                                 catalogs (CatalogsMissing), SAT lists (SatDataError), ERP mappings
     │                                 (MappingError); each defined beside the kind that reads the data
+    ├── ResourceError                 a folder, file, store, server or database cannot be used at start-up or
+    │                                 in a command; the message names it (gateway/exits.py: exit 3)
     ├── TransitionRefused (ValueError)  a state change the document state machine does not allow (a bug)
     ├── ActionRefused                 an operator action does not apply to this document (gateway/operations.py)
     └── UserError (ValueError)        a web user cannot be created or changed (gateway/web/auth.py)
@@ -23,6 +25,8 @@ This module imports nothing from the project, so every module (``gateway.config`
 """
 
 from __future__ import annotations
+
+import errno
 
 
 class GatewayError(Exception):
@@ -62,3 +66,37 @@ class ReferenceDataError(GatewayError):
 
 class TransitionRefused(GatewayError, ValueError):
     """A document state change that the state machine does not allow (``gateway.store.states``)."""
+
+
+class ResourceError(GatewayError):
+    """``resource`` (``gateway.data_dir /srv/immex/var``, ``store …``, ``sink 'x'`` …) cannot be used: ``reason``."""
+
+    def __init__(self, resource: str, reason: str) -> None:
+        super().__init__(f"{resource}: {reason}")
+        self.resource = resource
+        self.reason = reason
+
+
+_REASONS = {
+    errno.ENOENT: "no existe / does not exist",
+    errno.EACCES: "permiso denegado / permission denied",
+    errno.EPERM: "operación no permitida / not permitted",
+    errno.EEXIST: "ya existe y no es una carpeta / exists and is not a folder",
+    errno.ENOTDIR: "una parte de la ruta no es una carpeta / a part of the path is not a folder",
+    errno.EISDIR: "es una carpeta, se esperaba un archivo / is a folder, a file was expected",
+    errno.ENOSPC: "disco lleno / no space left on device",
+    errno.EROFS: "sistema de archivos de solo lectura / read-only file system",
+    errno.ECONNREFUSED: "conexión rechazada / connection refused",
+    errno.EHOSTUNREACH: "servidor inalcanzable / host unreachable",
+    errno.ENETUNREACH: "red inalcanzable / network unreachable",
+    errno.ETIMEDOUT: "tiempo de espera agotado / timed out",
+    errno.EADDRINUSE: "la dirección ya está en uso / address already in use",
+    errno.EADDRNOTAVAIL: "la dirección no es de esta máquina / address not available",
+}
+
+
+def os_reason(exc: OSError) -> str:
+    """An ``OSError``'s reason in the operator's words (Spanish first), without the path."""
+    if exc.errno in _REASONS:
+        return _REASONS[exc.errno]
+    return exc.strerror or str(exc) or type(exc).__name__

@@ -49,7 +49,7 @@ def record(gw: Runtime, source_name: str, filename: str, sha256: str, size: int,
         for doc in earlier:
             if doc.source_name == source_name and doc.filename == filename and doc.source_acked_at is None \
                     and replaces_id is None and parent_id is None:
-                log.info("resuming interrupted intake", document_id=doc.id, file=filename)
+                log.info("resuming interrupted intake", document_id=doc.id, source=source_name, file=filename)
                 return doc.id
         original = next((d for d in earlier if d.state != "duplicate" and d.replaces_id is None), None) \
             if replaces_id is None else None
@@ -62,10 +62,12 @@ def record(gw: Runtime, source_name: str, filename: str, sha256: str, size: int,
         if original is not None:
             doc.state, doc.duplicate_of, doc.kind = "duplicate", original.id, original.kind
             store.insert_document(doc, actor, "intake", reason=f"byte-identical to document {original.id}")
-            log.info("duplicate received", document_id=doc.id, duplicate_of=original.id, file=filename)
+            log.info("duplicate received", document_id=doc.id, source=source_name, duplicate_of=original.id,
+                     file=filename)
         else:
             store.insert_document(doc, actor, "intake")
-            log.info("document received", document_id=doc.id, file=filename, sha256=sha256, size=size)
+            log.info("document received", document_id=doc.id, source=source_name, file=filename, sha256=sha256,
+                     size=size)
         if size == 0 and doc.state == "received":
             store.add_findings(doc.id, [error("FILE-EMPTY", "El archivo está vacío (0 bytes).")])
             store.set_state(doc.id, "rejected", actor, "validate", reason="FILE-EMPTY")

@@ -25,6 +25,7 @@ from gateway.canonical import envelope
 from gateway.faults import crash_point
 from gateway.findings import error
 from gateway.links import links as links_of
+from gateway.logs import redact_text
 from gateway.ports import Outgoing, Sink, SinkError
 from gateway.runtime import Runtime
 from gateway.store.base import Delivery, now
@@ -132,18 +133,19 @@ def record(gw: Runtime, job: Job, failure: SinkError | None) -> None:
     document_id, sink_name = job.delivery.document_id, job.delivery.sink
     attempts = job.delivery.attempts + 1
     if failure is not None:
+        message = redact_text(str(failure))  # stored, shown on the page and logged: a server may quote secrets
         if failure.retryable:  # a refused document is the document's fault, not the sink's
-            gw.health.failed("sink", sink_name, str(failure))
+            gw.health.failed("sink", sink_name, message)
         if not failure.retryable or attempts >= job.config.max_attempts:
-            _dead(gw, document_id, sink_name, attempts, str(failure))
+            _dead(gw, document_id, sink_name, attempts, message)
             return
         delay = backoff(attempts, base=job.config.backoff_base, cap=job.config.backoff_max)
         if failure.retry_after is not None:
             delay = max(delay, min(failure.retry_after, RETRY_AFTER_CAP))
         next_at = (datetime.now(UTC) + timedelta(seconds=delay)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-        store.record_delivery(document_id, sink_name, "pending", attempts, next_at, str(failure), None)
+        store.record_delivery(document_id, sink_name, "pending", attempts, next_at, message, None)
         log.warning("delivery failed, will retry", document_id=document_id, sink=sink_name, attempts=attempts,
-                    retry_in_s=round(delay, 2), error=str(failure))
+                    retry_in_s=round(delay, 2), error=message)
         return
     gw.health.ok("sink", sink_name)
     stamp = now()

@@ -133,17 +133,23 @@ def process(gw: Runtime, document_id: str) -> str:
         structlog.contextvars.unbind_contextvars("document_id")
 
 
-def process_pending(gw: Runtime) -> int:
-    """Process until nothing is in progress (a container's parts are processed in the same pass)."""
+def process_pending(gw: Runtime, report: Callable[[int, int], None] | None = None) -> int:
+    """Process until nothing is in progress (a container's parts are processed in the same pass).
+
+    ``report(done, total)`` after each document, for a progress line (the total grows as containers split).
+    """
     count, seen = 0, set()
     while True:
         batch = [i for i in gw.store.ids_in_states(IN_PROGRESS) if i not in seen]
         if not batch:
             return count
+        total = count + len(batch)
         for document_id in batch:
             seen.add(document_id)
             _process_guarded(gw, document_id)
             count += 1
+            if report is not None:
+                report(count, total)
 
 
 def _process_guarded(gw: Runtime, document_id: str) -> None:

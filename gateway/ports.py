@@ -15,7 +15,9 @@ overriding, and a reader of this file sees the whole contract:
   ``retryable`` decides between backoff and dead letter.
 
 Each adapter also checks its own configuration keys (``check_options``, called at start-up through
-``adapters/registry.py``): a new transport is one file plus one registry line.
+``adapters/registry.py``): a new transport is one file plus one registry line. It may say what
+``immex-gateway config check`` should report about it (``probe``: its files and secrets readable; with
+``connect``, its server tried once; never a side effect a running gateway would notice).
 """
 
 from __future__ import annotations
@@ -173,6 +175,11 @@ class SourceBase:
     def check_options(cls, options: dict[str, Any], where: str, context: ConfigContext) -> dict[str, Any]:
         return options
 
+    @classmethod
+    def probe(cls, config: SourceConfig, connect: bool) -> str:
+        """One line for ``config check``; raises (ConfigError, ResourceError, OSError…) what is wrong."""
+        return "claves válidas / keys valid"
+
     def poll(self) -> list[IncomingFile]:
         raise NotImplementedError
 
@@ -213,6 +220,11 @@ class SinkBase:
     @classmethod
     def check_options(cls, options: dict[str, Any], where: str, context: ConfigContext) -> dict[str, Any]:
         return options
+
+    @classmethod
+    def probe(cls, config: SinkConfig, connect: bool) -> str:
+        """One line for ``config check``; raises (ConfigError, ResourceError, OSError…) what is wrong."""
+        return "claves válidas / keys valid"
 
     def deliver(self, item: Outgoing) -> None:
         raise NotImplementedError

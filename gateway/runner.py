@@ -11,6 +11,7 @@ from __future__ import annotations
 import signal
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC
 
@@ -27,6 +28,10 @@ class LeaseHeld(GatewayError):
     """``run --once`` on a shared store while another node holds the pipeline's lease."""
 
 
+#: ``report(stage, done, total)``: how far ``run_once`` is, for a progress line (take, process, deliver)
+Report = Callable[[str, int, int], None]
+
+
 @dataclass
 class RunStats:
     taken: int = 0
@@ -35,9 +40,9 @@ class RunStats:
     errors: list[str] = field(default_factory=list)
 
 
-def intake_once(gw: Runtime, stats: RunStats) -> int:
+def intake_once(gw: Runtime, stats: RunStats, report: Report | None = None) -> int:
     """One pass over every source. A failing source is logged and skipped; it never blocks the others."""
-    taken = 0
+    taken, listed = 0, 0
     for source in gw.sources:
         try:
             items = source.poll()
@@ -47,13 +52,17 @@ def intake_once(gw: Runtime, stats: RunStats) -> int:
             gw.health.failed("source", source.name, str(exc))
             continue
         gw.health.ok("source", source.name)
-        for item in items:
+        items = list(items)
+        listed += len(items)
+        for number, item in enumerate(items, start=listed - len(items) + 1):
             try:
                 if intake.take(gw, source, item):
                     taken += 1
             except OSError as exc:
                 log.error("intake failed, file left at source", source=source.name, file=item.name, error=str(exc))
                 stats.errors.append(f"{source.name}/{item.name}: {exc}")
+            if report is not None:
+                report("take", number, listed)
     stats.taken += taken
     return taken
 
@@ -62,33 +71,39 @@ def _unstable_files(gw: Runtime) -> bool:
     return any(source.pending() for source in gw.sources)
 
 
-def run_once(gw: Runtime, drain_timeout: float = 30.0) -> RunStats:
+def run_once(gw: Runtime, drain_timeout: float = 30.0, report: Report | None = None) -> RunStats:
     """Take what is there now, process, deliver, answer; on a shared store only while holding the lease."""
     if lease.shared(gw) and (holder := lease.holder_now(gw)) != gw.settings.node:
         raise LeaseHeld(f"el nodo {holder} procesa este almacén ahora / node {holder} is running the pipeline of this "
                         f"store (lease '{lease.NAME}')")
     heartbeat = lease.Heartbeat(gw).start()
     try:
-        return _run_once(gw, drain_timeout)
+        return _run_once(gw, drain_timeout, report)
     finally:
         heartbeat.stop()
 
 
-def _run_once(gw: Runtime, drain_timeout: float) -> RunStats:
+def _run_once(gw: Runtime, drain_timeout: float, report: Report | None) -> RunStats:
     stats = RunStats()
     longest_stable = max((s.stable_time for s in gw.sources), default=0.0)
     deadline = time.monotonic() + max(5.0, longest_stable * 6)
-    intake_once(gw, stats)
+    intake_once(gw, stats, report)
     while _unstable_files(gw) and time.monotonic() < deadline:
         time.sleep(max(0.05, longest_stable / 2))
-        intake_once(gw, stats)
+        intake_once(gw, stats, report)
     deliveries = DeliveryLoop(gw).start()  # delivers what becomes ready while the rest is still processed
     try:
-        stats.processed += pipeline.process_pending(gw)
+        stats.processed += pipeline.process_pending(
+            gw, (lambda done, total: report("process", done, total)) if report else None)
         correlate.resolve_timeouts(gw)
         deliveries.poke()
         drain_deadline = time.monotonic() + drain_timeout
-        while gw.store.pending_delivery_count() and time.monotonic() < drain_deadline and deliveries.failed is None:
+        to_deliver = gw.store.pending_delivery_count()
+        while (pending := gw.store.pending_delivery_count()) and time.monotonic() < drain_deadline \
+                and deliveries.failed is None:
+            if report is not None:
+                to_deliver = max(to_deliver, pending)
+                report("deliver", to_deliver - pending, to_deliver)
             time.sleep(min(0.2, max(0.02, _seconds_until(gw.store.next_delivery_at()))))
     finally:
         deliveries.stop()

@@ -13,6 +13,7 @@ from typing import Protocol
 
 from gateway.archive import Archive
 from gateway.config import NotifyConfig, Settings, SinkConfig, SourceConfig
+from gateway.errors import ResourceError, os_reason
 from gateway.health import HealthMonitor
 from gateway.kinds import KindRegistry
 from gateway.ports import Mailer, Sink, Source
@@ -34,7 +35,10 @@ class Runtime:
                  sinks: dict[str, Sink] | None = None) -> None:
         self.settings = settings
         self.actor = actor
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            settings.data_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ResourceError(f"gateway.data_dir {settings.data_dir}", os_reason(exc)) from None
         self.store: Store = open_store(settings.store_url)
         self.archive = Archive(settings.archive_dir)
         self.health = HealthMonitor(self.store)

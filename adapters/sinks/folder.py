@@ -13,6 +13,7 @@ from pathlib import Path, PurePath
 from typing import Any
 
 from gateway.config import SinkConfig, _only, _path, _required_str
+from gateway.config_check import folder_usable
 from gateway.ports import ConfigContext, ConfigError, Outgoing, SinkBase, SinkError
 
 
@@ -33,6 +34,11 @@ class FolderSink(SinkBase):
         self.path: Path = config.options["path"]
         self.content: str = config.options.get("content", "canonical")
         self.path.mkdir(parents=True, exist_ok=True)
+
+    @classmethod
+    def probe(cls, config: SinkConfig, connect: bool) -> str:  # noqa: ARG003
+        """What ``config check`` reports: the folder can be written (or made)."""
+        return folder_usable(config.options["path"])
 
     def target(self, item: Outgoing) -> Path:
         if self.content == "original":

@@ -30,6 +30,7 @@ import httpx
 
 from adapters.secrets import read_secret
 from gateway.config import SinkConfig, _only, _path, parse_duration
+from gateway.errors import ResourceError
 from gateway.ports import ConfigContext, ConfigError, Outgoing, SinkBase, SinkError
 
 HTTP_KEYS = {"url", "token_env", "token_file", "client_cert_file", "client_key_file", "ca_file", "verify", "timeout",
@@ -124,6 +125,25 @@ class HttpSink(SinkBase):
 
     def close(self) -> None:
         self._client.close()
+
+    @classmethod
+    def probe(cls, config: SinkConfig, connect: bool) -> str:
+        """What ``config check`` reports: token and TLS files readable; with ``connect``, one OPTIONS request
+        (nothing is sent): any answer shows the server, TLS and the route are there; 401/403 is a refused token."""
+        sink = cls(config)
+        try:
+            if not connect:
+                return f"{sink.shown_url}: token y certificados legibles / token and TLS files readable"
+            try:
+                response = sink._client.request("OPTIONS", sink.url)
+            except httpx.HTTPError as exc:
+                raise ResourceError(sink.shown_url, f"{type(exc).__name__}: {_first_line(exc)}") from None
+            if response.status_code in (401, 403):
+                raise ResourceError(sink.shown_url, f"HTTP {response.status_code}: el servidor rechaza el token / "
+                                                    "the server refuses the token")
+            return f"{sink.shown_url}: responde / answers (HTTP {response.status_code} a OPTIONS)"
+        finally:
+            sink.close()
 
     def _post(self, url: str, body: bytes, headers: dict[str, str]) -> httpx.Response:
         try:

@@ -17,6 +17,7 @@ from typing import Any
 from adapters.sftp_endpoint import endpoint_from_options
 from adapters.sftp_options import sink_options
 from adapters.sftp_session import Session, upload
+from adapters.sftp_session import probe as sftp_probe
 from gateway import logs
 from gateway.config import SinkConfig
 from gateway.ports import ConfigContext, Outgoing, SinkBase, SinkError
@@ -39,6 +40,12 @@ class SftpSink(SinkBase):
         self.session = Session(self.endpoint)
         self.remote_path: str = options["remote_path"]
         self.content: str = options.get("content", "canonical")
+
+    @classmethod
+    def probe(cls, config: SinkConfig, connect: bool) -> str:
+        """What ``config check`` reports: key and secrets readable; with ``connect``, login and remote_path."""
+        endpoint = endpoint_from_options(config.options, f"sink '{config.name}'")
+        return sftp_probe(endpoint, [config.options["remote_path"]], connect)
 
     def target(self, item: Outgoing) -> str:
         if self.content == "original":

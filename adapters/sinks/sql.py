@@ -22,7 +22,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import JSONB
 
 from adapters.secrets import read_secret
-from gateway.config import SinkConfig, _only, _path
+from gateway.config import SinkConfig, _only, _path, did_you_mean
+from gateway.errors import ResourceError
 from gateway.ports import ConfigContext, ConfigError, Outgoing, SinkBase, SinkError
 
 SQL_KEYS = {"url", "url_env", "url_file", "table", "schema"}
@@ -75,10 +76,12 @@ class SqlSink(SinkBase):
     def __init__(self, config: SinkConfig) -> None:
         options = config.options
         self.name = config.name
-        url = options.get("url") or read_secret(options, f"sink '{config.name}'", "url")
+        where = f"sink '{config.name}'"
+        url = options.get("url") or read_secret(options, where, "url")
         if not url:  # check_options requires one of url, url_env, url_file
-            raise ConfigError(f"sink '{config.name}'.url: give one of url, url_env or url_file")
-        self.engine = sa.create_engine(driver_url(url), pool_pre_ping=True)
+            raise ConfigError(f"{where}.url: give one of url, url_env or url_file")
+        key = next(k for k in ("url", "url_env", "url_file") if options.get(k))
+        self.engine = _engine(url, f"{where}.{key}")
         self.table = table(options.get("table", "immex_documents"), options.get("schema"))
         self._ready = False
         self._lock = threading.Lock()
@@ -105,6 +108,26 @@ class SqlSink(SinkBase):
     def close(self) -> None:
         self.engine.dispose()
 
+    @classmethod
+    def probe(cls, config: SinkConfig, connect: bool) -> str:
+        """What ``config check`` reports: a usable URL; with ``connect``, a login, ``SELECT 1`` and the table."""
+        sink = cls(config)
+        shown = sink.engine.url.render_as_string(hide_password=True)
+        try:
+            if not connect:
+                return f"{shown}: URL utilizable / usable URL"
+            try:
+                with sink.engine.connect() as connection:
+                    connection.execute(sa.text("SELECT 1"))
+                    present = sa.inspect(connection).has_table(sink.table.name, schema=sink.table.schema)
+            except sa_exc.SQLAlchemyError as exc:
+                raise ResourceError(shown, _message(exc)) from None
+            table = f"tabla {sink.table.fullname} " + ("existe / exists" if present else
+                                                       "se creará / will be created at the first delivery")
+            return f"{shown}: conectado / connected; {table}"
+        finally:
+            sink.close()
+
     def _insert(self) -> sa.sql.Insert:
         dialect = self.engine.dialect.name
         if dialect == "postgresql":
@@ -120,6 +143,22 @@ class SqlSink(SinkBase):
             if not self._ready:
                 self.table.create(self.engine, checkfirst=True)
                 self._ready = True
+
+
+SCHEMES = ("postgresql", "sqlite")  # the drivers installed with the gateway (psycopg 3, Python's sqlite3)
+
+
+def _engine(url: str, key: str) -> sa.Engine:
+    """The engine for ``url`` (no connection yet); ConfigError naming ``key`` for a URL it cannot use."""
+    scheme = url.split("://", 1)[0] if "://" in url else ""
+    if scheme.split("+", 1)[0] not in SCHEMES:
+        shown = f"`{scheme}://`" if scheme else "a value that is not a URL"
+        raise ConfigError(f"{key}: {shown} is not a database this gateway can write to "
+                          f"(postgresql://user@host/db or sqlite:///PATH){did_you_mean(scheme, SCHEMES)}")
+    try:
+        return sa.create_engine(driver_url(url), pool_pre_ping=True)
+    except (sa_exc.ArgumentError, ImportError) as exc:
+        raise ConfigError(f"{key}: not a usable database URL ({type(exc).__name__})") from None
 
 
 def driver_url(url: str) -> str:

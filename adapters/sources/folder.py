@@ -19,6 +19,7 @@ from typing import Any, BinaryIO, Callable
 
 from adapters.filenames import with_suffix
 from gateway.config import SourceConfig, _only, _path, _required_str, parse_duration
+from gateway.config_check import folder_usable
 from gateway.ports import ConfigContext, ConfigError, IncomingFile, SourceBase, SourceError, WatchedFolder
 
 _TEMP_SUFFIXES = (".tmp", ".part", ".partial", ".crdownload", ".filepart")
@@ -74,6 +75,19 @@ class FolderSource(SourceBase):
         self.path.mkdir(parents=True, exist_ok=True)
         if self.after_pickup == "move" and not self.processed_path.exists():
             self.processed_path.mkdir(parents=True, exist_ok=True)  # the name is the gateway's from the start
+
+    @classmethod
+    def probe(cls, config: SourceConfig, connect: bool) -> str:  # noqa: ARG003 - a folder is always "connected"
+        """What ``config check`` reports: the folder is usable (or can be made) and how much waits in it."""
+        path: Path = config.options["path"]
+        message = folder_usable(path)
+        processed = config.options.get("processed_path")
+        if processed and config.options.get("after_pickup", "move") == "move":
+            folder_usable(processed)
+        if path.is_dir():
+            waiting = sum(1 for entry in path.iterdir() if entry.is_file() and not entry.name.startswith("."))
+            message += f"; {waiting} archivo(s) esperando / waiting"
+        return message
 
     def poll(self) -> list[IncomingFile]:
         now = self._clock()
@@ -238,3 +252,4 @@ def _unlink_quietly(path: Path) -> None:
         os.unlink(path)
     except FileNotFoundError:
         pass
+

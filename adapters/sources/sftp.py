@@ -35,6 +35,7 @@ from adapters.filenames import with_suffix
 from adapters.sftp_endpoint import endpoint_from_options
 from adapters.sftp_options import source_options
 from adapters.sftp_session import RemotePathError, Session, exists, makedirs, upload
+from adapters.sftp_session import probe as sftp_probe
 from adapters.sources.folder import printable_name
 from gateway import logs
 from gateway.config import SourceConfig
@@ -86,6 +87,12 @@ class SftpSource(SourceBase):
         self._folders_made: set[str] = set()
         self._last_listing = float("-inf")
         self._clean_staging()
+
+    @classmethod
+    def probe(cls, config: SourceConfig, connect: bool) -> str:
+        """What ``config check`` reports (no staging folder touched: a running gateway may be using it)."""
+        endpoint = endpoint_from_options(config.options, f"source '{config.name}'")
+        return sftp_probe(endpoint, list(config.options["remote_path"]), connect)
 
     # -- the Source interface ---------------------------------------------------------------------------
     def poll(self) -> list[IncomingFile]:

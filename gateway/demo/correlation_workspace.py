@@ -10,6 +10,7 @@ from gateway.app import Gateway
 from gateway.config import load
 from gateway.correlation import correlate
 from gateway.demo import scenario
+from gateway.progress import Progress, stage_reporter
 
 _CONFIG = """# Correlation demo: pedimentos, COVEs and export CFDIs of one IMMEX plant (immex-gateway demo).
 [gateway]
@@ -64,7 +65,8 @@ def run_correlation_demo(root: Path, command: str = "immex-gateway") -> None:
           f"{root / 'inbox'}, en desorden) —")
     gw = Gateway(load(config))
     try:
-        runner.run_once(gw)
+        with Progress(0, "tomando archivos") as progress:  # drawn only when stdout is a terminal
+            runner.run_once(gw, report=stage_reporter(progress) if progress.enabled else None)
         waiting = len(gw.store.list_documents(["pending"]))
         print(f"Tras la primera pasada: {waiting} documento(s) esperan su contraparte (estado pending).")
         print("Simulando que pasan 72 h (correlation_timeout) sin que llegue lo que falta …")

@@ -19,6 +19,7 @@ from lxml import etree
 from gateway import runner
 from gateway.app import Gateway
 from gateway.config import load
+from gateway.progress import Progress, stage_reporter
 
 CCE = "{http://www.sat.gob.mx/ComercioExterior20}"
 
@@ -140,12 +141,17 @@ def _start_receiver(root: Path, config: Path):  # noqa: ANN202
 
 def run_demo(root: Path) -> int:
     root = root.resolve()
+    if root.exists() and any(root.iterdir()) and not _is_demo_workspace(root):  # the demo starts from scratch
+        print(f"immex-gateway demo: {root} ya existe y no es un espacio de demostración; no se borra. Elija otra "
+              f"carpeta con --dir / exists and is not a demo workspace: left untouched", file=sys.stderr)
+        return 2
     print(f"Preparando el espacio de trabajo de demostración en {root} …")
     config = build_workspace(root)
     server, db, port = _start_receiver(root, config)
     gw = Gateway(load(config))
     try:
-        stats = runner.run_once(gw)
+        with Progress(0, "tomando archivos") as progress:  # drawn only when stdout is a terminal
+            stats = runner.run_once(gw, report=stage_reporter(progress) if progress.enabled else None)
         forwarded = gw.store.list_documents(["forwarded"])
         rejected = gw.store.list_documents(["rejected"])
         duplicates = gw.store.list_documents(["duplicate"])
@@ -183,6 +189,14 @@ def run_demo(root: Path) -> int:
 
     run_correlation_demo(root / "correlacion", _command())
     return 0
+
+
+def _is_demo_workspace(root: Path) -> bool:
+    """A folder an earlier ``demo`` made (its configuration starts with the demo's own header)."""
+    try:
+        return (root / "gateway.toml").read_text(encoding="utf-8").startswith(_CONFIG.split("\n", 1)[0])
+    except OSError:
+        return False
 
 
 def _command() -> str:

@@ -8,14 +8,24 @@ from gateway.store.sqlite import SqliteStore
 
 
 def open_store(url: str) -> Store:
-    """The one place an implementation is chosen; everything else names only ``Store``."""
+    """The one place an implementation is chosen; ConfigError for a kind of store this version lacks,
+    ResourceError (naming it) for a store that cannot be opened. Everything else names only ``Store``."""
+    import sqlite3
+
+    from gateway.errors import ConfigError, ResourceError
+
     if url.startswith("sqlite:///"):
-        return SqliteStore.from_url(url)
+        try:
+            return SqliteStore.from_url(url)
+        except sqlite3.Error as exc:  # a folder in its place, no permission, not a database, disk full…
+            raise ResourceError(f"store {url[len('sqlite:///'):]}", str(exc)) from None
     if url.startswith(("postgresql://", "postgres://")):
         from gateway.store.postgres import PostgresStore  # psycopg loads only where it is used
 
         return PostgresStore.from_url(url)
-    raise ValueError(f"store.url: '{url}' must start with sqlite:/// or postgresql://")
+    scheme = url.split("://", 1)[0]
+    raise ConfigError(f"store.url: `{scheme}://` stores are not available in this version (sqlite:///PATH and "
+                      "postgresql://… are)")
 
 
 __all__ = ["Document", "Store", "open_store", "now"]

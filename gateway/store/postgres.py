@@ -29,7 +29,7 @@ from typing import Any
 import psycopg
 from psycopg.rows import RowMaker
 
-from gateway.errors import GatewayError
+from gateway.errors import ResourceError
 from gateway.store.base import now
 from gateway.store.sqlite import SqliteStore, _statements, migrations
 
@@ -38,7 +38,7 @@ _WRITE_LOCK = 0x494D4D4558_01  # "IMMEX" 1: one write transaction at a time
 _MIGRATE_LOCK = 0x494D4D4558_02  # "IMMEX" 2: one node migrates
 
 
-class StoreUnavailable(GatewayError):
+class StoreUnavailable(ResourceError):
     """The database cannot be reached or refuses the login: said with the server's name, never a traceback."""
 
 
@@ -93,8 +93,7 @@ class _Connection:
         try:
             self.raw = psycopg.connect(url, autocommit=True, connect_timeout=10)
         except psycopg.OperationalError as exc:
-            raise StoreUnavailable(f"store.url: cannot connect to PostgreSQL ({_server(url)}): "
-                                   f"{_first_line(exc)}") from None
+            raise StoreUnavailable(f"store PostgreSQL {_server(url)}", _first_line(exc)) from None
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> psycopg.Cursor[Row]:
         cursor = self.raw.cursor(row_factory=_row_factory)

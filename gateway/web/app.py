@@ -153,8 +153,12 @@ def serve(settings: Settings, host: str | None = None, port: int | None = None) 
     import uvicorn
 
     web = web_settings(settings)
+    from gateway.app import Gateway
+
+    Gateway(settings, actor="web").close()  # an unusable store or data_dir stops here, named, not in a page
     app = create_app(settings, web)
     host, port = host or web.host, port or web.port
     log.info("serving", host=host, port=port)
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False, server_header=False,
+                log_config=None,  # uvicorn's records go through gateway.logs (one format, secrets masked)
                 proxy_headers=False, timeout_graceful_shutdown=10)

@@ -7,7 +7,7 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
-from gateway.config import ConfigError, Settings, _path, parse_duration
+from gateway.config import ConfigError, Settings, _path, parse_duration, unknown_key
 
 SECRET_ENV = "IMMEX_GATEWAY_SECRET_KEY"
 
@@ -29,7 +29,7 @@ def web_settings(settings: Settings) -> WebSettings:
     known = set(WebSettings.__dataclass_fields__)
     for key in raw:
         if key not in known:
-            raise ConfigError(f"web.{key}: unknown key (known: {', '.join(sorted(known))})")
+            raise unknown_key("web", key, known)
     web = WebSettings()
     if "host" in raw:
         if not isinstance(raw["host"], str) or not raw["host"]:
@@ -63,12 +63,18 @@ def secret_key(settings: Settings, web: WebSettings) -> str:
     path = web.secret_key_file or settings.data_dir / "web-secret-key"
     if web.secret_key_file is not None and not path.is_file():
         raise ConfigError(f"web.secret_key_file: {path} does not exist")
-    if not path.is_file():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as out:
-            out.write(secrets.token_urlsafe(48))
-    key = path.read_text(encoding="utf-8").strip()
+    key_name = "web.secret_key_file" if web.secret_key_file is not None else "gateway.data_dir"
+    try:
+        if not path.is_file():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as out:
+                out.write(secrets.token_urlsafe(48))
+        key = path.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        from gateway.errors import ResourceError, os_reason
+
+        raise ResourceError(f"{key_name} {exc.filename or path}", os_reason(exc)) from None
     if len(key) < 32:
         raise ConfigError(f"web.secret_key_file: {path} holds fewer than 32 characters")
     return key
