@@ -11,6 +11,7 @@ import os
 import re
 import tomllib
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +67,15 @@ class SinkConfig:
     concurrency: int = 4                # deliveries in flight at once to this sink
 
 
+@dataclass(frozen=True)
+class ImmexSettings:
+    """``[immex]``: the company facts that move the return clock, and whether discharges wait for originals."""
+
+    program_valid_until: date | None = None  # activo fijo may stay until the program's validity ends
+    certified: bool = False                  # empresa certificada (RGCE 7.3.3 fr. XXV): insumos 36 months
+    wait_for_originals: bool = True          # a discharge (512) waits correlation_timeout for its original
+
+
 @dataclass
 class Settings:
     base_dir: Path
@@ -90,6 +100,7 @@ class Settings:
     tolerances: dict[str, str] = field(default_factory=dict)
     correlation: CorrelationSettings = field(default_factory=CorrelationSettings)
     web: dict[str, Any] = field(default_factory=dict)  # [web] table, checked by gateway/web/settings.py
+    immex: ImmexSettings = field(default_factory=lambda: ImmexSettings())
 
     @property
     def archive_dir(self) -> Path:
@@ -118,7 +129,7 @@ def load(path: str | Path) -> Settings:
 
 
 def from_dict(raw: dict[str, Any], base_dir: Path) -> Settings:
-    known_top = {"gateway", "store", "validation", "logging", "source", "sink", "erp", "correlation", "web"}
+    known_top = {"gateway", "store", "validation", "logging", "source", "sink", "erp", "correlation", "web", "immex"}
     for key in raw:
         if key not in known_top:
             raise ConfigError(f"{key}: unknown section (known: {', '.join(sorted(known_top))})")
@@ -172,6 +183,7 @@ def from_dict(raw: dict[str, Any], base_dir: Path) -> Settings:
         raise ConfigError("erp.mapping_dirs: must be a list of directory paths")
     settings.erp_mapping_dirs = [_path(base_dir, d) for d in mapping_dirs]
     settings.web = _table(raw, "web")
+    settings.immex = _immex(_table(raw, "immex"))
     settings.sources = [_source(entry, i, base_dir) for i, entry in enumerate(_array(raw, "source"))]
     settings.sinks = [_sink(entry, i, base_dir) for i, entry in enumerate(_array(raw, "sink"))]
     _unique([s.name for s in settings.sources], "source")
@@ -271,6 +283,22 @@ def _sink(entry: dict[str, Any], index: int, base_dir: Path) -> SinkConfig:
         raise ConfigError(f"{where}.concurrency: must be a whole number from 1 to 64")
     config.concurrency = concurrency
     return config
+
+
+def _immex(table: dict[str, Any]) -> ImmexSettings:
+    _only(table, "immex", {"program_valid_until", "certified", "wait_for_originals"})
+    until = table.get("program_valid_until")
+    if until is not None and not isinstance(until, date):
+        try:
+            until = date.fromisoformat(str(until))
+        except ValueError:
+            raise ConfigError(f"immex.program_valid_until: '{until}' must be a date (2031-12-31)") from None
+    if isinstance(until, datetime):
+        until = until.date()
+    for key in ("certified", "wait_for_originals"):
+        if key in table and not isinstance(table[key], bool):
+            raise ConfigError(f"immex.{key}: '{table[key]}' must be true or false")
+    return ImmexSettings(until, table.get("certified", False), table.get("wait_for_originals", True))
 
 
 TOLERANCES = {"usd": "1.00", "mxn": "1", "relative": "0.005"}

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import structlog
 
-from gateway import correlate, logs, xmlsafe
+from gateway import correlate, immex, logs, xmlsafe
 from gateway.app import Gateway
 from gateway.faults import crash_point
 from gateway.findings import Finding, error, info
@@ -66,17 +66,25 @@ def process(gw: Gateway, document_id: str) -> str:
                             business_key=result.business_key)
             _on_ready(gw, kind_name, document_id, result)
             _link_by_key(gw, doc, kind_name, result)
-            routed = correlate.route(gw, document_id, kind_name, result.record)  # pending for counterparts?
-            if routed is not None:
-                log.info("document correlated", kind=kind_name, state=routed, business_key=result.business_key)
-                return routed
-            sinks = [c.name for c in gw.settings.sinks]
-            store.set_state(document_id, "ready", gw.actor, "route", detail={"sinks": sinks})
-            store.enqueue(document_id, sinks, now())
-        log.info("document ready", kind=kind_name, business_key=result.business_key)
-        return "ready"
+            if immex.on_normalised(gw, doc, kind_name, result.record, result.business_key) == "pending":
+                return "pending"  # a discharge waiting for the temporary import it names
+            return route(gw, document_id, kind_name, result.record)
     finally:
         structlog.contextvars.unbind_contextvars("document_id")
+
+
+def route(gw: Gateway, document_id: str, kind_name: str | None, record: dict | None) -> str:
+    """Correlation, or straight to the outbox: inside the caller's transaction; returns the new state."""
+    store = gw.store
+    routed = correlate.route(gw, document_id, kind_name, record)  # pending for counterparts?
+    if routed is not None:
+        log.info("document correlated", kind=kind_name, state=routed)
+        return routed
+    sinks = [c.name for c in gw.settings.sinks]
+    store.set_state(document_id, "ready", gw.actor, "route", detail={"sinks": sinks})
+    store.enqueue(document_id, sinks, now())
+    log.info("document ready", kind=kind_name)
+    return "ready"
 
 
 def process_pending(gw: Gateway) -> int:

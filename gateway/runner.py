@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC
 
-from gateway import correlate, intake, logs, pipeline
+from gateway import correlate, immex, intake, logs, pipeline
 from gateway.app import Gateway
 from gateway.delivery import DeliveryLoop
 
@@ -67,6 +67,7 @@ def run_once(gw: Gateway, drain_timeout: float = 30.0) -> RunStats:
     deliveries = DeliveryLoop(gw).start()  # delivers what becomes ready while the rest is still processed
     try:
         stats.processed += pipeline.process_pending(gw)
+        immex.resolve_timeouts(gw)
         correlate.resolve_timeouts(gw)
         deliveries.poke()
         drain_deadline = time.monotonic() + drain_timeout
@@ -92,6 +93,7 @@ def run_forever(gw: Gateway, stop: threading.Event | None = None) -> RunStats:
         while not stop.is_set() and deliveries.failed is None:
             intake_once(gw, stats)
             processed = pipeline.process_pending(gw)
+            immex.resolve_timeouts(gw)
             correlate.resolve_timeouts(gw)
             if processed:
                 stats.processed += processed

@@ -16,7 +16,7 @@ from typing import Any
 
 from gateway.findings import Finding, error, has_errors
 from gateway.kinds.base import CheckResult, Part
-from gateway.kinds.pedimento import datastage, mfile, normalise, rules, vucem
+from gateway.kinds.pedimento import clock, datastage, mfile, normalise, rules, vucem
 
 _M_NAME = re.compile(r"^[mM]\d{7}\.\d{3}$")
 _LINES = re.compile(r"\(líneas (\d+)[–-]\d+\)")  # the part label names the block's lines in its M file
@@ -159,6 +159,7 @@ class PedimentoKind:
         if has_errors(findings):
             return CheckResult(findings, validated=True)
         record = normalise.build(records, origin)
+        findings.extend(clock.apply(record, self.ctx.company))  # each temporary partida's return deadline
         corrected = (record.get("rectification") or {}).get("corrects") or {}
         related = [("supersedes", corrected["key"])] if corrected.get("key") else []
         return CheckResult(findings, record, business_key=business_key(record), validated=True, related=related)
