@@ -53,7 +53,7 @@ def on_normalised(gw: Any, doc: Document, kind: str | None, record: dict[str, An
         store.add_findings(doc.id, _original_arrived(gw, doc.id, business_key, imports[0]["corrects_key"]))
     if not lines:
         return None
-    missing = sorted({line["original_key"] for line in lines if not _family(store, line["original_key"]).present})
+    missing = sorted({line["original_key"] for line in lines if not family_of(store, line["original_key"]).present})
     if missing and gw.settings.immex.wait_for_originals:
         store.put_correlation_keys(doc.id, [], [])  # not a member of any correlation group while it waits
         store.set_state(doc.id, "pending", gw.actor, "immex-wait", detail={"originals": missing})
@@ -94,7 +94,7 @@ def _resume(gw: Any, document_id: str) -> None:
 def _original_arrived(gw: Any, document_id: str, key: str, corrects: str | None) -> list[Finding]:
     """Link the discharges naming this import, wake those waiting for it; findings on it about the others."""
     store = gw.store
-    family = _family(store, corrects or key)
+    family = family_of(store, corrects or key)
     findings: list[Finding] = []
     waiting = set(store.immex_waiting())
     by_document: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -104,7 +104,7 @@ def _original_arrived(gw: Any, document_id: str, key: str, corrects: str | None)
         _link(store, discharge_id, lines)
         if discharge_id in waiting:
             own = store.immex_discharges(document_id=discharge_id, live=False)
-            if all(_family(store, line["original_key"]).present for line in own):
+            if all(family_of(store, line["original_key"]).present for line in own):
                 _resume(gw, discharge_id)
             continue
         for line in lines:  # forwarded before this original arrived: the finding travels with the original
@@ -121,7 +121,7 @@ def check_discharge(gw: Any, document_id: str, lines: list[dict[str, Any]]) -> l
     over: dict[str, tuple[Family, set[str]]] = {}
     hours = f"{gw.settings.correlation_timeout / 3600:g} h"
     for line in sorted(lines, key=lambda x: x["line"]):
-        family = _family(store, line["original_key"])
+        family = family_of(store, line["original_key"])
         if not family.present:
             findings.append(warning(
                 "IMMEX-ORIGINAL-MISSING", f"Descargo {line['line']} (512): el pedimento original "
@@ -149,7 +149,7 @@ class Family:
     present: bool = False
 
     def imported(self, fraccion: str | None) -> Decimal:
-        return sum((_number(r["quantity"]) for r in self.rows if r["fraccion"] == fraccion), Decimal(0))
+        return sum((as_decimal(r["quantity"]) for r in self.rows if r["fraccion"] == fraccion), Decimal(0))
 
     def deadline(self, fraccion: str | None) -> str | None:
         return max((r["deadline"] for r in self.rows if r["fraccion"] == fraccion and r["deadline"]), default=None)
@@ -159,7 +159,7 @@ class Family:
         return self.rows[0]["printed"] if self.rows and self.rows[0]["printed"] else _printed(self.key)
 
 
-def _family(store: Any, key: str) -> Family:
+def family_of(store: Any, key: str) -> Family:
     rows = store.immex_imports(keys=[key])
     own = [r for r in rows if r["pedimento_key"] == key and r["corrects_key"]]
     if own:  # the key names a rectification: its family is the pedimento it corrects
@@ -197,7 +197,7 @@ def counted_discharges(store: Any, family: Family) -> list[dict[str, Any]]:
 def discharged(store: Any, family: Family) -> dict[str | None, Decimal]:
     totals: dict[str | None, Decimal] = defaultdict(Decimal)
     for line in counted_discharges(store, family):
-        totals[line["fraccion"]] += _number(line["quantity"])
+        totals[line["fraccion"]] += as_decimal(line["quantity"])
     return totals
 
 
@@ -287,7 +287,7 @@ def _link(store: Any, discharge_id: str, lines: list[dict[str, Any]]) -> None:
         targets = [d for d in store.find_by_business_key(key, "pedimento")
                    if d.state in ("normalised", "pending", "ready", "forwarded")]
         if not targets:  # only its rectification is here
-            family = _family(store, key)
+            family = family_of(store, key)
             targets = [store.get(family.rows[0]["document_id"])] if family.rows else []
         for target in filter(None, targets):
             if target.id != discharge_id:
@@ -304,7 +304,7 @@ def _printed(key: str | None) -> str:
     return key or "?"
 
 
-def _number(value: Any) -> Decimal:
+def as_decimal(value: Any) -> Decimal:
     try:
         number = Decimal(str(value)) if value not in (None, "") else Decimal(0)
     except InvalidOperation:
