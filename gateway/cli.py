@@ -340,7 +340,7 @@ def _show(gw: Any, document_id: str) -> dict[str, Any] | None:
     data["audit"] = [a.to_dict() for a in gw.store.audit_trail(doc.id)]
     data["deliveries"] = [d.to_dict() for d in gw.store.deliveries(doc.id)]
     data["archive_path"] = str(gw.archive.path_for(doc.sha256))
-    data["links"] = _links(doc) + gw.store.correlation_links(doc.id)
+    data["links"] = _links(doc) + gw.store.links(doc.id) + gw.store.correlation_links(doc.id)
     return data
 
 

@@ -113,6 +113,8 @@ _LABELS: dict[str, tuple[str, str]] = {
     "replaced-by": ("reemplazado por", "replaced by"),
     "duplicate-of": ("duplicado de", "duplicate of"),
     "duplicate": ("tiene duplicado", "duplicated by"),
+    "discharges": ("descarga a", "discharges"),
+    "discharged-by": ("descargado por", "discharged by"),
     # document states
     "st_received": ("recibido", "received"),
     "st_validated": ("validado", "validated"),

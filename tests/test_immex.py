@@ -1,0 +1,283 @@
+"""IMMEX clocks and discharges: deadlines in the canonical record, 512 discharges linked to their originals in any
+order (with restarts between), the four discharge findings, ``deadlines`` and ``/metrics``."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+import jsonschema
+import pytest
+
+from gateway import deadlines, metrics
+from gateway.kinds.pedimento import generate as gen
+from gateway.kinds.pedimento.clock import CompanyFacts, add_months
+from gateway.kinds.pedimento.kind import PedimentoKind
+from gateway.kinds.pedimento.rules import RuleContext
+from tests.pedimento_fixtures import COMPANY, SCHEMA
+
+TODAY = datetime.now(UTC).date()
+
+
+def original(seq: int = 1, paid: date = date(2026, 8, 20), clave: str = "IN", partidas: int = 2) -> gen.Pedimento:
+    return gen.sample_pedimento(seq, partidas, clave=clave, payment_date=paid)
+
+
+def quantity(p: gen.Pedimento, partida: int) -> Decimal:
+    return p.partidas[partida - 1].umc_quantity
+
+
+def discharge(seq: int, lines: list[tuple[gen.Pedimento, str, Decimal]], paid: date = date(2026, 10, 5),
+              clave: str = "RT") -> gen.Pedimento:
+    """A return (RT, exportación) whose 512 records discharge ``(original, fracción, UMT quantity)``."""
+    p = gen.sample_pedimento(seq, 1, clave=clave, operation_type="2", payment_date=paid)
+    p.extra_records = [f"512|{p.number}|{o.patente}|{o.number}|{o.aduana}|{o.clave}|{o.payment_date:%Y%m%d}|{fraccion}|"
+                       f"{o.partidas[0].umt}|{qty}" for o, fraccion, qty in lines]
+    return p
+
+
+def key(p: gen.Pedimento) -> str:
+    return f"{p.payment_date.year}-{p.aduana}-{p.patente}-{p.number}"
+
+
+def check(p: gen.Pedimento, company: CompanyFacts | None = None):
+    _, data = gen.mfile([p])
+    ctx = RuleContext(COMPANY.company_rfc, COMPANY.immex_program, company=company or CompanyFacts())
+    block = data.decode().rsplit("801|", 1)[0].encode()
+    return PedimentoKind(ctx).check(block)
+
+
+# the clock in the canonical record -------------------------------------------------------------------------
+
+def test_an_in_partida_has_18_months_from_its_entry_date_with_its_basis_and_sources():
+    result = check(original(1, date(2026, 8, 31)))
+    assert result.ok and [f.code for f in result.findings] == []
+    jsonschema.validate(result.record, SCHEMA)
+    clocks = [p["return_clock"] for p in result.record["partidas"]]
+    assert len(clocks) == 2 and clocks[0] == clocks[1]
+    # 31-ago-2026 + 18 months: February 2028 has 29 days
+    assert clocks[0]["start_date"] == "2026-08-31" and clocks[0]["return_deadline"] == "2028-02-29"
+    assert clocks[0]["basis"] == "LA art. 108 fr. I (18 meses)" and clocks[0]["rule"] == "insumos"
+    assert "BADO108" in clocks[0]["sources"] and clocks[0]["start_basis"].startswith("fecha de entrada")
+
+
+def test_activo_fijo_runs_to_the_program_validity_or_warns_without_it():
+    fixed = original(2, clave="AF")
+    result = check(fixed, CompanyFacts(program_valid_until=date(2031, 6, 30)))
+    clock = result.record["partidas"][0]["return_clock"]
+    assert (clock["return_deadline"], clock["rule"], clock["months"]) == ("2031-06-30", "activo-fijo", None)
+    assert "fr. III" in clock["basis"]
+    unknown = check(fixed)
+    assert [f.code for f in unknown.findings] == ["IMMEX-CLOCK"] and unknown.findings[0].severity.value == "warning"
+    assert unknown.record["partidas"][0]["return_clock"]["return_deadline"] is None
+    jsonschema.validate(unknown.record, SCHEMA)
+
+
+def test_a_certified_company_has_36_months_for_insumos():
+    clock = check(original(3), CompanyFacts(certified=True)).record["partidas"][0]["return_clock"]
+    assert (clock["return_deadline"], clock["months"], clock["rule"]) == ("2029-08-20", 36, "insumos-certificada")
+    assert "7.3.3 fr. XXV" in clock["basis"] and clock["confidence"] == "partial"
+
+
+def test_a_rectification_keeps_the_originals_start_and_clave():
+    rect = gen.sample_pedimento(50, 2, clave="R1", program=None, payment_date=date(2026, 9, 25))
+    rect.entry_date = None  # only the rectification's own payment date and the 701's date of the original
+    rect.trailing_records = ["701|3456|6000050|240|R1|20260925|6000001|3456|240|IN|20260820"]
+    clock = check(rect).record["partidas"][0]["return_clock"]
+    assert clock["start_date"] == "2026-08-20" and clock["return_deadline"] == "2028-02-20"
+    assert clock["rule"] == "insumos"
+
+
+def test_no_usable_start_date_is_a_warning_not_a_made_up_deadline():
+    p = original(4)
+    _, data = gen.mfile([p])
+    block = b"\n".join(line for line in data.split(b"\n") if not line.startswith(b"506|")).rsplit(b"801|", 1)[0]
+    result = PedimentoKind(COMPANY).check(block)
+    assert result.ok and "IMMEX-CLOCK" in [f.code for f in result.findings]
+    assert result.record["partidas"][0]["return_clock"]["return_deadline"] is None
+
+
+def test_add_months_keeps_the_day_or_takes_the_months_last():
+    assert add_months(date(2026, 1, 31), 1) == date(2026, 2, 28) and add_months(date(2026, 8, 20), 18) == \
+        date(2028, 2, 20)
+
+
+def test_a_512_with_a_malformed_original_number_or_an_impossible_date_is_a_ped_finding_with_its_line():
+    o = original(5)
+    bad = discharge(60, [(o, o.partidas[0].fraccion, Decimal(1))])
+    bad.extra_records = [bad.extra_records[0].replace(f"|{o.number}|", "|12345|")]
+    result = check(bad)
+    found = [f for f in result.findings if f.code == "PED-NUMBER"]
+    assert not result.ok and found and found[0].location["record"] == "512" and found[0].location["line"] > 1
+    assert found[0].location["field"] == 4 and "12345" in found[0].message
+    impossible = discharge(61, [(o, o.partidas[0].fraccion, Decimal(1))])
+    impossible.extra_records = [impossible.extra_records[0].replace("|20260820|", "|20260231|")]
+    result = check(impossible)
+    found = [f for f in result.findings if f.location.get("record") == "512"]
+    assert not result.ok and found[0].code.startswith("PED-") and found[0].location["line"] > 1
+    assert "20260231" in found[0].message
+
+
+# discharges through run ------------------------------------------------------------------------------------
+
+@pytest.fixture
+def immex_workspace(workspace):
+    text = workspace.config.read_text()
+    workspace.config.write_text(text.replace('[gateway]\n', '[gateway]\ncompany_rfc = "EKU9003173C9"\n'
+                                             'immex_program = "1234-2006"\n', 1)
+                                + '\n[immex]\nprogram_valid_until = "2031-06-30"\n')
+    return workspace
+
+
+def _drop(ws, p: gen.Pedimento, consecutive: int) -> None:
+    name, data = gen.mfile([p], name=gen.file_name(p.patente, consecutive))
+    (ws.inbox / name).write_bytes(data)
+
+
+def _run(ws) -> dict:
+    result = ws.cli("run", "--once")
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def _by_key(ws) -> dict[str, dict]:
+    """The newest document of each business key, as `queue show --json` tells it."""
+    out = {}
+    for doc in sorted(ws.documents(), key=lambda d: d["received_at"]):
+        if doc["kind"] == "pedimento":
+            shown = ws.cli("queue", "show", doc["id"], "--json")
+            out[doc["business_key"]] = json.loads(shown.stdout)
+    return out
+
+
+def _envelopes(ws) -> dict[str, dict]:
+    return {json.loads(p.read_text())["id"]: json.loads(p.read_text()) for p in ws.forwarded_files()}
+
+
+@pytest.mark.parametrize("original_first", [True, False])
+def test_a_discharge_links_both_ways_in_either_order_with_restarts_between(immex_workspace, original_first):
+    ws = immex_workspace
+    o = original(1)
+    d = discharge(20, [(o, o.partidas[0].fraccion, Decimal(10))])
+    first, second = (o, d) if original_first else (d, o)
+    _drop(ws, first, 1)
+    _run(ws)  # each `run --once` is a process of its own: a restart between the two arrivals
+    if not original_first:
+        waiting = _by_key(ws)[key(d)]
+        assert waiting["state"] == "pending" and waiting["audit"][-1]["action"] == "immex-wait"
+        assert waiting["audit"][-1]["detail"] == {"originals": [key(o)]}
+    _drop(ws, second, 2)
+    _run(ws)
+    docs = _by_key(ws)
+    o_doc, d_doc = docs[key(o)], docs[key(d)]
+    assert o_doc["state"] == d_doc["state"] == "forwarded"
+    assert {"kind": "pedimento", "id": o_doc["id"], "role": "discharges"} in d_doc["links"]
+    assert {"kind": "pedimento", "id": d_doc["id"], "role": "discharged-by"} in o_doc["links"]
+    assert not [f for f in d_doc["findings"] if f["code"].startswith("IMMEX-")]
+    envelopes = _envelopes(ws)
+    assert {"kind": "pedimento", "id": o_doc["id"], "role": "discharges"} in envelopes[d_doc["id"]]["links"]
+    if not original_first:  # the original was forwarded after the discharge arrived: its envelope shows it
+        assert {"kind": "pedimento", "id": d_doc["id"], "role": "discharged-by"} in envelopes[o_doc["id"]]["links"]
+    assert envelopes[o_doc["id"]]["record"]["partidas"][0]["return_clock"]["return_deadline"] == "2028-02-20"
+
+
+def test_the_original_missing_after_the_correlation_timeout(immex_workspace):
+    ws = immex_workspace
+    ws.config.write_text(ws.config.read_text().replace('[gateway]\n', '[gateway]\ncorrelation_timeout = "1s"\n', 1))
+    o = original(1)
+    d = discharge(21, [(o, o.partidas[0].fraccion, Decimal(10))])
+    _drop(ws, d, 1)
+    _run(ws)
+    assert _by_key(ws)[key(d)]["state"] in ("pending", "forwarded")
+    time.sleep(1.2)
+    _run(ws)
+    shown = _by_key(ws)[key(d)]
+    assert shown["state"] == "forwarded"
+    (missing,) = [f for f in shown["findings"] if f["code"] == "IMMEX-ORIGINAL-MISSING"]
+    assert missing["severity"] == "warning" and missing["location"]["original"] == key(o)
+    assert "26  24  3456  6000001" in missing["message"]
+
+
+def test_fraccion_not_in_the_original_and_a_discharge_after_the_deadline(immex_workspace):
+    ws = immex_workspace
+    o = original(1)
+    _drop(ws, o, 1)
+    _drop(ws, discharge(22, [(o, "99999999", Decimal(1))]), 2)  # a fracción the original never imported
+    _drop(ws, discharge(23, [(o, o.partidas[1].fraccion, Decimal(1))], paid=date(2028, 3, 1)), 3)  # after 2028-02-20
+    _run(ws)
+    docs = _by_key(ws)
+    wrong = docs["2026-240-3456-6000022"]
+    late = docs["2028-240-3456-8000023"]
+    assert wrong["state"] == late["state"] == "forwarded"
+    (f1,) = [f for f in wrong["findings"] if f["code"].startswith("IMMEX-")]
+    assert f1["code"] == "IMMEX-DISCHARGE-FRACCION" and "99999999" in f1["message"]
+    assert f1["location"]["record"] == "512"
+    (f2,) = [f for f in late["findings"] if f["code"].startswith("IMMEX-")]
+    assert f2["code"] == "IMMEX-DISCHARGE-LATE" and "2028-02-20" in f2["message"] and "2028-03-01" in f2["message"]
+
+
+def test_over_discharge_counts_each_discharge_once_through_resends_and_retries(immex_workspace):
+    ws = immex_workspace
+    o = original(1)
+    fraccion, imported = o.partidas[0].fraccion, quantity(o, 1)
+    half = imported / 2
+    first = discharge(24, [(o, fraccion, half)])
+    _drop(ws, o, 1)
+    _drop(ws, first, 2)
+    _run(ws)
+    # the same return resent with other bytes (another e.firma serial): one discharge, counted once
+    _, again = gen.mfile([first], name=gen.file_name("3456", 3))
+    (ws.inbox / gen.file_name("3456", 3)).write_bytes(again.replace(b"|00001000000512345678", b"|00001000000599999999"))
+    second = discharge(25, [(o, fraccion, half)])
+    _drop(ws, second, 4)
+    _run(ws)
+    docs = _by_key(ws)
+    assert not [f for d in docs.values() for f in d["findings"] if f["code"] == "IMMEX-OVER-DISCHARGE"]
+    gw = ws.gateway()
+    try:
+        (row,) = [r for r in deadlines.due(gw.store, date(2028, 2, 1), 30) if r["partida"] == 1] or [None]
+        assert row is None  # imported − 2 × half = 0: nothing left to return on partida 1
+        (left,) = deadlines.due(gw.store, date(2028, 2, 1), 30)
+        assert (left["partida"], left["remaining"], left["discharged"]) == (2, str(quantity(o, 2)), "0")
+    finally:
+        gw.close()
+    third = discharge(26, [(o, fraccion, Decimal(1))])
+    _drop(ws, third, 5)
+    _run(ws)
+    over = [f for f in _by_key(ws)[key(third)]["findings"] if f["code"] == "IMMEX-OVER-DISCHARGE"]
+    assert len(over) == 1 and f"suman {imported + 1}" in over[0]["message"].replace(".000000", "")
+    assert "excedente 1" in over[0]["message"]
+
+
+def test_deadlines_cli_and_metrics_show_what_is_left_soonest_first(immex_workspace):
+    ws = immex_workspace
+    soon = original(1, paid=add_months(TODAY, -18) + timedelta(days=20))  # due in about 20 days
+    later = original(2, paid=add_months(TODAY, -18) + timedelta(days=75))
+    far = original(3, paid=TODAY - timedelta(days=10))  # 18 months away: outside 90 days
+    taken = Decimal(7)
+    ret = discharge(30, [(soon, soon.partidas[0].fraccion, taken)], paid=TODAY)
+    for n, p in enumerate((soon, later, far, ret), start=1):
+        _drop(ws, p, n)
+    _run(ws)
+    result = ws.cli("deadlines", "--within", "90d", "--json")
+    assert result.returncode == 0, result.stderr
+    rows = json.loads(result.stdout)
+    assert [r["key"] for r in rows] == [key(soon)] * 2 + [key(later)] * 2
+    assert [r["deadline"] for r in rows] == sorted(r["deadline"] for r in rows)
+    first = rows[0]
+    assert first["imported"] == str(quantity(soon, 1)) and first["discharged"] == "7"
+    assert Decimal(first["remaining"]) == quantity(soon, 1) - taken and 0 < first["days_left"] <= 31
+    assert first["basis"] == "LA art. 108 fr. I (18 meses)"
+    narrow = ws.cli("deadlines", "--within", "30d")
+    assert narrow.returncode == 0 and "no es el saldo del Anexo 24" in narrow.stdout
+    assert soon.partidas[0].fraccion in narrow.stdout and later.partidas[0].description not in narrow.stdout
+    gw = ws.gateway()
+    try:
+        text = metrics.render(gw.store)
+    finally:
+        gw.close()
+    assert 'immex_partidas_expiring{within_days="30"} 2' in text
+    assert 'immex_partidas_expiring{within_days="90"} 4' in text
+    assert "immex_partidas_overdue 0" in text
