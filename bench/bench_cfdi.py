@@ -30,10 +30,10 @@ sys.path.insert(0, str(ROOT))
 
 from lxml import etree  # noqa: E402
 
-from gateway.demo import workspace_config  # noqa: E402
+from gateway.demo.generate.cfdi import CCE, CFDI, TFD, demo_identities, export_invoice, write_certificate  # noqa: E402
+from gateway.demo.workspace import workspace_config  # noqa: E402
 from gateway.findings import has_errors  # noqa: E402
 from gateway.kinds.cfdi.catalogs import catalogs  # noqa: E402
-from gateway.kinds.cfdi.generate import CCE, CFDI, TFD, demo_identities, export_invoice, write_certificate  # noqa: E402
 from gateway.kinds.cfdi.kind import CfdiKind, layout_of  # noqa: E402
 from gateway.kinds.cfdi.matrix import Doc  # noqa: E402
 from gateway.kinds.cfdi.rules import check_rules  # noqa: E402

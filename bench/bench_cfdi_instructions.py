@@ -43,7 +43,7 @@ WARM = 10  # documents validated before counting: lazily compiled schemas, catal
 
 
 def generate(count: int) -> list[bytes]:
-    from gateway.kinds.cfdi.generate import demo_identities, export_invoice
+    from gateway.demo.generate.cfdi import demo_identities, export_invoice
     from gateway.kinds.cfdi.satfiles import default_root
     from gateway.kinds.cfdi.seals import CertificateStore, SealVerifier
 

@@ -36,7 +36,7 @@ from gateway import logs, pipeline  # noqa: E402
 from gateway.app import Gateway  # noqa: E402
 from gateway.config import load  # noqa: E402
 from gateway.delivery import DeliveryLoop  # noqa: E402
-from gateway.kinds.cfdi.generate import demo_identities, export_invoice, write_certificate  # noqa: E402
+from gateway.demo.generate.cfdi import demo_identities, export_invoice, write_certificate  # noqa: E402
 from gateway.kinds.cfdi.satfiles import default_root  # noqa: E402
 from gateway.kinds.cfdi.seals import CertificateStore, SealVerifier  # noqa: E402
 from gateway.outbox import prepare  # noqa: E402

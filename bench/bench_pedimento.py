@@ -85,7 +85,7 @@ def _child(case: str, path: str) -> dict:
 
 
 def build_mfile(directory: Path, pedimentos: int, partidas: int) -> Path:
-    from gateway.kinds.pedimento.generate import mfile, sample_pedimento
+    from gateway.demo.generate.pedimento import mfile, sample_pedimento
 
     name, data = mfile([sample_pedimento(seq, partidas) for seq in range(1, pedimentos + 1)])
     path = directory / name
@@ -95,7 +95,7 @@ def build_mfile(directory: Path, pedimentos: int, partidas: int) -> Path:
 
 def build_datastage(directory: Path, megabytes: int) -> tuple[Path, int, int]:
     """A Data Stage ZIP whose .asc files add up to about ``megabytes`` (uncompressed), written file by file."""
-    from gateway.kinds.pedimento.generate import DATASTAGE_HEADERS, datastage_rows, sample_pedimento
+    from gateway.demo.generate.pedimento import DATASTAGE_HEADERS, datastage_rows, sample_pedimento
 
     template = [sample_pedimento(seq, 20) for seq in range(1, 51)]
     rows_of = [datastage_rows(p) for p in template]  # computed once; each copy only changes the number

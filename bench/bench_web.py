@@ -36,7 +36,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from gateway.archive import Archive  # noqa: E402
-from gateway.demo import workspace_config  # noqa: E402
+from gateway.demo.workspace import workspace_config  # noqa: E402
 from gateway.findings import error, warning  # noqa: E402
 from gateway.store import SqliteStore  # noqa: E402
 from gateway.store.base import Document  # noqa: E402

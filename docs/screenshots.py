@@ -30,7 +30,7 @@ def main() -> int:
     sys.path.insert(0, str(REPO))
     from playwright.sync_api import sync_playwright
 
-    from gateway.demo import build_workspace
+    from gateway.demo.workspace import build_workspace
 
     with tempfile.TemporaryDirectory() as tmp:
         config = build_workspace(Path(tmp) / "demo")

@@ -141,7 +141,7 @@ def _parser() -> argparse.ArgumentParser:
     demo.set_defaults(func=cmd_demo)
 
     receiver = sub.add_parser("receiver", help="reference inventory API: stores what it receives in SQLite")
-    from gateway.receiver import add_arguments
+    from gateway.demo.receiver import add_arguments
 
     add_arguments(receiver)
     receiver.set_defaults(func=cmd_receiver)
@@ -149,7 +149,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def cmd_receiver(args: argparse.Namespace) -> int:
-    from gateway.receiver import serve
+    from gateway.demo.receiver import serve
 
     return serve(args)
 
@@ -545,7 +545,7 @@ def cmd_catalogs_info(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from gateway.demo import run_demo
+    from gateway.demo.workspace import run_demo
 
     logs.configure("warning", "console")
     return run_demo(args.dir)

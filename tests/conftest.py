@@ -32,7 +32,7 @@ def sat_root():
 
 @pytest.fixture(scope="session")
 def identities():
-    from gateway.kinds.cfdi.generate import demo_identities
+    from gateway.demo.generate.cfdi import demo_identities
 
     now = datetime.now().replace(microsecond=0)
     return demo_identities(now - timedelta(days=365), now + timedelta(days=365))
@@ -47,7 +47,7 @@ def verifier(sat_root):
 
 @pytest.fixture(scope="session")
 def make_invoice(identities, verifier):
-    from gateway.kinds.cfdi.generate import export_invoice
+    from gateway.demo.generate.cfdi import export_invoice
 
     issuer, pac = identities
     fecha = datetime.now().replace(microsecond=0) - timedelta(days=1)
@@ -135,7 +135,7 @@ max_attempts = {max_attempts}
 
 @pytest.fixture
 def workspace(tmp_path, identities) -> Workspace:
-    from gateway.kinds.cfdi.generate import write_certificate
+    from gateway.demo.generate.cfdi import write_certificate
 
     _, pac = identities
     write_certificate(pac, tmp_path / "certs")

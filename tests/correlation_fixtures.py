@@ -8,9 +8,9 @@ from pathlib import Path
 from gateway import intake, outbox, pipeline
 from gateway.app import Gateway
 from gateway.config import load
-from gateway.kinds.pedimento import generate as ped_gen
+from gateway.demo import scenario
+from gateway.demo.generate import pedimento as ped_gen
 from gateway.store.base import now
-from gateway.xdoc import scenario
 
 CONFIG = """
 [gateway]
@@ -45,7 +45,7 @@ path = "outbox"
 
 
 def write_workspace(root: Path, pac: object = None, timeout: str = "72h", policy: str = "reject") -> Path:
-    from gateway.kinds.cfdi.generate import write_certificate
+    from gateway.demo.generate.cfdi import write_certificate
 
     (root / "inbox").mkdir(parents=True, exist_ok=True)
     if pac is not None:

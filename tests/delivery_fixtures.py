@@ -28,7 +28,7 @@ class Receiver:
     """The reference receiver in this process (a real HTTP server on a thread)."""
 
     def __init__(self, db: Path, token: str | None = None, tls=None, port: int = 0, **faults) -> None:
-        from gateway.receiver import Faults, ReceiverDb, ReceiverServer
+        from gateway.demo.receiver import Faults, ReceiverDb, ReceiverServer
 
         self.db_path = db
         self.db = ReceiverDb(db)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from gateway.kinds.cfdi.generate import CCE, CFDI, Identity, demo_identities, export_invoice, write_certificate
+from gateway.demo.generate.cfdi import CCE, CFDI, Identity, demo_identities, export_invoice, write_certificate
 from gateway.kinds.cfdi.satfiles import default_root
 from gateway.kinds.cfdi.seals import CertificateStore, SealVerifier, certificate_rfc, certificate_serial
 from gateway.kinds.cfdi.xsd import CfdiSchema

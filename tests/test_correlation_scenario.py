@@ -7,8 +7,8 @@ import json
 import pytest
 
 from gateway import correlate, outbox, runner
+from gateway.demo import scenario
 from gateway.findings import Severity
-from gateway.xdoc import scenario
 from tests.conftest import REPO
 from tests.correlation_fixtures import by_key, later, open_gateway, write_workspace
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from gateway.kinds.cove import generate as cove_gen
+from gateway.demo.generate import cove as cove_gen
 from gateway.kinds.cove.kind import CoveKind
 from gateway.kinds.cove.normalise import correlation_keys
 from tests.conftest import SAMPLES, require_samples

@@ -158,7 +158,7 @@ def test_timeouts_and_lost_answers_are_retried_without_a_second_copy(workspace, 
 
 
 def test_tls_is_verified_by_default_and_mtls_client_certificate_is_sent(workspace, make_invoice, tmp_path):
-    from gateway.receiver import tls_context
+    from gateway.demo.receiver import tls_context
 
     pki = make_pki(tmp_path / "pki")
     server = Receiver(tmp_path / "tls.db", tls=tls_context(pki["server_cert"], pki["server_key"], pki["ca"]))

@@ -10,7 +10,7 @@ import jsonschema
 import pytest
 
 from gateway import runner
-from gateway.kinds.pedimento import generate as gen
+from gateway.demo.generate import pedimento as gen
 from gateway.kinds.pedimento.kind import DataStageKind, MFileKind, PedimentoKind
 from tests.pedimento_fixtures import COMPANY, PEDIMENTO_SAMPLES, SCHEMA, codes
 

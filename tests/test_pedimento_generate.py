@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import jsonschema
 
+from gateway.demo.generate.pedimento import mfile, sample_mfile, sample_pedimento
 from gateway.kinds.pedimento import normalise
-from gateway.kinds.pedimento.generate import mfile, sample_mfile, sample_pedimento
 from tests.pedimento_fixtures import SCHEMA, blocks, findings_of
 
 

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gateway.kinds.pedimento import generate as gen
+from gateway.demo.generate import pedimento as gen
 from gateway.kinds.pedimento.kind import MFileKind, PedimentoKind
 from gateway.kinds.pedimento.rules import RuleContext, Tolerances
 from tests.pedimento_fixtures import COMPANY, codes

@@ -143,7 +143,7 @@ def wait_ready(url: str, process: subprocess.Popen, timeout: float = 60) -> None
 
 
 def start_server(root: Path, make_invoice, identities, extra_config: str = "") -> Server:
-    from gateway.kinds.cfdi.generate import write_certificate
+    from gateway.demo.generate.cfdi import write_certificate
 
     _, pac = identities
     write_certificate(pac, root / "certs")

@@ -4,7 +4,7 @@ No broker publishes its COVEs, so the scenario builds them: :func:`cove_record` 
 record of one invoice's COVE, :func:`edocument_response` writes it as VUCEM's ConsultarEdocument answer,
 :func:`recibir_request` as the RecibirCove request the broker signs (cadena original in the order of
 VUCEM's Cove02 XSLT) and :func:`respuesta` as the ConsultarRespuestaCove answer that gives it its number.
-The e.firma is a test identity's when one is given (``gateway.kinds.cfdi.generate.Identity``); VUCEM
+The e.firma is a test identity's when one is given (``gateway.demo.generate.cfdi.Identity``); VUCEM
 checks it, the gateway does not. Everything is deterministic in its inputs.
 """
 

@@ -57,7 +57,7 @@ def workspace_config(source: str = "broker-drop", stable_time: str = "0.2s") -> 
 
 def build_workspace(root: Path, valid: int = 8) -> Path:
     """Write config, certificates and an inbox of good and bad files; return the config path."""
-    from gateway.kinds.cfdi.generate import demo_identities, export_invoice, write_certificate
+    from gateway.demo.generate.cfdi import demo_identities, export_invoice, write_certificate
     from gateway.kinds.cfdi.satfiles import default_root
     from gateway.kinds.cfdi.seals import CertificateStore, SealVerifier
 
@@ -100,7 +100,7 @@ def build_workspace(root: Path, valid: int = 8) -> Path:
 
 def _pedimentos(inbox: Path) -> None:
     """A broker's M file (the second pedimento declares another company's IMMEX program) and a Data Stage ZIP."""
-    from gateway.kinds.pedimento import generate
+    from gateway.demo.generate import pedimento as generate
 
     today = datetime.now().date() - timedelta(days=2)
     peds = [generate.sample_pedimento(1, 3, payment_date=today),
@@ -126,7 +126,7 @@ def _bump_total_usd(root: etree._Element) -> None:
 
 def _start_receiver(root: Path, config: Path):  # noqa: ANN202
     """The reference inventory API on a free loopback port, added to the workspace as an http sink."""
-    from gateway.receiver import Faults, ReceiverDb, ReceiverServer
+    from gateway.demo.receiver import Faults, ReceiverDb, ReceiverServer
 
     db = ReceiverDb(root / "receiver.db")
     server = ReceiverServer(("127.0.0.1", 0), db, Faults())
@@ -179,7 +179,7 @@ def run_demo(root: Path) -> int:
         server.shutdown()
         server.server_close()
         db.close()
-    from gateway.xdoc.demo import run_correlation_demo
+    from gateway.demo.correlation_workspace import run_correlation_demo
 
     run_correlation_demo(root / "correlacion", _command())
     return 0

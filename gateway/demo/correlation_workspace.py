@@ -8,7 +8,7 @@ from pathlib import Path
 from gateway import correlate, outbox, runner
 from gateway.app import Gateway
 from gateway.config import load
-from gateway.xdoc import scenario
+from gateway.demo import scenario
 
 _CONFIG = """# Correlation demo: pedimentos, COVEs and export CFDIs of one IMMEX plant (immex-gateway demo).
 [gateway]
@@ -46,7 +46,7 @@ def correlation_config(rfc: str = scenario.COMPANY_RFC, program: str = scenario.
 
 
 def run_correlation_demo(root: Path, command: str = "immex-gateway") -> None:
-    from gateway.kinds.cfdi.generate import demo_identities, write_certificate
+    from gateway.demo.generate.cfdi import demo_identities, write_certificate
     from gateway.kinds.cfdi.satfiles import default_root
     from gateway.kinds.cfdi.seals import CertificateStore, SealVerifier
 

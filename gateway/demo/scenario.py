@@ -18,10 +18,10 @@ from typing import Any
 
 from lxml import etree
 
-from gateway.kinds.cfdi.generate import Identity, export_invoice, make_identity
+from gateway.demo.generate import cove as cove_gen
+from gateway.demo.generate import pedimento as ped_gen
+from gateway.demo.generate.cfdi import Identity, export_invoice, make_identity
 from gateway.kinds.cfdi.normalise import normalise as normalise_cfdi
-from gateway.kinds.cove import generate as cove_gen
-from gateway.kinds.pedimento import generate as ped_gen
 
 COMPANY_RFC = ped_gen.COMPANY_RFC
 COMPANY_NAME = "MAQUILADORA EJEMPLO SA DE CV"

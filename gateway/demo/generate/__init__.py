@@ -1,0 +1,1 @@
+"""Generators of realistic documents per kind (CFDI, COVE, pedimento) for the demo, tests and benchmarks."""
