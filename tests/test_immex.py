@@ -12,7 +12,7 @@ import jsonschema
 import pytest
 
 from gateway import deadlines, metrics
-from gateway.kinds.pedimento import generate as gen
+from gateway.demo.generate import pedimento as gen
 from gateway.kinds.pedimento.clock import CompanyFacts, add_months
 from gateway.kinds.pedimento.kind import PedimentoKind
 from gateway.kinds.pedimento.rules import RuleContext
