@@ -32,6 +32,7 @@ from gateway import logs
 from gateway.findings import Finding, warning
 from gateway.kinds.pedimento.clock import parse_date
 from gateway.kinds.pedimento.normalise import numbers
+from gateway.routing import route
 from gateway.store.base import Document, now
 
 log = logs.get("gateway.immex")
@@ -80,8 +81,6 @@ def resolve_timeouts(gw: Any, at: datetime | None = None) -> int:
 
 def _resume(gw: Any, document_id: str) -> None:
     """A waiting discharge is checked with what the store holds now and goes on to correlation."""
-    from gateway.pipeline import route
-
     store = gw.store
     store.clear_immex_wait(document_id)
     doc = store.get(document_id)

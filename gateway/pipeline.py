@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import structlog
 
-from gateway import correlate, immex, logs, xmlsafe
+from gateway import immex, logs, xmlsafe
 from gateway.app import Gateway
 from gateway.faults import crash_point
 from gateway.findings import Finding, error, info
 from gateway.intake import record
 from gateway.kinds.base import CheckResult
-from gateway.store.base import IN_PROGRESS, Document, now
+from gateway.routing import route
+from gateway.store.base import IN_PROGRESS, Document
 
 log = logs.get("gateway.pipeline")
 
@@ -71,20 +72,6 @@ def process(gw: Gateway, document_id: str) -> str:
             return route(gw, document_id, kind_name, result.record)
     finally:
         structlog.contextvars.unbind_contextvars("document_id")
-
-
-def route(gw: Gateway, document_id: str, kind_name: str | None, record: dict | None) -> str:
-    """Correlation, or straight to the outbox: inside the caller's transaction; returns the new state."""
-    store = gw.store
-    routed = correlate.route(gw, document_id, kind_name, record)  # pending for counterparts?
-    if routed is not None:
-        log.info("document correlated", kind=kind_name, state=routed)
-        return routed
-    sinks = [c.name for c in gw.settings.sinks]
-    store.set_state(document_id, "ready", gw.actor, "route", detail={"sinks": sinks})
-    store.enqueue(document_id, sinks, now())
-    log.info("document ready", kind=kind_name)
-    return "ready"
 
 
 def process_pending(gw: Gateway) -> int:
