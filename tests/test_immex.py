@@ -281,3 +281,22 @@ def test_deadlines_cli_and_metrics_show_what_is_left_soonest_first(immex_workspa
     assert 'immex_partidas_expiring{within_days="30"} 2' in text
     assert 'immex_partidas_expiring{within_days="90"} 4' in text
     assert "immex_partidas_overdue 0" in text
+
+
+def test_the_immex_section_is_checked_and_reaches_the_rules(tmp_path):
+    from gateway.config import ConfigError, from_dict, load
+    from gateway.kinds.pedimento.settings import rule_context
+    from tests.conftest import REPO
+
+    settings = from_dict({"immex": {"program_valid_until": "2031-06-30", "certified": True}}, tmp_path)
+    facts = rule_context(settings).company
+    assert (facts.program_valid_until, facts.certified, settings.immex.wait_for_originals) == \
+        (date(2031, 6, 30), True, True)
+    assert from_dict({"immex": {"program_valid_until": date(2030, 1, 31)}}, tmp_path).immex.program_valid_until == \
+        date(2030, 1, 31)  # a TOML date
+    for raw, key in (({"program_valid_until": "31/12/2031"}, "immex.program_valid_until"),
+                     ({"certified": "yes"}, "immex.certified"), ({"vigencia": "2031-01-01"}, "immex.vigencia")):
+        with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
+            from_dict({"immex": raw}, tmp_path)
+    example = load(REPO / "config" / "gateway.toml").immex
+    assert (example.certified, example.wait_for_originals, example.program_valid_until) == (False, True, None)
