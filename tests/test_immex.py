@@ -300,3 +300,64 @@ def test_the_immex_section_is_checked_and_reaches_the_rules(tmp_path):
             from_dict({"immex": raw}, tmp_path)
     example = load(REPO / "config" / "gateway.toml").immex
     assert (example.certified, example.wait_for_originals, example.program_valid_until) == (False, True, None)
+
+
+@pytest.mark.parametrize("original_first", [True, False])
+def test_a_rectification_supersedes_the_originals_clock_in_either_order(immex_workspace, original_first):
+    ws = immex_workspace
+    o = original(1)
+    rect = gen.sample_pedimento(50, 2, clave="R1", program=None, payment_date=date(2026, 9, 25))
+    rect.entry_date = date(2026, 8, 20)  # the goods entered once, with the original
+    rect.trailing_records = ["701|3456|6000050|240|R1|20260925|6000001|3456|240|IN|20260820"]
+    for n, p in enumerate((o, rect) if original_first else (rect, o), start=1):
+        _drop(ws, p, n)
+        _run(ws)
+    gw = ws.gateway()
+    try:
+        rows = deadlines.due(gw.store, date(2028, 2, 1), 30)
+    finally:
+        gw.close()
+    assert {r["pedimento"] for r in rows} == {"26  24  3456  6000050"} and len(rows) == 2  # only the rectification's
+    assert {r["key"] for r in rows} == {key(o)} and rows[0]["deadline"] == "2028-02-20"
+    assert [r["imported"] for r in rows] == [str(q.umc_quantity) for q in rect.partidas]
+
+
+def test_a_retried_and_then_replaced_discharge_counts_once(immex_workspace):
+    ws = immex_workspace
+    text = ws.config.read_text().replace('[gateway]\n', '[gateway]\ncorrelation_timeout = "1s"\n', 1)
+    ws.config.write_text(text.replace("wait_for = []", 'wait_for = ["cove"]\non_timeout = "reject"'))
+    o = original(1)
+    o.invoices[0].number = "FAC-2026-0001"  # a foreign invoice without COVE: the original waits for nothing
+    fraccion, imported = o.partidas[0].fraccion, quantity(o, 1)
+    d = discharge(27, [(o, fraccion, imported)])  # everything it imported; its COVE never comes
+    _drop(ws, o, 1)
+    _drop(ws, d, 2)
+    _run(ws)
+    time.sleep(1.2)
+    _run(ws)
+    first = _by_key(ws)[key(d)]
+    assert first["state"] == "rejected" and "XDOC-COVE-MISSING" in {f["code"] for f in first["findings"]}
+    assert ws.cli("queue", "retry", first["id"]).returncode == 0  # the same document processed again
+    _run(ws)
+    time.sleep(1.2)
+    _run(ws)
+    assert _by_key(ws)[key(d)]["state"] == "rejected"
+    ws.config.write_text(ws.config.read_text().replace('on_timeout = "reject"', 'on_timeout = "forward-with-warning"'))
+    corrected = ws.root / "m3456099.245"
+    _, data = gen.mfile([d], name=corrected.name)
+    corrected.write_bytes(data.replace(b"|00001000000512345678", b"|00001000000599999999"))
+    replaced = ws.cli("queue", "replace", first["id"], str(corrected))
+    assert replaced.returncode == 0, replaced.stderr
+    _run(ws)
+    time.sleep(1.2)
+    _run(ws)
+    shown = _by_key(ws)[key(d)]
+    assert shown["state"] == "forwarded" and shown["id"] != first["id"]
+    assert not [f for f in shown["findings"] if f["code"] == "IMMEX-OVER-DISCHARGE"]
+    gw = ws.gateway()
+    try:
+        assert len(gw.store.immex_discharges(document_id=first["id"], live=False)) == 1  # rewritten, not added
+        rows = deadlines.due(gw.store, date(2028, 2, 1), 30)
+    finally:
+        gw.close()
+    assert [r["partida"] for r in rows] == [2]  # partida 1 fully discharged, once
