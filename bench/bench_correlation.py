@@ -25,13 +25,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from gateway import correlate, intake, logs, pipeline  # noqa: E402
+from gateway import intake, logs, pipeline  # noqa: E402
 from gateway.app import Gateway  # noqa: E402
-from gateway.config import load  # noqa: E402
+from gateway.config import Tolerances, load  # noqa: E402
+from gateway.correlation import correlate  # noqa: E402
+from gateway.correlation.checks import Member, check_group  # noqa: E402
 from gateway.demo.correlation_workspace import correlation_config  # noqa: E402
 from gateway.demo.scenario import import_with_two_coves  # noqa: E402
 from gateway.store.base import now  # noqa: E402
-from gateway.xdoc.checks import Member, Tolerances, check_group  # noqa: E402
 
 
 def take(gw, name: str, data: bytes) -> None:  # noqa: ANN001

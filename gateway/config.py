@@ -12,11 +12,9 @@ import re
 import tomllib
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
-
-from gateway.xdoc.settings import CorrelationSettings
-from gateway.xdoc.settings import from_table as correlation_settings
 
 
 class ConfigError(ValueError):
@@ -74,6 +72,63 @@ class ImmexSettings:
     program_valid_until: date | None = None  # activo fijo may stay until the program's validity ends
     certified: bool = False                  # empresa certificada (RGCE 7.3.3 fr. XXV): insumos 36 months
     wait_for_originals: bool = True          # a discharge (512) waits correlation_timeout for its original
+
+
+@dataclass(frozen=True)
+class Tolerances:
+    """How far the cross-document (XDOC) checks let compared amounts differ."""
+
+    value: Decimal = Decimal("0.01")        # per line compared (USD or invoice currency), rows 9, 10, 19
+    quantity: Decimal = Decimal("0.001")    # UMT quantities, row 14
+    fx_percent: Decimal = Decimal("1")      # CCE TipoCambioUSD vs pedimento exchange rate: a warning beyond, row 12
+
+POLICIES = ("reject", "forward-with-warning")
+HOLDABLE = ("cove", "cfdi")
+
+
+@dataclass(frozen=True)
+class CorrelationSettings:
+    #: at the timeout a group still missing a COVE/CFDI is rejected, or forwarded with the finding as a warning
+    on_timeout: str = "reject"
+    #: kinds that wait for a pedimento to claim them (cfdi: export invoices with Comercio Exterior only)
+    hold: tuple[str, ...] = ("cove",)
+    tolerances: Tolerances = field(default_factory=Tolerances)
+    #: the counterparts a pedimento waits for (505.4): [] where this gateway receives no COVEs or CFDIs
+    wait_for: tuple[str, ...] = ("cove", "cfdi")
+
+
+def correlation_settings(table: dict[str, Any]) -> CorrelationSettings:
+    """``[correlation]``: what happens at ``correlation_timeout``, which kinds wait to be claimed, tolerances."""
+    known = {"on_timeout", "hold", "wait_for", "value_tolerance", "quantity_tolerance", "fx_tolerance_percent"}
+    for key in table:
+        if key not in known:
+            raise ConfigError(f"correlation.{key}: unknown key (known: {', '.join(sorted(known))})")
+    policy = table.get("on_timeout", "reject")
+    if policy not in POLICIES:
+        raise ConfigError(f"correlation.on_timeout: '{policy}' must be reject or forward-with-warning")
+    hold = table.get("hold", ["cove"])
+    if not isinstance(hold, list) or any(h not in HOLDABLE for h in hold):
+        raise ConfigError(f"correlation.hold: {hold!r} must be a list of kinds among {', '.join(HOLDABLE)}")
+    wait_for = table.get("wait_for", ["cove", "cfdi"])
+    if not isinstance(wait_for, list) or any(w not in HOLDABLE for w in wait_for):
+        raise ConfigError(f"correlation.wait_for: {wait_for!r} must be a list of kinds among {', '.join(HOLDABLE)}")
+    defaults = Tolerances()
+
+    def amount(key: str, default: Decimal) -> Decimal:
+        value = table.get(key)
+        if value is None:
+            return default
+        try:
+            number = Decimal(str(value))
+        except InvalidOperation:
+            number = Decimal(-1)
+        if number < 0 or isinstance(value, bool):
+            raise ConfigError(f"correlation.{key}: '{value}' must be a number ≥ 0 (a string such as \"0.01\")")
+        return number
+
+    tolerances = Tolerances(amount("value_tolerance", defaults.value), amount("quantity_tolerance", defaults.quantity),
+                            amount("fx_tolerance_percent", defaults.fx_percent))
+    return CorrelationSettings(policy, tuple(hold), tolerances, tuple(wait_for))
 
 
 @dataclass

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from gateway import correlate, logs
+from gateway import logs
+from gateway.correlation import correlate
 from gateway.store.base import now
 
 log = logs.get("gateway.pipeline")

@@ -14,8 +14,9 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC
 
-from gateway import correlate, immex, intake, logs, pipeline
+from gateway import immex, intake, logs, pipeline
 from gateway.app import Gateway
+from gateway.correlation import correlate
 from gateway.delivery import DeliveryLoop
 
 log = logs.get("gateway.runner")

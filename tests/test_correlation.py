@@ -8,7 +8,8 @@ import time
 
 import pytest
 
-from gateway import correlate, operations, outbox, runner
+from gateway import operations, outbox, runner
+from gateway.correlation import correlate
 from tests.correlation_fixtures import by_key, deliver, import_group, later, open_gateway, write_workspace
 
 PEDIMENTO_FIRST = ["m3456001.245", "COVE260000100.xml", "solicitud.xml", "respuesta.xml"]
@@ -212,7 +213,7 @@ def test_a_kill_while_the_group_verdict_is_written_repeats_it_once(tmp_path):
 
 
 def test_a_bug_in_a_check_rejects_the_arriving_document_and_the_gateway_goes_on(gw, monkeypatch):
-    from gateway import correlate as engine
+    from gateway.correlation import correlate as engine
 
     def broken(members, tolerances):
         raise ZeroDivisionError("bug")

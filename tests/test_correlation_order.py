@@ -9,7 +9,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gateway import correlate, outbox
+from gateway import outbox
+from gateway.correlation import correlate
 from tests.correlation_fixtures import deliver, export_group, import_group, later, open_gateway, write_workspace
 
 IMPORTS = {"consistent": import_group(), "valor": import_group("valor")}

@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from gateway import correlate, outbox, runner
+from gateway import outbox, runner
+from gateway.correlation import correlate
 from gateway.demo import scenario
 from gateway.findings import Severity
 from tests.conftest import REPO

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from gateway import correlate, outbox, runner
+from gateway import outbox, runner
 from gateway.app import Gateway
 from gateway.config import load
+from gateway.correlation import correlate
 from gateway.demo import scenario
 
 _CONFIG = """# Correlation demo: pedimentos, COVEs and export CFDIs of one IMMEX plant (immex-gateway demo).

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from gateway.findings import Finding, has_errors
+from gateway.kinds.keys import Keys
 
 
 @dataclass
@@ -49,3 +50,21 @@ class DocumentKind(Protocol):
         ...
 
     def check(self, data: bytes) -> CheckResult: ...
+
+    def correlation_keys(self, record: dict[str, Any]) -> Keys:
+        """What the record provides to other documents and needs from them (``gateway.kinds.keys``)."""
+        ...
+
+    def waits_to_be_claimed(self, record: dict[str, Any]) -> bool:
+        """Whether the document, when its kind is in ``[correlation] hold``, waits for a pedimento to declare it."""
+        ...
+
+
+class Uncorrelated:
+    """The correlation verbs of a kind whose documents take no part in correlation (containers, ERP records)."""
+
+    def correlation_keys(self, record: dict[str, Any]) -> Keys:
+        return Keys()
+
+    def waits_to_be_claimed(self, record: dict[str, Any]) -> bool:
+        return False

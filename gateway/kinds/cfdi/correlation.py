@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gateway.xdoc.keys import CFDI, Keys
+from gateway.kinds.keys import CFDI, Keys
 
 
 def correlation_keys(record: dict[str, Any]) -> Keys:

@@ -6,11 +6,13 @@ import re
 import threading
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from lxml import etree
 
 from gateway.findings import Finding, error, has_errors
 from gateway.kinds.base import CheckResult
+from gateway.kinds.cfdi import correlation
 from gateway.kinds.cfdi.catalogs import catalogs
 from gateway.kinds.cfdi.matrix import Doc, check_matrix
 from gateway.kinds.cfdi.matrix.doc import precise
@@ -20,6 +22,7 @@ from gateway.kinds.cfdi.satdata import SatData
 from gateway.kinds.cfdi.satfiles import default_root
 from gateway.kinds.cfdi.seals import CertificateStore, SealVerifier
 from gateway.kinds.cfdi.xsd import CFDI4, CfdiSchema, Layout
+from gateway.kinds.keys import Keys
 from gateway.xmlsafe import make_parser, parse
 
 _SAT_CFD_NS = re.compile(rb"""=\s*["']http://www\.sat\.gob\.mx/cfd/([234])["']""")
@@ -42,6 +45,12 @@ class CfdiKind:
     def sniff(self, head: bytes, filename: str) -> bool:
         # the head is already stripped of BOM and blanks; XML (UTF-16 included) starts with "<"
         return head[:1] in (b"<", b"\xff", b"\xfe") and b"Comprobante" in head and _SAT_CFD_NS.search(head) is not None
+
+    def correlation_keys(self, record: dict[str, Any]) -> Keys:
+        return correlation.correlation_keys(record)
+
+    def waits_to_be_claimed(self, record: dict[str, Any]) -> bool:
+        return correlation.is_export(record)  # a pedimento declares by UUID only export invoices (regla 3.1.35)
 
     @property
     def schema(self) -> CfdiSchema:

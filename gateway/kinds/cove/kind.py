@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import threading
 from copy import deepcopy
+from typing import Any
 
 from lxml import etree
 
 from gateway.findings import Finding, error, has_errors
 from gateway.kinds.base import CheckResult, Part
-from gateway.kinds.cove.normalise import from_edocument, from_request, from_respuesta
+from gateway.kinds.cove.normalise import correlation_keys, from_edocument, from_request, from_respuesta
 from gateway.kinds.cove.rules import check_cove, check_respuesta
 from gateway.kinds.cove.xsd import EDOC, MESSAGES, OXML, CoveSchemas, payload_of
+from gateway.kinds.keys import Keys
 from gateway.xmlsafe import make_parser, parse
 
 _MARKERS = (b"ventanillaunica.gob.mx/ConsultarEdocument", b"ventanillaunica.gob.mx/cove/ws/oxml")
@@ -29,6 +31,12 @@ class CoveKind:
 
     def sniff(self, head: bytes, filename: str) -> bool:
         return head[:1] == b"<" and any(m in head for m in _MARKERS) and any(n in head for n in _NAMES)
+
+    def correlation_keys(self, record: dict[str, Any]) -> Keys:
+        return correlation_keys(record)
+
+    def waits_to_be_claimed(self, record: dict[str, Any]) -> bool:
+        return True  # every COVE is declared by some pedimento (505.4)
 
     @property
     def schemas(self) -> CoveSchemas:

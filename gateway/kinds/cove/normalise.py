@@ -17,7 +17,7 @@ from lxml import etree
 from gateway.kinds.cove.xsd import EDOC, OXML
 
 if TYPE_CHECKING:
-    from gateway.xdoc.keys import Keys
+    from gateway.kinds.keys import Keys
 
 Element = etree._Element
 Record = dict[str, Any]
@@ -166,7 +166,7 @@ def _date(value: str | None) -> str | None:
 
 def correlation_keys(record: Record) -> Keys:
     """A COVE provides its e-document (and adenda); a request and its answer need each other by invoice number."""
-    from gateway.xdoc.keys import COVE, COVE_ANSWER, COVE_INVOICE, Keys
+    from gateway.kinds.keys import COVE, COVE_ANSWER, COVE_INVOICE, Keys
 
     if record.get("document") == "respuesta-cove":
         provides, needs = set(), set()

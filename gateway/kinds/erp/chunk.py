@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from gateway.findings import Finding, Severity, error, warning
-from gateway.kinds.base import CheckResult
+from gateway.kinds.base import CheckResult, Uncorrelated
 from gateway.kinds.erp.rows import Row
 from gateway.kinds.erp.targets import FIELDS, TARGETS, part_fields
 
@@ -44,7 +44,7 @@ def encode(target: str, mapping: str, number: int, rows: list[Row], columns: dic
     return ("\n".join(lines) + "\n").encode("utf-8")
 
 
-class ChunkKind:
+class ChunkKind(Uncorrelated):
     """``erp.materials``, ``erp.bom``, ``erp.receipts`` or ``erp.shipments``: one chunk of an export."""
 
     def __init__(self, target: str, store: Any = None) -> None:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from gateway.findings import error, warning
-from gateway.kinds.base import CheckResult, Part
+from gateway.kinds.base import CheckResult, Part, Uncorrelated
 from gateway.kinds.erp import chunk
 from gateway.kinds.erp.mapping import Mapping, MappingError
 from gateway.kinds.erp.readers import SourceProblem
@@ -27,7 +27,7 @@ from gateway.kinds.erp.rows import MappedExport, Row
 MAX_ROW_FINDINGS = 1000
 
 
-class ExportKind:
+class ExportKind(Uncorrelated):
     """``erp:<mapping>``: declared by a source (``kind = "erp:sap-materials"``), never sniffed."""
 
     def __init__(self, name: str, mapping: Mapping | None, problem: MappingError | None = None) -> None:

@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from gateway.findings import Finding, error, has_errors
-from gateway.kinds.base import CheckResult, Part
-from gateway.kinds.pedimento import clock, datastage, mfile, normalise, rules, vucem
+from gateway.kinds.base import CheckResult, Part, Uncorrelated
+from gateway.kinds.keys import Keys
+from gateway.kinds.pedimento import clock, datastage, keys, mfile, normalise, rules, vucem
 
 _M_NAME = re.compile(r"^[mM]\d{7}\.\d{3}$")
 _LINES = re.compile(r"\(líneas (\d+)[–-]\d+\)")  # the part label names the block's lines in its M file
@@ -26,7 +27,7 @@ def _m_block_head(head: bytes) -> bool:
     return head.startswith(b"500|")
 
 
-class MFileKind:
+class MFileKind(Uncorrelated):
     """The broker's validation file: several pedimentos and one 801."""
 
     name = "mfile"
@@ -61,7 +62,7 @@ class MFileKind:
         return result
 
 
-class DataStageKind:
+class DataStageKind(Uncorrelated):
     """SAT's Data Stage: a ZIP of ``<folio>_<reg>.asc`` files (or one such file on its own)."""
 
     name = "datastage"
@@ -118,6 +119,12 @@ class PedimentoKind:
 
     def check(self, data: bytes) -> CheckResult:
         return self.check_named(data, "")
+
+    def correlation_keys(self, record: dict[str, Any]) -> Keys:
+        return keys.correlation_keys(record)
+
+    def waits_to_be_claimed(self, record: dict[str, Any]) -> bool:
+        return False  # a pedimento claims others; nothing claims it
 
     def check_named(self, data: bytes, filename: str) -> CheckResult:
         head = data.lstrip(b"\xef\xbb\xbf \t\r\n")

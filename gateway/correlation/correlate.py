@@ -1,13 +1,13 @@
 """Correlation: pedimento ⇄ COVE ⇄ CFDI groups, checked together whatever the order the pieces arrive in.
 
-The route step hands every normalised document here. Its correlation keys (``gateway.xdoc.keys``) are
-stored; a document that needs counterparts (a pedimento naming COVEs or UUIDs in 505.4, a RecibirCove
-request waiting for its answer) or that must wait to be claimed (a COVE, an export CFDI: ``[correlation]
-hold``) goes to ``pending``. Documents sharing a key form a group. When the group is complete (every need
-met, every held document claimed by a pedimento) it is checked at once (``gateway.xdoc.checks``) and
-every pending member moves on together: all ``ready`` (outbox), or all ``rejected`` with the XDOC
-findings. The verdict depends only on the group's content, never on arrival order: members are checked
-in a content order and findings name documents by their business identity.
+The route step hands every normalised document here. Its correlation keys (its kind's ``correlation_keys``, in
+the vocabulary of ``gateway.kinds.keys``) are stored; a document that needs counterparts (a pedimento naming
+COVEs or UUIDs in 505.4, a RecibirCove request waiting for its answer) or that must wait to be claimed (a COVE,
+an export CFDI: ``[correlation] hold``) goes to ``pending``. Documents sharing a key form a group. When the
+group is complete (every need met, every held document claimed by a pedimento) it is checked at once
+(``gateway.correlation.checks``) and every pending member moves on together: all ``ready`` (outbox), or all
+``rejected`` with the XDOC findings. The verdict depends only on the group's content, never on arrival order:
+members are checked in a content order and findings name documents by their business identity.
 
 Past ``correlation_timeout`` (counted from the first member that started waiting) ``resolve_timeouts``
 settles the group with XDOC-COVE-MISSING / XDOC-CFDI-MISSING per ``[correlation] on_timeout``. A member
@@ -23,20 +23,16 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from gateway import logs
+from gateway.correlation.checks import Member, Verdict, check_group
 from gateway.faults import crash_point
 from gateway.findings import Finding, Severity, error, warning
-from gateway.kinds.cfdi.correlation import is_export
+from gateway.kinds.keys import DECLARATION_KEYS, KEY_WORDS, MISSING_CODE, Keys
 from gateway.store.base import Document, now
-from gateway.xdoc.checks import Member, Verdict, check_group
-from gateway.xdoc.keys import DECLARATION_KEYS, MISSING_CODE, Keys, keys_for
 
 log = logs.get("gateway.correlate")
 
 ACTIVE = ("pending", "ready", "forwarded")
 _FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
-_KEY_WORDS = {"cove": "el COVE", "cfdi": "el CFDI con UUID", "cove-answer": "la respuesta de ConsultarRespuestaCove "
-              "(número de COVE) de la factura", "cove-invoice": "la solicitud RecibirCove (contenido del COVE) de la "
-              "factura", "pedimento": "el pedimento"}
 
 
 @dataclass
@@ -58,7 +54,7 @@ def route(gw: Any, document_id: str, kind: str | None, record: dict[str, Any] | 
     Returns None when the document takes no part in correlation (the pipeline makes it ready as
     before), else its new state: ``pending`` or, when it completed its group, ``ready``/``rejected``.
     """
-    keys = _waited_for(gw, keys_for(kind, record))
+    keys = _waited_for(gw, _keys_of(gw, kind, record))
     store = gw.store
     store.put_correlation_keys(document_id, keys.provides, keys.needs)
     if not keys.needs and not _held(gw, kind, record):
@@ -114,13 +110,18 @@ def _waited_for(gw: Any, keys: Keys) -> Keys:
     return keys if needs == keys.needs else Keys(keys.provides, needs)
 
 
+def _keys_of(gw: Any, kind: str | None, record: dict[str, Any] | None) -> Keys:
+    """The keys the document's kind reads in its record; none for a kind this process does not know."""
+    known = gw.kinds.get(kind) if kind and record else None
+    return known.correlation_keys(record) if known is not None and record else Keys()
+
+
 def _held(gw: Any, kind: str | None, record: dict[str, Any] | None) -> bool:
-    hold = gw.settings.correlation.hold
-    if kind == "cove":
-        return "cove" in hold
-    if kind == "cfdi" and record is not None:
-        return "cfdi" in hold and is_export(record)
-    return False
+    """A kind named in ``[correlation] hold`` whose kind says this record waits for a pedimento to claim it."""
+    if not kind or kind not in gw.settings.correlation.hold:
+        return False
+    known = gw.kinds.get(kind)
+    return known is not None and known.waits_to_be_claimed(record or {})
 
 
 def _node(gw: Any, doc: Document) -> _Node:
@@ -177,7 +178,7 @@ def _apply(gw: Any, group: list[_Node], waiting: list[_Node], missing: set[tuple
     for document_id, (key_type, value) in sorted(missing):
         make = error if reject_missing else warning
         verdict.add(make(MISSING_CODE.get(key_type, "XDOC-COVE-MISSING"),
-                         f"No llegó {_KEY_WORDS.get(key_type, key_type)} {value} dentro del plazo de correlación "
+                         f"No llegó {KEY_WORDS.get(key_type, key_type)} {value} dentro del plazo de correlación "
                          f"({_hours(gw.settings.correlation_timeout)}).", key=value, key_type=key_type),
                     next(Member(n.doc.id, "", {}) for n in group if n.doc.id == document_id))
     for node in unclaimed:

@@ -12,10 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from gateway.xdoc.keys import CFDI, COVE, PEDIMENTO, Keys
-
-_COVE_ID = re.compile(r"^(COVE[0-9A-Z]{9}|ADEN\d{9})$")
-_UUID = re.compile(r"^[0-9A-F]{8}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{12}$")
+from gateway.kinds.pedimento.keys import document_type, invoice_number, pedimento_id
 
 
 @dataclass(frozen=True)
@@ -59,15 +56,14 @@ class Pedimento:
 
 def pedimento(record: dict[str, Any]) -> Pedimento:
     key = record.get("key") or {}
-    parts = [str(key.get(k) or "") for k in ("year", "aduana_seccion", "patente", "pedimento")]
-    ident = record.get("number") or "-".join(parts)
+    ident = pedimento_id(record)
     label = record.get("printed_number") or ident
     invoices = []
     for index, inv in enumerate(record.get("invoices") or [], start=1):
         supplier = inv.get("supplier") or {}
-        number = (inv.get("number") or "").strip().upper() or None
+        number = invoice_number(inv)
         invoices.append(Invoice(
-            index, number, _document_type(inv, number), inv.get("date"), inv.get("incoterm"), inv.get("currency"),
+            index, number, document_type(inv, number), inv.get("date"), inv.get("incoterm"), inv.get("currency"),
             number_or_none(inv.get("value_currency")), number_or_none(inv.get("value_usd")),
             supplier.get("tax_id"), supplier.get("name")))
     partidas = []
@@ -81,29 +77,6 @@ def pedimento(record: dict[str, Any]) -> Pedimento:
         key=str(ident), label=str(label), operation_type=_code(record.get("operation_type")), clave=record.get("clave"),
         rfc=(importer.get("rfc") or "").upper() or None, patente=key.get("patente"),
         exchange_rate=number_or_none(record.get("exchange_rate")), invoices=tuple(invoices), partidas=tuple(partidas))
-
-
-def pedimento_keys(record: dict[str, Any]) -> Keys:
-    """A pedimento provides its key and needs every COVE and CFDI its invoices (505.4) declare."""
-    view = pedimento(record)
-    needs = set()
-    for inv in view.invoices:
-        if inv.number and inv.document_type == "cove":
-            needs.add((COVE, inv.number))
-        elif inv.number and inv.document_type == "cfdi":
-            needs.add((CFDI, inv.number))
-    return Keys(frozenset({(PEDIMENTO, view.key)}), frozenset(needs))
-
-
-def _document_type(inv: dict[str, Any], number: str | None) -> str:
-    declared = inv.get("document_type")
-    if declared in ("cove", "cfdi", "other"):
-        return declared
-    if number and _COVE_ID.match(number):
-        return "cove"
-    if number and _UUID.match(number):
-        return "cfdi"
-    return "other"
 
 
 def _code(value: Any) -> str | None:

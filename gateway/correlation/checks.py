@@ -12,20 +12,14 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from gateway.config import Tolerances
+from gateway.correlation import views
+from gateway.correlation.views import Invoice, Pedimento, number_or_none, same_name, same_tax_id, unit_code
 from gateway.findings import Finding, error, warning
 from gateway.kinds.cove.normalise import invoice_key
-from gateway.xdoc import views
-from gateway.xdoc.views import Invoice, Pedimento, number_or_none, same_name, same_tax_id, unit_code
 
 _OPERATION = {"1": "TOCE.IMP", "2": "TOCE.EXP"}
 _OPERATION_WORDS = {"1": "importación", "2": "exportación"}
-
-
-@dataclass(frozen=True)
-class Tolerances:
-    value: Decimal = Decimal("0.01")        # per line compared (USD or invoice currency), rows 9, 10, 19
-    quantity: Decimal = Decimal("0.001")    # UMT quantities, row 14
-    fx_percent: Decimal = Decimal("1")      # CCE TipoCambioUSD vs pedimento exchange rate: a warning beyond, row 12
 
 
 @dataclass

@@ -1,1 +1,0 @@
-"""Cross-document consistency: correlation keys, views of each kind's record, and the XDOC checks."""
