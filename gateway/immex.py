@@ -24,13 +24,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from gateway import logs
 from gateway.findings import Finding, warning
-from gateway.kinds.pedimento.clock import parse_date
+from gateway.kinds.pedimento.clock import discharge_date, original_key
 from gateway.kinds.pedimento.normalise import numbers
 from gateway.routing import route
 from gateway.store.base import Document, now
@@ -252,32 +252,18 @@ def import_rows(record: dict[str, Any], business_key: str) -> list[dict[str, Any
 
 def discharge_rows(record: dict[str, Any], business_key: str) -> list[dict[str, Any]]:
     """One row per 512 whose original can be named (a malformed number is rejected by the rules first)."""
-    dates = record.get("dates") or {}
-    on = next((d for d in (parse_date(dates.get(n)) for n in ("payment", "presentation", "entry")) if d), None)
+    on = discharge_date(record)
     corrects = ((record.get("rectification") or {}).get("corrects") or {}).get("key") \
         if record.get("clave") == "R1" else None
     rows = []
     for line, discharge in enumerate(record.get("discharges") or [], start=1):
-        key = original_key(discharge, on)
+        key = discharge.get("original_key") or original_key(discharge, on)
         if key is None:
             continue
         rows.append({"line": line, "discharge_key": business_key, "corrects_key": corrects, "original_key": key,
                      "fraccion": discharge.get("fraccion"), "unit": discharge.get("unit"),
                      "quantity": discharge.get("quantity"), "discharged_on": on.isoformat() if on else None})
     return rows
-
-
-def original_key(discharge: dict[str, Any], discharged_on: date | None) -> str | None:
-    """The original's business key: the year of its payment (512.7), else the latest year the number's
-    first digit allows (Y of YNNNNNN is the year's last digit) up to the discharge's own year."""
-    number, patente, aduana = (discharge.get(k) or "" for k in ("pedimento", "patente", "aduana_seccion"))
-    if not (len(number) == 7 and number.isdigit() and patente and aduana):
-        return None
-    paid = parse_date(discharge.get("payment_date"))
-    year = paid.year if paid else None
-    if year is None and discharged_on is not None:
-        year = discharged_on.year - (discharged_on.year - int(number[0])) % 10
-    return f"{year}-{aduana}-{patente}-{number}" if year else None
 
 
 def _link(store: Any, discharge_id: str, lines: list[dict[str, Any]]) -> None:

@@ -181,6 +181,8 @@ def test_a_discharge_links_both_ways_in_either_order_with_restarts_between(immex
     if not original_first:  # the original was forwarded after the discharge arrived: its envelope shows it
         assert {"kind": "pedimento", "id": d_doc["id"], "role": "discharged-by"} in envelopes[o_doc["id"]]["links"]
     assert envelopes[o_doc["id"]]["record"]["partidas"][0]["return_clock"]["return_deadline"] == "2028-02-20"
+    assert envelopes[d_doc["id"]]["record"]["discharges"][0]["original_key"] == key(o)
+    jsonschema.validate(envelopes[d_doc["id"]]["record"], SCHEMA)
 
 
 def test_the_original_missing_after_the_correlation_timeout(immex_workspace):

@@ -120,6 +120,32 @@ def start_date(record: dict[str, Any]) -> tuple[date | None, str | None]:
     return None, None
 
 
+def original_key(discharge: dict[str, Any], discharged_on: date | None) -> str | None:
+    """The original's business key: the year of its payment (512.7), else the latest year the number's
+    first digit allows (Y of YNNNNNN is the year's last digit) up to the discharge's own year."""
+    number, patente, aduana = (discharge.get(k) or "" for k in ("pedimento", "patente", "aduana_seccion"))
+    if not (len(number) == 7 and number.isdigit() and patente and aduana):
+        return None
+    paid = parse_date(discharge.get("payment_date"))
+    year = paid.year if paid else None
+    if year is None and discharged_on is not None:
+        year = discharged_on.year - (discharged_on.year - int(number[0])) % 10
+    return f"{year}-{aduana}-{patente}-{number}" if year else None
+
+
+def discharge_date(record: dict[str, Any]) -> date | None:
+    """When a discharging pedimento discharges: its payment date, else its presentation or entry date."""
+    dates = record.get("dates") or {}
+    return next((d for d in (parse_date(dates.get(n)) for n in ("payment", "presentation", "entry")) if d), None)
+
+
+def name_originals(record: dict[str, Any]) -> None:
+    """Each 512 of the record gets ``original_key``: the business key of the pedimento it discharges."""
+    on = discharge_date(record)
+    for discharge in record.get("discharges") or []:
+        discharge["original_key"] = original_key(discharge, on)
+
+
 def parse_date(value: Any) -> date | None:
     try:
         return date.fromisoformat(str(value)[:10]) if value else None

@@ -167,6 +167,7 @@ class PedimentoKind:
             return CheckResult(findings, validated=True)
         record = normalise.build(records, origin)
         findings.extend(clock.apply(record, self.ctx.company))  # each temporary partida's return deadline
+        clock.name_originals(record)  # each 512: the business key of the import it discharges
         corrected = (record.get("rectification") or {}).get("corrects") or {}
         related = [("supersedes", corrected["key"])] if corrected.get("key") else []
         return CheckResult(findings, record, business_key=business_key(record), validated=True, related=related)
