@@ -458,12 +458,16 @@ def cmd_documents_list(args: argparse.Namespace) -> int:
 
 
 def cmd_deadlines(args: argparse.Namespace) -> int:
+    import re
     from datetime import UTC, datetime
 
     from gateway import deadlines
-    from gateway.config import parse_duration
 
-    days = int(parse_duration(args.within if args.within[-1:].isalpha() else f"{args.within}d", "--within") // 86400)
+    match = re.fullmatch(r"\s*(\d{1,5})\s*d?\s*", args.within)
+    if match is None:
+        print(f"--within: '{args.within}' debe ser un número de días (90d) / must be a number of days", file=sys.stderr)
+        return 2
+    days = int(match[1])
     gw = _gateway(args)
     try:
         rows = deadlines.due(gw.store, datetime.now(UTC).date(), days)

@@ -272,7 +272,8 @@ def test_deadlines_cli_and_metrics_show_what_is_left_soonest_first(immex_workspa
     assert first["imported"] == str(quantity(soon, 1)) and first["discharged"] == "7"
     assert Decimal(first["remaining"]) == quantity(soon, 1) - taken and 0 < first["days_left"] <= 31
     assert first["basis"] == "LA art. 108 fr. I (18 meses)"
-    narrow = ws.cli("deadlines", "--within", "30d")
+    assert ws.cli("deadlines", "--within", "3 meses").returncode == 2
+    narrow = ws.cli("deadlines", "--within", "30")
     assert narrow.returncode == 0 and "no es el saldo del Anexo 24" in narrow.stdout
     assert soon.partidas[0].fraccion in narrow.stdout and later.partidas[0].description not in narrow.stdout
     gw = ws.gateway()
