@@ -44,8 +44,8 @@ def due(store: Any, today: date, within_days: int) -> list[dict[str, Any]]:
             out.append({
                 "pedimento": row["printed"] or family.key, "key": family.key, "document_id": row["document_id"],
                 "clave": row["clave"], "partida": row["partida"], "fraccion": row["fraccion"],
-                "description": row["description"], "umt": row["umt"], "imported": _text(imported),
-                "discharged": _text(share), "remaining": _text(remaining), "start_date": row["start_date"],
+                "description": row["description"], "umt": row["umt"], "imported": immex.plain(imported),
+                "discharged": immex.plain(share), "remaining": immex.plain(remaining), "start_date": row["start_date"],
                 "deadline": deadline, "days_left": (date.fromisoformat(deadline) - today).days,
                 "basis": row["basis"],
             })
@@ -59,9 +59,3 @@ def counts(store: Any, today: date) -> dict[str, int]:
     for days in WINDOWS:
         figures[str(days)] = sum(1 for r in rows if 0 <= r["days_left"] <= days)
     return figures
-
-
-def _text(number: Decimal) -> str:
-    """Decimal strings as the records write them: no exponent, no trailing zeros after the point."""
-    text = format(number, "f")
-    return text.rstrip("0").rstrip(".") if "." in text else text

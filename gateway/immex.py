@@ -73,7 +73,7 @@ def resolve_timeouts(gw: Any, at: datetime | None = None) -> int:
     resumed = 0
     for document_id in gw.store.immex_waiting(before):
         with gw.store.transaction():
-            if document_id in gw.store.immex_waiting():
+            if gw.store.immex_waiting(document_id=document_id):  # not resumed meanwhile by another process
                 _resume(gw, document_id)
                 resumed += 1
     return resumed
@@ -96,6 +96,7 @@ def _original_arrived(gw: Any, document_id: str, key: str, corrects: str | None)
     family = family_of(store, corrects or key)
     findings: list[Finding] = []
     waiting = set(store.immex_waiting())
+    unchecked = set()  # discharges that went on without this original: what they could not check is told here
     by_document: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for line in store.immex_discharges(original_keys=family.keys):
         by_document[line["document_id"]].append(line)
@@ -106,9 +107,13 @@ def _original_arrived(gw: Any, document_id: str, key: str, corrects: str | None)
             if all(family_of(store, line["original_key"]).present for line in own):
                 _resume(gw, discharge_id)
             continue
-        for line in lines:  # forwarded before this original arrived: the finding travels with the original
-            findings += _line_findings(family, line)
-    for fraccion in sorted({line["fraccion"] for lines in by_document.values() for line in lines}):
+        if any(f.code == "IMMEX-ORIGINAL-MISSING" and f.location.get("original") in family.keys
+               for f in store.findings(discharge_id)):
+            unchecked.add(discharge_id)
+            for line in lines:
+                findings += _line_findings(family, line)
+    fracciones = {line["fraccion"] for d in unchecked for line in by_document[d]}
+    for fraccion in sorted(fracciones):
         findings += _over_discharge(store, family, fraccion)
     return findings
 
@@ -118,13 +123,14 @@ def check_discharge(gw: Any, document_id: str, lines: list[dict[str, Any]]) -> l
     store = gw.store
     findings: list[Finding] = []
     over: dict[str, tuple[Family, set[str]]] = {}
-    hours = f"{gw.settings.correlation_timeout / 3600:g} h"
+    waited = (f"se esperó el plazo de correlación, {gw.settings.correlation_timeout / 3600:g} h"
+              if gw.settings.immex.wait_for_originals else "sin esperar: [immex] wait_for_originals = false")
     for line in sorted(lines, key=lambda x: x["line"]):
         family = family_of(store, line["original_key"])
         if not family.present:
             findings.append(warning(
                 "IMMEX-ORIGINAL-MISSING", f"Descargo {line['line']} (512): el pedimento original "
-                f"{_printed(line['original_key'])} no está en el gateway (se esperó el plazo de correlación, {hours}); "
+                f"{_printed(line['original_key'])} no está en el gateway ({waited}); "
                 "no se pudo cotejar la fracción, la fecha ni la cantidad descargada.",
                 record="512", discharge=line["line"], original=line["original_key"]))
             continue
@@ -226,7 +232,8 @@ def _over_discharge(store: Any, family: Family, fraccion: str | None) -> list[Fi
     if total <= imported:
         return []
     return [warning("IMMEX-OVER-DISCHARGE", f"Pedimento original {family.label}, fracción {fraccion}: los descargos "
-                    f"recibidos suman {total}, más de lo importado ({imported} en UMT): excedente {total - imported}.",
+                    f"recibidos suman {plain(total)}, más de lo importado ({plain(imported)} en UMT): excedente "
+                    f"{plain(total - imported)}.",
                     record="512", original=family.key, fraccion=fraccion)]
 
 
@@ -295,3 +302,9 @@ def as_decimal(value: Any) -> Decimal:
     except InvalidOperation:
         return Decimal(0)
     return number if number.is_finite() else Decimal(0)
+
+
+def plain(number: Decimal) -> str:
+    """A decimal as people write it: no exponent, no trailing zeros after the point."""
+    text = format(number, "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text

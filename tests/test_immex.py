@@ -189,7 +189,7 @@ def test_the_original_missing_after_the_correlation_timeout(immex_workspace):
     ws = immex_workspace
     ws.config.write_text(ws.config.read_text().replace('[gateway]\n', '[gateway]\ncorrelation_timeout = "1s"\n', 1))
     o = original(1)
-    d = discharge(21, [(o, o.partidas[0].fraccion, Decimal(10))])
+    d = discharge(21, [(o, o.partidas[0].fraccion, quantity(o, 1) + 3)])  # more than the original will show
     _drop(ws, d, 1)
     _run(ws)
     assert _by_key(ws)[key(d)]["state"] in ("pending", "forwarded")
@@ -197,9 +197,31 @@ def test_the_original_missing_after_the_correlation_timeout(immex_workspace):
     _run(ws)
     shown = _by_key(ws)[key(d)]
     assert shown["state"] == "forwarded"
-    (missing,) = [f for f in shown["findings"] if f["code"] == "IMMEX-ORIGINAL-MISSING"]
-    assert missing["severity"] == "warning" and missing["location"]["original"] == key(o)
-    assert "26  24  3456  6000001" in missing["message"]
+    (missing,) = [f for f in shown["findings"] if f["code"].startswith("IMMEX-")]
+    assert missing["code"] == "IMMEX-ORIGINAL-MISSING" and missing["severity"] == "warning"
+    assert missing["location"]["original"] == key(o) and "26  24  3456  6000001" in missing["message"]
+    # the original arrives late: linked both ways, and what the discharge could not check travels with it
+    _drop(ws, o, 2)
+    _run(ws)
+    docs = _by_key(ws)
+    late = docs[key(o)]
+    assert late["state"] == "forwarded"
+    assert {"kind": "pedimento", "id": docs[key(d)]["id"], "role": "discharged-by"} in late["links"]
+    assert {"kind": "pedimento", "id": late["id"], "role": "discharges"} in docs[key(d)]["links"]
+    (over,) = [f for f in late["findings"] if f["code"].startswith("IMMEX-")]
+    assert over["code"] == "IMMEX-OVER-DISCHARGE" and over["message"].endswith("excedente 3.")
+
+
+def test_without_waiting_a_discharge_goes_on_at_once(immex_workspace):
+    ws = immex_workspace
+    ws.config.write_text(ws.config.read_text().replace("[immex]\n", "[immex]\nwait_for_originals = false\n"))
+    o = original(1)
+    d = discharge(28, [(o, o.partidas[0].fraccion, Decimal(1))])
+    _drop(ws, d, 1)
+    _run(ws)
+    shown = _by_key(ws)[key(d)]
+    assert shown["state"] == "forwarded" and [f["code"] for f in shown["findings"]] == ["IMMEX-ORIGINAL-MISSING"]
+    assert "wait_for_originals = false" in shown["findings"][0]["message"]
 
 
 def test_fraccion_not_in_the_original_and_a_discharge_after_the_deadline(immex_workspace):
@@ -249,8 +271,8 @@ def test_over_discharge_counts_each_discharge_once_through_resends_and_retries(i
     _drop(ws, third, 5)
     _run(ws)
     over = [f for f in _by_key(ws)[key(third)]["findings"] if f["code"] == "IMMEX-OVER-DISCHARGE"]
-    assert len(over) == 1 and f"suman {imported + 1}" in over[0]["message"].replace(".000000", "")
-    assert "excedente 1" in over[0]["message"]
+    assert len(over) == 1 and f"suman {imported + 1}, más de lo importado ({imported} en UMT)" in over[0]["message"]
+    assert over[0]["message"].endswith("excedente 1.")
 
 
 def test_deadlines_cli_and_metrics_show_what_is_left_soonest_first(immex_workspace):

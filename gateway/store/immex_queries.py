@@ -77,17 +77,20 @@ class ImmexQueries:
     def set_immex_wait(self, document_id: str, since: str) -> None:
         with self.transaction():  # type: ignore[attr-defined]
             self._db.execute("INSERT INTO immex_waits (document_id, since) VALUES (?, ?) ON CONFLICT (document_id) "
-                             "DO NOTHING", (document_id, since))
+                             "DO UPDATE SET since = excluded.since", (document_id, since))
 
     def clear_immex_wait(self, document_id: str) -> None:
         with self.transaction():  # type: ignore[attr-defined]
             self._db.execute("DELETE FROM immex_waits WHERE document_id = ?", (document_id,))
 
-    def immex_waiting(self, before: str | None = None) -> list[str]:
+    def immex_waiting(self, before: str | None = None, document_id: str | None = None) -> list[str]:
         """Discharges still pending for their originals (since before ``before``, when given), oldest first."""
         sql = ("SELECT w.document_id FROM immex_waits w JOIN documents d ON d.id = w.document_id "
                "WHERE d.state = 'pending'")
         params: list[Any] = []
+        if document_id is not None:
+            sql += " AND w.document_id = ?"
+            params.append(document_id)
         if before is not None:
             sql += " AND w.since <= ?"
             params.append(before)
