@@ -29,6 +29,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from gateway import logs
+from gateway.faults import crash_point
 from gateway.findings import Finding, warning
 from gateway.kinds.pedimento.clock import discharge_date, original_key
 from gateway.kinds.pedimento.normalise import numbers
@@ -52,6 +53,7 @@ def on_normalised(gw: Any, doc: Document, kind: str | None, record: dict[str, An
     store.put_immex_discharges(doc.id, lines)
     if imports:
         store.add_findings(doc.id, _original_arrived(gw, doc.id, business_key, imports[0]["corrects_key"]))
+        crash_point("immex.before-commit")  # the import, its links and the discharges it woke commit together
     if not lines:
         return None
     missing = sorted({line["original_key"] for line in lines if not family_of(store, line["original_key"]).present})

@@ -386,3 +386,22 @@ def test_a_retried_and_then_replaced_discharge_counts_once(immex_workspace):
     finally:
         gw.close()
     assert [r["partida"] for r in rows] == [2]  # partida 1 fully discharged, once
+
+
+def test_a_crash_while_the_original_wakes_its_discharge_loses_nothing_and_counts_once(immex_workspace):
+    ws = immex_workspace
+    o = original(1)
+    d = discharge(29, [(o, o.partidas[0].fraccion, quantity(o, 1))])  # exactly what was imported
+    _drop(ws, d, 1)
+    _run(ws)
+    _drop(ws, o, 2)
+    crashed = ws.cli("run", "--once", env={"IMMEX_GATEWAY_CRASH_AT": "immex.before-commit"})
+    assert crashed.returncode == -9  # SIGKILL inside the original's transaction
+    assert _by_key(ws)[key(d)]["state"] == "pending"  # nothing of the wake-up was committed
+    _run(ws)
+    docs = _by_key(ws)
+    assert docs[key(o)]["state"] == docs[key(d)]["state"] == "forwarded"
+    forwarded = [json.loads(p.read_text())["id"] for p in ws.forwarded_files()]
+    assert sorted(forwarded) == sorted({docs[key(o)]["id"], docs[key(d)]["id"]})  # each once
+    assert not [f for doc in docs.values() for f in doc["findings"] if f["code"].startswith("IMMEX-")]
+    assert {"kind": "pedimento", "id": docs[key(o)]["id"], "role": "discharges"} in docs[key(d)]["links"]
