@@ -8,14 +8,14 @@ Secrets live only in the Endpoint (kept out of its repr) and are never logged.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import paramiko
 
-from gateway.config import ConfigError
+from adapters.secrets import read_secret
+from gateway.errors import ConfigError
 
 
 @dataclass
@@ -49,10 +49,10 @@ class Endpoint:
 def endpoint_from_options(options: dict[str, Any], label: str) -> Endpoint:
     """Read the secrets and the host keys named in the options; problems are ConfigErrors naming the key."""
     where = label
-    password = _secret(options, "password", where)
+    password = read_secret(options, where, "password", keep_spaces=True)
     key = None
     if options.get("private_key_file"):
-        passphrase = _secret(options, "passphrase", where)
+        passphrase = read_secret(options, where, "passphrase", keep_spaces=True)
         path: Path = options["private_key_file"]
         try:
             key = paramiko.PKey.from_path(path, password=passphrase.encode() if passphrase else None)
@@ -83,22 +83,3 @@ def endpoint_from_options(options: dict[str, Any], label: str) -> Endpoint:
         timeout=options["timeout"], retry_attempts=options["retry_attempts"],
         retry_initial_wait=options["retry_initial_wait"], retry_max_wait=options["retry_max_wait"],
     )
-
-
-def _secret(options: dict[str, Any], name: str, where: str) -> str | None:
-    if options.get(f"{name}_env"):
-        variable = options[f"{name}_env"]
-        value = os.environ.get(variable)
-        if not value:
-            raise ConfigError(f"{where}.{name}_env: environment variable {variable} is not set")
-        return value
-    if options.get(f"{name}_file"):
-        path: Path = options[f"{name}_file"]
-        try:
-            value = path.read_text(encoding="utf-8").rstrip("\r\n")
-        except OSError as exc:
-            raise ConfigError(f"{where}.{name}_file: {path} cannot be read: {exc.strerror or exc}") from None
-        if not value:
-            raise ConfigError(f"{where}.{name}_file: {path} is empty")
-        return value
-    return None

@@ -28,6 +28,7 @@ from tenacity import (
 
 from adapters.sftp_endpoint import Endpoint
 from gateway import logs
+from gateway.errors import TransportError
 
 log = logs.get("adapters.sftp")
 # paramiko logs tracebacks of its own on stderr; our messages say the same in one structured line
@@ -52,24 +53,24 @@ T = TypeVar("T")
 WINDOW_SIZE = 8 * 1024 * 1024
 
 
-class SftpError(OSError):
-    """An SFTP operation failed; ``permanent`` failures (host key, credentials) are not retried at once."""
+class SftpError(TransportError, OSError):
+    """An SFTP operation failed; failures that are not ``retryable`` (host key, credentials) are not retried at once."""
 
-    permanent = False
+    retryable = True
 
 
 class HostKeyError(SftpError):
-    permanent = True
+    retryable = False
 
 
 class SftpAuthError(SftpError):
-    permanent = True
+    retryable = False
 
 
 class RemotePathError(SftpError):
     """A configured remote directory is missing or not readable: a configuration matter, not weather."""
 
-    permanent = True
+    retryable = False
 
 
 def fingerprint(key: paramiko.PKey) -> str:
@@ -277,7 +278,7 @@ class Session:
 
 def _transient(exc: BaseException) -> bool:
     if isinstance(exc, SftpError):
-        return not exc.permanent
+        return exc.retryable
     return False  # FileNotFoundError, PermissionError and the like: retrying changes nothing
 
 

@@ -18,15 +18,17 @@ PACKAGES = ("gateway", "adapters")
 # Layer of a module, lowest first. A module importing a module of a higher layer is an upward arrow, except for
 # the composition root and the entry points (highest layers), which may import anything below them.
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
+    ("errors", ("gateway.errors",)),
     ("config", ("gateway.config",)),
     ("foundation", ("gateway.findings", "gateway.ids", "gateway.logs", "gateway.faults", "gateway.xmlsafe",
-                    "gateway.rfc", "gateway.fraccion", "gateway.errors", "gateway.ports", "gateway.states")),
-    ("kinds", ("gateway.kinds",)),
+                    "gateway.rfc", "gateway.fraccion")),
     ("store", ("gateway.store",)),
+    ("kinds", ("gateway.kinds",)),
+    ("runtime", ("gateway.ports", "gateway.archive", "gateway.health", "gateway.runtime")),
     ("correlation", ("gateway.correlation", "gateway.correlate", "gateway.xdoc")),
     ("core", ("gateway",)),
     ("adapters", ("adapters",)),
-    ("root", ("gateway.app", "gateway.runner", "adapters.registry")),
+    ("root", ("gateway.app", "adapters.registry")),
     ("entry", ("gateway.cli", "gateway.__main__", "gateway.web", "gateway.receiver", "gateway.demo")),
 ]
 
@@ -148,6 +150,38 @@ def upward(edges: dict[str, set[str]]) -> list[tuple[str, str]]:
             if layer_of(target) > layer_of(source):
                 wrong.append((source, target))
     return sorted(wrong)
+
+
+#: the composition root: the one core module that may import adapters (through adapters.registry)
+COMPOSITION_ROOT = "gateway.app"
+#: the one module that may import the demo package (besides the demo package itself)
+DEMO_USERS = ("gateway.cli",)
+#: what gateway.config may import: only the error tree, which imports nothing
+CONFIG_MAY_IMPORT = ("gateway.errors",)
+
+
+def _within(module: str, package: str) -> bool:
+    return module == package or module.startswith(package + ".")
+
+
+def violations(edges: dict[str, set[str]]) -> list[str]:
+    """The broken import contracts of docs/architecture.md, one line each (empty: all kept)."""
+    found = []
+    for source, targets in sorted(edges.items()):
+        for target in sorted(targets):
+            if _within(source, "gateway") and source != COMPOSITION_ROOT and _within(target, "adapters"):
+                found.append(f"core imports an adapter: {source} -> {target}")
+            if _within(source, "gateway.kinds") and _within(target, "gateway.correlation"):
+                found.append(f"a kind imports correlation: {source} -> {target}")
+            if source == "gateway.config" and target not in CONFIG_MAY_IMPORT:
+                found.append(f"the config module imports a project module: {source} -> {target}")
+            if source == "gateway.errors":
+                found.append(f"the error tree imports a project module: {source} -> {target}")
+            if (_within(target, "gateway.demo") and not _within(source, "gateway.demo")
+                    and source not in DEMO_USERS):
+                found.append(f"the demo is imported by the product: {source} -> {target}")
+    found += [f"import cycle: {' <-> '.join(group)}" for group in cycles(edges)]
+    return found
 
 
 def main(root: Path) -> None:

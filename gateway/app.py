@@ -1,77 +1,35 @@
-"""The assembled gateway: settings, store, archive, kinds, sources and sinks of one process."""
+"""The composition root: settings, store, archive, kinds, sources and sinks of one process, assembled.
+
+The only core module that imports ``adapters`` (through ``adapters.registry``); everything else speaks to
+sources and sinks through ``gateway.ports``. ``load_settings`` is how an entry point reads a configuration:
+the core's sections (``gateway.config``) and then every adapter's own keys.
+"""
 
 from __future__ import annotations
 
-from adapters.sinks.base import Sink
-from adapters.sources.base import Source
-from gateway.archive import Archive
-from gateway.config import ConfigError, Settings, SinkConfig, SourceConfig
-from gateway.health import HealthMonitor
-from gateway.kinds import KindRegistry
-from gateway.store import SqliteStore, open_store
+from pathlib import Path
+from typing import Any
+
+from adapters import registry
+from gateway import config
+from gateway.config import Settings
+from gateway.runtime import Runtime
+
+build_source = registry.build_source
+build_sink = registry.build_sink
 
 
-def build_source(config: SourceConfig) -> Source:
-    if config.type == "folder":
-        from adapters.sources.folder import FolderSource
-
-        return FolderSource(config)
-    if config.type == "sftp":
-        from adapters.sources.sftp import SftpSource
-
-        return SftpSource(config)
-    raise ConfigError(f"source '{config.name}'.type: '{config.type}' is not available in this version")
+def load_settings(path: str | Path) -> Settings:
+    """The configuration file read and checked whole: the core's sections and every adapter's own keys."""
+    return registry.check(config.load(path))
 
 
-def build_sink(config: SinkConfig) -> Sink:
-    if config.type == "folder":
-        from adapters.sinks.folder import FolderSink
-
-        return FolderSink(config)
-    if config.type == "sftp":
-        from adapters.sinks.sftp import SftpSink
-
-        return SftpSink(config)
-    if config.type == "http":
-        from adapters.sinks.http import HttpSink
-
-        return HttpSink(config)
-    if config.type == "sql":
-        from adapters.sinks.sql import SqlSink
-
-        return SqlSink(config)
-    raise ConfigError(f"sink '{config.name}'.type: '{config.type}' is not available in this version")
+def settings_from_dict(raw: dict[str, Any], base_dir: Path) -> Settings:
+    return registry.check(config.from_dict(raw, base_dir))
 
 
-class Gateway:
+class Gateway(Runtime):
+    """A gateway whose sources and sinks come from ``adapters.registry``, its configuration checked whole."""
+
     def __init__(self, settings: Settings, actor: str = "gateway") -> None:
-        self.settings = settings
-        self.actor = actor
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-        self.store: SqliteStore = open_store(settings.store_url)
-        self.archive = Archive(settings.archive_dir)
-        self.health = HealthMonitor(self.store)
-        self.kinds = KindRegistry(settings.certificate_dirs, settings.sat_schema_dir, settings.sat_data_files,
-                                  mapping_dirs=settings.erp_mapping_dirs, store=self.store, settings=settings)
-        self._sources: list[Source] | None = None
-        self._sinks: dict[str, Sink] | None = None
-
-    @property
-    def sources(self) -> list[Source]:
-        if self._sources is None:
-            self._sources = [build_source(c) for c in self.settings.sources]
-        return self._sources
-
-    @property
-    def sinks(self) -> dict[str, Sink]:
-        if self._sinks is None:
-            self._sinks = {c.name: build_sink(c) for c in self.settings.sinks}
-        return self._sinks
-
-    def sink_config(self, name: str) -> SinkConfig | None:
-        return next((c for c in self.settings.sinks if c.name == name), None)
-
-    def close(self) -> None:
-        for adapter in [*(self._sources or []), *(self._sinks or {}).values()]:
-            getattr(adapter, "close", lambda: None)()  # network adapters hang up
-        self.store.close()
+        super().__init__(registry.check(settings), actor, registry)  # a wrong adapter key stops start-up here

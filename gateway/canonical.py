@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from gateway.findings import Finding, Severity
@@ -31,3 +32,25 @@ def envelope(doc: Document, findings: list[Finding], links: list[dict[str, Any]]
         "findings": [f.to_dict() for f in findings if f.severity is not Severity.ERROR],
         "links": links,
     }
+
+
+_NAMED_PEDIMENTO = re.compile(r" ?\(pedimento (\d{4})-(\d{7})\)$")
+
+
+def attachment_links(store: Any, doc: Document) -> list[dict[str, Any]]:
+    """The originals that came with a document in the same ZIP (or the ZIP around its container): the printed
+    pedimento, acuses, images. The inventory system fetches them by id; ``pedimento`` is set when the file's
+    name says which pedimento it belongs to."""
+    links: list[dict[str, Any]] = []
+    parent_id, depth = doc.parent_id, 0
+    while parent_id and depth < 8:
+        for attachment in store.attachments(parent_id):
+            name = _NAMED_PEDIMENTO.sub("", attachment.filename.split("#", 1)[-1].split(" ", 1)[-1]).rstrip()
+            link = {"kind": "attachment", "id": attachment.id, "role": "attachment", "filename": name,
+                    "sha256": attachment.sha256, "size": attachment.size}
+            if named := _NAMED_PEDIMENTO.search(attachment.filename):
+                link["pedimento"] = f"{named[1]}-{named[2]}"
+            links.append(link)
+        parent = store.get(parent_id)
+        parent_id, depth = (parent.parent_id if parent else None), depth + 1
+    return links

@@ -8,11 +8,15 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gateway import logs
 from gateway.config import ConfigError, Settings, load
 from gateway.findings import Finding, Severity, by_severity
+from gateway.kinds.base import CheckResult, Part
+
+if TYPE_CHECKING:
+    from gateway.runtime import Runtime
 
 DEFAULT_CONFIG = "config/gateway.toml"
 
@@ -162,7 +166,9 @@ def _operator() -> str:
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    settings = load(args.config)
+    from gateway.app import load_settings
+
+    settings = load_settings(args.config)  # the core's sections and every adapter's own keys
     logs.configure(settings.log_level, settings.log_format)
     return settings
 
@@ -231,7 +237,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         if result.parts is not None and result.ok:  # a container: each document it holds is checked too
             for number, part in enumerate(result.parts, start=1):
                 label = f"{path}#{number} {part.label}".rstrip()
-                part_kind, part_result = check_bytes(_Standalone(), part.data, label, part.kind)  # type: ignore[arg-type]
+                part_kind, part_result = _check_part(_Standalone(), part, label)
                 children.append({"filename": label, "kind": part_kind, "valid": part_result.ok,
                                  "findings": [f.to_dict() for f in by_severity(part_result.findings)],
                                  "record": part_result.record})
@@ -249,6 +255,20 @@ def cmd_validate(args: argparse.Namespace) -> int:
             for f in item["findings"]:
                 print("  " + _finding_line(Finding.from_dict(f)))
     return worst
+
+
+def _check_part(checker: Any, part: Part, label: str) -> tuple[str | None, CheckResult]:
+    """A part of a container as the pipeline would take it: attachments kept, refused entries rejected."""
+    from gateway.pipeline import check_bytes
+
+    if part.kind == "attachment":
+        return "attachment", CheckResult(validated=True)
+    if part.kind == "refused":
+        return None, CheckResult(list(part.findings))
+    if part.opener is not None:
+        with part.opener() as stream:
+            return check_bytes(checker, stream.read(), label, part.kind)
+    return check_bytes(checker, part.data, label, part.kind)
 
 
 def _validate_erp(args: argparse.Namespace) -> int:
@@ -330,7 +350,7 @@ def cmd_queue_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def _show(gw: Any, document_id: str) -> dict[str, Any] | None:
+def _show(gw: Runtime, document_id: str) -> dict[str, Any] | None:
     doc = gw.store.get(document_id)
     if doc is None:
         return None
@@ -340,7 +360,9 @@ def _show(gw: Any, document_id: str) -> dict[str, Any] | None:
     data["audit"] = [a.to_dict() for a in gw.store.audit_trail(doc.id)]
     data["deliveries"] = [d.to_dict() for d in gw.store.deliveries(doc.id)]
     data["archive_path"] = str(gw.archive.path_for(doc.sha256))
-    data["links"] = _links(doc) + gw.store.links(doc.id) + gw.store.correlation_links(doc.id)
+    data["links"] = _links(doc) + gw.store.links(doc.id) + gw.store.correlation_links(doc.id) + [
+        {"kind": other.kind, "id": other.id, "role": role, "filename": other.filename, "state": other.state}
+        for role, other in gw.store.linked_documents(doc) if role in ("part", "attachment")]
     return data
 
 
@@ -447,10 +469,12 @@ def cmd_documents_list(args: argparse.Namespace) -> int:
     gw = _gateway(args)
     try:
         docs = gw.store.list_documents([args.state] if args.state else None)
+        rows = [d.summary() | {"findings": [f.to_dict() for f in by_severity(gw.store.findings(d.id))]}
+                for d in docs] if args.json else []
     finally:
         gw.close()
-    if args.json:
-        print(json.dumps([d.summary() for d in docs], ensure_ascii=False, indent=2))
+    if args.json:  # the documented --json contract (DESIGN §4): the summary keys and findings[], as queue list
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
         return 0
     for d in docs:
         print(f"{d.id}  {d.kind or '?':6}  {d.state:10}  {d.source_name}/{d.filename}  {d.sha256[:12]}")

@@ -3,6 +3,11 @@
 Relative paths are resolved against the configuration file's directory, so a workspace
 can be moved as a whole. Secrets never live here: only the names of environment
 variables or files that hold them.
+
+This module owns ``[gateway]``, ``[store]``, ``[validation]``, ``[logging]``, ``[erp]`` and ``[correlation]``
+and the keys every ``[[source]]``/``[[sink]]`` shares (name, type, kind, attempts, backoff, concurrency); the
+rest of each source and sink table is kept raw for its adapter, which checks it at start-up
+(``adapters/registry.py``, called by ``gateway.app.load_settings``). It imports no other project module.
 """
 
 from __future__ import annotations
@@ -16,10 +21,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-
-class ConfigError(ValueError):
-    """A configuration problem, with the key that is wrong in the message."""
-
+from gateway.errors import ConfigError  # the one project import: errors.py imports nothing
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
@@ -52,6 +54,8 @@ class SourceConfig:
     type: str
     kind: str = "auto"
     options: dict[str, Any] = field(default_factory=dict)
+    #: set once the adapter has checked and completed ``options`` (adapters/registry.py)
+    checked: bool = field(default=False, repr=False, compare=False)
 
 
 @dataclass
@@ -63,6 +67,7 @@ class SinkConfig:
     backoff_base: float | None = None   # seconds before the 1st retry (doubling); None: gateway.outbox default
     backoff_max: float | None = None    # ceiling of the backoff
     concurrency: int = 4                # deliveries in flight at once to this sink
+    checked: bool = field(default=False, repr=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -156,6 +161,7 @@ class Settings:
     correlation: CorrelationSettings = field(default_factory=CorrelationSettings)
     web: dict[str, Any] = field(default_factory=dict)  # [web] table, checked by gateway/web/settings.py
     immex: ImmexSettings = field(default_factory=lambda: ImmexSettings())
+    archives: dict[str, Any] = field(default_factory=dict)  # [archives] table, gateway/kinds/archive/limits.py
 
     @property
     def archive_dir(self) -> Path:
@@ -166,8 +172,6 @@ class Settings:
         return self.data_dir / "staging"
 
 
-_SOURCE_TYPES = {"folder", "sftp"}
-_SINK_TYPES = {"folder", "http", "sql", "sftp"}
 _KINDS = re.compile(r"^(auto|cfdi|pedimento|cove|erp:[A-Za-z0-9_.-]+)$")
 
 
@@ -184,7 +188,8 @@ def load(path: str | Path) -> Settings:
 
 
 def from_dict(raw: dict[str, Any], base_dir: Path) -> Settings:
-    known_top = {"gateway", "store", "validation", "logging", "source", "sink", "erp", "correlation", "web", "immex"}
+    known_top = {"gateway", "store", "validation", "logging", "source", "sink", "erp", "correlation", "web",
+                 "archives", "immex"}
     for key in raw:
         if key not in known_top:
             raise ConfigError(f"{key}: unknown section (known: {', '.join(sorted(known_top))})")
@@ -239,13 +244,11 @@ def from_dict(raw: dict[str, Any], base_dir: Path) -> Settings:
     settings.erp_mapping_dirs = [_path(base_dir, d) for d in mapping_dirs]
     settings.web = _table(raw, "web")
     settings.immex = _immex(_table(raw, "immex"))
+    settings.archives = _table(raw, "archives")
     settings.sources = [_source(entry, i, base_dir) for i, entry in enumerate(_array(raw, "source"))]
     settings.sinks = [_sink(entry, i, base_dir) for i, entry in enumerate(_array(raw, "sink"))]
     _unique([s.name for s in settings.sources], "source")
     _unique([s.name for s in settings.sinks], "sink")
-    for source in settings.sources:  # remote sources download to data_dir/staging before archiving
-        if source.type == "sftp":
-            source.options["staging_dir"] = settings.staging_dir
     return settings
 
 
@@ -273,33 +276,10 @@ def _source(entry: dict[str, Any], index: int, base_dir: Path) -> SourceConfig:
     name = _required_str(entry, "name", where)
     where = f"source '{name}'"
     type_ = _required_str(entry, "type", where)
-    if type_ not in _SOURCE_TYPES:
-        raise ConfigError(f"{where}.type: '{type_}' is not one of {', '.join(sorted(_SOURCE_TYPES))}")
     kind = entry.get("kind", "auto")
     if not isinstance(kind, str) or not _KINDS.match(kind):
         raise ConfigError(f"{where}.kind: '{kind}' must be auto, cfdi, pedimento, cove or erp:<mapping>")
-    options = {k: v for k, v in entry.items() if k not in {"name", "type", "kind"}}
-    if type_ == "folder":
-        _only(options, where, {"path", "processed_path", "after_pickup", "stable_time", "include", "exclude",
-                               "done_marker", "recursive"})
-        options["path"] = _path(base_dir, _required_str(entry, "path", where))
-        if options.get("processed_path"):
-            options["processed_path"] = _path(base_dir, options["processed_path"])
-        options["stable_time"] = parse_duration(options.get("stable_time", "2s"), f"{where}.stable_time")
-        after = options.setdefault("after_pickup", "move")
-        if after not in {"move", "delete"}:
-            raise ConfigError(f"{where}.after_pickup: '{after}' must be move or delete")
-        for key in ("include", "exclude"):
-            value = options.get(key, [])
-            if isinstance(value, str):
-                value = [value]
-            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-                raise ConfigError(f"{where}.{key}: must be a list of glob patterns")
-            options[key] = value
-    elif type_ == "sftp":
-        from gateway.config_sftp import source_options
-
-        source_options(options, where, base_dir)
+    options = {k: v for k, v in entry.items() if k not in {"name", "type", "kind"}}  # the adapter's to check
     return SourceConfig(name=name, type=type_, kind=kind, options=options)
 
 
@@ -308,27 +288,11 @@ def _sink(entry: dict[str, Any], index: int, base_dir: Path) -> SinkConfig:
     name = _required_str(entry, "name", where)
     where = f"sink '{name}'"
     type_ = _required_str(entry, "type", where)
-    if type_ not in _SINK_TYPES:
-        raise ConfigError(f"{where}.type: '{type_}' is not one of {', '.join(sorted(_SINK_TYPES))}")
     max_attempts = entry.get("max_attempts", 10)
     if not isinstance(max_attempts, int) or isinstance(max_attempts, bool) or max_attempts < 1:
         raise ConfigError(f"{where}.max_attempts: must be a whole number ≥ 1")
     common = {"name", "type", "max_attempts", "backoff_base", "backoff_max", "concurrency"}
-    options = {k: v for k, v in entry.items() if k not in common}
-    if type_ in ("http", "sql"):
-        from gateway.sink_config import http_options, sql_options
-
-        options = (http_options if type_ == "http" else sql_options)(options, where, base_dir)
-    if type_ == "folder":
-        _only(options, where, {"path", "content"})
-        options["path"] = _path(base_dir, _required_str(entry, "path", where))
-        content = options.setdefault("content", "canonical")
-        if content not in {"canonical", "original"}:
-            raise ConfigError(f"{where}.content: '{content}' must be canonical or original")
-    elif type_ == "sftp":
-        from gateway.config_sftp import sink_options
-
-        sink_options(options, where, base_dir)
+    options = {k: v for k, v in entry.items() if k not in common}  # the adapter's to check
     config = SinkConfig(name=name, type=type_, max_attempts=max_attempts, options=options)
     for key in ("backoff_base", "backoff_max"):
         if key in entry:

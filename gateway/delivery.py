@@ -17,14 +17,11 @@ import threading
 from collections import Counter
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import UTC, datetime
-from typing import Any
 
-from adapters.sinks.base import Sink, SinkError
 from gateway import logs, outbox
-from gateway.archive import Archive
-from gateway.config import Settings, SinkConfig
-from gateway.health import HealthMonitor
-from gateway.store import open_store
+from gateway.config import Settings
+from gateway.ports import Sink, SinkError
+from gateway.runtime import Runtime
 from gateway.store.base import now
 
 log = logs.get("gateway.delivery")
@@ -32,31 +29,13 @@ log = logs.get("gateway.delivery")
 IDLE_WAIT = 0.5  # seconds between looks at the outbox when nothing is in flight and nothing was poked
 
 
-class DeliveryContext:
-    """What the outbox needs from a Gateway, with a store connection of its own for the delivery thread."""
-
-    def __init__(self, settings: Settings, sinks: dict[str, Sink], actor: str) -> None:
-        self.settings = settings
-        self.sinks = sinks
-        self.actor = actor
-        self.store = open_store(settings.store_url)
-        self.archive = Archive(settings.archive_dir)
-        self.health = HealthMonitor(self.store)
-
-    def sink_config(self, name: str) -> SinkConfig | None:
-        return next((c for c in self.settings.sinks if c.name == name), None)
-
-    def close(self) -> None:
-        self.store.close()
-
-
 class DeliveryLoop:
     """Start with ``start()``, wake with ``poke()`` when documents became ready, end with ``stop()``."""
 
-    def __init__(self, gw: Any) -> None:
+    def __init__(self, gw: Runtime) -> None:
+        self._gw = gw
         self._settings: Settings = gw.settings
         self._sinks: dict[str, Sink] = gw.sinks  # built (and checked) by the caller, shared: sinks are thread-safe
-        self._actor: str = gw.actor
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
@@ -80,7 +59,7 @@ class DeliveryLoop:
             self._thread.join(timeout)
 
     def _run(self) -> None:
-        ctx = DeliveryContext(self._settings, self._sinks, self._actor)
+        ctx = self._gw.fork()  # the same gateway, with a store connection of this thread's own
         slots = sum(c.concurrency for c in self._settings.sinks) or 1
         pool = ThreadPoolExecutor(max_workers=slots, thread_name_prefix="deliver")
         in_flight: dict[Future[list[SinkError | None]], list[outbox.Job]] = {}
@@ -111,7 +90,7 @@ class DeliveryLoop:
             pool.shutdown(wait=True)
             ctx.close()
 
-    def _dispatch(self, ctx: DeliveryContext, pool: ThreadPoolExecutor,
+    def _dispatch(self, ctx: Runtime, pool: ThreadPoolExecutor,
                   in_flight: dict[Future[list[SinkError | None]], list[outbox.Job]]) -> None:
         """Start what is due, within each sink's limit of requests in flight (a batch is one request)."""
         busy = {(j.delivery.document_id, j.delivery.sink) for jobs in in_flight.values() for j in jobs}
@@ -136,7 +115,7 @@ class DeliveryLoop:
                 in_flight[pool.submit(outbox.attempt_many, chunk)] = chunk
 
     @staticmethod
-    def _idle_wait(ctx: DeliveryContext) -> float:
+    def _idle_wait(ctx: Runtime) -> float:
         stamp = ctx.store.next_delivery_at()
         if not stamp:
             return IDLE_WAIT
@@ -148,6 +127,4 @@ class DeliveryLoop:
 
 def _batch_size(sink: Sink | None) -> int:
     """Documents per request: more than one only for a sink with a batch endpoint (``deliver_batch``)."""
-    if sink is None or not hasattr(sink, "deliver_batch"):
-        return 1
-    return max(1, int(getattr(sink, "batch_size", 1)))
+    return 1 if sink is None else max(1, sink.batch_size)

@@ -24,6 +24,7 @@ CODES: dict[str, str] = {
     "FILE-TOO-LARGE": "the file is larger than the configured limit",
     "FILE-ENCODING": "the file cannot be decoded",
     "FILE-UNKNOWN-KIND": "the document kind cannot be recognised",
+    "FILE-UNREADABLE": "the file cannot be read (missing, permissions); `validate` and `erp preview` report it",
     "XML-MALFORMED": "not well-formed XML",
     "XML-FORBIDDEN": "DTD, entity declaration or external reference (security)",
     "XML-SCHEMALOCATION": "xmlns:schemaLocation quirk of SAT bulk downloads, repaired",
@@ -89,6 +90,10 @@ CODES: dict[str, str] = {
     "CCE-FIX": "Comercio Exterior TipoCambioUSD differs from Banxico's FIX rate in the configured table",
     "SAT-LIST": "an RFC, name, address or régimen disagrees with SAT's lists configured locally (l_RFC, LCO)",
     "SAT-DATA-UNCHECKED": "rules needing SAT-side lists were not run because the list is not configured",
+    "ARCHIVE-UNSAFE": "a ZIP entry (or the whole ZIP) refused: bomb, limit, encryption, traversal or link name",
+    "SAT-METADATA": "a row of SAT's CFDI metadata (bulk download .txt) is malformed",
+    "CFDI-CANCELLED": "SAT reports the invoice cancelled (metadata Estatus 0): not forwarded, or reversed by notice",
+    "ARCHIVE-CORRUPT": "a ZIP whose central directory cannot be read: the container is rejected whole",
 }
 
 

@@ -9,18 +9,18 @@ and file name still unacknowledged and only finishes the acknowledgement.
 
 from __future__ import annotations
 
-from adapters.sources.base import IncomingFile, Source
 from gateway import logs
-from gateway.app import Gateway
 from gateway.faults import crash_point
 from gateway.findings import error
 from gateway.ids import new_id
+from gateway.ports import IncomingFile, Source
+from gateway.runtime import Runtime
 from gateway.store.base import Document, now
 
 log = logs.get("gateway.intake")
 
 
-def take(gw: Gateway, source: Source, item: IncomingFile) -> str | None:
+def take(gw: Runtime, source: Source, item: IncomingFile) -> str | None:
     """Take one file; return the document id, or None if the file changed while being copied."""
     with source.open(item) as stream:
         sha256, size = gw.archive.put_stream(stream)
@@ -36,7 +36,7 @@ def take(gw: Gateway, source: Source, item: IncomingFile) -> str | None:
     return document_id
 
 
-def record(gw: Gateway, source_name: str, filename: str, sha256: str, size: int, declared_kind: str,
+def record(gw: Runtime, source_name: str, filename: str, sha256: str, size: int, declared_kind: str,
            replaces_id: str | None = None, actor: str | None = None, parent_id: str | None = None) -> str:
     """Commit the document row for archived bytes: new, duplicate, or the resumption of an interrupted intake.
 

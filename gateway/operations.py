@@ -8,15 +8,16 @@ from __future__ import annotations
 from pathlib import Path
 
 from gateway import intake, pipeline
-from gateway.app import Gateway
+from gateway.errors import GatewayError
+from gateway.runtime import Runtime
 from gateway.store.base import Document, now
 
 
-class ActionRefused(Exception):
+class ActionRefused(GatewayError):
     """The action does not apply to this document; the message says why, in the operator's terms."""
 
 
-def _rejected(gw: Gateway, document_id: str) -> Document:
+def _rejected(gw: Runtime, document_id: str) -> Document:
     doc = gw.store.get(document_id)
     if doc is None:
         raise ActionRefused(f"No existe el documento {document_id}.")
@@ -25,7 +26,7 @@ def _rejected(gw: Gateway, document_id: str) -> Document:
     return doc
 
 
-def retry(gw: Gateway, document_id: str, actor: str, reason: str | None = None) -> str:
+def retry(gw: Runtime, document_id: str, actor: str, reason: str | None = None) -> str:
     """Dead letters are re-delivered; documents rejected by validation are processed again from their bytes."""
     _rejected(gw, document_id)
     store = gw.store
@@ -41,7 +42,7 @@ def retry(gw: Gateway, document_id: str, actor: str, reason: str | None = None) 
     return pipeline.process(gw, document_id)
 
 
-def replace(gw: Gateway, document_id: str, path: Path, actor: str, reason: str | None = None) -> str:
+def replace(gw: Runtime, document_id: str, path: Path, actor: str, reason: str | None = None) -> str:
     """Take a corrected file in place of a rejected one; the new document keeps a link to the old."""
     original = _rejected(gw, document_id)
     if not path.is_file():
@@ -61,14 +62,14 @@ def replace(gw: Gateway, document_id: str, path: Path, actor: str, reason: str |
     return new_id
 
 
-def discard(gw: Gateway, document_id: str, actor: str, reason: str) -> None:
+def discard(gw: Runtime, document_id: str, actor: str, reason: str) -> None:
     if not reason or not reason.strip():
         raise ActionRefused("Para descartar un documento hay que indicar el motivo (--reason).")
     _rejected(gw, document_id)
     gw.store.set_state(document_id, "discarded", actor, "discard", reason=reason.strip())
 
 
-def retry_many(gw: Gateway, document_ids: list[str], actor: str, reason: str | None = None) -> dict[str, str]:
+def retry_many(gw: Runtime, document_ids: list[str], actor: str, reason: str | None = None) -> dict[str, str]:
     """Bulk retry (e.g. after a schema or configuration fix): id → new state, or the reason it was refused.
 
     Each document is retried on its own, so one refusal does not stop the others.

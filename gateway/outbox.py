@@ -20,12 +20,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from adapters.sinks.base import Outgoing, Sink, SinkError
 from gateway import logs
-from gateway.canonical import envelope
+from gateway.canonical import attachment_links, envelope
 from gateway.correlation import correlate
 from gateway.faults import crash_point
 from gateway.findings import error
+from gateway.ports import Outgoing, Sink, SinkError
+from gateway.runtime import Runtime
 from gateway.store.base import Delivery, now
 
 if TYPE_CHECKING:
@@ -59,7 +60,7 @@ class Job:
     was_forwarded: bool
 
 
-def deliver_due(gw: Any, limit: int = 500) -> int:
+def deliver_due(gw: Runtime, limit: int = 500) -> int:
     """Attempt every delivery that is due now, one after the other; return how many were attempted."""
     due = gw.store.due_deliveries(now(), limit)
     for delivery in due:
@@ -69,7 +70,7 @@ def deliver_due(gw: Any, limit: int = 500) -> int:
     return len(due)
 
 
-def prepare(gw: Any, delivery: Delivery) -> Job | None:
+def prepare(gw: Runtime, delivery: Delivery) -> Job | None:
     """Read what an attempt needs from the store; None when there is nothing to send (dead-letters a lost sink)."""
     store = gw.store
     doc = store.get(delivery.document_id)
@@ -87,7 +88,7 @@ def prepare(gw: Any, delivery: Delivery) -> Job | None:
         return None
     container = store.get(doc.parent_id) if doc.parent_id else None
     archive = gw.archive
-    links = store.links(doc.id) + correlate.links(store, doc.id)
+    links = store.links(doc.id) + correlate.links(store, doc.id) + attachment_links(store, doc)
     item = Outgoing(doc.id, doc.kind or "unknown", envelope(doc, store.findings(doc.id), links, container=container),
                     doc.filename, lambda: archive.read(doc.sha256), doc.business_key)
     return Job(delivery, sink, config, item, doc.state == "forwarded")
@@ -125,7 +126,7 @@ def attempt_many(jobs: list[Job]) -> list[SinkError | None]:
     return results
 
 
-def record(gw: Any, job: Job, failure: SinkError | None) -> None:
+def record(gw: Runtime, job: Job, failure: SinkError | None) -> None:
     """Commit the outcome of an attempt: delivered, rescheduled with backoff, or dead letter."""
     store = gw.store
     document_id, sink_name = job.delivery.document_id, job.delivery.sink
@@ -157,7 +158,7 @@ def record(gw: Any, job: Job, failure: SinkError | None) -> None:
     log.info("document delivered", document_id=document_id, sink=sink_name, attempts=attempts)
 
 
-def _dead(gw: Any, document_id: str, sink_name: str, attempts: int, message: str) -> None:
+def _dead(gw: Runtime, document_id: str, sink_name: str, attempts: int, message: str) -> None:
     store = gw.store
     stamp = now()
     with store.transaction():

@@ -9,18 +9,18 @@ from __future__ import annotations
 import structlog
 
 from gateway import immex, logs, xmlsafe
-from gateway.app import Gateway
 from gateway.faults import crash_point
 from gateway.findings import Finding, error, info
 from gateway.intake import record
 from gateway.kinds.base import CheckResult
 from gateway.routing import route
+from gateway.runtime import Runtime
 from gateway.store.base import IN_PROGRESS, Document
 
 log = logs.get("gateway.pipeline")
 
 
-def check_bytes(gw: Gateway, data: bytes, filename: str, declared_kind: str = "auto") -> tuple[str | None, CheckResult]:
+def check_bytes(gw: Runtime, data: bytes, filename: str, declared_kind: str = "auto") -> tuple[str | None, CheckResult]:
     """Detect the kind and validate; shared by the pipeline and ``validate``. Never raises on bad input."""
     if not data:
         return None, CheckResult([error("FILE-EMPTY", "El archivo está vacío (0 bytes).")])
@@ -40,7 +40,7 @@ def check_bytes(gw: Gateway, data: bytes, filename: str, declared_kind: str = "a
     return kind_name, named(data, filename) if named else kind.check(data)
 
 
-def process(gw: Gateway, document_id: str) -> str:
+def process(gw: Runtime, document_id: str) -> str:
     """Process one document in an in-progress state; return its new state."""
     store = gw.store
     doc = store.get(document_id)
@@ -74,7 +74,7 @@ def process(gw: Gateway, document_id: str) -> str:
         structlog.contextvars.unbind_contextvars("document_id")
 
 
-def process_pending(gw: Gateway) -> int:
+def process_pending(gw: Runtime) -> int:
     """Process until nothing is in progress (a container's parts are processed in the same pass)."""
     count, seen = 0, set()
     while True:
@@ -87,7 +87,7 @@ def process_pending(gw: Gateway) -> int:
             count += 1
 
 
-def _split(gw: Gateway, doc: Document, kind_name: str | None, result: CheckResult) -> str:
+def _split(gw: Runtime, doc: Document, kind_name: str | None, result: CheckResult) -> str:
     """Archive each part of a container, then commit all part rows and the container's ``split`` at once.
 
     The parts are consumed lazily (a container may stream a large file); only their hashes are kept.
@@ -97,8 +97,13 @@ def _split(gw: Gateway, doc: Document, kind_name: str | None, result: CheckResul
     store, archived = gw.store, []
     try:
         for number, part in enumerate(result.parts or (), start=1):
-            sha256, size = gw.archive.put_bytes(part.data)
-            archived.append((f"{doc.filename}#{number} {part.label}".rstrip(), sha256, size, part.kind))
+            if part.opener is not None:
+                with part.opener() as stream:
+                    sha256, size = gw.archive.put_stream(stream)
+            else:
+                sha256, size = gw.archive.put_bytes(part.data)
+            archived.append((f"{doc.filename}#{number} {part.label}".rstrip(), sha256, size, part.kind,
+                             part.findings))
     except Exception as exc:  # noqa: BLE001 - a bug while splitting rejects this file, not the gateway
         log.exception("splitting failed")
         result.findings.append(error("INTERNAL", f"Error interno al separar el archivo ({type(exc).__name__})."))
@@ -113,12 +118,16 @@ def _split(gw: Gateway, doc: Document, kind_name: str | None, result: CheckResul
                         record=result.record, business_key=result.business_key)
         log.info("container held until its set is complete", kind=kind_name, business_key=result.business_key)
         return "pending"
+    if not archived and result.record and result.record.get("nothing_to_split"):  # e.g. every invoice vigente
+        store.set_state(doc.id, "split", gw.actor, "split", detail={"parts": 0}, record=result.record,
+                        business_key=result.business_key)
+        return "split"
     if not archived:
         store.add_findings(doc.id, [error("FILE-EMPTY", "El archivo no contiene ningún documento.")])
         store.set_state(doc.id, "rejected", gw.actor, "validate", reason="FILE-EMPTY")
         return "rejected"
-    children = [record(gw, doc.source_name, label, sha256, size, part_kind, parent_id=doc.id)
-                for label, sha256, size, part_kind in archived]
+    children = [_record_part(gw, doc, label, sha256, size, part_kind, findings)
+                for label, sha256, size, part_kind, findings in archived]
     store.set_state(doc.id, "split", gw.actor, "split", detail={"parts": len(children)},
                     record=result.record, business_key=result.business_key)
     if result.business_key:  # the files of the same set held before this one are split by it
@@ -130,10 +139,28 @@ def _split(gw: Gateway, doc: Document, kind_name: str | None, result: CheckResul
     return "split"
 
 
+def _record_part(gw: Runtime, container: Document, label: str, sha256: str, size: int, part_kind: str,
+                 findings: list[Finding]) -> str:
+    """A part row: a document to process, an attachment kept as it is, or an entry its container refused."""
+    store = gw.store
+    declared = "auto" if part_kind in ("attachment", "refused") else part_kind
+    child = record(gw, container.source_name, label, sha256, size, declared, parent_id=container.id)
+    state = store.get(child)
+    if state is None or state.state != "received":  # a duplicate, or rejected for its size
+        return child
+    if part_kind == "attachment":
+        store.set_state(child, "attached", gw.actor, "attach", detail={"container": container.id})
+    elif part_kind == "refused":
+        store.replace_findings(child, findings)
+        codes = sorted({f.code for f in findings if f.severity.value == "error"})
+        store.set_state(child, "rejected", gw.actor, "validate", reason=", ".join(codes))
+    return child
+
+
 _LIVE = ("normalised", "pending", "ready", "forwarded")
 
 
-def _link_by_key(gw: Gateway, doc: Document, kind_name: str | None, result: CheckResult) -> None:
+def _link_by_key(gw: Runtime, doc: Document, kind_name: str | None, result: CheckResult) -> None:
     """Recognise a byte-different resend by its business key, and link what the document says it refers to."""
     store = gw.store
     if result.business_key:
@@ -151,7 +178,7 @@ def _link_by_key(gw: Gateway, doc: Document, kind_name: str | None, result: Chec
                 store.add_link(doc.id, target.id, role)
 
 
-def _safe_check(gw: Gateway, doc: Document) -> tuple[str | None, CheckResult]:
+def _safe_check(gw: Runtime, doc: Document) -> tuple[str | None, CheckResult]:
     """A bug in a checker must reject one document, not stop the gateway."""
     try:
         return _check_archived(gw, doc)
@@ -162,16 +189,20 @@ def _safe_check(gw: Gateway, doc: Document) -> tuple[str | None, CheckResult]:
         return None, CheckResult([finding])
 
 
-def _check_archived(gw: Gateway, doc: Document) -> tuple[str | None, CheckResult]:
+def _check_archived(gw: Runtime, doc: Document) -> tuple[str | None, CheckResult]:
     """A declared kind that streams (an ERP export of 500,000 rows) reads the archived file itself; others get bytes."""
-    kind = gw.kinds.get(doc.declared_kind) if doc.declared_kind != "auto" and doc.size else None
+    kind_name: str | None = doc.declared_kind
+    if kind_name == "auto" and doc.size:  # a kind that streams (a ZIP) is recognised from the head alone
+        with gw.archive.path_for(doc.sha256).open("rb") as handle:
+            kind_name = gw.kinds.detect(handle.read(8192), doc.filename)
+    kind = gw.kinds.get(kind_name) if kind_name and doc.size else None
     check_file = getattr(kind, "check_file", None)
     if check_file is not None:
-        return doc.declared_kind, check_file(gw.archive.path_for(doc.sha256))
+        return kind_name, check_file(gw.archive.path_for(doc.sha256))
     return check_bytes(gw, gw.archive.read(doc.sha256), doc.filename, doc.declared_kind)
 
 
-def _on_ready(gw: Gateway, kind_name: str | None, document_id: str, result: CheckResult) -> None:
+def _on_ready(gw: Runtime, kind_name: str | None, document_id: str, result: CheckResult) -> None:
     """Kinds that keep reference data (the ERP material master) record it in the transaction that makes it ready."""
     kind = gw.kinds.get(kind_name) if kind_name else None
     on_ready = getattr(kind, "on_ready", None)

@@ -1,4 +1,4 @@
-"""After normalisation: into correlation (pending for counterparts) or straight to the outbox.
+"""After normalisation: cancelled at SAT, into correlation (pending for counterparts), or straight to the outbox.
 
 Shared by the pipeline and by the steps that let a waiting document go on later (an IMMEX discharge whose
 original arrived or timed out), so both reach the outbox the same way, inside the caller's transaction.
@@ -8,16 +8,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from gateway import logs
+from gateway import cancellation, logs
 from gateway.correlation import correlate
+from gateway.runtime import Runtime
 from gateway.store.base import now
 
 log = logs.get("gateway.pipeline")
 
 
-def route(gw: Any, document_id: str, kind_name: str | None, record: dict | None) -> str:
-    """Correlation, or straight to the outbox: inside the caller's transaction; returns the new state."""
+def route(gw: Runtime, document_id: str, kind_name: str | None, record: dict[str, Any] | None) -> str:
+    """Inside the caller's transaction; returns the document's new state."""
     store = gw.store
+    routed = cancellation.route(gw, document_id, kind_name, record)  # cancelled at SAT?
+    if routed is not None:
+        return routed
     routed = correlate.route(gw, document_id, kind_name, record)  # pending for counterparts?
     if routed is not None:
         log.info("document correlated", kind=kind_name, state=routed)

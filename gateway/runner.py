@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from datetime import UTC
 
 from gateway import immex, intake, logs, pipeline
-from gateway.app import Gateway
 from gateway.correlation import correlate
 from gateway.delivery import DeliveryLoop
+from gateway.runtime import Runtime
 
 log = logs.get("gateway.runner")
 
@@ -30,7 +30,7 @@ class RunStats:
     errors: list[str] = field(default_factory=list)
 
 
-def intake_once(gw: Gateway, stats: RunStats) -> int:
+def intake_once(gw: Runtime, stats: RunStats) -> int:
     """One pass over every source. A failing source is logged and skipped; it never blocks the others."""
     taken = 0
     for source in gw.sources:
@@ -53,13 +53,13 @@ def intake_once(gw: Gateway, stats: RunStats) -> int:
     return taken
 
 
-def _unstable_files(gw: Gateway) -> bool:
-    return any(getattr(source, "pending", lambda: 0)() for source in gw.sources)
+def _unstable_files(gw: Runtime) -> bool:
+    return any(source.pending() for source in gw.sources)
 
 
-def run_once(gw: Gateway, drain_timeout: float = 30.0) -> RunStats:
+def run_once(gw: Runtime, drain_timeout: float = 30.0) -> RunStats:
     stats = RunStats()
-    longest_stable = max((getattr(s, "stable_time", 0.0) for s in gw.sources), default=0.0)
+    longest_stable = max((s.stable_time for s in gw.sources), default=0.0)
     deadline = time.monotonic() + max(5.0, longest_stable * 6)
     intake_once(gw, stats)
     while _unstable_files(gw) and time.monotonic() < deadline:
@@ -82,7 +82,7 @@ def run_once(gw: Gateway, drain_timeout: float = 30.0) -> RunStats:
     return stats
 
 
-def run_forever(gw: Gateway, stop: threading.Event | None = None) -> RunStats:
+def run_forever(gw: Runtime, stop: threading.Event | None = None) -> RunStats:
     stop = stop or threading.Event()
     wake = threading.Event()
     _install_signal_handlers(stop, wake)
@@ -101,7 +101,7 @@ def run_forever(gw: Gateway, stop: threading.Event | None = None) -> RunStats:
             deliveries.poke()
             timeout = gw.settings.poll_interval
             if _unstable_files(gw):
-                timeout = min(timeout, max(0.05, min(getattr(s, "stable_time", 1.0) for s in gw.sources) / 2))
+                timeout = min(timeout, max(0.05, min(s.stable_time for s in gw.sources) / 2))
             wake.wait(timeout)
             wake.clear()
     finally:
@@ -139,13 +139,11 @@ def _install_signal_handlers(stop: threading.Event, wake: threading.Event) -> No
     signal.signal(signal.SIGINT, handler)
 
 
-def _watch_folders(gw: Gateway, wake: threading.Event):  # noqa: ANN202
+def _watch_folders(gw: Runtime, wake: threading.Event):  # noqa: ANN202
     from watchdog.events import FileSystemEventHandler
     from watchdog.observers import Observer
 
-    from adapters.sources.folder import FolderSource
-
-    folders = [s for s in gw.sources if isinstance(s, FolderSource)]
+    folders = [folder for folder in (s.watched_folder() for s in gw.sources) if folder is not None]
     if not folders:
         return None
 
@@ -154,7 +152,7 @@ def _watch_folders(gw: Gateway, wake: threading.Event):  # noqa: ANN202
             wake.set()
 
     observer = Observer()
-    for source in folders:
-        observer.schedule(Wake(), str(source.path), recursive=source.recursive)
+    for folder in folders:
+        observer.schedule(Wake(), str(folder.path), recursive=folder.recursive)
     observer.start()
     return observer

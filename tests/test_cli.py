@@ -93,6 +93,10 @@ def test_run_once_then_queue_actions(workspace, make_invoice):
 
     docs = {d["id"]: d for d in workspace.documents()}
     assert docs[new_id]["state"] == "forwarded" and docs[new_id]["replaces_id"] == broken["id"]
+    listed = {d["id"]: d for d in json.loads(workspace.cli("documents", "list", "--json").stdout)}
+    assert listed.keys() == docs.keys() and all(isinstance(d["findings"], list) for d in listed.values())
+    assert [(f["code"], f["severity"]) for f in listed[broken["id"]]["findings"]][0] == ("XML-MALFORMED", "error")
+    assert set(listed[broken["id"]]["findings"][0]) >= {"code", "severity", "message", "location"}
     assert docs[broken["id"]]["state"] == "replaced"
     assert docs[usd["id"]]["state"] == "discarded"
     assert len(workspace.forwarded_files()) == 2

@@ -31,12 +31,24 @@ def test_example_configuration_loads():
          "sink 's'"),
         ({"logging": {"level": "loud"}}, "logging.level"),
         ({"validation": {"max_file_size": "big"}}, "validation.max_file_size"),
+        ({"sink": [{"name": "s", "type": "folder", "path": "o", "colour": "red"}]}, "sink 's'.colour"),
+        ({"source": [{"name": "a", "type": "folder", "path": "in", "stable": "2s"}]}, "source 'a'.stable"),
+        ({"sink": [{"name": "s", "type": "ftp"}]}, "sink 's'.type"),
+        ({"source": [{"name": "a", "type": "ftp"}]}, "source 'a'.type"),
     ],
 )
 def test_errors_name_the_key(tmp_path, raw, key):
+    """The core's sections and each adapter's own keys, checked together at start-up (gateway.app.load_settings)."""
+    from gateway.app import settings_from_dict
+
     with pytest.raises(ConfigError) as excinfo:
-        from_dict(raw, tmp_path)
+        settings_from_dict(raw, tmp_path)
     assert key in str(excinfo.value)
+
+
+def test_the_core_config_keeps_adapter_tables_raw_for_their_adapter(tmp_path):
+    settings = from_dict({"sink": [{"name": "s", "type": "folder", "path": "o", "colour": "red"}]}, tmp_path)
+    assert settings.sinks[0].options == {"path": "o", "colour": "red"} and not settings.sinks[0].checked
 
 
 def test_units():
@@ -64,7 +76,9 @@ def test_commented_http_and_sql_sink_examples_load(tmp_path, monkeypatch):
         lines.append(line)
     config = tmp_path / "gateway.toml"
     config.write_text("\n".join(lines), encoding="utf-8")
-    settings = load(config)
+    from gateway.app import load_settings
+
+    settings = load_settings(config)
     by_type = {s.type: s for s in settings.sinks}
     assert by_type["http"].options["url"] == "https://inventory.example/api/documents"
     assert by_type["http"].options["timeout"] == 30 and by_type["http"].backoff_max == 300

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from gateway import health, metrics, runner
+from gateway.ports import SourceBase
 
 
-class _Broken:
-    name, kind, stable_time = "broken-sftp", "auto", 0.0
+class _Broken(SourceBase):
+    def __init__(self) -> None:
+        self.name, self.kind = "broken-sftp", "auto"
 
     def poll(self):
         raise ConnectionRefusedError("connection refused by sftp.broker.example:22")

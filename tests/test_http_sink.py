@@ -190,7 +190,7 @@ def test_tls_is_verified_by_default_and_mtls_client_certificate_is_sent(workspac
 
 def test_secrets_come_from_env_or_file_and_their_absence_names_the_key(workspace, tmp_path, monkeypatch):
     from gateway.app import build_sink
-    from gateway.config import load
+    from gateway.app import load_settings as load
 
     monkeypatch.delenv("NO_SUCH_TOKEN", raising=False)
     use_sinks(workspace, http_sink("https://inventory.example/api/documents", token_env="NO_SUCH_TOKEN"))

@@ -133,3 +133,29 @@ def test_archive_keeps_the_original_bytes(workspace, make_invoice):
         assert gw.archive.read(doc.sha256) == data
     finally:
         gw.close()
+
+
+def test_set_state_refuses_a_transition_the_state_machine_does_not_allow(tmp_path):
+    """States and their transitions are written once (gateway/store/states.py); the store enforces them."""
+    import pytest
+
+    from gateway.errors import TransitionRefused
+    from gateway.store import open_store
+    from gateway.store.base import Document, now
+    from gateway.store.states import ALLOWED, FINAL, State
+
+    store = open_store(f"sqlite:///{tmp_path / 'g.db'}")
+    try:
+        stamp = now()
+        store.insert_document(Document("d1", None, "auto", "received", "drop", "a.xml", "0" * 64, 1, stamp, stamp),
+                              "test", "intake")
+        with pytest.raises(TransitionRefused, match="received → forwarded"):
+            store.set_state("d1", "forwarded", "test", "deliver")
+        assert store.get("d1").state == "received" and len(store.audit_trail("d1")) == 1  # nothing written
+        for to_state in ("validated", "normalised", "ready", "forwarded"):
+            store.set_state("d1", to_state, "test", "step")
+        with pytest.raises(TransitionRefused):
+            store.set_state("d1", "rejected", "test", "late")  # forwarded is final
+    finally:
+        store.close()
+    assert set(ALLOWED) == set(State) and "forwarded" in FINAL and "rejected" not in FINAL

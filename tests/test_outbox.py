@@ -6,6 +6,7 @@ import random
 
 from gateway import operations, outbox, runner
 from gateway.outbox import backoff
+from gateway.ports import SinkBase, SinkError
 
 
 def test_backoff_grows_exponentially_with_jitter_and_a_cap():
@@ -46,15 +47,13 @@ def test_dead_letter_then_operator_retry(workspace, make_invoice, monkeypatch):
     assert len(workspace.forwarded_files()) == 1
 
 
-class _LazyFolderSink:
+class _LazyFolderSink(SinkBase):
     """The folder sink, built at each delivery so the test can break and then fix its directory."""
 
     def __init__(self, config, factory) -> None:
         self.name, self._config, self._factory = config.name, config, factory
 
     def deliver(self, item) -> None:
-        from adapters.sinks.base import SinkError
-
         try:
             sink = self._factory(self._config)
         except OSError as exc:

@@ -10,10 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from adapters.sinks.base import Outgoing, SinkError
 from gateway import health, outbox, runner
-from gateway.app import build_sink
-from gateway.config import from_dict
+from gateway.app import build_sink, settings_from_dict
+from gateway.ports import Outgoing, SinkError
 from tests import sftp_fixtures
 from tests.sftp_fixtures import BASE, FOLDER_SOURCE
 
@@ -22,7 +21,7 @@ ssh_keys, sshd = sftp_fixtures.ssh_keys, sftp_fixtures.sshd  # fixtures
 
 def sink_from(sshd_server, tmp_path: Path, **options):
     raw = tomllib.loads(sshd_server.sink_toml(**options))
-    return build_sink(from_dict(raw, tmp_path).sinks[0])
+    return build_sink(settings_from_dict(raw, tmp_path).sinks[0])
 
 
 def outgoing(doc_id: str = "01JDOC", payload: str = "uno") -> Outgoing:
@@ -153,5 +152,5 @@ def test_sink_config_errors_name_the_key(tmp_path, options, key):
     table = {"name": "up", "type": "sftp", "host": "h", "username": "u", "private_key_file": "k",
              "known_hosts_file": "kh", "remote_path": "/in", **options}
     with pytest.raises(ConfigError, match=key) as raised:
-        from_dict({"sink": [{k: v for k, v in table.items() if v is not None}]}, tmp_path)
+        settings_from_dict({"sink": [{k: v for k, v in table.items() if v is not None}]}, tmp_path)
     assert "sink 'up'" in str(raised.value)

@@ -20,8 +20,8 @@ import pytest
 from adapters.sftp_session import HostKeyError, SftpAuthError, SftpError
 from adapters.sources import sftp as sftp_source
 from gateway import health, intake, runner
-from gateway.app import build_source
-from gateway.config import ConfigError, from_dict
+from gateway.app import build_source, settings_from_dict
+from gateway.config import ConfigError
 from tests import sftp_fixtures
 from tests.conftest import REPO
 from tests.sftp_fixtures import BASE, FOLDER_SINK, FOLDER_SOURCE, fingerprint_of, free_port
@@ -34,7 +34,7 @@ def configure(workspace, *tables: str) -> None:
 
 def source_from(sshd_server, tmp_path: Path, **options):
     raw = tomllib.loads(f'[gateway]\ndata_dir = "{tmp_path / "var"}"\n' + sshd_server.source_toml(**options))
-    return build_source(from_dict(raw, tmp_path).sources[0])
+    return build_source(settings_from_dict(raw, tmp_path).sources[0])
 
 
 def poll_until_ready(source, timeout: float = 10.0) -> list:
@@ -543,7 +543,7 @@ def test_config_errors_name_the_key(tmp_path, options, key):
              "known_hosts_file": "kh", "remote_path": "/out", **options}
     table = {k: v for k, v in table.items() if v is not None}
     with pytest.raises(ConfigError, match=key.replace(".", r"\.").replace("(", r"\(")) as raised:
-        from_dict({"source": [table]}, tmp_path)
+        settings_from_dict({"source": [table]}, tmp_path)
     assert "source 's'" in str(raised.value)
 
 
@@ -562,13 +562,13 @@ def _connect_as_broker(sshd_server) -> paramiko.SFTPClient:
 
 
 def test_the_documented_example_parses_and_names_every_key(tmp_path):
-    from gateway.config_sftp import SINK_KEYS, SOURCE_KEYS
+    from adapters.sftp_options import SINK_KEYS, SOURCE_KEYS
 
     text = (Path(__file__).resolve().parents[1] / "config" / "gateway.toml").read_text(encoding="utf-8")
     block = text[text.index("# [[source]]\n# name = \"broker-sftp\""):]
     example = "\n".join(line[2:] for line in block.splitlines() if line.startswith("# "))
     example = example.replace("SHA256:…", "SHA256:" + "A" * 43)
-    settings = from_dict(tomllib.loads(example), tmp_path)
+    settings = settings_from_dict(tomllib.loads(example), tmp_path)
     assert [s.type for s in settings.sources] == ["sftp"] and [s.type for s in settings.sinks] == ["sftp"]
     source_part, sink_part = block.split("# [[sink]]")
     assert [k for k in sorted(SOURCE_KEYS) if f"{k} " not in source_part] == []

@@ -10,12 +10,24 @@ import json
 import os
 import tempfile
 from pathlib import Path, PurePath
+from typing import Any
 
-from adapters.sinks.base import Outgoing, SinkError
-from gateway.config import SinkConfig
+from gateway.config import SinkConfig, _only, _path, _required_str
+from gateway.ports import ConfigContext, ConfigError, Outgoing, SinkBase, SinkError
 
 
-class FolderSink:
+class FolderSink(SinkBase):
+    TYPE = "folder"
+
+    @classmethod
+    def check_options(cls, options: dict[str, Any], where: str, context: ConfigContext) -> dict[str, Any]:
+        _only(options, where, {"path", "content"})
+        options["path"] = _path(context.base_dir, _required_str(options, "path", where))
+        content = options.setdefault("content", "canonical")
+        if content not in {"canonical", "original"}:
+            raise ConfigError(f"{where}.content: '{content}' must be canonical or original")
+        return options
+
     def __init__(self, config: SinkConfig) -> None:
         self.name = config.name
         self.path: Path = config.options["path"]

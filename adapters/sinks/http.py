@@ -23,19 +23,55 @@ import ssl
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from importlib.metadata import PackageNotFoundError, version
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
-from adapters.sinks.base import Outgoing, SinkError
-from gateway.config import ConfigError, SinkConfig
-from gateway.sink_config import read_secret
+from adapters.secrets import read_secret
+from gateway.config import SinkConfig, _only, _path, parse_duration
+from gateway.ports import ConfigContext, ConfigError, Outgoing, SinkBase, SinkError
 
+HTTP_KEYS = {"url", "token_env", "token_file", "client_cert_file", "client_key_file", "ca_file", "verify", "timeout",
+             "batch_url", "batch_size"}
 RETRYABLE_STATUS = {408, 425, 429}
 BODY_KEPT = 1000  # characters of a refusal's body kept in the finding
 
 
-class HttpSink:
+class HttpSink(SinkBase):
+    TYPE = "http"
+
+    @classmethod
+    def check_options(cls, options: dict[str, Any], where: str, context: ConfigContext) -> dict[str, Any]:
+        _only(options, where, HTTP_KEYS)
+        url = options.get("url")
+        if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+            raise ConfigError(f"{where}.url: required, must start with https:// (or http:// on a trusted network)")
+        if options.get("token_env") and options.get("token_file"):
+            raise ConfigError(f"{where}.token_env: give token_env or token_file, not both")
+        for key in ("token_file", "client_cert_file", "client_key_file", "ca_file"):
+            if options.get(key):
+                options[key] = _path(context.base_dir, options[key])
+        if not url.startswith("https://") and any(options.get(k) for k in ("client_cert_file", "ca_file")):
+            raise ConfigError(f"{where}.url: client_cert_file and ca_file need an https:// url")
+        if options.get("client_key_file") and not options.get("client_cert_file"):
+            raise ConfigError(f"{where}.client_cert_file: required when client_key_file is set")
+        verify = options.setdefault("verify", True)
+        if not isinstance(verify, bool):
+            raise ConfigError(f"{where}.verify: must be true or false (TLS certificate verification)")
+        options["timeout"] = parse_duration(options.get("timeout", "30s"), f"{where}.timeout")
+        if options["timeout"] <= 0:
+            raise ConfigError(f"{where}.timeout: must be more than zero")
+        batch_url = options.get("batch_url")
+        if batch_url is not None and (not isinstance(batch_url, str) or not batch_url.startswith(("http://", "https://"))):
+            raise ConfigError(f"{where}.batch_url: must start with https:// (or http://)")
+        size = options.setdefault("batch_size", 50 if batch_url else 1)
+        if not isinstance(size, int) or isinstance(size, bool) or not 1 <= size <= 1000:
+            raise ConfigError(f"{where}.batch_size: must be a whole number from 1 to 1000")
+        if size > 1 and not batch_url:
+            raise ConfigError(f"{where}.batch_size: needs batch_url (the endpoint that takes several documents)")
+        return options
+
     def __init__(self, config: SinkConfig) -> None:
         options = config.options
         where = f"sink '{config.name}'"
@@ -45,7 +81,7 @@ class HttpSink:
         self.batch_size: int = options.get("batch_size", 1)
         self.shown_url = redact(self.url)
         headers = {"User-Agent": f"immex-gateway/{_version()}", "Accept": "application/json"}
-        token = read_secret(options, where, "token_env", "token_file")
+        token = read_secret(options, where, "token")
         if token:
             headers["Authorization"] = f"Bearer {token}"
         self._client = httpx.Client(

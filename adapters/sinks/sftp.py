@@ -13,21 +13,29 @@ import json
 import posixpath
 import secrets
 from pathlib import PurePath
+from typing import Any
 
 import paramiko
 
 from adapters.sftp_endpoint import endpoint_from_options
+from adapters.sftp_options import sink_options
 from adapters.sftp_session import Session, SftpError, exists, makedirs
-from adapters.sinks.base import Outgoing, SinkError
 from gateway import logs
 from gateway.config import SinkConfig
+from gateway.ports import ConfigContext, Outgoing, SinkBase, SinkError
 
 log = logs.get("adapters.sinks.sftp")
 
 _CHUNK = 256 * 1024
 
 
-class SftpSink:
+class SftpSink(SinkBase):
+    TYPE = "sftp"
+
+    @classmethod
+    def check_options(cls, options: dict[str, Any], where: str, context: ConfigContext) -> dict[str, Any]:
+        return sink_options(options, where, context.base_dir)
+
     def __init__(self, config: SinkConfig) -> None:
         options = config.options
         self.name = config.name

@@ -14,15 +14,18 @@ from __future__ import annotations
 
 import threading
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import JSONB
 
-from adapters.sinks.base import Outgoing, SinkError
-from gateway.config import SinkConfig
-from gateway.sink_config import read_secret
+from adapters.secrets import read_secret
+from gateway.config import SinkConfig, _only, _path
+from gateway.ports import ConfigContext, ConfigError, Outgoing, SinkBase, SinkError
+
+SQL_KEYS = {"url", "url_env", "url_file", "table", "schema"}
 
 
 def table(name: str, schema: str | None = None, metadata: sa.MetaData | None = None) -> sa.Table:
@@ -44,11 +47,35 @@ def table(name: str, schema: str | None = None, metadata: sa.MetaData | None = N
     )
 
 
-class SqlSink:
+class SqlSink(SinkBase):
+    TYPE = "sql"
+
+    @classmethod
+    def check_options(cls, options: dict[str, Any], where: str, context: ConfigContext) -> dict[str, Any]:
+        _only(options, where, SQL_KEYS)
+        if sum(bool(options.get(k)) for k in ("url", "url_env", "url_file")) != 1:
+            raise ConfigError(f"{where}.url: give one of url, url_env or url_file (a URL with a password: not in url)")
+        if options.get("url_file"):
+            options["url_file"] = _path(context.base_dir, options["url_file"])
+        if options.get("url"):
+            url = options["url"]
+            if not isinstance(url, str) or "://" not in url:
+                raise ConfigError(f"{where}.url: '{url}' is not a database URL (postgresql://… or sqlite:///PATH)")
+            if _has_password(url):
+                raise ConfigError(f"{where}.url: holds a password; put the URL in an environment variable (url_env)")
+            if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
+                options["url"] = f"sqlite:///{_path(context.base_dir, url[len('sqlite:///'):])}"
+        for key in ("table", "schema"):
+            value = options.get(key)
+            if value is not None and (not isinstance(value, str) or not value.replace("_", "").isalnum()):
+                raise ConfigError(f"{where}.{key}: must be a plain SQL name (letters, digits, _)")
+        options.setdefault("table", "immex_documents")
+        return options
+
     def __init__(self, config: SinkConfig) -> None:
         options = config.options
         self.name = config.name
-        url = options.get("url") or read_secret(options, f"sink '{config.name}'", "url_env", "url_file")
+        url = options.get("url") or read_secret(options, f"sink '{config.name}'", "url")
         self.engine = sa.create_engine(driver_url(url), pool_pre_ping=True)
         self.table = table(options.get("table", "immex_documents"), options.get("schema"))
         self._ready = False
@@ -103,3 +130,9 @@ def driver_url(url: str) -> str:
 def _message(exc: sa_exc.SQLAlchemyError) -> str:
     original = getattr(exc, "orig", None) or exc
     return (str(original).strip().splitlines() or [type(original).__name__])[0][:300]
+
+
+def _has_password(url: str) -> bool:
+    rest = url.split("://", 1)[1]
+    userinfo = rest.split("@", 1)[0] if "@" in rest.split("/", 1)[0] else ""
+    return ":" in userinfo

@@ -15,10 +15,10 @@ import shutil
 import stat
 import time
 from pathlib import Path
-from typing import BinaryIO, Callable
+from typing import Any, BinaryIO, Callable
 
-from adapters.sources.base import IncomingFile
-from gateway.config import SourceConfig
+from gateway.config import SourceConfig, _only, _path, _required_str, parse_duration
+from gateway.ports import ConfigContext, ConfigError, IncomingFile, SourceBase, WatchedFolder
 
 _TEMP_SUFFIXES = (".tmp", ".part", ".partial", ".crdownload", ".filepart")
 
@@ -28,7 +28,29 @@ def printable_name(name: str) -> str:
     return name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
-class FolderSource:
+class FolderSource(SourceBase):
+    TYPE = "folder"
+    KEYS = {"path", "processed_path", "after_pickup", "stable_time", "include", "exclude", "done_marker", "recursive"}
+
+    @classmethod
+    def check_options(cls, options: dict[str, Any], where: str, context: ConfigContext) -> dict[str, Any]:
+        _only(options, where, cls.KEYS)
+        options["path"] = _path(context.base_dir, _required_str(options, "path", where))
+        if options.get("processed_path"):
+            options["processed_path"] = _path(context.base_dir, options["processed_path"])
+        options["stable_time"] = parse_duration(options.get("stable_time", "2s"), f"{where}.stable_time")
+        after = options.setdefault("after_pickup", "move")
+        if after not in {"move", "delete"}:
+            raise ConfigError(f"{where}.after_pickup: '{after}' must be move or delete")
+        for key in ("include", "exclude"):
+            value = options.get(key, [])
+            if isinstance(value, str):
+                value = [value]
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise ConfigError(f"{where}.{key}: must be a list of glob patterns")
+            options[key] = value
+        return options
+
     def __init__(self, config: SourceConfig, clock: Callable[[], float] = time.monotonic) -> None:
         options = config.options
         self.name = config.name
@@ -70,6 +92,9 @@ class FolderSource:
     def pending(self) -> int:
         """Files seen but not yet stable."""
         return len(self._seen)
+
+    def watched_folder(self) -> WatchedFolder | None:
+        return WatchedFolder(self.path, self.recursive)
 
     def open(self, item: IncomingFile) -> BinaryIO:
         flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)

@@ -26,16 +26,17 @@ import stat
 import tempfile
 import time
 from pathlib import Path, PurePosixPath
-from typing import BinaryIO, Callable
+from typing import Any, BinaryIO, Callable
 
 import paramiko
 
 from adapters.sftp_endpoint import endpoint_from_options
+from adapters.sftp_options import source_options
 from adapters.sftp_session import RemotePathError, Session, exists, makedirs
-from adapters.sources.base import IncomingFile
 from adapters.sources.folder import printable_name
 from gateway import logs
 from gateway.config import SourceConfig
+from gateway.ports import ConfigContext, IncomingFile, SourceBase
 
 log = logs.get("adapters.sources.sftp")
 
@@ -47,7 +48,15 @@ _TEMP_SUFFIXES = (".tmp", ".part", ".partial", ".crdownload", ".filepart")
 WINDOW = 4 * 1024 * 1024
 
 
-class SftpSource:
+class SftpSource(SourceBase):
+    TYPE = "sftp"
+
+    @classmethod
+    def check_options(cls, options: dict[str, Any], where: str, context: ConfigContext) -> dict[str, Any]:
+        source_options(options, where, context.base_dir)
+        options["staging_dir"] = context.staging_dir  # downloads wait here before they are archived
+        return options
+
     def __init__(self, config: SourceConfig, clock: Callable[[], float] = time.monotonic) -> None:
         options = config.options
         self.name = config.name

@@ -27,7 +27,8 @@ from gateway.correlation.checks import Member, Verdict, check_group
 from gateway.faults import crash_point
 from gateway.findings import Finding, Severity, error, warning
 from gateway.kinds.keys import DECLARATION_KEYS, KEY_WORDS, MISSING_CODE, Keys
-from gateway.store.base import Document, now
+from gateway.runtime import Runtime
+from gateway.store.base import Document, Store, now
 
 log = logs.get("gateway.correlate")
 
@@ -48,7 +49,7 @@ class _Node:
         return self.doc.state == "pending" or (self.doc.state == "rejected" and self.status == "rejected")
 
 
-def route(gw: Any, document_id: str, kind: str | None, record: dict[str, Any] | None) -> str | None:
+def route(gw: Runtime, document_id: str, kind: str | None, record: dict[str, Any] | None) -> str | None:
     """Called by the pipeline for a normalised document inside its transaction.
 
     Returns None when the document takes no part in correlation (the pipeline makes it ready as
@@ -65,7 +66,7 @@ def route(gw: Any, document_id: str, kind: str | None, record: dict[str, Any] | 
     return settle(gw, document_id)
 
 
-def settle(gw: Any, document_id: str, timed_out: bool = False) -> str:
+def settle(gw: Runtime, document_id: str, timed_out: bool = False) -> str:
     """Check the group of ``document_id`` if it is complete (or its time is up); return the document's state."""
     store = gw.store
     group = _group(gw, document_id)
@@ -83,7 +84,7 @@ def settle(gw: Any, document_id: str, timed_out: bool = False) -> str:
     return store.get(document_id).state
 
 
-def resolve_timeouts(gw: Any, at: datetime | None = None) -> int:
+def resolve_timeouts(gw: Runtime, at: datetime | None = None) -> int:
     """Settle every group whose first waiting member has waited ``correlation_timeout``; return how many."""
     at = at or datetime.now(UTC)
     before = (at - timedelta(seconds=gw.settings.correlation_timeout)).strftime(_FORMAT)
@@ -98,25 +99,25 @@ def resolve_timeouts(gw: Any, at: datetime | None = None) -> int:
     return settled
 
 
-def links(store: Any, document_id: str) -> list[dict[str, Any]]:
+def links(store: Store, document_id: str) -> list[dict[str, Any]]:
     """The correlation links of a document, for the canonical envelope and ``queue show``."""
     return store.correlation_links(document_id)
 
 
-def _waited_for(gw: Any, keys: Keys) -> Keys:
+def _waited_for(gw: Runtime, keys: Keys) -> Keys:
     """A declaration's needs count only for the counterparts this gateway receives (``[correlation] wait_for``)."""
     wait_for = gw.settings.correlation.wait_for
     needs = frozenset(k for k in keys.needs if k[0] not in DECLARATION_KEYS or k[0] in wait_for)
     return keys if needs == keys.needs else Keys(keys.provides, needs)
 
 
-def _keys_of(gw: Any, kind: str | None, record: dict[str, Any] | None) -> Keys:
+def _keys_of(gw: Runtime, kind: str | None, record: dict[str, Any] | None) -> Keys:
     """The keys the document's kind reads in its record; none for a kind this process does not know."""
     known = gw.kinds.get(kind) if kind and record else None
     return known.correlation_keys(record) if known is not None and record else Keys()
 
 
-def _held(gw: Any, kind: str | None, record: dict[str, Any] | None) -> bool:
+def _held(gw: Runtime, kind: str | None, record: dict[str, Any] | None) -> bool:
     """A kind named in ``[correlation] hold`` whose kind says this record waits for a pedimento to claim it."""
     if not kind or kind not in gw.settings.correlation.hold:
         return False
@@ -124,7 +125,7 @@ def _held(gw: Any, kind: str | None, record: dict[str, Any] | None) -> bool:
     return known is not None and known.waits_to_be_claimed(record or {})
 
 
-def _node(gw: Any, doc: Document) -> _Node:
+def _node(gw: Runtime, doc: Document) -> _Node:
     provides, needs = gw.store.correlation_keys(doc.id)
     member = gw.store.correlation_member(doc.id)
     return _Node(doc, provides, needs, _held(gw, doc.kind, doc.record), member[0] if member else None)
@@ -134,7 +135,7 @@ def _eligible(node: _Node) -> bool:
     return node.doc.state in ACTIVE or node.waiting
 
 
-def _group(gw: Any, start_id: str) -> list[_Node]:
+def _group(gw: Runtime, start_id: str) -> list[_Node]:
     """The connected documents: any two sharing a key (one needing what the other provides, or both the same)."""
     store = gw.store
     start = store.get(start_id)
@@ -160,7 +161,7 @@ def _group(gw: Any, start_id: str) -> list[_Node]:
     return sorted(nodes.values(), key=lambda n: (n.doc.kind or "", n.doc.business_key or "", n.doc.sha256))
 
 
-def _apply(gw: Any, group: list[_Node], waiting: list[_Node], missing: set[tuple[str, tuple[str, str]]],
+def _apply(gw: Runtime, group: list[_Node], waiting: list[_Node], missing: set[tuple[str, tuple[str, str]]],
            unclaimed: list[_Node], subject_id: str) -> None:
     store, settings = gw.store, gw.settings.correlation
     members = [Member(n.doc.id, n.doc.kind or "", n.doc.record or {}) for n in group]

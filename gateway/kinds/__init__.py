@@ -27,6 +27,9 @@ class KindRegistry:
         self.store = store  # for kinds that consult earlier documents (the ERP material master); None standalone
         self._settings = settings  # company RFC, IMMEX program, tolerances, staging dir (pedimento kinds)
         self._kinds: dict[str, DocumentKind] = {}
+        from gateway.kinds.archive.limits import ArchiveLimits  # checked now: a wrong key stops start-up
+
+        self.archive_limits = ArchiveLimits.from_table(settings.archives) if settings else ArchiveLimits()
 
     def get(self, name: str) -> DocumentKind | None:
         if name.startswith("erp:"):  # built from mappings/<name>.toml on each use: an edited mapping applies at once
@@ -97,8 +100,27 @@ def _datastage(registry: KindRegistry) -> DocumentKind:
     return DataStageKind(staging_dir(registry._settings))
 
 
-# containers before the single documents they hold (an M file also starts with "500|")
-_FACTORIES = {"cfdi": _cfdi, "cove": _cove, "mfile": _mfile, "datastage": _datastage, "pedimento": _pedimento}
+def _zip(registry: KindRegistry) -> DocumentKind:
+    from gateway.kinds.archive.kind import ZipKind
+
+    return ZipKind(registry.detect, registry.archive_limits)
+
+
+def _sat_metadata(registry: KindRegistry) -> DocumentKind:
+    from gateway.kinds.satmeta.kind import SatMetadataKind
+
+    return SatMetadataKind()
+
+
+def _cancellation(registry: KindRegistry) -> DocumentKind:
+    from gateway.kinds.satmeta.kind import CancellationKind
+
+    return CancellationKind()
+
+
+# containers before the single documents they hold (an M file also starts with "500|"; a Data Stage is a ZIP)
+_FACTORIES = {"cfdi": _cfdi, "cove": _cove, "mfile": _mfile, "datastage": _datastage, "zip": _zip,
+              "pedimento": _pedimento, "cfdi.metadata": _sat_metadata, "cfdi.cancellation": _cancellation}
 _FACTORIES.update({t: _erp_chunk(t) for t in ("erp.materials", "erp.bom", "erp.receipts", "erp.shipments")})
 
 __all__ = ["CheckResult", "DocumentKind", "KindRegistry", "Part"]

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import IO, Any, Protocol
 
 from gateway.findings import Finding, has_errors
 from gateway.kinds.keys import Keys
@@ -18,9 +18,13 @@ class Part:
     other document; ``kind`` is the kind that checks those bytes.
     """
 
-    kind: str
+    kind: str  # a kind's name, ``auto`` (detect), ``attachment`` (kept, never forwarded) or ``refused``
     data: bytes
     label: str  # shown after the container's file name: ``m3420001.123#2 (pedimento 3420-6000001)``
+    #: a large part streams from here instead of ``data`` (an entry of a ZIP), so it never sits in memory
+    opener: Callable[[], IO[bytes]] | None = None
+    #: a part its container refused (a ZIP bomb entry): recorded and rejected at once with these findings
+    findings: list[Finding] = field(default_factory=list)
 
 
 @dataclass

@@ -13,6 +13,7 @@ from typing import Any, Iterable, Iterator
 from gateway.findings import Finding, Severity
 from gateway.store.base import AuditEntry, Delivery, Document, dumps, now
 from gateway.store.immex_queries import ImmexQueries
+from gateway.store.states import check_transition
 from gateway.store.web_queries import WebQueries
 
 _DOC_COLUMNS = (
@@ -140,6 +141,7 @@ class SqliteStore(WebQueries, ImmexQueries):
             row = self._db.execute("SELECT state FROM documents WHERE id = ?", (document_id,)).fetchone()
             if row is None:
                 raise KeyError(document_id)
+            to_state = check_transition(document_id, row[0], to_state).value
             self.update_fields(document_id, state=to_state, **fields)
             self._audit(document_id, actor, action, row[0], to_state, reason, detail)
 
@@ -329,6 +331,12 @@ class SqliteStore(WebQueries, ImmexQueries):
         with self.transaction():
             self._db.execute("INSERT OR IGNORE INTO document_links (document_id, target_id, role, created_at) "
                              "VALUES (?, ?, ?, ?)", (document_id, target_id, role, now()))
+
+    def attachments(self, container_id: str) -> list[Document]:
+        """The attachments (PDF, images, acuses) a container file carried, in the order of the file."""
+        rows = self._db.execute("SELECT * FROM documents WHERE parent_id = ? AND state = 'attached' "
+                                "ORDER BY received_at, rowid", (container_id,))
+        return [_document(r) for r in rows]
 
     def links(self, document_id: str) -> list[dict[str, Any]]:
         """``[{kind, id, role}]`` of the documents this one points to (for the canonical envelope)."""

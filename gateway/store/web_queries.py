@@ -143,7 +143,9 @@ class WebQueries:
         for role, column in (("part", "parent_id"), ("replaced-by", "replaces_id"), ("duplicate", "duplicate_of")):
             rows = self._db.execute(
                 f"SELECT * FROM documents WHERE {column} = ? ORDER BY received_at, id LIMIT 500", (doc.id,))
-            links += [(role, _doc(r)) for r in rows]
+            children = [_doc(r) for r in rows]
+            links += [("attachment" if role == "part" and child.state == "attached" else role, child)
+                      for child in children]
         # links by business key (resend-of, supersedes, same-set) and by correlation (cove, cfdi, declared-in…)
         seen = {(role, other.id) for role, other in links}
         for link in [*self.links(doc.id), *self.correlation_links(doc.id)]:  # type: ignore[attr-defined]

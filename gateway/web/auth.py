@@ -16,6 +16,7 @@ import threading
 import time
 from collections import deque
 
+from gateway.errors import GatewayError
 from gateway.store.sqlite import SqliteStore
 from gateway.store.web_queries import User
 
@@ -26,7 +27,7 @@ _NAME_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ012345678
 MIN_PASSWORD = 10
 
 
-class UserError(ValueError):
+class UserError(GatewayError, ValueError):
     """A user cannot be created or changed; the message says why."""
 
 

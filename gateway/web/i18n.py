@@ -135,6 +135,10 @@ _LABELS: dict[str, tuple[str, str]] = {
     "duplicate": ("tiene duplicado", "duplicated by"),
     "discharges": ("descarga a", "discharges"),
     "discharged-by": ("descargado por", "discharged by"),
+    "attachment": ("adjunto", "attachment"),
+    "cancels": ("cancela a", "cancels"),
+    "cancelled-by": ("cancelado por", "cancelled by"),
+    "resend-of": ("reenvío de", "resend of"),
     # document states
     "st_received": ("recibido", "received"),
     "st_validated": ("validado", "validated"),
@@ -147,6 +151,8 @@ _LABELS: dict[str, tuple[str, str]] = {
     "st_discarded": ("descartado", "discarded"),
     "st_replaced": ("reemplazado", "replaced"),
     "st_split": ("separado", "split"),
+    "st_attached": ("adjunto", "attached"),
+    "st_recorded": ("registrado", "recorded"),
 }
 
 

@@ -114,8 +114,9 @@ def spec() -> dict[str, Any]:
                     "findings": {"type": "array", "items": _ref("Finding")},
                     "record": {"type": ["object", "null"]},
                     "links": {"type": "array", "items": {"type": "object", "properties": {
-                        "role": {"enum": ["part-of", "part", "replaces", "replaced-by", "duplicate-of",
-                                          "duplicate"]},
+                        "role": {"type": "string", "description": "part-of, part, attachment, replaces, "
+                                 "replaced-by, duplicate-of, duplicate, cancels, cancelled-by, resend-of, or a "
+                                 "correlation role"},
                         "id": {"type": "string"}, "kind": {"type": ["string", "null"]},
                         "state": {"type": "string"}, "filename": {"type": "string"}}}},
                     "deliveries": {"type": "array", "items": {"type": "object"}},

@@ -26,6 +26,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from gateway.errors import ReferenceDataError
+
 EXTRAS_PATH = Path(__file__).resolve().parent / "data" / "catalog_extras.json"
 
 #: catalog name -> table in satcfdi's catalogs.db
@@ -60,7 +62,7 @@ _TABLES = {
 _WITH_VALUES = frozenset({"c_Estado", "c_Moneda"})
 
 
-class CatalogsMissing(RuntimeError):
+class CatalogsMissing(ReferenceDataError, RuntimeError):
     """satcfdi's catalog database cannot be found."""
 
 

@@ -24,6 +24,8 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
+from gateway.errors import ReferenceDataError
+
 #: provider name -> configuration key that feeds it
 CONFIG_KEYS = {
     "rfc": "validation.sat_rfc_list",
@@ -33,7 +35,7 @@ CONFIG_KEYS = {
 }
 
 
-class SatDataError(ValueError):
+class SatDataError(ReferenceDataError, ValueError):
     """A configured SAT data file cannot be read; the message names the file and row."""
 
 

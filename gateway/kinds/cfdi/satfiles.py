@@ -13,11 +13,13 @@ from pathlib import Path
 
 from lxml import etree
 
+from gateway.errors import ReferenceDataError
+
 SAT_PREFIXES = ("http://www.sat.gob.mx/", "https://www.sat.gob.mx/")
 CFD = "www.sat.gob.mx/sitio_internet/cfd/"
 
 
-class SatFilesMissing(RuntimeError):
+class SatFilesMissing(ReferenceDataError, RuntimeError):
     """The SAT schema tree cannot be found; start-up stops with this message."""
 
 

@@ -21,6 +21,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from lxml import etree
 
+from gateway.errors import ReferenceDataError
 from gateway.kinds.erp.targets import FIELDS, Field
 
 _SOURCE_KEYS = ("column", "position", "xpath", "path", "concat", "value")
@@ -33,7 +34,7 @@ _FORMAT_OPTIONS = {
 }
 
 
-class MappingError(ValueError):
+class MappingError(ReferenceDataError, ValueError):
     """The mapping is wrong; ``problems`` are (key, message) pairs, the key in dotted form."""
 
     def __init__(self, problems: list[tuple[str, str]]) -> None:

@@ -12,7 +12,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-from gateway.config import ConfigError, _only, _path, _required_str, parse_duration
+from gateway.config import _only, _path, _required_str, parse_duration
+from gateway.errors import ConfigError
 
 _CONNECTION_KEYS = {
     "host", "port", "username", "private_key_file", "passphrase_env", "passphrase_file", "password_env",

@@ -1,0 +1,68 @@
+"""Which adapter answers to which ``type = "…"``: one line per transport, and the checks that use them.
+
+Adapters are imported only when a configuration names their type (paramiko, httpx and SQLAlchemy load only
+where they are used). A new transport is its own module (a ``SourceBase``/``SinkBase`` subclass with ``TYPE``,
+``check_options`` and ``__init__(config)``) plus one line here. Registration is explicit: no scanning, no
+entry points.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from importlib import import_module
+
+from gateway.config import Settings, SinkConfig, SourceConfig
+from gateway.errors import ConfigError
+from gateway.ports import ConfigContext, Sink, SinkBase, Source, SourceBase
+
+
+def _lazy(module: str, name: str) -> Callable[[], type]:
+    return lambda: getattr(import_module(module), name)
+
+
+SOURCES: dict[str, Callable[[], type]] = {
+    "folder": _lazy("adapters.sources.folder", "FolderSource"),
+    "sftp": _lazy("adapters.sources.sftp", "SftpSource"),
+}
+SINKS: dict[str, Callable[[], type]] = {
+    "folder": _lazy("adapters.sinks.folder", "FolderSink"),
+    "sftp": _lazy("adapters.sinks.sftp", "SftpSink"),
+    "http": _lazy("adapters.sinks.http", "HttpSink"),
+    "sql": _lazy("adapters.sinks.sql", "SqlSink"),
+}
+
+
+def source_class(config: SourceConfig) -> type[SourceBase]:
+    entry = SOURCES.get(config.type)
+    if entry is None:
+        raise ConfigError(f"source '{config.name}'.type: '{config.type}' is not one of {', '.join(sorted(SOURCES))}")
+    return entry()
+
+
+def sink_class(config: SinkConfig) -> type[SinkBase]:
+    entry = SINKS.get(config.type)
+    if entry is None:
+        raise ConfigError(f"sink '{config.name}'.type: '{config.type}' is not one of {', '.join(sorted(SINKS))}")
+    return entry()
+
+
+def check(settings: Settings) -> Settings:
+    """Let each adapter check and complete its own table; a wrong key is a ConfigError naming it. Idempotent."""
+    context = ConfigContext(settings.base_dir, settings.staging_dir)
+    for source in settings.sources:
+        if not source.checked:
+            source.options = source_class(source).check_options(source.options, f"source '{source.name}'", context)
+            source.checked = True
+    for sink in settings.sinks:
+        if not sink.checked:
+            sink.options = sink_class(sink).check_options(sink.options, f"sink '{sink.name}'", context)
+            sink.checked = True
+    return settings
+
+
+def build_source(config: SourceConfig) -> Source:
+    return source_class(config)(config)
+
+
+def build_sink(config: SinkConfig) -> Sink:
+    return sink_class(config)(config)

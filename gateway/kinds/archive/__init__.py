@@ -1,0 +1,1 @@
+"""ZIP archives of documents: the ``zip`` container kind, its safe unpacking and its ``[archives]`` limits."""
