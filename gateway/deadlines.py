@@ -16,11 +16,12 @@ from decimal import Decimal
 from typing import Any
 
 from gateway import immex
+from gateway.store.base import Store
 
 WINDOWS = (30, 60, 90)  # days, for /metrics
 
 
-def due(store: Any, today: date, within_days: int) -> list[dict[str, Any]]:
+def due(store: Store, today: date, within_days: int) -> list[dict[str, Any]]:
     """Partidas with something left to return whose deadline is on or before ``today + within_days``
     (overdue ones included, first), soonest first."""
     horizon = today + timedelta(days=within_days)
@@ -52,7 +53,7 @@ def due(store: Any, today: date, within_days: int) -> list[dict[str, Any]]:
     return sorted(out, key=lambda r: (r["deadline"], r["pedimento"], r["partida"]))
 
 
-def counts(store: Any, today: date) -> dict[str, int]:
+def counts(store: Store, today: date) -> dict[str, int]:
     """Partidas still to return: overdue, and expiring within each of :data:`WINDOWS` days (from today)."""
     rows = due(store, today, max(WINDOWS))
     figures = {"overdue": sum(1 for r in rows if r["days_left"] < 0)}

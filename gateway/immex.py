@@ -34,14 +34,15 @@ from gateway.findings import Finding, warning
 from gateway.kinds.pedimento.clock import discharge_date, original_key
 from gateway.kinds.pedimento.normalise import numbers
 from gateway.routing import route
-from gateway.store.base import Document, now
+from gateway.runtime import Runtime
+from gateway.store.base import Document, Store, now
 
 log = logs.get("gateway.immex")
 
 _FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 
 
-def on_normalised(gw: Any, doc: Document, kind: str | None, record: dict[str, Any] | None,
+def on_normalised(gw: Runtime, doc: Document, kind: str | None, record: dict[str, Any] | None,
                   business_key: str | None) -> str | None:
     """Record the clock and the discharges of a normalised pedimento; ``"pending"`` when it waits for originals."""
     if kind != "pedimento" or not record or not business_key:
@@ -68,7 +69,7 @@ def on_normalised(gw: Any, doc: Document, kind: str | None, record: dict[str, An
     return None
 
 
-def resolve_timeouts(gw: Any, at: datetime | None = None) -> int:
+def resolve_timeouts(gw: Runtime, at: datetime | None = None) -> int:
     """Discharges that waited ``correlation_timeout`` for an original go on with IMMEX-ORIGINAL-MISSING."""
     at = at or datetime.now(UTC)
     before = (at - timedelta(seconds=gw.settings.correlation_timeout)).strftime(_FORMAT)
@@ -81,7 +82,7 @@ def resolve_timeouts(gw: Any, at: datetime | None = None) -> int:
     return resumed
 
 
-def _resume(gw: Any, document_id: str) -> None:
+def _resume(gw: Runtime, document_id: str) -> None:
     """A waiting discharge is checked with what the store holds now and goes on to correlation."""
     store = gw.store
     store.clear_immex_wait(document_id)
@@ -92,7 +93,7 @@ def _resume(gw: Any, document_id: str) -> None:
     route(gw, document_id, doc.kind if doc else None, doc.record if doc else None)
 
 
-def _original_arrived(gw: Any, document_id: str, key: str, corrects: str | None) -> list[Finding]:
+def _original_arrived(gw: Runtime, document_id: str, key: str, corrects: str | None) -> list[Finding]:
     """Link the discharges naming this import, wake those waiting for it; findings on it about the others."""
     store = gw.store
     family = family_of(store, corrects or key)
@@ -120,7 +121,7 @@ def _original_arrived(gw: Any, document_id: str, key: str, corrects: str | None)
     return findings
 
 
-def check_discharge(gw: Any, document_id: str, lines: list[dict[str, Any]]) -> list[Finding]:
+def check_discharge(gw: Runtime, document_id: str, lines: list[dict[str, Any]]) -> list[Finding]:
     """The findings of one discharging pedimento against the originals in the store."""
     store = gw.store
     findings: list[Finding] = []
@@ -166,7 +167,7 @@ class Family:
         return self.rows[0]["printed"] if self.rows and self.rows[0]["printed"] else _printed(self.key)
 
 
-def family_of(store: Any, key: str) -> Family:
+def family_of(store: Store, key: str) -> Family:
     rows = store.immex_imports(keys=[key])
     own = [r for r in rows if r["pedimento_key"] == key and r["corrects_key"]]
     if own:  # the key names a rectification: its family is the pedimento it corrects
@@ -188,7 +189,7 @@ def _newest(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted((r for r in rows if r["document_id"] == newest), key=lambda r: r["partida"])
 
 
-def counted_discharges(store: Any, family: Family) -> list[dict[str, Any]]:
+def counted_discharges(store: Store, family: Family) -> list[dict[str, Any]]:
     """Every live discharge line of the family, each discharging pedimento once (newest copy, not rectified)."""
     lines = store.immex_discharges(original_keys=family.keys)
     corrected = {line["corrects_key"] for line in lines if line["corrects_key"]}
@@ -201,7 +202,7 @@ def counted_discharges(store: Any, family: Family) -> list[dict[str, Any]]:
             and newest[line["discharge_key"]][1] == line["document_id"]]
 
 
-def discharged(store: Any, family: Family) -> dict[str | None, Decimal]:
+def discharged(store: Store, family: Family) -> dict[str | None, Decimal]:
     totals: dict[str | None, Decimal] = defaultdict(Decimal)
     for line in counted_discharges(store, family):
         totals[line["fraccion"]] += as_decimal(line["quantity"])
@@ -227,7 +228,7 @@ def _line_findings(family: Family, line: dict[str, Any]) -> list[Finding]:
     return []
 
 
-def _over_discharge(store: Any, family: Family, fraccion: str | None) -> list[Finding]:
+def _over_discharge(store: Store, family: Family, fraccion: str | None) -> list[Finding]:
     if not family.rows or not any(r["fraccion"] == fraccion for r in family.rows):
         return []
     imported, total = family.imported(fraccion), discharged(store, family).get(fraccion, Decimal(0))
@@ -275,7 +276,7 @@ def discharge_rows(record: dict[str, Any], business_key: str) -> list[dict[str, 
     return rows
 
 
-def _link(store: Any, discharge_id: str, lines: list[dict[str, Any]]) -> None:
+def _link(store: Store, discharge_id: str, lines: list[dict[str, Any]]) -> None:
     """``discharges`` from the discharge to each original in the store, ``discharged-by`` back."""
     for key in sorted({line["original_key"] for line in lines}):
         targets = [d for d in store.find_by_business_key(key, "pedimento")

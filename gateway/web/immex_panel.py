@@ -11,12 +11,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from gateway import deadlines
+from gateway.store.base import Store
 
 WINDOW_DAYS = 90
 MAX_ROWS = 50
 
 
-def panel(store: Any) -> dict[str, Any]:
+def panel(store: Store) -> dict[str, Any]:
     today = datetime.now(UTC).date()
     rows = deadlines.due(store, today, WINDOW_DAYS)
     return {"window": WINDOW_DAYS, "rows": rows[:MAX_ROWS], "more": max(0, len(rows) - MAX_ROWS),
