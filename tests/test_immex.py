@@ -120,6 +120,30 @@ def test_a_512_with_a_malformed_original_number_or_an_impossible_date_is_a_ped_f
     assert "20260231" in found[0].message
 
 
+# the clock through run ---------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("certified", [False, True])
+def test_in_and_af_deadlines_through_run_for_a_plain_and_a_certified_company(immex_workspace, certified):
+    ws = immex_workspace
+    if certified:
+        ws.config.write_text(ws.config.read_text().replace("[immex]\n", "[immex]\ncertified = true\n"))
+    insumos, fixed = original(1), original(2, clave="AF")
+    _drop(ws, insumos, 1)
+    _drop(ws, fixed, 2)
+    _run(ws)
+    docs = _by_key(ws)
+    envelopes = _envelopes(ws)
+    clock_in = envelopes[docs[key(insumos)]["id"]]["record"]["partidas"][0]["return_clock"]
+    clock_af = envelopes[docs[key(fixed)]["id"]]["record"]["partidas"][1]["return_clock"]
+    assert clock_in["return_deadline"] == ("2029-08-20" if certified else "2028-02-20")
+    assert clock_in["basis"].startswith("LA art. 108 fr. I") and ("7.3.3" in clock_in["basis"]) == certified
+    assert (clock_af["return_deadline"], clock_af["basis"]) == ("2031-06-30",
+                                                                "LA art. 108 fr. III (vigencia del programa IMMEX)")
+    for doc in docs.values():
+        jsonschema.validate(envelopes[doc["id"]]["record"], SCHEMA)
+        assert not [f for f in doc["findings"] if f["code"].startswith("IMMEX-")]
+
+
 # discharges through run ------------------------------------------------------------------------------------
 
 @pytest.fixture

@@ -70,3 +70,15 @@ def test_the_overview_lists_partidas_by_deadline_spanish_first(browser, immex_se
     assert "IMMEX return deadlines" in page.inner_text("#immex-deadlines h2")
     assert "not the Annex 24 balance" in page.inner_text("#immex-note")
     page.context.close()
+
+
+def test_metrics_and_the_api_overview_carry_the_same_figures(immex_server):
+    status, body, _ = immex_server.request("GET", "/metrics", token=immex_server.tokens["victor"])
+    text = body.decode()
+    assert status == 200, text
+    assert 'immex_partidas_expiring{within_days="30"} 1' in text
+    assert 'immex_partidas_expiring{within_days="60"} 2' in text and "immex_partidas_overdue 1" in text
+    status, overview = immex_server.api("GET", "/overview", token=immex_server.tokens["victor"])
+    assert status == 200 and overview["immex"]["counts"] == {"overdue": 1, "30": 1, "60": 2, "90": 2}
+    deadlines = [r["deadline"] for r in overview["immex"]["rows"]]
+    assert deadlines == sorted(deadlines) and len(deadlines) == 3
