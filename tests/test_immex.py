@@ -144,6 +144,39 @@ def test_in_and_af_deadlines_through_run_for_a_plain_and_a_certified_company(imm
         assert not [f for f in doc["findings"] if f["code"].startswith("IMMEX-")]
 
 
+def _datastage_discharge(o: gen.Pedimento, fraccion: str, qty: str, paid_original: str):
+    """A return as a SAT Data Stage set whose 512 file discharges ``o``; the part's check result."""
+    import io
+    import zipfile
+
+    from gateway.kinds.pedimento.kind import DataStageKind
+
+    rt = gen.sample_pedimento(20, 1, clave="RT", operation_type="2", payment_date=date(2026, 10, 5))
+    files = gen.datastage_files([rt], complete=True)
+    files["1839483_512.asc"] += (f"{rt.patente}|{rt.number}|{rt.aduana}|{o.patente}|{o.number}|{o.aduana}|IN|"
+                                 f"{paid_original}|{fraccion}|{o.partidas[0].umt}|{qty}|1|2026-10-05 17:48:15|\r\n"
+                                 ).encode()
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, data in files.items():
+            archive.writestr(name, data)
+    (part,) = list(DataStageKind().check_named(buffer.getvalue(), "1839483.zip").parts)
+    return PedimentoKind(COMPANY).check(part.data)
+
+
+def test_a_data_stage_return_names_the_same_original_and_a_bad_date_points_at_its_row():
+    o = original(1)
+    result = _datastage_discharge(o, o.partidas[0].fraccion, "10", "2026-08-20 00:00:00")
+    assert result.ok, result.findings
+    (line,) = result.record["discharges"]
+    assert (line["original_key"], line["fraccion"], line["payment_date"]) == (key(o), o.partidas[0].fraccion,
+                                                                               "2026-08-20")
+    bad = _datastage_discharge(o, o.partidas[0].fraccion, "10", "2026-02-31 00:00:00")
+    (found,) = [f for f in bad.findings if f.location.get("record") == "512"]
+    assert not bad.ok and found.code == "PED-LAYOUT" and found.location["file"] == "1839483_512.asc"
+    assert found.location["row"] == 2  # the header is row 1
+
+
 # discharges through run ------------------------------------------------------------------------------------
 
 @pytest.fixture
