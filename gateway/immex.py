@@ -192,7 +192,8 @@ def _newest(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def counted_discharges(store: Store, family: Family) -> list[dict[str, Any]]:
     """Every live discharge line of the family, each discharging pedimento once (newest copy, not rectified)."""
     lines = store.immex_discharges(original_keys=family.keys)
-    corrected = {line["corrects_key"] for line in lines if line["corrects_key"]}
+    # a discharging pedimento rectified since counts only as its rectification, even one that names other originals
+    corrected = {r["corrects_key"] for r in store.immex_discharges(corrects_keys={x["discharge_key"] for x in lines})}
     newest: dict[str, tuple[str, str]] = {}
     for line in lines:
         mark = (line["received_at"], line["document_id"])

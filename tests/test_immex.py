@@ -462,3 +462,25 @@ def test_a_crash_while_the_original_wakes_its_discharge_loses_nothing_and_counts
     assert sorted(forwarded) == sorted({docs[key(o)]["id"], docs[key(d)]["id"]})  # each once
     assert not [f for doc in docs.values() for f in doc["findings"] if f["code"].startswith("IMMEX-")]
     assert {"kind": "pedimento", "id": docs[key(o)]["id"], "role": "discharges"} in docs[key(d)]["links"]
+
+
+def test_a_rectified_discharge_counts_only_as_its_rectification(immex_workspace):
+    ws = immex_workspace
+    o = original(1)
+    fraccion, imported = o.partidas[0].fraccion, quantity(o, 1)
+    rt = discharge(31, [(o, fraccion, imported)])  # declared everything by mistake…
+    fix = discharge(32, [(o, fraccion, Decimal(4))], clave="R1", paid=date(2026, 10, 9))  # … corrected to 4
+    fix.identifiers = []
+    fix.trailing_records = [f"701|3456|{fix.number}|240|R1|20261009|{rt.number}|3456|240|RT|20261005"]
+    for n, p in enumerate((o, rt, fix), start=1):
+        _drop(ws, p, n)
+    _run(ws)
+    docs = _by_key(ws)
+    assert docs[key(fix)]["state"] == "forwarded"
+    assert not [f for d in docs.values() for f in d["findings"] if f["code"] == "IMMEX-OVER-DISCHARGE"]
+    gw = ws.gateway()
+    try:
+        (first,) = [r for r in deadlines.due(gw.store, date(2028, 2, 1), 30) if r["partida"] == 1]
+    finally:
+        gw.close()
+    assert (first["discharged"], first["remaining"]) == ("4", str(imported - 4))

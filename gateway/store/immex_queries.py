@@ -52,10 +52,17 @@ class ImmexQueries:
             params.append(due_by)
         return self._rows("immex_imports", where, params)
 
-    def immex_discharges(self, *, original_keys: Iterable[str] | None = None,
-                         document_id: str | None = None, live: bool = True) -> list[dict[str, Any]]:
+    def immex_discharges(self, *, original_keys: Iterable[str] | None = None, document_id: str | None = None,
+                         corrects_keys: Iterable[str] | None = None, live: bool = True) -> list[dict[str, Any]]:
+        """Discharge lines naming ``original_keys``, of one document, or of rectifications of ``corrects_keys``."""
         where: list[str] = [f"d.state IN ({_LIVE_SQL})"] if live else []
         params: list[Any] = []
+        if corrects_keys is not None:
+            corrected = sorted(set(corrects_keys))
+            if not corrected:
+                return []
+            where.append(f"i.corrects_key IN ({', '.join('?' * len(corrected))})")
+            params += corrected
         if original_keys is not None:
             keys = sorted(set(original_keys))
             if not keys:
