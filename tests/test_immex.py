@@ -90,6 +90,18 @@ def test_a_rectification_keeps_the_originals_start_and_clave():
     assert clock["rule"] == "insumos"
 
 
+def test_other_temporary_claves_carry_their_basis_and_a_deadline_only_where_sourced():
+    e1 = check(original(6, clave="E1")).record["partidas"][0]["return_clock"]
+    assert (e1["rule"], e1["return_deadline"], e1["confidence"]) == ("deposito-insumos", "2028-02-20", "inferred")
+    same_state = check(original(7, clave="BA"))
+    clock = same_state.record["partidas"][0]["return_clock"]
+    assert (clock["rule"], clock["return_deadline"], clock["confidence"]) == ("retorno-mismo-estado", None, "unsourced")
+    assert "art. 106" in clock["basis"] and [f.code for f in same_state.findings] == ["IMMEX-CLOCK"]
+    jsonschema.validate(same_state.record, SCHEMA)
+    definitive = check(original(8, clave="A1")).record["partidas"][0]
+    assert "return_clock" not in definitive  # a definitive import has no clock
+
+
 def test_no_usable_start_date_is_a_warning_not_a_made_up_deadline():
     p = original(4)
     _, data = gen.mfile([p])

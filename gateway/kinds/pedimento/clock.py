@@ -25,10 +25,12 @@ from gateway.findings import Finding, warning
 class ClockRule:
     id: str
     claves: tuple[str, ...]       # claves de pedimento (Anexo 22 Ap. 2) of temporary imports it applies to
-    months: int | None            # None: the goods may stay while the IMMEX program is in force
+    months: int | None            # None: the program's validity (``until_program``) or not known to the gateway
     basis: str                    # the legal basis as the canonical record states it
     sources: tuple[str, ...]      # reference keys (pedimento-cove.md §10)
     confidence: str               # confirmed | partial (a secondary source) | inferred (not stated for this clave)
+                                  # | unsourced (temporary, but no source gives its limit: no deadline)
+    until_program: bool = False   # the goods may stay while the IMMEX program is in force
 
 
 RULES: tuple[ClockRule, ...] = (
@@ -37,14 +39,27 @@ RULES: tuple[ClockRule, ...] = (
               "LA art. 108 fr. I, ampliado por RGCE regla 7.3.3 fr. XXV (36 meses, empresa certificada)",
               ("PLZ",), "partial"),
     ClockRule("activo-fijo", ("AF",), None, "LA art. 108 fr. III (vigencia del programa IMMEX)",
-              ("IDC2024", "IDC2021b", "PLZ"), "confirmed"),
+              ("IDC2024", "IDC2021b", "PLZ"), "confirmed", until_program=True),
     # V1 received by transfer is a temporary import of the receiving IMMEX (reference §4); its limit is the
     # same art. 108 by the nature of the goods: AF identifier (507) for activo fijo, insumos otherwise.
     ClockRule("transferencia-insumos", ("V1",), 18, "LA art. 108 fr. I (18 meses; importación temporal virtual V1)",
               ("A22J", "BADO108"), "inferred"),
     ClockRule("transferencia-activo-fijo", ("V1",), None,
               "LA art. 108 fr. III (vigencia del programa IMMEX; importación temporal virtual V1 de activo fijo)",
-              ("A22J", "IDC2024"), "inferred"),
+              ("A22J", "IDC2024"), "inferred", until_program=True),
+    # E1 / E2 (Anexo 22 Ap. 2): extraction from a depósito fiscal to be imported temporarily under IMMEX
+    ClockRule("deposito-insumos", ("E1",), 18,
+              "LA art. 108 fr. I (18 meses; extracción de depósito fiscal para IMMEX, E1)", ("A22J", "BADO108"),
+              "inferred"),
+    ClockRule("deposito-activo-fijo", ("E2",), None,
+              "LA art. 108 fr. III (vigencia del programa IMMEX; extracción de depósito fiscal de activo fijo, E2)",
+              ("A22J", "IDC2024"), "inferred", until_program=True),
+    # the temporales of Anexo 22 Ap. 2 to return in the same state (régimen ITR: convenciones, envases, bienes de
+    # no residentes, eventos, filmación, vehículos de prueba, contenedores, misiones, muestras): their limit
+    # depends on the supuesto and no source read gives it, so they are marked temporary with no deadline
+    ClockRule("retorno-mismo-estado", ("AD", "AJ", "BA", "BC", "BD", "BE", "BH", "BI", "BP", "S2"), None,
+              "LA art. 106 (importación temporal para retornar en el mismo estado; plazo según el supuesto)",
+              ("A22J",), "unsourced"),
 )
 _BY_ID = {rule.id: rule for rule in RULES}
 
@@ -75,7 +90,7 @@ def temporary_rule(record: dict[str, Any], company: CompanyFacts) -> ClockRule |
     if clave == "V1":
         fixed = any(i.get("code") == "AF" for i in record.get("identifiers") or [])
         return _BY_ID["transferencia-activo-fijo" if fixed else "transferencia-insumos"]
-    return None
+    return next((rule for rule in RULES if clave in rule.claves), None)
 
 
 def apply(record: dict[str, Any], company: CompanyFacts) -> list[Finding]:
@@ -92,6 +107,10 @@ def apply(record: dict[str, Any], company: CompanyFacts) -> list[Finding]:
                                 f"retorno ({rule.basis}).", record="506"))
     elif rule.months is not None:
         deadline = add_months(start, rule.months)
+    elif not rule.until_program:
+        findings.append(warning("IMMEX-CLOCK", f"Importación temporal {_effective_clave(record)}: su plazo de "
+                                f"retorno depende del supuesto ({rule.basis}) y no está en la tabla de reglas del "
+                                "gateway; no se calcula su fecha de retorno.", record="501", field=6))
     elif company.program_valid_until is not None:
         deadline = company.program_valid_until
     else:
