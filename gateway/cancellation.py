@@ -18,7 +18,8 @@ from __future__ import annotations
 from typing import Any
 
 from gateway import logs
-from gateway.findings import error
+from gateway.findings import error, warning
+from gateway.kinds.keys import CFDI
 from gateway.runtime import Runtime
 from gateway.store.base import Document
 
@@ -38,7 +39,31 @@ def route(gw: Runtime, document_id: str, kind: str | None, record: dict[str, Any
         return _notice(gw, document_id, record)
     if kind == "cfdi" and record.get("uuid"):
         return _invoice(gw, document_id, str(record["uuid"]).upper())
+    _declaring(gw, document_id, kind, record)
     return None
+
+
+def _declaring(gw: Runtime, document_id: str, kind: str | None, record: dict[str, Any]) -> None:
+    """A document that declares CFDIs (an export pedimento's 505.4) is told which of them SAT cancelled."""
+    known = gw.kinds.get(kind) if kind else None
+    if known is None:
+        return
+    for key_type, uuid in sorted(known.correlation_keys(record).needs):
+        if key_type != CFDI:
+            continue
+        notices = [d for d in gw.store.find_by_business_key(f"cancel:{uuid.upper()}", NOTICE_KIND)
+                   if d.state in _NOTICES]
+        if notices:
+            _warn_declaring(gw, document_id, notices[0].record or {}, notices[0].id, audit=False)
+
+
+def _warn_declaring(gw: Runtime, document_id: str, record: dict[str, Any], notice_id: str, audit: bool) -> None:
+    message = (f"El documento declara el CFDI {record.get('uuid')} y {_said(record)[0].lower()}{_said(record)[1:]}; "
+               "revise la operación (rectificación del pedimento o nueva factura).")
+    gw.store.add_findings(document_id, [warning("XDOC-CFDI-CANCELLED", message, uuid=record.get("uuid"))])
+    gw.store.add_link(document_id, notice_id, "cfdi-cancelled")
+    if audit:
+        gw.store.audit(document_id, gw.actor, "cfdi-cancelled", reason=_said(record), detail={"notice": notice_id})
 
 
 def _notice(gw: Runtime, document_id: str, record: dict[str, Any]) -> str | None:
@@ -50,6 +75,10 @@ def _notice(gw: Runtime, document_id: str, record: dict[str, Any]) -> str | None
         store.set_state(document_id, "recorded", gw.actor, "cancel", reason=f"UUID {uuid} ya cancelado antes "
                         f"(aviso {earlier[0].id})")
         return "recorded"
+    for declaring in gw.store.documents_with_key(CFDI, uuid):  # pedimentos whose 505.4 names this CFDI
+        _, needs = gw.store.correlation_keys(declaring)
+        if (CFDI, uuid) in needs:
+            _warn_declaring(gw, declaring, record, document_id, audit=True)
     handed_on = False
     for invoice in store.find_by_business_key(uuid, "cfdi"):
         store.add_link(document_id, invoice.id, "cancels")

@@ -92,6 +92,7 @@ CODES: dict[str, str] = {
     "SAT-DATA-UNCHECKED": "rules needing SAT-side lists were not run because the list is not configured",
     "ARCHIVE-UNSAFE": "a ZIP entry (or the whole ZIP) refused: bomb, limit, encryption, traversal or link name",
     "SAT-METADATA": "a row of SAT's CFDI metadata (bulk download .txt) is malformed",
+    "XDOC-CFDI-CANCELLED": "a document (an export pedimento's 505.4) declares a CFDI that SAT reports cancelled",
     "CFDI-CANCELLED": "SAT reports the invoice cancelled (metadata Estatus 0): not forwarded, or reversed by notice",
     "ARCHIVE-CORRUPT": "a ZIP whose central directory cannot be read: the container is rejected whole",
 }

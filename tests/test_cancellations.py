@@ -129,3 +129,41 @@ def test_a_metadata_file_missing_columns_is_rejected_naming_them(workspace):
     assert doc["state"] == "rejected"
     [finding] = _show(workspace, doc["id"])["findings"]
     assert finding["code"] == "SAT-METADATA" and "rfcreceptor" in finding["message"]
+
+
+def _export_pedimento(gw):
+    return next(d for d in gw.store.list_documents() if d.kind == "pedimento")
+
+
+def test_an_export_pedimento_declaring_a_cancelled_cfdi_is_told_in_either_order(tmp_path, make_invoice, identities):
+    from gateway.demo.generate.cfdi import write_certificate
+    from tests.correlation_fixtures import deliver, export_group, open_gateway, write_workspace
+
+    _, pac = identities
+    group = export_group(make_invoice, seq=7)
+    invoices = sorted(name for name in group.files if name.endswith(".xml"))
+    uuid = _uuid(group.files[invoices[0]])
+    metadata = _metadata([(uuid, "0", "2026-11-23 10:00:00")])
+    for order in ("cancellation-first", "cancellation-last"):
+        root = tmp_path / order
+        config = write_workspace(root, pac)
+        write_certificate(pac, root / "certs")
+        gw = open_gateway(config)
+        try:
+            files = list(group.files.items())
+            if order == "cancellation-first":
+                files.insert(0, ("metadatos.txt", metadata))
+            else:
+                files.append(("metadatos.txt", metadata))
+            for name, data in files:
+                deliver(gw, name, data)
+            pedimento = _export_pedimento(gw)
+            warnings = [f for f in gw.store.findings(pedimento.id) if f.code == "XDOC-CFDI-CANCELLED"]
+            assert len(warnings) == 1, order
+            assert uuid in warnings[0].message and "2026-11-23 10:00:00" in warnings[0].message
+            roles = {link["role"] for link in gw.store.links(pedimento.id)}
+            assert "cfdi-cancelled" in roles
+            if order == "cancellation-last":
+                assert any(a.action == "cfdi-cancelled" for a in gw.store.audit_trail(pedimento.id))
+        finally:
+            gw.close()

@@ -190,3 +190,25 @@ def test_the_web_api_lists_a_containers_parts_and_attachments_and_downloads_each
         assert status == 200 and body == pdf
     finally:
         stop_server(server)
+
+
+def test_an_expediente_zip_of_m_file_coves_and_pdf_is_correlated_as_one_group(tmp_path):
+    """A broker's whole operation in one ZIP: the pedimento waits inside for its COVEs and the group moves on."""
+    from tests.correlation_fixtures import by_key, deliver, import_group, open_gateway, write_workspace
+
+    group = import_group()
+    entries = {f"operacion/{name}": data for name, data in group.files.items()}
+    entries["operacion/pedimento-impreso.pdf"] = b"%PDF-1.4\n% pedimento impreso\n%%EOF\n"
+    gw = open_gateway(write_workspace(tmp_path))
+    try:
+        deliver(gw, "expediente.zip", _zip(entries))
+        states = {key: doc.state for key, doc in by_key(gw).items()}
+        assert states == {group.pedimento_key: "forwarded", "COVE260000100": "forwarded",
+                          "factura INV-1-1": "forwarded", "operación 65100001": "forwarded"}
+        envelope = json.loads(next((tmp_path / "outbox" / "pedimento").glob("*.json")).read_text())
+        roles = {link["role"] for link in envelope["links"]}
+        assert {"cove", "attachment", "part-of"} <= roles
+        [pdf] = [link for link in envelope["links"] if link["role"] == "attachment"]
+        assert pdf["filename"] == "operacion/pedimento-impreso.pdf"
+    finally:
+        gw.close()
