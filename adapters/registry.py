@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from importlib import import_module
 
-from gateway.config import Settings, SinkConfig, SourceConfig
+from gateway.config import NotifyConfig, Settings, SinkConfig, SourceConfig
 from gateway.errors import ConfigError
-from gateway.ports import ConfigContext, Sink, SinkBase, Source, SourceBase
+from gateway.ports import ConfigContext, Mailer, MailerBase, Sink, SinkBase, Source, SourceBase
 
 
 def _lazy(module: str, name: str) -> Callable[[], type]:
@@ -46,6 +46,18 @@ def sink_class(config: SinkConfig) -> type[SinkBase]:
     return entry()
 
 
+MAILERS: dict[str, Callable[[], type]] = {
+    "smtp": _lazy("adapters.mailers.smtp", "SmtpMailer"),
+}
+
+
+def mailer_class(config: NotifyConfig) -> type[MailerBase]:
+    entry = MAILERS.get(config.type)
+    if entry is None:
+        raise ConfigError(f"notify.type: '{config.type}' is not one of {', '.join(sorted(MAILERS))}")
+    return entry()
+
+
 def check(settings: Settings) -> Settings:
     """Let each adapter check and complete its own table; a wrong key is a ConfigError naming it. Idempotent."""
     context = ConfigContext(settings.base_dir, settings.staging_dir)
@@ -57,6 +69,10 @@ def check(settings: Settings) -> Settings:
         if not sink.checked:
             sink.options = sink_class(sink).check_options(sink.options, f"sink '{sink.name}'", context)
             sink.checked = True
+    notify = settings.notify
+    if notify is not None and not notify.checked:
+        notify.options = mailer_class(notify).check_options(notify.options, "notify", settings.base_dir)
+        notify.checked = True
     return settings
 
 
@@ -66,3 +82,8 @@ def build_source(config: SourceConfig) -> Source:
 
 def build_sink(config: SinkConfig) -> Sink:
     return sink_class(config)(config)
+
+
+def build_mailer(config: NotifyConfig) -> Mailer:
+    mailer: Mailer = mailer_class(config)(config)
+    return mailer

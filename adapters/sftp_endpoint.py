@@ -55,7 +55,7 @@ def endpoint_from_options(options: dict[str, Any], label: str) -> Endpoint:
         passphrase = read_secret(options, where, "passphrase", keep_spaces=True)
         path: Path = options["private_key_file"]
         try:
-            key = paramiko.PKey.from_path(path, password=passphrase.encode() if passphrase else None)
+            key = paramiko.PKey.from_path(path, password=passphrase.encode() if passphrase else None)  # type: ignore[arg-type]  # stubs say str; paramiko takes bytes
         except FileNotFoundError:
             raise ConfigError(f"{where}.private_key_file: {path} does not exist") from None
         except PermissionError:

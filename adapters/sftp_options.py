@@ -22,7 +22,7 @@ _CONNECTION_KEYS = {
 }
 SOURCE_KEYS = _CONNECTION_KEYS | {
     "remote_path", "recursive", "include", "exclude", "done_marker", "stable_time", "after_pickup",
-    "processed_path", "rename_suffix", "poll_interval",
+    "processed_path", "rename_suffix", "poll_interval", "reply_path",
 }
 SINK_KEYS = _CONNECTION_KEYS | {"remote_path", "content"}
 _FINGERPRINT = re.compile(r"^SHA256:[A-Za-z0-9+/]{43}=?$")
@@ -56,6 +56,16 @@ def source_options(options: dict[str, Any], where: str, base_dir: Path) -> dict[
     if not isinstance(processed, str) or not processed.strip():
         raise ConfigError(f"{where}.processed_path: must be a remote directory")
     options["processed_path"] = posixpath.normpath(processed)
+    reply = options.get("reply_path")
+    if reply is not None:
+        if not isinstance(reply, str) or not reply.strip():
+            raise ConfigError(f"{where}.reply_path: must be a remote directory (absolute, or relative to the first "
+                              "remote_path)")
+        reply = posixpath.normpath(posixpath.join(options["remote_path"][0], reply))
+        if reply in options["remote_path"]:
+            raise ConfigError(f"{where}.reply_path: must not be a watched remote_path (answers would be taken as "
+                              "files)")
+        options["reply_path"] = reply
     suffix = options.setdefault("rename_suffix", ".processed")
     if not isinstance(suffix, str) or not suffix.startswith(".") or "/" in suffix or len(suffix) < 2:
         raise ConfigError(f"{where}.rename_suffix: a suffix starting with a dot, e.g. .processed")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import posixpath
+import secrets
 import socket
 import threading
 import time
@@ -147,7 +148,9 @@ class Session:
                 from exc
         if sftp is None:
             raise SftpError(f"{ep.address} refused to open an SFTP channel")
-        sftp.get_channel().settimeout(ep.timeout)
+        channel = sftp.get_channel()
+        if channel is not None:  # always, for a client opened from a transport
+            channel.settimeout(ep.timeout)
         transport.set_keepalive(max(5, int(ep.timeout)))
         log.debug("sftp connected", target=ep.label, address=ep.address)
         return sftp
@@ -199,7 +202,7 @@ class Session:
             if secret is None:
                 continue
             try:
-                if method == "password":
+                if isinstance(secret, str):  # the password
                     transport.auth_password(ep.username, secret)
                 else:
                     transport.auth_publickey(ep.username, secret)
@@ -328,3 +331,33 @@ def makedirs(sftp: paramiko.SFTPClient, directory: str) -> None:
         except OSError:
             if not exists(sftp, path):  # created meanwhile by someone else is fine
                 raise
+
+
+_CHUNK = 256 * 1024
+
+
+def upload(sftp: paramiko.SFTPClient, target: str, data: bytes) -> None:
+    """Write ``data`` to ``target`` under a dot-named temp name, check its size, rename it over ``target``."""
+    directory, name = posixpath.split(target)
+    makedirs(sftp, directory)
+    temp = posixpath.join(directory, f".{name}.{secrets.token_hex(6)}.tmp")
+    try:
+        with sftp.open(temp, "wb") as remote:
+            remote.set_pipelined(True)
+            for start in range(0, len(data), _CHUNK):
+                remote.write(data[start:start + _CHUNK])
+        written = sftp.stat(temp).st_size
+        if written != len(data):
+            raise SftpError(f"{temp} holds {written} bytes after upload, {len(data)} were sent")
+        try:
+            sftp.posix_rename(temp, target)  # replaces an earlier delivery of the same id atomically
+        except OSError:  # a server without the OpenSSH extension: plain rename never overwrites
+            if exists(sftp, target):  # same id, same content: removing it first loses nothing
+                sftp.remove(target)
+            sftp.rename(temp, target)
+    except BaseException:
+        try:
+            sftp.remove(temp)
+        except Exception:  # noqa: BLE001, S110 - the connection may be gone; a dot-named temp file is harmless
+            pass
+        raise

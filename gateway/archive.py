@@ -10,7 +10,7 @@ import hashlib
 import os
 import tempfile
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO
 
 _CHUNK = 1024 * 1024
 
@@ -23,7 +23,7 @@ class Archive:
     def path_for(self, sha256: str) -> Path:
         return self.root / sha256[:2] / sha256
 
-    def put_stream(self, stream: BinaryIO) -> tuple[str, int]:
+    def put_stream(self, stream: IO[bytes]) -> tuple[str, int]:
         """Copy a stream into the archive; return (sha256, size)."""
         digest = hashlib.sha256()
         size = 0

@@ -221,7 +221,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     class _Standalone:  # the small part of Gateway that check_bytes needs
         kinds = KindRegistry(cert_dirs, sat_root, sat_data_files, settings=settings)
 
-    results = []
+    results: list[dict[str, Any]] = []
     worst = 0
     for path in args.files:
         try:
@@ -233,7 +233,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
             worst = 1
             continue
         kind, result = check_bytes(_Standalone(), data, path.name, args.kind)  # type: ignore[arg-type]
-        children = []
+        children: list[dict[str, Any]] = []
         if result.parts is not None and result.ok:  # a container: each document it holds is checked too
             for number, part in enumerate(result.parts, start=1):
                 label = f"{path}#{number} {part.label}".rstrip()
@@ -360,21 +360,10 @@ def _show(gw: Runtime, document_id: str) -> dict[str, Any] | None:
     data["audit"] = [a.to_dict() for a in gw.store.audit_trail(doc.id)]
     data["deliveries"] = [d.to_dict() for d in gw.store.deliveries(doc.id)]
     data["archive_path"] = str(gw.archive.path_for(doc.sha256))
-    data["links"] = _links(doc) + gw.store.links(doc.id) + gw.store.correlation_links(doc.id) + [
-        {"kind": other.kind, "id": other.id, "role": role, "filename": other.filename, "state": other.state}
-        for role, other in gw.store.linked_documents(doc) if role in ("part", "attachment")]
+    from gateway.links import links
+
+    data["links"] = links(gw.store, doc, both_ways=True)
     return data
-
-
-def _links(doc: Any) -> list[dict[str, str]]:
-    links = []
-    if doc.duplicate_of:
-        links.append({"kind": "document", "id": doc.duplicate_of, "role": "duplicate-of"})
-    if doc.replaces_id:
-        links.append({"kind": "document", "id": doc.replaces_id, "role": "replaces"})
-    if doc.parent_id:
-        links.append({"kind": "document", "id": doc.parent_id, "role": "part-of"})
-    return links
 
 
 def cmd_queue_show(args: argparse.Namespace) -> int:

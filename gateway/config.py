@@ -54,7 +54,22 @@ class SourceConfig:
     type: str
     kind: str = "auto"
     options: dict[str, Any] = field(default_factory=dict)
+    #: which verdicts are answered to the sender (gateway/answers.py), and in which language
+    reply_on: tuple[str, ...] = ("accepted", "rejected", "partial")
+    reply_language: str = "es"
     #: set once the adapter has checked and completed ``options`` (adapters/registry.py)
+    checked: bool = field(default=False, repr=False, compare=False)
+
+
+@dataclass
+class NotifyConfig:
+    """``[notify]``: a digest of new rejections and dead letters to operations staff (gateway/notify.py)."""
+
+    type: str = "smtp"
+    interval: float = 3600.0
+    base_url: str | None = None   # the web page, for links in the digest
+    language: str = "es"
+    options: dict[str, Any] = field(default_factory=dict)  # the mailer adapter's own keys (server, login, to…)
     checked: bool = field(default=False, repr=False, compare=False)
 
 
@@ -161,6 +176,7 @@ class Settings:
     correlation: CorrelationSettings = field(default_factory=CorrelationSettings)
     web: dict[str, Any] = field(default_factory=dict)  # [web] table, checked by gateway/web/settings.py
     immex: ImmexSettings = field(default_factory=lambda: ImmexSettings())
+    notify: NotifyConfig | None = None  # [notify], when operations staff are to be mailed
     archives: dict[str, Any] = field(default_factory=dict)  # [archives] table, gateway/kinds/archive/limits.py
 
     @property
@@ -188,7 +204,7 @@ def load(path: str | Path) -> Settings:
 
 
 def from_dict(raw: dict[str, Any], base_dir: Path) -> Settings:
-    known_top = {"gateway", "store", "validation", "logging", "source", "sink", "erp", "correlation", "web",
+    known_top = {"gateway", "store", "validation", "logging", "source", "sink", "erp", "correlation", "web", "notify",
                  "archives", "immex"}
     for key in raw:
         if key not in known_top:
@@ -244,6 +260,8 @@ def from_dict(raw: dict[str, Any], base_dir: Path) -> Settings:
     settings.erp_mapping_dirs = [_path(base_dir, d) for d in mapping_dirs]
     settings.web = _table(raw, "web")
     settings.immex = _immex(_table(raw, "immex"))
+    if "notify" in raw:
+        settings.notify = _notify(_table(raw, "notify"))
     settings.archives = _table(raw, "archives")
     settings.sources = [_source(entry, i, base_dir) for i, entry in enumerate(_array(raw, "source"))]
     settings.sinks = [_sink(entry, i, base_dir) for i, entry in enumerate(_array(raw, "sink"))]
@@ -271,6 +289,21 @@ def _sat_data_files(validation: dict[str, Any], base_dir: Path) -> dict[str, Pat
     return files
 
 
+def _notify(table: dict[str, Any]) -> NotifyConfig:
+    config = NotifyConfig(options={k: v for k, v in table.items()
+                                   if k not in {"type", "interval", "base_url", "language"}})
+    config.type = str(table.get("type", "smtp"))
+    config.interval = parse_duration(table.get("interval", "1h"), "notify.interval")
+    base_url = table.get("base_url")
+    if base_url is not None and (not isinstance(base_url, str) or not base_url.startswith(("http://", "https://"))):
+        raise ConfigError("notify.base_url: must be the web page's address, starting with http:// or https://")
+    config.base_url = base_url.rstrip("/") if base_url else None
+    config.language = str(table.get("language", "es"))
+    if config.language not in ("es", "en"):
+        raise ConfigError(f"notify.language: '{config.language}' must be es or en")
+    return config
+
+
 def _source(entry: dict[str, Any], index: int, base_dir: Path) -> SourceConfig:
     where = f"source[{index}]"
     name = _required_str(entry, "name", where)
@@ -279,8 +312,19 @@ def _source(entry: dict[str, Any], index: int, base_dir: Path) -> SourceConfig:
     kind = entry.get("kind", "auto")
     if not isinstance(kind, str) or not _KINDS.match(kind):
         raise ConfigError(f"{where}.kind: '{kind}' must be auto, cfdi, pedimento, cove or erp:<mapping>")
-    options = {k: v for k, v in entry.items() if k not in {"name", "type", "kind"}}  # the adapter's to check
-    return SourceConfig(name=name, type=type_, kind=kind, options=options)
+    core = {"name", "type", "kind", "reply_on", "reply_language"}
+    options = {k: v for k, v in entry.items() if k not in core}  # the adapter's to check
+    config = SourceConfig(name=name, type=type_, kind=kind, options=options)
+    reply_on = entry.get("reply_on", list(config.reply_on))
+    verdicts = {"accepted", "rejected", "partial"}
+    if not isinstance(reply_on, list) or not reply_on or not set(reply_on) <= verdicts:
+        raise ConfigError(f"{where}.reply_on: must be a list of accepted, rejected, partial")
+    config.reply_on = tuple(reply_on)
+    language = entry.get("reply_language", "es")
+    if language not in ("es", "en"):
+        raise ConfigError(f"{where}.reply_language: '{language}' must be es or en")
+    config.reply_language = language
+    return config
 
 
 def _sink(entry: dict[str, Any], index: int, base_dir: Path) -> SinkConfig:

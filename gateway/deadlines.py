@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from gateway import immex
-from gateway.store.base import Store
+from gateway.store.base import CoreStore as Store
 
 WINDOWS = (30, 60, 90)  # days, for /metrics
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from gateway import logs
-from gateway.store.base import Store
+from gateway.store.base import CoreStore as Store
 
 log = logs.get("gateway.health")
 

@@ -35,7 +35,8 @@ from gateway.kinds.pedimento.clock import discharge_date, original_key
 from gateway.kinds.pedimento.normalise import numbers
 from gateway.routing import route
 from gateway.runtime import Runtime
-from gateway.store.base import Document, Store, now
+from gateway.store.base import CoreStore as Store
+from gateway.store.base import Document, now
 
 log = logs.get("gateway.immex")
 
@@ -284,8 +285,9 @@ def _link(store: Store, discharge_id: str, lines: list[dict[str, Any]]) -> None:
                    if d.state in ("normalised", "pending", "ready", "forwarded")]
         if not targets:  # only its rectification is here
             family = family_of(store, key)
-            targets = [store.get(family.rows[0]["document_id"])] if family.rows else []
-        for target in filter(None, targets):
+            found = store.get(family.rows[0]["document_id"]) if family.rows else None
+            targets = [found] if found is not None else []
+        for target in targets:
             if target.id != discharge_id:
                 store.add_link(discharge_id, target.id, "discharges")
                 store.add_link(target.id, discharge_id, "discharged-by")

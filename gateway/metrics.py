@@ -6,7 +6,7 @@ documents that ``run`` processed, and the figures survive restarts.
 
 from __future__ import annotations
 
-from gateway.store.base import Store
+from gateway.store.base import CoreStore as Store
 
 
 def _labels(**values: str | None) -> str:

@@ -21,10 +21,10 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from gateway import logs
-from gateway.canonical import attachment_links, envelope
-from gateway.correlation import correlate
+from gateway.canonical import envelope
 from gateway.faults import crash_point
 from gateway.findings import error
+from gateway.links import links as links_of
 from gateway.ports import Outgoing, Sink, SinkError
 from gateway.runtime import Runtime
 from gateway.store.base import Delivery, now
@@ -88,7 +88,7 @@ def prepare(gw: Runtime, delivery: Delivery) -> Job | None:
         return None
     container = store.get(doc.parent_id) if doc.parent_id else None
     archive = gw.archive
-    links = store.links(doc.id) + correlate.links(store, doc.id) + attachment_links(store, doc)
+    links = links_of(store, doc, container=container)
     item = Outgoing(doc.id, doc.kind or "unknown", envelope(doc, store.findings(doc.id), links, container=container),
                     doc.filename, lambda: archive.read(doc.sha256), doc.business_key)
     return Job(delivery, sink, config, item, doc.state == "forwarded")

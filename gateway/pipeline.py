@@ -12,7 +12,7 @@ from gateway import immex, logs, xmlsafe
 from gateway.faults import crash_point
 from gateway.findings import Finding, error, info
 from gateway.intake import record
-from gateway.kinds.base import CheckResult
+from gateway.kinds.base import CheckResult, ChecksFile, ChecksFileName, KeepsReferenceData
 from gateway.routing import route
 from gateway.runtime import Runtime
 from gateway.store.base import IN_PROGRESS, Document
@@ -36,8 +36,9 @@ def check_bytes(gw: Runtime, data: bytes, filename: str, declared_kind: str = "a
                   "No se reconoce el tipo de documento (se esperaba un CFDI 4.0 en XML, un archivo de "
                   "validación de pedimentos, un Data Stage o una respuesta de VUCEM).")
         return kind_name, CheckResult([error("FILE-UNKNOWN-KIND", reason)])
-    named = getattr(kind, "check_named", None)  # kinds that check the file name too (M file vs its 801)
-    return kind_name, named(data, filename) if named else kind.check(data)
+    if isinstance(kind, ChecksFileName):  # kinds that check the file name too (M file vs its 801)
+        return kind_name, kind.check_named(data, filename)
+    return kind_name, kind.check(data)
 
 
 def process(gw: Runtime, document_id: str) -> str:
@@ -196,15 +197,13 @@ def _check_archived(gw: Runtime, doc: Document) -> tuple[str | None, CheckResult
         with gw.archive.path_for(doc.sha256).open("rb") as handle:
             kind_name = gw.kinds.detect(handle.read(8192), doc.filename)
     kind = gw.kinds.get(kind_name) if kind_name and doc.size else None
-    check_file = getattr(kind, "check_file", None)
-    if check_file is not None:
-        return kind_name, check_file(gw.archive.path_for(doc.sha256))
+    if isinstance(kind, ChecksFile):
+        return kind_name, kind.check_file(gw.archive.path_for(doc.sha256))
     return check_bytes(gw, gw.archive.read(doc.sha256), doc.filename, doc.declared_kind)
 
 
 def _on_ready(gw: Runtime, kind_name: str | None, document_id: str, result: CheckResult) -> None:
     """Kinds that keep reference data (the ERP material master) record it in the transaction that makes it ready."""
     kind = gw.kinds.get(kind_name) if kind_name else None
-    on_ready = getattr(kind, "on_ready", None)
-    if on_ready is not None:
-        on_ready(gw.store, document_id, result.record)
+    if isinstance(kind, KeepsReferenceData):
+        kind.on_ready(gw.store, document_id, result.record)

@@ -8,7 +8,8 @@ overriding, and a reader of this file sees the whole contract:
 - a source lists complete files (``poll``), opens them, tells whether they changed while copied
   (``unchanged``) and lets go of them once committed (``acknowledge``); it may count files still settling
   (``pending``) and their settling time (``stable_time``), name a local folder whose events should wake the
-  runner (``watched_folder``) and hang up (``close``);
+  runner (``watched_folder``), answer the sender in a folder it reads (``reply_location``, ``reply``) and hang
+  up (``close``);
 - a sink delivers one document idempotently by its id (``deliver``); it may deliver several per request
   (``deliver_batch`` with ``batch_size`` > 1) and hang up (``close``). A failure is a ``SinkError`` whose
   ``retryable`` decides between backoff and dead letter.
@@ -21,14 +22,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any, BinaryIO, ClassVar, Protocol
 
-from gateway.config import SinkConfig, SourceConfig
+from gateway.config import NotifyConfig, SinkConfig, SourceConfig
 from gateway.errors import ConfigError, SinkError, SourceError
 
-__all__ = ["ConfigContext", "ConfigError", "IncomingFile", "Outgoing", "Sink", "SinkBase", "SinkError", "Source",
-           "SourceBase", "SourceError", "WatchedFolder"]
+__all__ = ["ConfigContext", "ConfigError", "IncomingFile", "Mailer", "MailerBase", "Outgoing", "Sink", "SinkBase",
+           "SinkError", "Source", "SourceBase", "SourceError", "WatchedFolder"]
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,8 @@ class IncomingFile:
     source: str
     #: the name users see (relative to the watched folder), printable even for odd byte names
     name: str
-    path: Path
+    #: where the file is in the source's own terms: a local ``Path``, or a remote ``PurePosixPath``
+    path: PurePath
     size: int
     mtime_ns: int
     marker: Path | None = None
@@ -96,6 +98,15 @@ class Source(Protocol):
         """A local folder to watch for events, or None for a source that is only polled."""
         ...
 
+    def reply_location(self) -> str | None:
+        """Where answers to the sender go (``reply_path``), shown to operators; None: this source does not answer."""
+        ...
+
+    def reply(self, name: str, data: bytes) -> None:
+        """Write one answer file where the sender looks: atomically (temp name, then rename), replacing a file
+        of the same name, creating the folder if missing. Raises ``SourceError`` when it cannot."""
+        ...
+
     def close(self) -> None: ...
 
 
@@ -113,6 +124,35 @@ class Sink(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+class Mailer(Protocol):
+    """Sends one message to operations staff (the ``[notify]`` digest); a failure is a ``TransportError``."""
+
+    def send(self, subject: str, body: str) -> None: ...
+
+    def describe(self) -> str:
+        """Where the mail goes, without secrets (the overview and ``/healthz``)."""
+        ...
+
+
+class MailerBase:
+    """What a mailer adapter is built from: ``TYPE``, ``check_options`` for its ``[notify]`` keys, ``__init__``."""
+
+    TYPE: ClassVar[str]
+
+    @classmethod
+    def check_options(cls, options: dict[str, Any], where: str, base_dir: Path) -> dict[str, Any]:
+        return options
+
+    def __init__(self, config: NotifyConfig) -> None:
+        self.config = config
+
+    def send(self, subject: str, body: str) -> None:
+        raise NotImplementedError
+
+    def describe(self) -> str:
+        return self.TYPE
 
 
 class SourceBase:
@@ -133,11 +173,29 @@ class SourceBase:
     def check_options(cls, options: dict[str, Any], where: str, context: ConfigContext) -> dict[str, Any]:
         return options
 
+    def poll(self) -> list[IncomingFile]:
+        raise NotImplementedError
+
+    def open(self, item: IncomingFile) -> BinaryIO:
+        raise NotImplementedError
+
+    def unchanged(self, item: IncomingFile) -> bool:
+        raise NotImplementedError
+
+    def acknowledge(self, item: IncomingFile) -> None:
+        raise NotImplementedError
+
     def pending(self) -> int:
         return 0
 
     def watched_folder(self) -> WatchedFolder | None:
         return None
+
+    def reply_location(self) -> str | None:
+        return None
+
+    def reply(self, name: str, data: bytes) -> None:
+        raise SourceError(f"source '{self.name}' has no reply_path")
 
     def close(self) -> None:
         return None

@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC
 
-from gateway import immex, intake, logs, pipeline
+from gateway import answers, immex, intake, logs, notify, pipeline
 from gateway.correlation import correlate
 from gateway.delivery import DeliveryLoop
 from gateway.runtime import Runtime
@@ -76,6 +76,8 @@ def run_once(gw: Runtime, drain_timeout: float = 30.0) -> RunStats:
             time.sleep(min(0.2, max(0.02, _seconds_until(gw.store.next_delivery_at()))))
     finally:
         deliveries.stop()
+    answers.run(gw)  # every file taken now has its verdict: tell the senders
+    notify.run(gw, wait=True)
     stats.delivery_attempts += deliveries.attempts
     if deliveries.failed is not None:
         raise RuntimeError("delivery loop failed") from deliveries.failed
@@ -99,6 +101,8 @@ def run_forever(gw: Runtime, stop: threading.Event | None = None) -> RunStats:
             if processed:
                 stats.processed += processed
             deliveries.poke()
+            answers.run(gw)
+            notify.run(gw)
             timeout = gw.settings.poll_interval
             if _unstable_files(gw):
                 timeout = min(timeout, max(0.05, min(s.stable_time for s in gw.sources) / 2))

@@ -12,10 +12,10 @@ from __future__ import annotations
 from typing import Protocol
 
 from gateway.archive import Archive
-from gateway.config import Settings, SinkConfig, SourceConfig
+from gateway.config import NotifyConfig, Settings, SinkConfig, SourceConfig
 from gateway.health import HealthMonitor
 from gateway.kinds import KindRegistry
-from gateway.ports import Sink, Source
+from gateway.ports import Mailer, Sink, Source
 from gateway.store import Store, open_store
 
 
@@ -25,6 +25,8 @@ class Adapters(Protocol):
     def build_source(self, config: SourceConfig) -> Source: ...
 
     def build_sink(self, config: SinkConfig) -> Sink: ...
+
+    def build_mailer(self, config: NotifyConfig) -> Mailer: ...
 
 
 class Runtime:
@@ -42,6 +44,7 @@ class Runtime:
         self._sources: list[Source] | None = None
         self._sinks: dict[str, Sink] | None = sinks
         self._owns_sinks = sinks is None
+        self._mailer: Mailer | None = None
 
     @property
     def sources(self) -> list[Source]:
@@ -54,6 +57,13 @@ class Runtime:
         if self._sinks is None:
             self._sinks = {c.name: self._adapters.build_sink(c) for c in self.settings.sinks}
         return self._sinks
+
+    @property
+    def mailer(self) -> Mailer | None:
+        """The ``[notify]`` mailer, or None when operations staff are not mailed."""
+        if self._mailer is None and self.settings.notify is not None:
+            self._mailer = self._adapters.build_mailer(self.settings.notify)
+        return self._mailer
 
     def sink_config(self, name: str) -> SinkConfig | None:
         return next((c for c in self.settings.sinks if c.name == name), None)

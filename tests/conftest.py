@@ -141,3 +141,12 @@ def workspace(tmp_path, identities) -> Workspace:
     write_certificate(pac, tmp_path / "certs")
     (tmp_path / "inbox").mkdir()
     return Workspace(tmp_path, write_config(tmp_path))
+
+
+def force_state(store, document_id: str, state: str) -> None:
+    """Put a document in the state a crash would have left it in: test set-up, not a transition (no audit row).
+
+    The product changes state only through ``set_state``, which checks the transition and audits it.
+    """
+    with store.transaction():
+        store._db.execute("UPDATE documents SET state = ? WHERE id = ?", (state, document_id))

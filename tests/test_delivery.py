@@ -19,6 +19,8 @@ def _ready(gw, label: str, business_key: str) -> str:
     document_id = record(gw, "broker-drop", f"{label}.txt", sha256, size, "auto")
     with gw.store.transaction():
         gw.store.update_fields(document_id, source_acked_at=now(), kind="pedimento")
+        gw.store.set_state(document_id, "validated", "test", "validate")
+        gw.store.set_state(document_id, "normalised", "test", "normalise")
         gw.store.set_state(document_id, "ready", "test", "route", business_key=business_key,
                            record={"pedimento": business_key, "label": label})
         gw.store.enqueue(document_id, ["inventory"], now())

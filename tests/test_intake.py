@@ -159,3 +159,23 @@ def test_set_state_refuses_a_transition_the_state_machine_does_not_allow(tmp_pat
     finally:
         store.close()
     assert set(ALLOWED) == set(State) and "forwarded" in FINAL and "rejected" not in FINAL
+
+
+def test_only_set_state_changes_a_state(tmp_path):
+    """``update_fields`` writes other columns; a state change always goes through the checked, audited path."""
+    import pytest
+
+    from gateway.errors import TransitionRefused
+    from gateway.store import open_store
+    from gateway.store.base import Document, now
+
+    store = open_store(f"sqlite:///{tmp_path / 'g.db'}")
+    try:
+        stamp = now()
+        store.insert_document(Document("d1", None, "auto", "received", "drop", "a.xml", "0" * 64, 1, stamp, stamp),
+                              "test", "intake")
+        with pytest.raises(TransitionRefused, match="only through set_state"):
+            store.update_fields("d1", state="forwarded", kind="cfdi")
+        assert (store.get("d1").state, store.get("d1").kind) == ("received", None)
+    finally:
+        store.close()

@@ -11,22 +11,18 @@ from __future__ import annotations
 
 import json
 import posixpath
-import secrets
 from pathlib import PurePath
 from typing import Any
 
-import paramiko
-
 from adapters.sftp_endpoint import endpoint_from_options
 from adapters.sftp_options import sink_options
-from adapters.sftp_session import Session, SftpError, exists, makedirs
+from adapters.sftp_session import Session, upload
 from gateway import logs
 from gateway.config import SinkConfig
 from gateway.ports import ConfigContext, Outgoing, SinkBase, SinkError
 
 log = logs.get("adapters.sinks.sftp")
 
-_CHUNK = 256 * 1024
 
 
 class SftpSink(SinkBase):
@@ -57,39 +53,13 @@ class SftpSink(SinkBase):
             data = (json.dumps(item.canonical, ensure_ascii=False, indent=2, sort_keys=False) + "\n").encode("utf-8")
         target = self.target(item)
         try:
-            self.session.call(f"upload of {target}", lambda sftp: _upload(sftp, target, data))
+            self.session.call(f"upload of {target}", lambda sftp: upload(sftp, target, data))
         except OSError as exc:
             # every SFTP failure is the server's or the configuration's, never the document's: retry later
             raise SinkError(f"SFTP {self.endpoint.address}: {_message(exc)}", retryable=True) from exc
 
     def close(self) -> None:
         self.session.close()
-
-
-def _upload(sftp: paramiko.SFTPClient, target: str, data: bytes) -> None:
-    directory, name = posixpath.split(target)
-    makedirs(sftp, directory)
-    temp = posixpath.join(directory, f".{name}.{secrets.token_hex(6)}.tmp")
-    try:
-        with sftp.open(temp, "wb") as remote:
-            remote.set_pipelined(True)
-            for start in range(0, len(data), _CHUNK):
-                remote.write(data[start:start + _CHUNK])
-        written = sftp.stat(temp).st_size
-        if written != len(data):
-            raise SftpError(f"{temp} holds {written} bytes after upload, {len(data)} were sent")
-        try:
-            sftp.posix_rename(temp, target)  # replaces an earlier delivery of the same id atomically
-        except OSError:  # a server without the OpenSSH extension: plain rename never overwrites
-            if exists(sftp, target):  # same id, same content: removing it first loses nothing
-                sftp.remove(target)
-            sftp.rename(temp, target)
-    except BaseException:
-        try:
-            sftp.remove(temp)
-        except Exception:  # noqa: BLE001, S110 - the connection may be gone; a dot-named temp file is harmless
-            pass
-        raise
 
 
 def _message(exc: OSError) -> str:

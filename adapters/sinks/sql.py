@@ -76,6 +76,8 @@ class SqlSink(SinkBase):
         options = config.options
         self.name = config.name
         url = options.get("url") or read_secret(options, f"sink '{config.name}'", "url")
+        if not url:  # check_options requires one of url, url_env, url_file
+            raise ConfigError(f"sink '{config.name}'.url: give one of url, url_env or url_file")
         self.engine = sa.create_engine(driver_url(url), pool_pre_ping=True)
         self.table = table(options.get("table", "immex_documents"), options.get("schema"))
         self._ready = False

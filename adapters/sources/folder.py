@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, Callable
 
 from gateway.config import SourceConfig, _only, _path, _required_str, parse_duration
-from gateway.ports import ConfigContext, ConfigError, IncomingFile, SourceBase, WatchedFolder
+from gateway.ports import ConfigContext, ConfigError, IncomingFile, SourceBase, SourceError, WatchedFolder
 
 _TEMP_SUFFIXES = (".tmp", ".part", ".partial", ".crdownload", ".filepart")
 
@@ -30,14 +30,18 @@ def printable_name(name: str) -> str:
 
 class FolderSource(SourceBase):
     TYPE = "folder"
-    KEYS = {"path", "processed_path", "after_pickup", "stable_time", "include", "exclude", "done_marker", "recursive"}
+    KEYS = {"path", "processed_path", "after_pickup", "stable_time", "include", "exclude", "done_marker", "recursive",
+            "reply_path"}
 
     @classmethod
     def check_options(cls, options: dict[str, Any], where: str, context: ConfigContext) -> dict[str, Any]:
         _only(options, where, cls.KEYS)
         options["path"] = _path(context.base_dir, _required_str(options, "path", where))
-        if options.get("processed_path"):
-            options["processed_path"] = _path(context.base_dir, options["processed_path"])
+        for key in ("processed_path", "reply_path"):
+            if options.get(key):
+                options[key] = _path(context.base_dir, options[key])
+        if options.get("reply_path") and Path(options["reply_path"]).resolve() == Path(options["path"]).resolve():
+            raise ConfigError(f"{where}.reply_path: must not be the inbox itself (answers would be taken as files)")
         options["stable_time"] = parse_duration(options.get("stable_time", "2s"), f"{where}.stable_time")
         after = options.setdefault("after_pickup", "move")
         if after not in {"move", "delete"}:
@@ -63,6 +67,7 @@ class FolderSource(SourceBase):
         self.exclude: list[str] = options.get("exclude", [])
         self.done_marker: str | None = options.get("done_marker")
         self.recursive: bool = bool(options.get("recursive", False))
+        self.reply_path: Path | None = options.get("reply_path")
         self._clock = clock
         self._seen: dict[Path, tuple[int, int, float]] = {}
         self.path.mkdir(parents=True, exist_ok=True)
@@ -96,6 +101,25 @@ class FolderSource(SourceBase):
     def watched_folder(self) -> WatchedFolder | None:
         return WatchedFolder(self.path, self.recursive)
 
+    def reply_location(self) -> str | None:
+        return str(self.reply_path) if self.reply_path else None
+
+    def reply(self, name: str, data: bytes) -> None:
+        """Temp name, fsync, rename: the sender never sees half an answer."""
+        if self.reply_path is None:
+            return super().reply(name, data)
+        try:
+            self.reply_path.mkdir(parents=True, exist_ok=True)
+            temporary = self.reply_path / f".{name}.tmp"
+            with open(temporary, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(temporary, self.reply_path / name)
+        except OSError as exc:
+            raise SourceError(f"answer {name} could not be written in {self.reply_path}: "
+                              f"{exc.strerror or exc}") from None
+
     def open(self, item: IncomingFile) -> BinaryIO:
         flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)
         return os.fdopen(os.open(item.path, flags), "rb")
@@ -108,8 +132,9 @@ class FolderSource(SourceBase):
         return (st.st_size, st.st_mtime_ns) == (item.size, item.mtime_ns)
 
     def acknowledge(self, item: IncomingFile) -> None:
+        path = Path(item.path)  # this source's own items carry local paths
         if self.after_pickup == "delete":
-            _unlink_quietly(item.path)
+            _unlink_quietly(path)
         else:
             relative = item.path.relative_to(self.path)
             target = self.processed_path / relative
@@ -123,11 +148,12 @@ class FolderSource(SourceBase):
                 shutil.move(str(item.path), str(target))
         if item.marker is not None:
             _unlink_quietly(item.marker)
-        self._seen.pop(item.path, None)
+        self._seen.pop(path, None)
 
     def _candidates(self):  # noqa: ANN202 - generator of (path, relative name, stat)
         stack = [self.path]
         processed = self.processed_path.resolve() if self.processed_path.exists() else None
+        answers = self.reply_path.resolve() if self.reply_path and self.reply_path.exists() else None
         while stack:
             directory = stack.pop()
             try:
@@ -141,7 +167,7 @@ class FolderSource(SourceBase):
                 except FileNotFoundError:
                     continue
                 if stat.S_ISDIR(st.st_mode):
-                    if self.recursive and not entry.name.startswith(".") and path.resolve() != processed:
+                    if self.recursive and not entry.name.startswith(".") and path.resolve() not in (processed, answers):
                         stack.append(path)
                     continue
                 if not stat.S_ISREG(st.st_mode) or not self._wanted(entry.name):

@@ -25,6 +25,7 @@ import re
 import stat
 import tempfile
 import time
+from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
 from typing import Any, BinaryIO, Callable
 
@@ -32,7 +33,7 @@ import paramiko
 
 from adapters.sftp_endpoint import endpoint_from_options
 from adapters.sftp_options import source_options
-from adapters.sftp_session import RemotePathError, Session, exists, makedirs
+from adapters.sftp_session import RemotePathError, Session, exists, makedirs, upload
 from adapters.sources.folder import printable_name
 from gateway import logs
 from gateway.config import SourceConfig
@@ -73,6 +74,7 @@ class SftpSource(SourceBase):
         self.after_pickup: str = options.get("after_pickup", "move")
         self.processed_path: str = options.get("processed_path", "processed")
         self.rename_suffix: str = options.get("rename_suffix", ".processed")
+        self.reply_path: str | None = options.get("reply_path")
         self.staging = Path(options.get("staging_dir") or tempfile.gettempdir()) / _safe_dirname(self.name)
         #: called with (remote path, bytes so far) after every window downloaded
         self.progress: Callable[[str, int], None] | None = None
@@ -128,6 +130,16 @@ class SftpSource(SourceBase):
         self._seen.pop(remote, None)
         log.info("remote file released", source=self.name, file=item.name, action=self.after_pickup)
 
+    def reply_location(self) -> str | None:
+        return f"sftp://{self.endpoint.host}{self.reply_path}" if self.reply_path else None
+
+    def reply(self, name: str, data: bytes) -> None:
+        """Uploaded under a dot-named temp name and renamed: the broker's system never reads half an answer."""
+        if self.reply_path is None:
+            return super().reply(name, data)
+        target = posixpath.join(self.reply_path, name)
+        self.session.call(f"upload of answer {target}", lambda sftp: upload(sftp, target, data))
+
     def close(self) -> None:
         self.session.close()
 
@@ -164,7 +176,7 @@ class SftpSource(SourceBase):
                     path = posixpath.join(directory, name)
                     mode = entry.st_mode or 0
                     if stat.S_ISDIR(mode):
-                        if self.recursive and not name.startswith(".") and path != processed:
+                        if self.recursive and not name.startswith(".") and path not in (processed, self.reply_path):
                             stack.append(path)
                         continue
                     if not stat.S_ISREG(mode) or not self._wanted(name):
@@ -234,6 +246,7 @@ class SftpSource(SourceBase):
                     length = min(WINDOW, size - offset)
                     got = 0
                     piece = remote_file.MAX_REQUEST_SIZE
+                    blocks: Iterable[bytes]
                     if length <= piece:  # one request; no read-ahead thread needed
                         blocks = [remote_file.read(length)]
                     else:  # request-sized pieces: paramiko joins a bigger read by repeated bytes concatenation

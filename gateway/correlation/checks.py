@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from gateway.config import Tolerances
 from gateway.correlation import views
@@ -72,15 +72,16 @@ def check_group(members: list[Member], tolerances: Tolerances) -> Verdict:
         declared: list[tuple[Invoice, Cove]] = []
         exports: list[tuple[Invoice, Member]] = []
         for inv in ped.invoices:
-            if inv.document_type == "cove" and inv.number in coves:
-                cove = coves[inv.number]
+            number = inv.number or ""  # "" is no key: an invoice without a number declares nothing
+            if inv.document_type == "cove" and number in coves:
+                cove = coves[number]
                 for doc in cove.documents:
-                    verdict.link(member, doc, "cove", "declared-in", inv.number)
+                    verdict.link(member, doc, "cove", "declared-in", number)
                 _check_cove(verdict, member, ped, inv, cove, tolerances)
                 declared.append((inv, cove))
-            elif inv.document_type == "cfdi" and inv.number in cfdis:
-                cfdi = cfdis[inv.number]
-                verdict.link(member, cfdi, "cfdi", "declared-in", inv.number)
+            elif inv.document_type == "cfdi" and number in cfdis:
+                cfdi = cfdis[number]
+                verdict.link(member, cfdi, "cfdi", "declared-in", number)
                 _check_cfdi(verdict, member, ped, inv, cfdi, tolerances)
                 exports.append((inv, cfdi))
         complete = len(declared) + len(exports) == len(ped.invoices)
@@ -107,7 +108,8 @@ def _coves(members: list[Member], verdict: Verdict) -> dict[str, Cove]:
             request = requests.get(invoice_key(answer["numero_factura"]))
             if answer["contiene_error"] or not answer.get("e_document") or request is None:
                 continue
-            verdict.link(request, m, "respuesta-cove", "solicitud-cove", invoice_key(answer["numero_factura"]))
+            verdict.link(request, m, "respuesta-cove", "solicitud-cove",
+                         cast(str, invoice_key(answer["numero_factura"])))  # the key its request was found by
             record = dict(request.record, e_document=answer["e_document"], numero_adenda=answer.get("numero_adenda"),
                           numero_operacion=m.record.get("numero_operacion"))
             verdict.records[request.id] = record
@@ -126,7 +128,7 @@ def _check_cove(v: Verdict, p: Member, ped: Pedimento, inv: Invoice, cove: Cove,
     who = f"Pedimento {ped.label} (505 factura {inv.index}) y COVE {cove.e_document}"
     expected = _OPERATION.get(ped.operation_type or "")
     if expected and c.get("tipo_operacion") != expected:
-        v.add(error("XDOC-COVE-OPERATION", f"{who}: el pedimento es de {_OPERATION_WORDS[ped.operation_type]} "
+        v.add(error("XDOC-COVE-OPERATION", f"{who}: el pedimento es de {_OPERATION_WORDS[ped.operation_type or '']} "
                     f"(501.5 = {ped.operation_type}) y el COVE dice {c.get('tipo_operacion')}.",
                     **_where(ped, inv, "501.5", cove=cove.e_document)), p, *docs)
     if inv.date and c.get("fecha_expedicion") and inv.date[:10] != c["fecha_expedicion"]:
@@ -252,8 +254,8 @@ def _fracciones(v: Verdict, p: Member, ped: Pedimento, exports: list[tuple[Invoi
                         f"(551.13) {declared}, suma de CantidadAduana del Comercio Exterior {invoiced}: diferencia "
                         f"{declared - invoiced}.", pedimento=ped.label, record="551", field="551.13",
                         fraccion=fraccion), p, *docs)
-        units = {unit_code(m.get("unidad_aduana")) for _, m in goods[fraccion]} - {None}
-        umts = {unit_code(x.umt) for x in matched} - {None}
+        units = {u for _, m in goods[fraccion] if (u := unit_code(m.get("unidad_aduana"))) is not None}
+        umts = {u for x in matched if (u := unit_code(x.umt)) is not None}
         if units and umts and units != umts:
             v.add(error("XDOC-CFDI-QTY", f"{who}: fracción {fraccion}, UMT de la(s) partida(s) {numbers} (551.14) "
                         f"{', '.join(sorted(umts))}, UnidadAduana del Comercio Exterior {', '.join(sorted(units))}.",

@@ -28,7 +28,7 @@ from gateway.faults import crash_point
 from gateway.findings import Finding, Severity, error, warning
 from gateway.kinds.keys import DECLARATION_KEYS, KEY_WORDS, MISSING_CODE, Keys
 from gateway.runtime import Runtime
-from gateway.store.base import Document, Store, now
+from gateway.store.base import CoreStore, Document, now
 
 log = logs.get("gateway.correlate")
 
@@ -79,9 +79,14 @@ def settle(gw: Runtime, document_id: str, timed_out: bool = False) -> str:
     claimed = any(t in DECLARATION_KEYS for n in group for t, _ in n.needs)
     unclaimed = [n for n in waiting if n.held and not claimed]
     if (missing or unclaimed) and not timed_out:
-        return store.get(document_id).state
+        return _state(store, document_id)
     _apply(gw, group, waiting, missing, unclaimed, document_id)
-    return store.get(document_id).state
+    return _state(store, document_id)
+
+
+def _state(store: CoreStore, document_id: str) -> str:
+    doc = store.get(document_id)
+    return doc.state if doc else "missing"
 
 
 def resolve_timeouts(gw: Runtime, at: datetime | None = None) -> int:
@@ -97,11 +102,6 @@ def resolve_timeouts(gw: Runtime, at: datetime | None = None) -> int:
             settle(gw, document_id, timed_out=True)
         settled += 1
     return settled
-
-
-def links(store: Store, document_id: str) -> list[dict[str, Any]]:
-    """The correlation links of a document, for the canonical envelope and ``queue show``."""
-    return store.correlation_links(document_id)
 
 
 def _waited_for(gw: Runtime, keys: Keys) -> Keys:
@@ -221,4 +221,4 @@ def _hours(seconds: float) -> str:
     return f"{seconds / 3600:g} h" if seconds >= 3600 else f"{seconds:g} s"
 
 
-__all__ = ["Finding", "Keys", "Verdict", "links", "resolve_timeouts", "route", "settle"]
+__all__ = ["Finding", "Keys", "Verdict", "resolve_timeouts", "route", "settle"]

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from gateway.kinds.base import CheckResult, DocumentKind, Part
 
 if TYPE_CHECKING:
     from gateway.config import Settings
+    from gateway.store.base import CoreStore
 
 _HEAD = 8192
 
@@ -19,7 +20,7 @@ class KindRegistry:
 
     def __init__(self, certificate_dirs: list[Path] | None = None, sat_root: Path | None = None,
                  sat_data_files: dict[str, Path] | None = None, mapping_dirs: list[Path] | None = None,
-                 store: Any = None, settings: Settings | None = None) -> None:
+                 store: CoreStore | None = None, settings: Settings | None = None) -> None:
         self._certificate_dirs = certificate_dirs or []
         self._sat_root = sat_root
         self._sat_data_files = sat_data_files or {}

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import IO, Any, Protocol
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from gateway.findings import Finding, has_errors
 from gateway.kinds.keys import Keys
+
+if TYPE_CHECKING:
+    from gateway.store.base import CoreStore
 
 
 @dataclass
@@ -62,6 +66,27 @@ class DocumentKind(Protocol):
     def waits_to_be_claimed(self, record: dict[str, Any]) -> bool:
         """Whether the document, when its kind is in ``[correlation] hold``, waits for a pedimento to declare it."""
         ...
+
+
+@runtime_checkable
+class ChecksFileName(Protocol):
+    """A kind whose verdict depends on the file's name too (an M file and its 801 record)."""
+
+    def check_named(self, data: bytes, filename: str) -> CheckResult: ...
+
+
+@runtime_checkable
+class ChecksFile(Protocol):
+    """A kind that streams its input from the archived file (an ERP export, a ZIP) instead of taking bytes."""
+
+    def check_file(self, path: Path) -> CheckResult: ...
+
+
+@runtime_checkable
+class KeepsReferenceData(Protocol):
+    """A kind that records reference data in the transaction that makes a document ready (the material master)."""
+
+    def on_ready(self, store: CoreStore, document_id: str, record: dict[str, Any] | None) -> None: ...
 
 
 class Uncorrelated:

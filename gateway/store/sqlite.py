@@ -10,6 +10,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
+from gateway.errors import TransitionRefused
 from gateway.findings import Finding, Severity
 from gateway.store.base import AuditEntry, Delivery, Document, dumps, now
 from gateway.store.immex_queries import ImmexQueries
@@ -116,7 +117,7 @@ class SqliteStore(WebQueries, ImmexQueries):
 
     def list_documents(self, states: Iterable[str] | None = None, limit: int | None = None,
                        offset: int = 0) -> list[Document]:
-        sql, params = "SELECT * FROM documents", []
+        sql, params = "SELECT * FROM documents", list[Any]()
         if states is not None:
             states = list(states)
             sql += f" WHERE state IN ({', '.join('?' * len(states))})"
@@ -142,10 +143,15 @@ class SqliteStore(WebQueries, ImmexQueries):
             if row is None:
                 raise KeyError(document_id)
             to_state = check_transition(document_id, row[0], to_state).value
-            self.update_fields(document_id, state=to_state, **fields)
+            self._write(document_id, state=to_state, **fields)
             self._audit(document_id, actor, action, row[0], to_state, reason, detail)
 
     def update_fields(self, document_id: str, **fields: Any) -> None:
+        if "state" in fields:  # the one method that changes state is set_state: checked and audited
+            raise TransitionRefused(f"document {document_id}: a state changes only through set_state")
+        self._write(document_id, **fields)
+
+    def _write(self, document_id: str, **fields: Any) -> None:
         unknown = set(fields) - _UPDATABLE
         if unknown:
             raise ValueError(f"not updatable: {sorted(unknown)}")
@@ -291,6 +297,76 @@ class SqliteStore(WebQueries, ImmexQueries):
         rows = self._db.execute("SELECT * FROM component_health ORDER BY component, name")
         return [dict(r) | {"healthy": bool(r["healthy"])} for r in rows]
 
+    # answers to senders (migration 0027) -----------------------------------------------------------------
+
+    def changed_documents(self, after_audit_id: int, limit: int = 5000) -> tuple[list[str], int]:
+        """Documents with an audit row after ``after_audit_id`` (oldest first), and the last audit id read."""
+        rows = self._db.execute("SELECT id, document_id FROM audit WHERE id > ? ORDER BY id LIMIT ?",
+                                (after_audit_id, limit)).fetchall()
+        if not rows:
+            return [], after_audit_id
+        return list(dict.fromkeys(r[1] for r in rows)), rows[-1][0]
+
+    def cursor(self, name: str) -> tuple[int, str | None]:
+        """(audit id, when it was set) of a reader of the audit trail; (0, None) before its first pass."""
+        row = self._db.execute("SELECT audit_id, updated_at FROM cursors WHERE name = ?", (name,)).fetchone()
+        return (row[0], row[1]) if row else (0, None)
+
+    def set_cursor(self, name: str, audit_id: int) -> None:
+        with self.transaction():
+            self._db.execute("INSERT INTO cursors (name, audit_id, updated_at) VALUES (?, ?, ?) ON CONFLICT (name) "
+                             "DO UPDATE SET audit_id = excluded.audit_id, updated_at = excluded.updated_at",
+                             (name, audit_id, now()))
+
+    def rejections_since(self, after_audit_id: int, limit: int = 10000) -> list[dict[str, Any]]:
+        """Documents that became ``rejected`` after ``after_audit_id`` (dead letters included), oldest first."""
+        rows = self._db.execute(
+            "SELECT a.id AS audit_id, a.action, a.at, d.id, d.source_name, d.filename, d.kind FROM audit a "
+            "JOIN documents d ON d.id = a.document_id WHERE a.id > ? AND a.to_state = 'rejected' "
+            "AND (a.from_state IS NULL OR a.from_state != 'rejected') ORDER BY a.id LIMIT ?", (after_audit_id, limit))
+        return [dict(r) for r in rows]
+
+    def last_audit_id(self) -> int:
+        return self._db.execute("SELECT COALESCE(MAX(id), 0) FROM audit").fetchone()[0]
+
+    def family(self, root_id: str) -> list[Document]:
+        """A received file and everything that came of it: its parts (at any depth) and their replacements."""
+        rows = self._db.execute(
+            "WITH RECURSIVE fam(id) AS (SELECT ? UNION SELECT d.id FROM documents d JOIN fam "
+            "ON d.parent_id = fam.id OR d.replaces_id = fam.id) "
+            "SELECT d.* FROM documents d JOIN fam ON d.id = fam.id ORDER BY d.received_at, d.id", (root_id,))
+        return [_document(r) for r in rows]
+
+    def last_answer(self, document_id: str) -> dict[str, Any] | None:
+        row = self._db.execute("SELECT * FROM answers WHERE document_id = ? ORDER BY seq DESC LIMIT 1",
+                               (document_id,)).fetchone()
+        return dict(row) if row else None
+
+    def add_answer(self, answer: dict[str, Any]) -> None:
+        with self.transaction():
+            columns = ", ".join(answer)
+            self._db.execute(f"INSERT INTO answers ({columns}) VALUES ({', '.join('?' * len(answer))})",
+                             list(answer.values()))
+
+    def due_answers(self, at: str, limit: int = 100) -> list[dict[str, Any]]:
+        rows = self._db.execute("SELECT * FROM answers WHERE state = 'pending' AND next_attempt_at <= ? "
+                                "ORDER BY created_at, document_id, seq LIMIT ?", (at, limit))
+        return [dict(r) for r in rows]
+
+    def update_answer(self, document_id: str, seq: int, **fields: Any) -> None:
+        with self.transaction():
+            sets = ", ".join(f"{k} = ?" for k in fields)
+            self._db.execute(f"UPDATE answers SET {sets} WHERE document_id = ? AND seq = ?",
+                             [*fields.values(), document_id, seq])
+
+    def answers_by_source(self) -> list[dict[str, Any]]:
+        """Per source: answers written, waiting, the last written and the last error (the overview)."""
+        rows = self._db.execute(
+            "SELECT source_name, SUM(state = 'written') AS written, SUM(state = 'pending') AS waiting, "
+            "MAX(written_at) AS last_written_at, MAX(CASE WHEN state = 'pending' THEN last_error END) AS last_error "
+            "FROM answers GROUP BY source_name ORDER BY source_name")
+        return [dict(r) for r in rows]
+
     # ERP material master (erp.materials chunks) -------------------------------------------------------
 
     def upsert_materials(self, document_id: str, materials: list[tuple[str, Any, Any, Any, Any]]) -> None:
@@ -307,7 +383,7 @@ class SqliteStore(WebQueries, ImmexQueries):
 
     def known_parts(self, part_numbers: Iterable[str]) -> set[str]:
         """The part numbers among these that the material master holds."""
-        parts, known = list(part_numbers), set()
+        parts, known = list(part_numbers), set[str]()
         for start in range(0, len(parts), 500):
             batch = parts[start:start + 500]
             rows = self._db.execute(
@@ -337,6 +413,15 @@ class SqliteStore(WebQueries, ImmexQueries):
         rows = self._db.execute("SELECT * FROM documents WHERE parent_id = ? AND state = 'attached' "
                                 "ORDER BY received_at, rowid", (container_id,))
         return [_document(r) for r in rows]
+
+    def referring_documents(self, document_id: str) -> list[tuple[str, Document]]:
+        """(role, document) of the documents that point at this one: its parts, its replacement, its duplicates."""
+        found: list[tuple[str, Document]] = []
+        for role, column in (("part", "parent_id"), ("replaced-by", "replaces_id"), ("duplicate", "duplicate_of")):
+            rows = self._db.execute(
+                f"SELECT * FROM documents WHERE {column} = ? ORDER BY received_at, id LIMIT 500", (document_id,))
+            found += [(role, _document(r)) for r in rows]
+        return found
 
     def links(self, document_id: str) -> list[dict[str, Any]]:
         """``[{kind, id, role}]`` of the documents this one points to (for the canonical envelope)."""

@@ -17,7 +17,7 @@ import time
 from collections import deque
 
 from gateway.errors import GatewayError
-from gateway.store.sqlite import SqliteStore
+from gateway.store import Store
 from gateway.store.web_queries import User
 
 ROLES = ("viewer", "operator", "admin")
@@ -79,7 +79,7 @@ def check_password(password: str) -> None:
         raise UserError(f"La contraseña debe tener al menos {MIN_PASSWORD} caracteres.")
 
 
-def add_user(store: SqliteStore, name: str, role: str, password: str) -> None:
+def add_user(store: Store, name: str, role: str, password: str) -> None:
     check_name(name)
     check_role(role)
     check_password(password)
@@ -88,7 +88,7 @@ def add_user(store: SqliteStore, name: str, role: str, password: str) -> None:
     store.add_user(name, role, hash_password(password))
 
 
-def authenticate(store: SqliteStore, name: str, password: str) -> User | None:
+def authenticate(store: Store, name: str, password: str) -> User | None:
     """The user if the password is right and the account enabled; as slow when the user does not exist."""
     user = store.get_user(name)
     ok = verify_password(password, user.password_hash if user else _dummy_hash())
@@ -97,7 +97,7 @@ def authenticate(store: SqliteStore, name: str, password: str) -> User | None:
     return user
 
 
-def new_token(store: SqliteStore, name: str, label: str | None = None) -> str:
+def new_token(store: Store, name: str, label: str | None = None) -> str:
     """Create an API token for a user and return it; only its SHA-256 is kept."""
     if store.get_user(name) is None:
         raise UserError(f"El usuario '{name}' no existe.")
@@ -110,7 +110,7 @@ def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def user_for_token(store: SqliteStore, token: str) -> User | None:
+def user_for_token(store: Store, token: str) -> User | None:
     user = store.user_for_token(token_digest(token))
     return None if user is None or user.disabled else user
 

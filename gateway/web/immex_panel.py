@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from gateway import deadlines
-from gateway.store.base import Store
+from gateway.store.base import CoreStore as Store
 
 WINDOW_DAYS = 90
 MAX_ROWS = 50

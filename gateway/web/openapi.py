@@ -30,7 +30,7 @@ def spec() -> dict[str, Any]:
         ("page", "integer", "page number, from 1"),
         ("per_page", "integer", "rows per page (at most 500)"),
     )]
-    write = {"security": [{"bearer": []}, {"cookie": [], "csrf": []}]}
+    write: dict[str, Any] = {"security": [{"bearer": []}, {"cookie": [], "csrf": []}]}
     return {
         "openapi": "3.1.0",
         "info": {"title": "immex-gateway", "version": "1",

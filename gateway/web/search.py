@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 
 from gateway.archive import Archive
-from gateway.store.sqlite import SqliteStore
+from gateway.store import Store
 
 _UUID = re.compile(rb"(?<![0-9A-Fa-f])[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}"
                    rb"(?![0-9A-Fa-f])")
@@ -47,7 +47,7 @@ def keys_of(data: bytes, business_key: str | None = None, filename: str | None =
     return list(found)[:_MAX_KEYS]
 
 
-def index_pending(store: SqliteStore, archive: Archive, batch: int = 500) -> int:
+def index_pending(store: Store, archive: Archive, batch: int = 500) -> int:
     """Read the keys of every document not indexed yet; return how many were indexed."""
     total = 0
     while True:

@@ -13,6 +13,7 @@ from typing import Any, Mapping
 from gateway import health
 from gateway.app import Gateway
 from gateway.findings import by_severity
+from gateway.links import links
 from gateway.store.base import STATES
 from gateway.store.web_queries import QueueFilter
 from gateway.web import immex_panel, source_view
@@ -120,9 +121,11 @@ def document(gw: Gateway, document_id: str) -> dict[str, Any] | None:
     findings = by_severity(store.findings(doc.id))
     data["findings"] = [f.to_dict() | {"line": source_view.finding_line(f)} for f in findings]
     data["record"] = doc.record
-    data["links"] = [{"role": role, "id": other.id, "kind": other.kind, "state": other.state,
+    linked = links(store, doc, both_ways=True)
+    others = {d.id: d for d in store.documents_by_ids(sorted({link["id"] for link in linked}))}
+    data["links"] = [{"role": link["role"], "id": other.id, "kind": other.kind, "state": other.state,
                       "filename": other.filename, "received_at": other.received_at}
-                     for role, other in store.linked_documents(doc)]
+                     for link in linked if (other := others.get(link["id"])) is not None]
     data["deliveries"] = [d.to_dict() for d in store.deliveries(doc.id)]
     data["audit"] = [a.to_dict() for a in store.audit_trail(doc.id)]
     return data
@@ -146,7 +149,28 @@ def overview(gw: Gateway, days: int = 7) -> dict[str, Any]:
         "dead_letters": gw.store.dead_letter_count(),
         "totals": gw.store.counts_by_state(),
         "immex": immex_panel.panel(gw.store),
+        "answers": answers_overview(gw),
     }
+
+
+def answers_overview(gw: Gateway) -> list[dict[str, Any]]:
+    """Per source that answers its senders: where, on which verdicts, the last answer and any not written.
+
+    Read from the configuration and the store only: the web process never builds a source (an SFTP source's
+    start-up clears its staging folder, which belongs to the ``run`` process)."""
+    written = {row["source_name"]: row for row in gw.store.answers_by_source()}
+    rows = []
+    for source in gw.settings.sources:
+        reply_path = source.options.get("reply_path")
+        if not reply_path:
+            continue
+        host = source.options.get("host")
+        figures = written.get(source.name, {})
+        rows.append({"source": source.name, "to": f"sftp://{host}{reply_path}" if host else str(reply_path),
+                     "reply_on": ", ".join(source.reply_on), "language": source.reply_language,
+                     "written": figures.get("written") or 0, "waiting": figures.get("waiting") or 0,
+                     "last_written_at": figures.get("last_written_at"), "last_error": figures.get("last_error")})
+    return rows
 
 
 def _pivot(rows: list[tuple[Any, ...]]) -> list[dict[str, Any]]:

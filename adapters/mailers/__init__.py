@@ -1,0 +1,1 @@
+"""Mailers: how the [notify] digest reaches operations staff."""
