@@ -114,6 +114,11 @@ def _parser() -> argparse.ArgumentParser:
     dlist.add_argument("--json", action="store_true")
     dlist.set_defaults(func=cmd_documents_list)
 
+    deadlines = with_config(sub.add_parser("deadlines", help="IMMEX temporary imports whose return deadline is near"))
+    deadlines.add_argument("--within", default="90d", help="window from today: 30d, 90d, 180d… (default 90d)")
+    deadlines.add_argument("--json", action="store_true", help="machine-readable output")
+    deadlines.set_defaults(func=cmd_deadlines)
+
     serve = with_config(sub.add_parser("serve", help="web page and JSON API of the rejected-document queue"))
     serve.add_argument("--host", default=None, help="address to listen on (default: web.host or 127.0.0.1)")
     serve.add_argument("--port", type=int, default=None, help="port (default: web.port or 8080)")
@@ -507,6 +512,40 @@ def cmd_documents_list(args: argparse.Namespace) -> int:
         return 0
     for d in docs:
         print(f"{d.id}  {d.kind or '?':6}  {d.state:10}  {d.source_name}/{shown(d.filename)}  {d.sha256[:12]}")
+    return 0
+
+
+def cmd_deadlines(args: argparse.Namespace) -> int:
+    import re
+    from datetime import UTC, datetime
+
+    from gateway import deadlines
+
+    match = re.fullmatch(r"\s*(\d{1,5})\s*d?\s*", args.within)
+    if match is None:
+        print(f"--within: '{args.within}' debe ser un número de días (90d) / must be a number of days", file=sys.stderr)
+        return 2
+    days = int(match[1])
+    gw = _gateway(args)
+    try:
+        rows = deadlines.due(gw.store, datetime.now(UTC).date(), days)
+    finally:
+        gw.close()
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return 0
+    print(f"Plazos de retorno IMMEX: partidas que vencen en los próximos {days} días (y las vencidas) / IMMEX return "
+          f"deadlines within {days} days. Aviso temprano con los documentos que vio el gateway; no es el saldo del "
+          "Anexo 24.")
+    if not rows:
+        print("Ninguna partida por retornar en ese plazo.")
+        return 0
+    print(f"{'vence':10}  {'días':>5}  {'pedimento':21}  {'partida':>7}  {'fracción':8}  {'importado':>12}  "
+          f"{'descargado':>12}  {'restante':>12}  fundamento")
+    for r in rows:
+        print(f"{r['deadline']:10}  {r['days_left']:>5}  {r['pedimento']:21}  {r['partida']:>7}  "
+              f"{r['fraccion'] or '':8}  {r['imported']:>12}  {r['discharged']:>12}  {r['remaining']:>12}  "
+              f"{r['basis']}")
     return 0
 
 

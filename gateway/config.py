@@ -19,6 +19,7 @@ import socket
 import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -85,6 +86,15 @@ class SinkConfig:
     backoff_max: float | None = None    # ceiling of the backoff
     concurrency: int = 4                # deliveries in flight at once to this sink
     checked: bool = field(default=False, repr=False, compare=False)
+
+
+@dataclass(frozen=True)
+class ImmexSettings:
+    """``[immex]``: the company facts that move the return clock, and whether discharges wait for originals."""
+
+    program_valid_until: date | None = None  # activo fijo may stay until the program's validity ends
+    certified: bool = False                  # empresa certificada (RGCE 7.3.3 fr. XXV): insumos 36 months
+    wait_for_originals: bool = True          # a discharge (512) waits correlation_timeout for its original
 
 
 @dataclass(frozen=True)
@@ -171,6 +181,7 @@ class Settings:
     tolerances: dict[str, str] = field(default_factory=dict)
     correlation: CorrelationSettings = field(default_factory=CorrelationSettings)
     web: dict[str, Any] = field(default_factory=dict)  # [web] table, checked by gateway/web/settings.py
+    immex: ImmexSettings = field(default_factory=lambda: ImmexSettings())
     notify: NotifyConfig | None = None  # [notify], when operations staff are to be mailed
     archives: dict[str, Any] = field(default_factory=dict)  # [archives] table, gateway/kinds/archive/limits.py
     limits: dict[str, Any] = field(default_factory=dict)  # [limits] table, checked by gateway/limits.py
@@ -207,7 +218,7 @@ def load(path: str | Path) -> Settings:
 
 def from_dict(raw: dict[str, Any], base_dir: Path) -> Settings:
     known_top = {"gateway", "store", "validation", "logging", "source", "sink", "erp", "correlation", "web", "notify",
-                 "archives", "limits"}
+                 "archives", "limits", "immex"}
     for key in raw:
         if key not in known_top:
             raise ConfigError(f"{key}: unknown section{did_you_mean(key, known_top)} "
@@ -264,6 +275,7 @@ def from_dict(raw: dict[str, Any], base_dir: Path) -> Settings:
         raise ConfigError("erp.mapping_dirs: must be a list of directory paths")
     settings.erp_mapping_dirs = [_path(base_dir, d) for d in mapping_dirs]
     settings.web = _table(raw, "web")
+    settings.immex = _immex(_table(raw, "immex"))
     if "notify" in raw:
         settings.notify = _notify(_table(raw, "notify"))
     settings.archives = _table(raw, "archives")
@@ -367,6 +379,22 @@ def _sink(entry: dict[str, Any], index: int, base_dir: Path) -> SinkConfig:
         raise ConfigError(f"{where}.concurrency: must be a whole number from 1 to 64")
     config.concurrency = concurrency
     return config
+
+
+def _immex(table: dict[str, Any]) -> ImmexSettings:
+    _only(table, "immex", {"program_valid_until", "certified", "wait_for_originals"})
+    until = table.get("program_valid_until")
+    if until is not None and not isinstance(until, date):
+        try:
+            until = date.fromisoformat(str(until))
+        except ValueError:
+            raise ConfigError(f"immex.program_valid_until: '{until}' must be a date (2031-12-31)") from None
+    if isinstance(until, datetime):
+        until = until.date()
+    for key in ("certified", "wait_for_originals"):
+        if key in table and not isinstance(table[key], bool):
+            raise ConfigError(f"immex.{key}: '{table[key]}' must be true or false")
+    return ImmexSettings(until, table.get("certified", False), table.get("wait_for_originals", True))
 
 
 TOLERANCES = {"usd": "1.00", "mxn": "1", "relative": "0.005"}

@@ -57,6 +57,13 @@ CODES: dict[str, str] = {
     "PED-FRACCION": "fracción arancelaria or NICO malformed",
     "PED-TOTALS": "pedimento values do not add up (partidas vs invoices, contributions, value vs price × quantity)",
     "PED-IMMEX": "IMMEX clave without the program identifier, or program/RFC not the configured company's",
+    "IMMEX-CLOCK": "a temporary import's return deadline cannot be computed (no valid start date; activo fijo without "
+                   "[immex] program_valid_until)",
+    "IMMEX-ORIGINAL-MISSING": "the temporary import a discharge (512) names is not in the gateway after "
+                              "correlation_timeout",
+    "IMMEX-DISCHARGE-FRACCION": "a discharge (512) names a fracción the original temporary import does not have",
+    "IMMEX-DISCHARGE-LATE": "a discharge (512) is dated after the original temporary import's return deadline",
+    "IMMEX-OVER-DISCHARGE": "the discharges seen for an original's fracción add up to more than it imported (UMT)",
     "DOC-RESEND": "the same business document (same key) was received before with other bytes; linked as resend-of",
     "COVE-ID": "COVE e-document (COVE + 9) or adenda (ADEN + 9 digits) identifier malformed",
     "COVE-TOTALS": "COVE line quantity × unit value ≠ total, or a line's USD value off the invoice's USD factor",

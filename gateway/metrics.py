@@ -34,6 +34,7 @@ def render(store: Store) -> str:
     lines += [f"immex_delivery_attempts{_labels(sink=sink, state=state)} {attempts}"
               for sink, state, _, attempts in deliveries]
     lines += _delivery_figures(store)
+    lines += _immex_figures(store)
     lines += ["# HELP immex_component_healthy 1 when a source or sink is healthy.",
               "# TYPE immex_component_healthy gauge"]
     for c in store.health():
@@ -44,6 +45,23 @@ def render(store: Store) -> str:
     lines += [f"immex_lease_seconds_left{_labels(lease=lease['name'], node=lease['holder'])} "
               f"{lease['seconds_left']:.1f}" for lease in store.leases()]
     return "\n".join(lines) + "\n"
+
+
+def _immex_figures(store: Store) -> list[str]:
+    """Temporary-import partidas still to return by how soon their deadline comes (gateway/deadlines.py)."""
+    from datetime import UTC, datetime
+
+    from gateway import deadlines
+
+    figures = deadlines.counts(store, datetime.now(UTC).date())
+    lines = ["# HELP immex_partidas_expiring Temporary-import partidas with quantity left to return whose deadline "
+             "falls within the next N days (early warning from the documents seen, not the Annex 24 balance).",
+             "# TYPE immex_partidas_expiring gauge"]
+    lines += [f"immex_partidas_expiring{_labels(within_days=str(days))} {figures[str(days)]}"
+              for days in deadlines.WINDOWS]
+    lines += ["# HELP immex_partidas_overdue Temporary-import partidas past their deadline with quantity left.",
+              "# TYPE immex_partidas_overdue gauge", f"immex_partidas_overdue {figures['overdue']}"]
+    return lines
 
 
 #: Upper bounds (seconds) of the delivery latency histogram: from taking the file to the sink's acknowledgement.

@@ -10,15 +10,15 @@ from collections.abc import Callable, Iterable, Iterator
 
 import structlog
 
-from gateway import cancellation, logs, xmlsafe
-from gateway.correlation import correlate
+from gateway import immex, logs, xmlsafe
 from gateway.faults import crash_point
 from gateway.findings import Finding, error, info
 from gateway.intake import record
 from gateway.kinds.base import CheckResult, ChecksFile, ChecksFileName, KeepsReferenceData, Part
 from gateway.limits import LimitExceeded
+from gateway.routing import route
 from gateway.runtime import Runtime
-from gateway.store.base import IN_PROGRESS, Document, now
+from gateway.store.base import IN_PROGRESS, Document
 
 log = logs.get("gateway.pipeline")
 
@@ -117,18 +117,9 @@ def process(gw: Runtime, document_id: str) -> str:
                             business_key=result.business_key)
             _on_ready(gw, kind_name, document_id, result)
             _link_by_key(gw, doc, kind_name, result)
-            routed = cancellation.route(gw, document_id, kind_name, result.record)  # cancelled at SAT?
-            if routed is not None:
-                return routed
-            routed = correlate.route(gw, document_id, kind_name, result.record)  # pending for counterparts?
-            if routed is not None:
-                log.info("document correlated", kind=kind_name, state=routed, business_key=result.business_key)
-                return routed
-            sinks = [c.name for c in gw.settings.sinks]
-            store.set_state(document_id, "ready", gw.actor, "route", detail={"sinks": sinks})
-            store.enqueue(document_id, sinks, now())
-        log.info("document ready", kind=kind_name, business_key=result.business_key)
-        return "ready"
+            if immex.on_normalised(gw, doc, kind_name, result.record, result.business_key) == "pending":
+                return "pending"  # a discharge waiting for the temporary import it names
+            return route(gw, document_id, kind_name, result.record)
     finally:
         structlog.contextvars.unbind_contextvars("document_id")
 

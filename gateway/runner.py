@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC
 
-from gateway import answers, intake, lease, logs, notify, pipeline
+from gateway import answers, immex, intake, lease, logs, notify, pipeline
 from gateway.correlation import correlate
 from gateway.delivery import DeliveryLoop
 from gateway.errors import GatewayError
@@ -95,6 +95,7 @@ def _run_once(gw: Runtime, drain_timeout: float, report: Report | None) -> RunSt
     try:
         stats.processed += pipeline.process_pending(
             gw, (lambda done, total: report("process", done, total)) if report else None)
+        immex.resolve_timeouts(gw)
         correlate.resolve_timeouts(gw)
         deliveries.poke()
         drain_deadline = time.monotonic() + drain_timeout
@@ -130,6 +131,7 @@ def run_forever(gw: Runtime, stop: threading.Event | None = None) -> RunStats:
         while not stop.is_set() and deliveries.failed is None:
             intake_once(gw, stats)
             processed = pipeline.process_pending(gw)
+            immex.resolve_timeouts(gw)
             correlate.resolve_timeouts(gw)
             if processed:
                 stats.processed += processed

@@ -13,6 +13,7 @@ from typing import Any, Iterable, Iterator
 from gateway.errors import TransitionRefused
 from gateway.findings import Finding, Severity
 from gateway.store.base import AuditEntry, Delivery, Document, dumps, now
+from gateway.store.immex_queries import ImmexQueries
 from gateway.store.states import check_transition
 from gateway.store.web_queries import WebQueries
 
@@ -35,7 +36,7 @@ def migrations() -> list[tuple[int, str, str]]:
     return sorted(found)
 
 
-class SqliteStore(WebQueries):
+class SqliteStore(WebQueries, ImmexQueries):
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)

@@ -39,7 +39,8 @@ ALLOWED: dict[State, frozenset[State]] = {
     S.RECEIVED: frozenset({S.VALIDATED, S.REJECTED, S.ATTACHED}),
     S.VALIDATED: frozenset({S.NORMALISED, S.SPLIT, S.PENDING, S.REJECTED}),
     S.NORMALISED: frozenset({S.NORMALISED, S.PENDING, S.READY, S.REJECTED, S.RECORDED}),
-    S.PENDING: frozenset({S.READY, S.REJECTED, S.SPLIT}),
+    # pending again: an IMMEX discharge that waited for its original goes on to wait for its COVEs
+    S.PENDING: frozenset({S.PENDING, S.READY, S.REJECTED, S.SPLIT}),
     S.READY: frozenset({S.FORWARDED, S.REJECTED}),
     S.REJECTED: frozenset({S.RECEIVED, S.READY, S.REJECTED, S.REPLACED, S.DISCARDED}),
     S.FORWARDED: frozenset(),

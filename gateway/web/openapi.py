@@ -77,7 +77,8 @@ def spec() -> dict[str, Any]:
                                                      "error": {"type": "string"}}}}}}), "400": _ERROR,
                               **_REFUSALS}}},
             "/overview": {"get": {"summary": "documents by day, kind and source and state; health of sources "
-                                             "and sinks", "parameters": [{"name": "days", "in": "query",
+                                             "and sinks; IMMEX return deadlines within 90 days (immex)",
+                                  "parameters": [{"name": "days", "in": "query",
                                                                           "schema": {"type": "integer"}}],
                                   "responses": {"200": _json({"type": "object"}), **_REFUSALS}}},
         },

@@ -16,7 +16,7 @@ from gateway.findings import by_severity
 from gateway.links import links
 from gateway.store.base import STATES
 from gateway.store.web_queries import QueueFilter
-from gateway.web import source_view
+from gateway.web import immex_panel, source_view
 
 MAX_PER_PAGE = 500
 
@@ -148,6 +148,7 @@ def overview(gw: Gateway, days: int = 7) -> dict[str, Any]:
         "health": health.snapshot(gw.store),
         "dead_letters": gw.store.dead_letter_count(),
         "totals": gw.store.counts_by_state(),
+        "immex": immex_panel.panel(gw.store),
         "answers": answers_overview(gw),
     }
 

@@ -17,7 +17,7 @@ from typing import Any
 from gateway.findings import Finding, error, has_errors
 from gateway.kinds.base import CheckResult, Part, Uncorrelated
 from gateway.kinds.keys import Keys
-from gateway.kinds.pedimento import datastage, keys, mfile, normalise, rules, vucem
+from gateway.kinds.pedimento import clock, datastage, keys, mfile, normalise, rules, vucem
 
 _M_NAME = re.compile(r"^[mM]\d{7}\.\d{3}$")
 _LINES = re.compile(r"\(líneas (\d+)[–-]\d+\)")  # the part label names the block's lines in its M file
@@ -173,6 +173,8 @@ class PedimentoKind:
         if has_errors(findings):
             return CheckResult(findings, validated=True)
         record = normalise.build(records, origin)
+        findings.extend(clock.apply(record, self.ctx.company))  # each temporary partida's return deadline
+        clock.name_originals(record)  # each 512: the business key of the import it discharges
         corrected = (record.get("rectification") or {}).get("corrects") or {}
         related = [("supersedes", corrected["key"])] if corrected.get("key") else []
         return CheckResult(findings, record, business_key=business_key(record), validated=True, related=related)

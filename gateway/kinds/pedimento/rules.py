@@ -15,6 +15,7 @@ from typing import Any
 from gateway.findings import Finding, error, warning
 from gateway.kinds.pedimento import tariff
 from gateway.kinds.pedimento.catalogs import catalog, numeric_code
+from gateway.kinds.pedimento.clock import CompanyFacts
 from gateway.kinds.pedimento.layout import LAYOUTS, Field
 from gateway.kinds.pedimento.normalise import Rec
 from gateway.rfc import check_rfc
@@ -45,6 +46,7 @@ class RuleContext:
     company_rfc: str | None = None
     immex_program: str | None = None
     tolerances: Tolerances = field(default_factory=Tolerances)
+    company: CompanyFacts = field(default_factory=CompanyFacts)  # [immex]: what moves the return clock
 
 
 class _Sink(list):
@@ -76,6 +78,7 @@ def check(records: list[Rec], ctx: RuleContext, *, expect_envelope: bool = True,
         by_type.setdefault(rec.type, []).append(rec)
     when = _payment_date(by_type)
     _number(by_type, when, out)
+    _discharge_numbers(by_type, out)
     _catalogs(records, when, out)
     _fracciones(by_type, when, out)
     _totals(by_type, ctx.tolerances, out, partial)
@@ -306,6 +309,32 @@ def _number(by_type: dict[str, list[Rec]], when: date | None, out: _Sink) -> Non
             out.add(error("PED-NUMBER", message, **where))
 
 
+def _discharge_numbers(by_type: dict[str, list[Rec]], out: _Sink) -> None:
+    """512: the original pedimento a discharge names must be a pedimento number, or it can never be found."""
+    for index, rec in enumerate(by_type.get("512", []), start=1):
+        where = rec.location
+        number, patente, aduana = rec.get("pedimento_original"), rec.get("patente_original"), \
+            rec.get("aduana_original")
+        label = f"Descargo {index} (512)"
+        if not re.fullmatch(r"\d{7}", number):
+            out.add(error("PED-NUMBER", f"{label}: el pedimento original {number or '(vacío)'!r} debe tener 7 dígitos "
+                          "(YNNNNNN).", field=4, **where))
+            continue
+        if number[1:] == "000000":
+            out.add(error("PED-NUMBER", f"{label}: el consecutivo del pedimento original {number} debe empezar en "
+                          "000001.", field=4, **where))
+        if not re.fullmatch(r"\d{4}", patente):
+            out.add(error("PED-NUMBER", f"{label}: la patente original {patente or '(vacía)'!r} debe tener 4 dígitos.",
+                          field=3, **where))
+        if not re.fullmatch(r"\d{3}", aduana):
+            out.add(error("PED-NUMBER", f"{label}: la aduana-sección original {aduana or '(vacía)'!r} debe tener 3 "
+                          "dígitos (aduana y sección).", field=5, **where))
+        paid = rec.get("fecha_pago_original")
+        if len(paid) == 8 and paid.isdigit() and _valid_date(paid) and number[0] != paid[3]:
+            out.add(warning("PED-NUMBER", f"{label}: el primer dígito del pedimento original {number} ({number[0]}) "
+                            f"no es el último dígito del año de su pago ({paid[:4]}, 512 campo 7).", field=4, **where))
+
+
 # catalogs -------------------------------------------------------------------------------------------------
 
 #: (record, field) → catalog name; numeric catalogs compare without leading zeros
@@ -412,7 +441,7 @@ def _fracciones(by_type: dict[str, list[Rec]], when: date | None, out: _Sink) ->
     for rec in by_type.get("512", []):
         fraccion = rec.get("fraccion")
         if fraccion and not _FRACCION.match(fraccion):
-            out.add(error("PED-FRACCION", f"Descargo: la fracción {fraccion!r} debe tener 8 dígitos.", field=9,
+            out.add(error("PED-FRACCION", f"Descargo: la fracción {fraccion!r} debe tener 8 dígitos.", field=8,
                           **rec.location))
 
 

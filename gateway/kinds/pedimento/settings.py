@@ -6,6 +6,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from gateway.kinds.pedimento.clock import CompanyFacts
 from gateway.kinds.pedimento.rules import RuleContext, Tolerances
 
 if TYPE_CHECKING:
@@ -20,7 +21,8 @@ def rule_context(settings: Settings | None) -> RuleContext:
     defaults = Tolerances()
     tolerances = Tolerances(usd=Decimal(values.get("usd", defaults.usd)), mxn=Decimal(values.get("mxn", defaults.mxn)),
                             relative=Decimal(values.get("relative", defaults.relative)))
-    return RuleContext(settings.company_rfc, settings.immex_program, tolerances)
+    facts = CompanyFacts(settings.immex.program_valid_until, settings.immex.certified)
+    return RuleContext(settings.company_rfc, settings.immex_program, tolerances, facts)
 
 
 def staging_dir(settings: Settings | None) -> Path | None:
