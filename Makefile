@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 # the workspace suites run a second time against the machine's PostgreSQL (127.0.0.1:5432, a database per test)
 PG_SUITE := tests/test_intake.py tests/test_split.py tests/test_delivery.py tests/test_outbox.py tests/test_crash.py \
 	tests/test_cli.py tests/test_health_metrics.py tests/test_erp_flow.py tests/test_zip_archives.py \
-	tests/test_cancellations.py tests/test_answers.py
+	tests/test_cancellations.py tests/test_answers.py tests/test_immex.py
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
