@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -100,29 +99,34 @@ def test_console_lines_for_people(workspace, make_invoice, echoing_server):
     assert TOKEN not in result.stderr and DB_PASSWORD not in result.stderr
 
 
-def test_every_secret_shape_is_masked(capsys):
-    import structlog
+_SHAPES = """
+import logging
+from gateway import logs
 
-    from gateway import logs
+logs.configure("debug", "json", node="nodo-1")
+logs.hide("s3cr3t-from-a-file")
+log = logs.get("test")
+log.error("connect failed", url="postgresql://gw:pa55word@db.example/immex",
+          error="Authorization: Bearer abc.def.ghi-jkl refused; key s3cr3t-from-a-file", password="hunter22",
+          options={"token": "x1y2z3", "token_env": "ANNEX24_TOKEN", "host": "sftp.example"})
+try:
+    raise ConnectionError("could not reach sftp://immex:otra-clave@sftp.example/salida")
+except ConnectionError:
+    log.exception("poll failed", sink="inventario")
+logging.getLogger("somelibrary.transport").warning("Authentication (password) failed: s3cr3t-from-a-file")
+logging.getLogger("httpx").info("HTTP Request: POST …")  # libraries' info lines stay out
+"""
 
-    logs.configure("debug", "json", node="nodo-1")  # onto capsys's stderr: put back afterwards
-    try:
-        logs.hide("s3cr3t-from-a-file")
-        log = logs.get("test")
-        log.error("connect failed", url="postgresql://gw:pa55word@db.example/immex",
-                  error="Authorization: Bearer abc.def.ghi-jkl refused; key s3cr3t-from-a-file", password="hunter22",
-                  options={"token": "x1y2z3", "token_env": "ANNEX24_TOKEN", "host": "sftp.example"})
-        try:
-            raise ConnectionError("could not reach sftp://immex:otra-clave@sftp.example/salida")
-        except ConnectionError:
-            log.exception("poll failed", sink="inventario")
-        logging.getLogger("somelibrary.transport").warning("Authentication (password) failed: s3cr3t-from-a-file")
-        logging.getLogger("httpx").info("HTTP Request: POST …")  # libraries' info lines stay out
-    finally:
-        structlog.reset_defaults()
-        for handler in [h for h in logging.getLogger().handlers if h.get_name() == "immex-gateway"]:
-            logging.getLogger().removeHandler(handler)
-    out = capsys.readouterr().err
+
+def test_every_secret_shape_is_masked():
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    result = subprocess.run([sys.executable, "-c", _SHAPES], capture_output=True, text=True, cwd=REPO, timeout=60)
+    assert result.returncode == 0, result.stderr
+    out = result.stderr
     for secret in ("pa55word", "abc.def.ghi-jkl", "s3cr3t-from-a-file", "hunter22", "x1y2z3", "otra-clave"):
         assert secret not in out
     first, second, library = (json.loads(line) for line in out.splitlines())
