@@ -94,8 +94,9 @@ def build_mailer(config: NotifyConfig) -> Mailer:
 
 def probe(config: SourceConfig | SinkConfig, connect: bool) -> str:
     """``config check``'s line for one source or sink: its adapter's ``probe``."""
-    adapter = source_class(config) if isinstance(config, SourceConfig) else sink_class(config)
-    return adapter.probe(config, connect)
+    if isinstance(config, SourceConfig):
+        return source_class(config).probe(config, connect)
+    return sink_class(config).probe(config, connect)
 
 
 def _built(what: str, adapter: Callable[[Any], Any], config: SourceConfig | SinkConfig) -> Any:

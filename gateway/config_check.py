@@ -11,6 +11,7 @@ a running gateway's staging folder is left alone. ``--connect`` also opens the s
 from __future__ import annotations
 
 import errno
+import functools
 import os
 import sqlite3
 from collections.abc import Callable
@@ -64,17 +65,18 @@ def run_checks(settings: Settings, connect: bool, probe: Probe,
     attempt("gateway.data_dir", lambda: _folder(settings.data_dir))
     attempt("store", lambda: _store(settings.store_url, connect))
     for number, folder in enumerate(settings.certificate_dirs):
-        attempt(f"validation.certificate_dirs[{number}]", lambda folder=folder: _certificates(folder))
-    if settings.sat_schema_dir is not None:
-        attempt("validation.sat_schema_dir", lambda: _sat_schemas(settings.sat_schema_dir))
+        attempt(f"validation.certificate_dirs[{number}]", functools.partial(_certificates, folder))
+    schemas = settings.sat_schema_dir
+    if schemas is not None:
+        attempt("validation.sat_schema_dir", functools.partial(_sat_schemas, schemas))
     attempt("catálogos / catalogs", lambda: _catalogs(settings))
     attempt("erp.mapping_dirs", lambda: _mappings(settings))
     for subject, check in (extra or {}).items():
         attempt(subject, check)
     for source in settings.sources:
-        attempt(f"source '{source.name}'", lambda s=source: probe(s, connect))
+        attempt(f"source '{source.name}'", functools.partial(probe, source, connect))
     for sink in settings.sinks:
-        attempt(f"sink '{sink.name}'", lambda s=sink: probe(s, connect))
+        attempt(f"sink '{sink.name}'", functools.partial(probe, sink, connect))
     return checks
 
 

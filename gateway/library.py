@@ -57,7 +57,7 @@ class Validator:
         if config is not None:
             from gateway.config import load
 
-            settings = load(config)
+            settings = load(Path(config))
             dirs += settings.certificate_dirs
         self.kinds = KindRegistry(dirs, settings.sat_schema_dir if settings else None,
                                   settings.sat_data_files if settings else {},
