@@ -21,8 +21,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -144,28 +143,11 @@ class PostgresStore(SqliteStore):
         finally:
             db.execute("SELECT pg_advisory_unlock(?)", (_MIGRATE_LOCK,))
 
-    @contextmanager
-    def transaction(self) -> Iterator[None]:
-        """Nested calls join the outer one; the outermost holds the write lock of every node until it ends."""
-        if self._depth:
-            self._depth += 1
-            try:
-                yield
-            finally:
-                self._depth -= 1
-            return
-        with self._writer:
-            self._db.execute("BEGIN")
-            self._depth = 1
-            try:
-                self._db.execute("SELECT pg_advisory_xact_lock(?)", (_WRITE_LOCK,))
-                yield
-            except BaseException:
-                self._depth = 0
-                self._db.execute("ROLLBACK")
-                raise
-            self._depth = 0
-            self._db.execute("COMMIT")
+    _IMMEDIATE = False
+
+    def _take_write_lock(self) -> None:
+        """The role of SQLite's BEGIN IMMEDIATE, across every node: held until the transaction ends."""
+        self._db.execute("SELECT pg_advisory_xact_lock(?)", (_WRITE_LOCK,))
 
     @staticmethod
     def _epoch_now() -> str:

@@ -74,6 +74,12 @@ class SqliteStore(WebQueries, ImmexQueries):
         row = self._db.execute("SELECT MAX(version) FROM schema_migrations").fetchone()
         return int(row[0] or 0)
 
+    #: SQLite takes its write lock with BEGIN IMMEDIATE; another dialect opens a plain BEGIN and takes its own
+    _IMMEDIATE = True
+
+    def _take_write_lock(self) -> None:
+        """Inside a new outermost transaction, before its first statement: one writer at a time (see BEGIN)."""
+
     @contextmanager
     def transaction(self) -> Iterator[None]:
         """Nested calls join the outer transaction; the outermost commits (durably) or rolls back."""
@@ -85,9 +91,10 @@ class SqliteStore(WebQueries, ImmexQueries):
                 self._depth -= 1
             return
         with self._writer:  # threads of this process queue here instead of in SQLite's sleeping busy handler
-            self._db.execute("BEGIN IMMEDIATE")
+            self._db.execute("BEGIN IMMEDIATE" if self._IMMEDIATE else "BEGIN")
             self._depth = 1
             try:
+                self._take_write_lock()
                 yield
             except BaseException:
                 self._depth = 0
