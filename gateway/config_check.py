@@ -62,6 +62,8 @@ def run_checks(settings: Settings, connect: bool, probe: Probe,
         status, message = outcome if isinstance(outcome, tuple) else (OK, outcome)
         checks.append(Check(subject, status, message))
 
+    for notice in settings.notices:  # keys that moved: still applied, but the file should say it the new way
+        checks.append(Check(notice.split(":", 1)[0], WARNING, notice.split(": ", 1)[1]))
     attempt("gateway.data_dir", lambda: _folder(settings.data_dir))
     attempt("store", lambda: _store(settings.store_url, connect))
     for number, folder in enumerate(settings.certificate_dirs):

@@ -39,6 +39,14 @@ class Limits:
     max_sheet_columns: int = 1000
     #: rows of an XLSX sheet, counted on the compressed bytes before reading (Excel's own maximum)
     max_sheet_rows: int = 1_048_576
+    #: entries of a ZIP of documents (SAT bulk download, broker expediente), nested ZIPs included
+    max_container_entries: int = 200_000
+    #: expanded bytes of one entry of a ZIP of documents
+    max_container_entry_size: int = 512 * 1024 ** 2
+    #: expanded bytes of a whole ZIP of documents, nested ones included
+    max_container_size: int = 8 * 1024 ** 3
+    #: ZIP inside ZIP inside ZIP of documents
+    max_container_depth: int = 3
 
 
 DEFAULTS = Limits()
@@ -56,6 +64,22 @@ DESCRIPTIONS = {
     "max_shared_strings": "cadenas compartidas del libro XLSX",
     "max_sheet_columns": "columnas de una hoja XLSX",
     "max_sheet_rows": "filas de una hoja XLSX",
+    "max_container_entries": "número de documentos dentro del ZIP",
+    "max_container_entry_size": "tamaño expandido de un documento dentro del ZIP",
+    "max_container_size": "tamaño expandido del ZIP de documentos",
+    "max_container_depth": "niveles de ZIP dentro de ZIP",
+}
+
+#: the sizes, given as ``"512MiB"`` or a number of bytes
+_SIZES = {"max_expanded_size", "max_container_entry_size", "max_container_size"}
+
+#: the former ``[archives]`` table's keys (release 0.x) and the ``[limits]`` key each became
+ARCHIVES_KEYS = {
+    "max_entries": "max_container_entries",
+    "max_entry_size": "max_container_entry_size",
+    "max_total_size": "max_container_size",
+    "max_ratio": "max_compression_ratio",
+    "max_depth": "max_container_depth",
 }
 
 
@@ -106,8 +130,33 @@ def from_table(table: dict[str, Any]) -> Limits:
     for key, value in table.items():
         if key not in known:
             raise ConfigError(f"limits.{key}: unknown key (known: {', '.join(sorted(known))})")
-        number = parse_size(value, f"limits.{key}") if key == "max_expanded_size" else value
+        number = parse_size(value, f"limits.{key}") if key in _SIZES else value
         if not isinstance(number, int) or isinstance(number, bool) or number < 1:
             raise ConfigError(f"limits.{key}: must be a whole number ≥ 1")
         values[key] = number
     return replace(DEFAULTS, **values)
+
+
+def merge_archives(limits: dict[str, Any], archives: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """The former ``[archives]`` table folded into ``[limits]``: (the merged table, one notice per key moved).
+
+    One table owns every expansion limit, so a ZIP-bomb ratio cannot be 200 in one place and 1000 in another;
+    an old configuration keeps working and ``config check`` says where each key now lives. A key given in both
+    tables with different values is refused: the gateway will not guess which one the operator meant.
+    """
+    from gateway.errors import ConfigError
+
+    merged = dict(limits)
+    notices = []
+    for old, value in archives.items():
+        new = ARCHIVES_KEYS.get(old)
+        if new is None:
+            raise ConfigError(f"archives.{old}: unknown key; [archives] is now part of [limits] "
+                              f"(known: {', '.join(sorted(ARCHIVES_KEYS))})")
+        if new in merged and merged[new] != value:
+            raise ConfigError(f"archives.{old} = {value!r} contradicts limits.{new} = {merged[new]!r}; "
+                              f"keep only limits.{new}")
+        merged[new] = value
+        notices.append(f"archives.{old} → limits.{new}: [archives] se unió a [limits]; mueva la clave / "
+                       f"[archives] is now part of [limits], move the key")
+    return merged, notices

@@ -106,7 +106,7 @@ def test_bad_entries_are_rejected_alone_and_the_rest_flows(workspace, make_invoi
     assert not (workspace.root / "etc").exists() and not (workspace.root.parent / "etc" / "evil.xml").exists()
     bomb = workspace.cli("queue", "show", parts["bomba.xml"]["id"], "--json")
     finding = json.loads(bomb.stdout)["findings"][0]
-    assert finding["location"] == {"entry": "bomba.xml", "limit": "archives.max_ratio"}
+    assert finding["location"] == {"entry": "bomba.xml", "limit": "limits.max_compression_ratio"}
     assert "bomba ZIP" in finding["message"]
 
 
@@ -142,12 +142,39 @@ def test_nested_zips_are_opened_up_to_the_depth_limit(workspace, make_invoice):
     assert too_deep["state"] == "rejected" and _codes(workspace, too_deep["id"]) == ["ARCHIVE-UNSAFE"]
 
 
-def test_too_many_entries_refuse_the_archive_before_reading_it(workspace, make_invoice):
-    config = workspace.config.read_text(encoding="utf-8") + "\n[archives]\nmax_entries = 3\n"
+def _limit(workspace, line: str) -> None:
+    """Add ``line`` to the workspace's ``[limits]`` table (the file already has one)."""
+    config = workspace.config.read_text(encoding="utf-8")
+    if "[limits]" in config:
+        config = config.replace("[limits]", "[limits]\n" + line, 1)
+    else:
+        config += "\n[limits]\n" + line + "\n"
     workspace.config.write_text(config, encoding="utf-8")
+
+
+def test_too_many_entries_refuse_the_archive_before_reading_it(workspace, make_invoice):
+    _limit(workspace, "max_container_entries = 3")
     documents = _run(workspace, "muchos.zip", _zip({f"{i}.xml": make_invoice(9700 + i) for i in range(5)}))
     assert [d["state"] for d in documents] == ["rejected"]
     assert _codes(workspace, documents[0]["id"]) == ["ARCHIVE-UNSAFE"]
+
+
+def test_the_former_archives_table_still_works_and_config_check_says_where_it_moved(workspace, make_invoice):
+    config = workspace.config.read_text(encoding="utf-8") + "\n[archives]\nmax_entries = 3\n"
+    workspace.config.write_text(config, encoding="utf-8")
+    documents = _run(workspace, "muchos.zip", _zip({f"{i}.xml": make_invoice(9750 + i) for i in range(5)}))
+    assert [d["state"] for d in documents] == ["rejected"]
+    check = workspace.cli("config", "check")
+    assert "archives.max_entries → limits.max_container_entries" in check.stdout
+
+
+def test_a_key_in_both_tables_with_different_values_stops_start_up(workspace):
+    _limit(workspace, "max_compression_ratio = 100")
+    config = workspace.config.read_text(encoding="utf-8") + "\n[archives]\nmax_ratio = 300\n"
+    workspace.config.write_text(config, encoding="utf-8")
+    result = workspace.cli("run", "--once")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "archives.max_ratio" in result.stderr and "limits.max_compression_ratio" in result.stderr
 
 
 def test_an_unknown_archives_key_stops_start_up_naming_it(workspace):

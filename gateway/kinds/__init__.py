@@ -29,9 +29,12 @@ class KindRegistry:
         self.store = store  # for kinds that consult earlier documents (the ERP material master); None standalone
         self._settings = settings  # company RFC, IMMEX program, tolerances, staging dir (pedimento kinds)
         self._kinds: dict[str, DocumentKind] = {}
-        from gateway.kinds.archive.limits import ArchiveLimits  # checked now: a wrong key stops start-up
+        from gateway import limits
+        from gateway.kinds.archive.limits import ArchiveLimits
 
-        self.archive_limits = ArchiveLimits.from_table(settings.archives) if settings else ArchiveLimits()
+        # the settings' own [limits] (checked when loaded), else what this process was configured with
+        configured = limits.from_table(settings.limits) if settings else limits.current()
+        self.archive_limits = ArchiveLimits.from_limits(configured)
         self._sat_data: SatData | None = None
 
     def sat_data(self) -> SatData:

@@ -82,14 +82,14 @@ def _walk(file: IO[bytes], prefix: str, depth: int, budget: _Budget, findings: l
         budget.entries += len(infos)
         if budget.entries > limits.max_entries:
             findings.append(error("ARCHIVE-UNSAFE", f"El ZIP{_of(where)} contiene más de {limits.max_entries:,} "
-                                  "archivos (límite archives.max_entries); no se abre.", entry=where,
-                                  limit="archives.max_entries"))
+                                  "archivos (límite limits.max_container_entries); no se abre.", entry=where,
+                                  limit="limits.max_container_entries"))
             return
         declared = sum(i.file_size for i in infos if not i.is_dir())
         if budget.expanded + declared > limits.max_total_size:
             findings.append(error("ARCHIVE-UNSAFE", f"El ZIP{_of(where)} se expandiría a {declared:,} bytes, más que "
-                                  f"el límite de {limits.max_total_size:,} (archives.max_total_size); no se abre.",
-                                  entry=where, limit="archives.max_total_size"))
+                                  f"el límite de {limits.max_total_size:,} (limits.max_container_size); no se abre.",
+                                  entry=where, limit="limits.max_container_size"))
             return
         budget.expanded += declared
         seen: set[str] = set()
@@ -112,7 +112,7 @@ def _walk(file: IO[bytes], prefix: str, depth: int, budget: _Budget, findings: l
             if is_container(head, name):
                 if depth >= limits.max_depth:
                     yield Entry(label, info.file_size, head, problem=f"es un ZIP anidado a más de {limits.max_depth} "
-                                "niveles", limit="archives.max_depth")
+                                "niveles", limit="limits.max_container_depth")
                     continue
                 with tempfile.TemporaryFile() as spool:
                     try:
@@ -143,11 +143,11 @@ def _refusal(info: zipfile.ZipInfo, seen: set[str], limits: ArchiveLimits) -> tu
         return f"usa un método de compresión no admitido ({info.compress_type})", None
     if info.file_size > limits.max_entry_size:
         return (f"se expandiría a {info.file_size:,} bytes, más que el límite de {limits.max_entry_size:,}",
-                "archives.max_entry_size")
+                "limits.max_container_entry_size")
     if info.file_size > _RATIO_FLOOR and info.file_size > limits.max_ratio * max(info.compress_size, 1):
         ratio = info.file_size // max(info.compress_size, 1)
         return (f"se comprime {ratio:,} a 1, más que el límite de {limits.max_ratio} a 1 (bomba ZIP)",
-                "archives.max_ratio")
+                "limits.max_compression_ratio")
     return None
 
 
