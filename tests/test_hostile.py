@@ -25,6 +25,7 @@ from erp_fixtures import DATA as ERP_DATA
 from erp_fixtures import write_bom_xlsx
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from zip_fixtures import encrypted_flag
 
 from gateway import limits
 from gateway.findings import CODES, Severity
@@ -138,26 +139,6 @@ def test_validate_refuses_an_internal_kind(tmp_path):
 
 
 # 2. archives: encrypted members and bombs -------------------------------------------------------------------
-
-def encrypted_flag(data: bytes, member: str) -> bytes:
-    """Set the 'encrypted' flag of ``member`` in its local header and central directory entry (zipfile clears
-    the flag when writing, so a test ZIP that says it is encrypted is made by hand)."""
-    out = bytearray(data)
-    name = member.encode()
-    at = out.find(b"PK\x03\x04")
-    while at >= 0:
-        size = int.from_bytes(out[at + 26:at + 28], "little")
-        if out[at + 30:at + 30 + size] == name:
-            out[at + 6] |= 0x1
-        at = out.find(b"PK\x03\x04", at + 4)
-    at = out.find(b"PK\x01\x02")
-    while at >= 0:
-        size = int.from_bytes(out[at + 28:at + 30], "little")
-        if out[at + 46:at + 46 + size] == name:
-            out[at + 8] |= 0x1
-        at = out.find(b"PK\x01\x02", at + 4)
-    return bytes(out)
-
 
 def test_an_encrypted_datastage_member_is_a_finding():
     data = encrypted_flag(_zip(_datastage_members(), zipfile.ZIP_STORED), "1234567_551.asc")

@@ -195,28 +195,10 @@ def _streamed_zip(name: str, chunks: Callable[[], Iterator[bytes]], head: bytes 
 
 def _encrypted_zip(members: list[tuple[str, bytes]], encrypted: str) -> bytes:
     """A ZIP whose member ``encrypted`` says it is encrypted (flag bit 0): zipfile asks for a password."""
+    sys.path.insert(0, str(REPO / "tests"))
+    from zip_fixtures import encrypted_flag  # the test suite's own, shared
+
     return encrypted_flag(_zip(members, zipfile.ZIP_STORED), encrypted)
-
-
-def encrypted_flag(data: bytes, member: str) -> bytes:
-    """Set the 'encrypted' flag of ``member`` in its local header and central directory entry (zipfile clears
-    the flag when writing, so a test ZIP that says it is encrypted is made by hand)."""
-    out = bytearray(data)
-    name = member.encode()
-    at = out.find(b"PK\x03\x04")
-    while at >= 0:
-        size = int.from_bytes(out[at + 26:at + 28], "little")
-        if out[at + 30:at + 30 + size] == name:
-            out[at + 6] |= 0x1
-        at = out.find(b"PK\x03\x04", at + 4)
-    at = out.find(b"PK\x01\x02")
-    while at >= 0:
-        size = int.from_bytes(out[at + 28:at + 30], "little")
-        if out[at + 46:at + 46 + size] == name:
-            out[at + 8] |= 0x1
-        at = out.find(b"PK\x01\x02", at + 4)
-    return bytes(out)
-
 
 
 def _datastage(seeds: dict[str, list[tuple[str, bytes]]]) -> Iterator[Item]:
