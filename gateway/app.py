@@ -21,11 +21,16 @@ build_sink = registry.build_sink
 
 def load_settings(path: str | Path) -> Settings:
     """The configuration file read and checked whole: the core's sections and every adapter's own keys."""
-    return registry.check(config.load(path))
+    return _checked(config.load(path))
 
 
 def settings_from_dict(raw: dict[str, Any], base_dir: Path) -> Settings:
-    return registry.check(config.from_dict(raw, base_dir))
+    return _checked(config.from_dict(raw, base_dir))
+
+
+def _checked(settings: Settings) -> Settings:
+    limits.from_table(settings.limits)  # a wrong [limits] key or value stops start-up, named (exit 2)
+    return registry.check(settings)
 
 
 def probe(adapter: SourceConfig | SinkConfig, connect: bool) -> str:

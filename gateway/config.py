@@ -279,10 +279,8 @@ def from_dict(raw: dict[str, Any], base_dir: Path) -> Settings:
     settings.immex = _immex(_table(raw, "immex"))
     if "notify" in raw:
         settings.notify = _notify(_table(raw, "notify"))
-    from gateway.limits import from_table, merge_archives
-
+    # the values are checked by gateway/limits.py when the settings are loaded (gateway.app.load_settings)
     settings.limits, settings.notices = merge_archives(_table(raw, "limits"), _table(raw, "archives"))
-    from_table(settings.limits)  # checked now: a wrong key or value stops start-up, naming it
     settings.sources = [_source(entry, i, base_dir) for i, entry in enumerate(_array(raw, "source"))]
     settings.sinks = [_sink(entry, i, base_dir) for i, entry in enumerate(_array(raw, "sink"))]
     _unique([s.name for s in settings.sources], "source")
@@ -472,3 +470,36 @@ def _unique(names: list[str], what: str) -> None:
         if name in seen:
             raise ConfigError(f"{what} '{name}': name used twice; each {what} needs its own name")
         seen.add(name)
+
+
+#: the former ``[archives]`` table's keys (release 0.x) and the ``[limits]`` key each became
+ARCHIVES_KEYS = {
+    "max_entries": "max_container_entries",
+    "max_entry_size": "max_container_entry_size",
+    "max_total_size": "max_container_size",
+    "max_ratio": "max_compression_ratio",
+    "max_depth": "max_container_depth",
+}
+
+
+def merge_archives(limits: dict[str, Any], archives: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """The former ``[archives]`` table folded into ``[limits]``: (the merged table, one notice per key moved).
+
+    One table owns every expansion limit, so a ZIP-bomb ratio cannot be 200 in one place and 1000 in another;
+    an old configuration keeps working and ``config check`` says where each key now lives. A key given in both
+    tables with different values is refused: the gateway will not guess which one the operator meant.
+    """
+    merged = dict(limits)
+    notices = []
+    for old, value in archives.items():
+        new = ARCHIVES_KEYS.get(old)
+        if new is None:
+            raise ConfigError(f"archives.{old}: unknown key; [archives] is now part of [limits] "
+                              f"(known: {', '.join(sorted(ARCHIVES_KEYS))})")
+        if new in merged and merged[new] != value:
+            raise ConfigError(f"archives.{old} = {value!r} contradicts limits.{new} = {merged[new]!r}; "
+                              f"keep only limits.{new}")
+        merged[new] = value
+        notices.append(f"archives.{old} → limits.{new}: [archives] se unió a [limits]; mueva la clave / "
+                       f"[archives] is now part of [limits], move the key")
+    return merged, notices

@@ -73,16 +73,6 @@ DESCRIPTIONS = {
 #: the sizes, given as ``"512MiB"`` or a number of bytes
 _SIZES = {"max_expanded_size", "max_container_entry_size", "max_container_size"}
 
-#: the former ``[archives]`` table's keys (release 0.x) and the ``[limits]`` key each became
-ARCHIVES_KEYS = {
-    "max_entries": "max_container_entries",
-    "max_entry_size": "max_container_entry_size",
-    "max_total_size": "max_container_size",
-    "max_ratio": "max_compression_ratio",
-    "max_depth": "max_container_depth",
-}
-
-
 def current() -> Limits:
     return _current
 
@@ -135,28 +125,3 @@ def from_table(table: dict[str, Any]) -> Limits:
             raise ConfigError(f"limits.{key}: must be a whole number ≥ 1")
         values[key] = number
     return replace(DEFAULTS, **values)
-
-
-def merge_archives(limits: dict[str, Any], archives: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
-    """The former ``[archives]`` table folded into ``[limits]``: (the merged table, one notice per key moved).
-
-    One table owns every expansion limit, so a ZIP-bomb ratio cannot be 200 in one place and 1000 in another;
-    an old configuration keeps working and ``config check`` says where each key now lives. A key given in both
-    tables with different values is refused: the gateway will not guess which one the operator meant.
-    """
-    from gateway.errors import ConfigError
-
-    merged = dict(limits)
-    notices = []
-    for old, value in archives.items():
-        new = ARCHIVES_KEYS.get(old)
-        if new is None:
-            raise ConfigError(f"archives.{old}: unknown key; [archives] is now part of [limits] "
-                              f"(known: {', '.join(sorted(ARCHIVES_KEYS))})")
-        if new in merged and merged[new] != value:
-            raise ConfigError(f"archives.{old} = {value!r} contradicts limits.{new} = {merged[new]!r}; "
-                              f"keep only limits.{new}")
-        merged[new] = value
-        notices.append(f"archives.{old} → limits.{new}: [archives] se unió a [limits]; mueva la clave / "
-                       f"[archives] is now part of [limits], move the key")
-    return merged, notices
