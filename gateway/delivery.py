@@ -18,11 +18,12 @@ from collections import Counter
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from datetime import UTC, datetime
 
-from gateway import logs, outbox
+from gateway import lease, logs, outbox
 from gateway.config import Settings
+from gateway.errors import StoreUnavailable
 from gateway.ports import Sink, SinkError
 from gateway.runtime import Runtime
-from gateway.store.base import now
+from gateway.store.base import Delivery, now
 
 log = logs.get("gateway.delivery")
 
@@ -42,6 +43,8 @@ class DeliveryLoop:
         self._lock = threading.Lock()
         self.attempts = 0
         self.failed: BaseException | None = None
+        self._node = gw.settings.node
+        self._shared = lease.shared(gw)
 
     def start(self) -> DeliveryLoop:
         self._thread = threading.Thread(target=self._run, name="delivery", daemon=True)
@@ -66,7 +69,11 @@ class DeliveryLoop:
         try:
             while True:
                 if not self._stop.is_set():
-                    self._dispatch(ctx, pool, in_flight)
+                    try:
+                        self._dispatch(ctx, pool, in_flight)
+                    except StoreUnavailable as exc:
+                        self._outage(ctx, exc, in_flight)
+                        continue
                 if not in_flight:
                     if self._stop.is_set():
                         return
@@ -75,12 +82,18 @@ class DeliveryLoop:
                     continue
                 done, _ = wait(list(in_flight), timeout=IDLE_WAIT, return_when=FIRST_COMPLETED)
                 attempts = 0
-                with ctx.store.transaction():  # outcomes that arrived together share one commit (one fsync)
-                    for future in done:
-                        jobs = in_flight.pop(future)
-                        for job, failure in zip(jobs, future.result(), strict=True):
-                            outbox.record(ctx, job, failure)
-                        attempts += len(jobs)
+                try:
+                    with ctx.store.transaction():  # outcomes that arrived together share one commit (one fsync)
+                        for future in done:
+                            jobs = in_flight.pop(future)
+                            for job, failure in zip(jobs, future.result(), strict=True):
+                                outbox.record(ctx, job, failure)
+                            attempts += len(jobs)
+                            if self._shared:  # the outcome is recorded: any node may take the row from here
+                                ctx.store.release_claims([_claim(j) for j in jobs], self._node)
+                except StoreUnavailable as exc:
+                    self._outage(ctx, exc, in_flight)
+                    continue
                 with self._lock:
                     self.attempts += attempts
         except BaseException as exc:  # noqa: BLE001 - reported to the runner, which stops the process loudly
@@ -89,6 +102,21 @@ class DeliveryLoop:
         finally:
             pool.shutdown(wait=True)
             ctx.close()
+
+    def _outage(self, ctx: Runtime, exc: StoreUnavailable,
+                in_flight: dict[Future[list[SinkError | None]], list[outbox.Job]]) -> None:
+        """The database went away: the attempts in flight finish but are not recorded (their rows stay pending
+        and their claims expire, so they are attempted again: sinks are idempotent by document id)."""
+        log.error("store unreachable; deliveries wait for it", node=self._node, error=str(exc))
+        wait(list(in_flight))
+        in_flight.clear()
+        while not self._stop.wait(1.0):
+            try:
+                ctx.store.reconnect()
+                log.info("store reachable again; deliveries resume", node=self._node)
+                return
+            except StoreUnavailable as again:
+                log.warning("store still unreachable", node=self._node, error=str(again))
 
     def _dispatch(self, ctx: Runtime, pool: ThreadPoolExecutor,
                   in_flight: dict[Future[list[SinkError | None]], list[outbox.Job]]) -> None:
@@ -100,11 +128,20 @@ class DeliveryLoop:
         if not any(room.values()):
             return
         ready: dict[str, list[outbox.Job]] = {}
-        for delivery in ctx.store.due_deliveries(now(), limit=sum(room.values()) + len(busy)):
-            if (delivery.document_id, delivery.sink) in busy or room.get(delivery.sink, 1) <= 0:
+        due = [d for d in ctx.store.due_deliveries(now(), limit=sum(room.values()) + len(busy))
+               if (d.document_id, d.sink) not in busy]
+        if self._shared:  # several nodes: attempt only what this node claimed (a node never delivers twice)
+            claimed = set(ctx.store.claim([_claim(d) for d in due], self._node, self._settings.lease_ttl))
+            due = [d for d in due if _claim(d) in claimed]
+        for delivery in due:
+            if room.get(delivery.sink, 1) <= 0:
+                if self._shared:
+                    ctx.store.release_claims([_claim(delivery)], self._node)
                 continue
             job = outbox.prepare(ctx, delivery)
             if job is None:
+                if self._shared:
+                    ctx.store.release_claims([_claim(delivery)], self._node)
                 continue
             ready.setdefault(delivery.sink, []).append(job)
             room[delivery.sink] = room.get(delivery.sink, 1) - 1
@@ -123,6 +160,12 @@ class DeliveryLoop:
         seconds = (due - datetime.now(UTC)).total_seconds()
         # already due but not dispatched: it waits behind an earlier delivery of its group
         return IDLE_WAIT if seconds <= 0 else min(IDLE_WAIT, max(0.01, seconds))
+
+
+def _claim(delivery: Delivery | outbox.Job) -> str:
+    """The claim key of one (document, sink) attempt (``gateway/store/node_queries.py``)."""
+    row = delivery.delivery if isinstance(delivery, outbox.Job) else delivery
+    return f"out:{row.document_id}:{row.sink}"
 
 
 def _batch_size(sink: Sink | None) -> int:

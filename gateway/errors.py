@@ -77,6 +77,11 @@ class ResourceError(GatewayError):
         self.reason = reason
 
 
+class StoreUnavailable(ResourceError):
+    """The store's server cannot be reached, refuses the login or dropped the connection: said with the
+    server's name, never a traceback; a running node retries with backoff (``gateway.runner.Outage``)."""
+
+
 _REASONS = {
     errno.ENOENT: "no existe / does not exist",
     errno.EACCES: "permiso denegado / permission denied",

@@ -41,10 +41,16 @@ class HealthMonitor:
         self._store.record_health(component, name, healthy, count, error)
 
 
-def snapshot(store: Store) -> dict[str, Any]:
-    """``{"status": "ok"|"degraded", "components": [...], "leases": [...]}`` for ``/healthz``.
+def snapshot(store: Store, node: str | None = None, lease_ttl: float = 30.0) -> dict[str, Any]:
+    """``{"status", "node", "components", "nodes", "leases"}`` for ``/healthz``.
 
-    ``leases`` names the node running the pipeline of a shared store and the seconds its lease has left."""
+    ``node`` is the node answering; ``nodes`` every node of a shared store with the seconds since its heartbeat
+    and the sources it polls; ``leases`` who holds each source and the coordinator role, and the seconds left.
+    A node silent for longer than ``lease_ttl`` (dead, or cut off from the database) makes the status degraded
+    until it beats again or another node has taken its work over and it is removed (a clean stop removes it)."""
     components = store.health()
-    status = "ok" if all(c["healthy"] for c in components) else "degraded"
-    return {"status": status, "components": components, "leases": store.leases()}
+    nodes = store.nodes()
+    for entry in nodes:
+        entry["alive"] = entry["seconds_since_heartbeat"] < lease_ttl
+    status = "ok" if all(c["healthy"] for c in components) and all(n["alive"] for n in nodes) else "degraded"
+    return {"status": status, "node": node, "components": components, "nodes": nodes, "leases": store.leases()}

@@ -18,8 +18,12 @@ def _escape(value: str) -> str:
     return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
 
 
-def render(store: Store) -> str:
-    lines = [
+def render(store: Store, node: str | None = None) -> str:
+    lines = []
+    if node is not None:
+        lines += ["# HELP immex_node_info The gateway node answering this scrape.", "# TYPE immex_node_info gauge",
+                  f"immex_node_info{_labels(node=node)} 1"]
+    lines += [
         "# HELP immex_documents Documents in the store by kind and state.",
         "# TYPE immex_documents gauge",
     ]
@@ -44,6 +48,14 @@ def render(store: Store) -> str:
               "# TYPE immex_lease_seconds_left gauge"]
     lines += [f"immex_lease_seconds_left{_labels(lease=lease['name'], node=lease['holder'])} "
               f"{lease['seconds_left']:.1f}" for lease in store.leases()]
+    nodes = store.nodes()
+    lines += ["# HELP immex_node_heartbeat_age_seconds Seconds since each node's last heartbeat (database clock).",
+              "# TYPE immex_node_heartbeat_age_seconds gauge"]
+    lines += [f"immex_node_heartbeat_age_seconds{_labels(node=n['node'])} {n['seconds_since_heartbeat']:.1f}"
+              for n in nodes]
+    lines += ["# HELP immex_node_claims Documents and deliveries each node has claimed and is working on.",
+              "# TYPE immex_node_claims gauge"]
+    lines += [f"immex_node_claims{_labels(node=n['node'])} {n['claims']}" for n in nodes]
     return "\n".join(lines) + "\n"
 
 

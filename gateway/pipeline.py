@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable, Iterator
 
 import structlog
 
-from gateway import immex, logs, xmlsafe
+from gateway import immex, lease, logs, xmlsafe
 from gateway.faults import crash_point
 from gateway.findings import Finding, error, info
 from gateway.intake import record
@@ -100,6 +100,9 @@ def process(gw: Runtime, document_id: str) -> str:
     try:
         kind_name, result = _safe_check(gw, doc)
         with store.transaction():
+            current = store.get(document_id)
+            if current is None or current.state != doc.state:  # another node finished it meanwhile
+                return current.state if current else "missing"
             store.replace_findings(document_id, result.findings)
             if kind_name:
                 store.update_fields(document_id, kind=kind_name)
@@ -128,7 +131,10 @@ def process_pending(gw: Runtime, report: Callable[[int, int], None] | None = Non
     """Process until nothing is in progress (a container's parts are processed in the same pass).
 
     ``report(done, total)`` after each document, for a progress line (the total grows as containers split).
+    On a store shared by several nodes each node processes the documents it claims (``gateway/lease.py``).
     """
+    if lease.shared(gw):
+        return _process_claimed(gw, report)
     count, seen = 0, set()
     while True:
         batch = [i for i in gw.store.ids_in_states(IN_PROGRESS) if i not in seen]
@@ -141,6 +147,26 @@ def process_pending(gw: Runtime, report: Callable[[int, int], None] | None = Non
             count += 1
             if report is not None:
                 report(count, total)
+
+
+CLAIM_BATCH = 16  # documents claimed at a time: few enough that the nodes share a batch evenly
+
+
+def _process_claimed(gw: Runtime, report: Callable[[int, int], None] | None) -> int:
+    """Claim a few documents no other live node holds, process them, hand the claims back; until none is left."""
+    node, ttl = gw.settings.node, gw.settings.lease_ttl
+    count, seen = 0, set[str]()
+    while True:
+        batch = gw.store.claim_documents(IN_PROGRESS, node, ttl, CLAIM_BATCH, skip=seen)
+        if not batch:
+            return count
+        for number, document_id in enumerate(batch, start=1):
+            seen.add(document_id)
+            _process_guarded(gw, document_id)
+            count += 1
+            if report is not None:
+                report(count, count + len(batch) - number)
+        gw.store.release_claims([f"doc:{i}" for i in batch], node)
 
 
 def _process_guarded(gw: Runtime, document_id: str) -> None:

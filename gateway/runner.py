@@ -18,14 +18,11 @@ from datetime import UTC
 from gateway import answers, immex, intake, lease, logs, notify, pipeline
 from gateway.correlation import correlate
 from gateway.delivery import DeliveryLoop
-from gateway.errors import GatewayError
+from gateway.errors import StoreUnavailable
+from gateway.ports import Source
 from gateway.runtime import Runtime
 
 log = logs.get("gateway.runner")
-
-
-class LeaseHeld(GatewayError):
-    """``run --once`` on a shared store while another node holds the pipeline's lease."""
 
 
 #: ``report(stage, done, total)``: how far ``run_once`` is, for a progress line (take, process, deliver)
@@ -40,10 +37,12 @@ class RunStats:
     errors: list[str] = field(default_factory=list)
 
 
-def intake_once(gw: Runtime, stats: RunStats, report: Report | None = None) -> int:
-    """One pass over every source. A failing source is logged and skipped; it never blocks the others."""
+def intake_once(gw: Runtime, stats: RunStats, report: Report | None = None,
+                member: lease.Membership | None = None) -> int:
+    """One pass over every source this node holds. A failing source is logged and skipped; it never blocks the
+    others."""
     taken, listed = 0, 0
-    for source in gw.sources:
+    for source in _held(gw, member):
         try:
             items = source.poll()
         except Exception as exc:  # noqa: BLE001 - one broken source must not stop the rest
@@ -67,36 +66,42 @@ def intake_once(gw: Runtime, stats: RunStats, report: Report | None = None) -> i
     return taken
 
 
-def _unstable_files(gw: Runtime) -> bool:
-    return any(source.pending() for source in gw.sources)
+def _held(gw: Runtime, member: lease.Membership | None) -> list[Source]:
+    return [s for s in gw.sources if member is None or member.holds(s.name)]
+
+
+def _unstable_files(gw: Runtime, member: lease.Membership | None = None) -> bool:
+    return any(source.pending() for source in _held(gw, member))
 
 
 def run_once(gw: Runtime, drain_timeout: float = 30.0, report: Report | None = None) -> RunStats:
-    """Take what is there now, process, deliver, answer; on a shared store only while holding the lease."""
-    if lease.shared(gw) and (holder := lease.holder_now(gw)) != gw.settings.node:
-        raise LeaseHeld(f"el nodo {holder} procesa este almacén ahora / node {holder} is running the pipeline of this "
-                        f"store (lease '{lease.NAME}')")
-    heartbeat = lease.Heartbeat(gw).start()
+    """Take what is there now, process, deliver, answer; on a shared store, the sources no other node polls."""
+    member = lease.Membership(gw).start()
     try:
-        return _run_once(gw, drain_timeout, report)
+        for source in gw.settings.sources:
+            if not member.holds(source.name):
+                log.warning("source polled by another node; this run takes nothing from it", source=source.name,
+                            node=gw.settings.node)
+        return _run_once(gw, drain_timeout, report, member)
     finally:
-        heartbeat.stop()
+        member.stop()
 
 
-def _run_once(gw: Runtime, drain_timeout: float, report: Report | None) -> RunStats:
+def _run_once(gw: Runtime, drain_timeout: float, report: Report | None, member: lease.Membership) -> RunStats:
     stats = RunStats()
     longest_stable = max((s.stable_time for s in gw.sources), default=0.0)
     deadline = time.monotonic() + max(5.0, longest_stable * 6)
-    intake_once(gw, stats, report)
-    while _unstable_files(gw) and time.monotonic() < deadline:
+    intake_once(gw, stats, report, member)
+    while _unstable_files(gw, member) and time.monotonic() < deadline:
         time.sleep(max(0.05, longest_stable / 2))
-        intake_once(gw, stats, report)
+        intake_once(gw, stats, report, member)
     deliveries = DeliveryLoop(gw).start()  # delivers what becomes ready while the rest is still processed
     try:
         stats.processed += pipeline.process_pending(
             gw, (lambda done, total: report("process", done, total)) if report else None)
-        immex.resolve_timeouts(gw)
-        correlate.resolve_timeouts(gw)
+        if member.coordinator:
+            immex.resolve_timeouts(gw)
+            correlate.resolve_timeouts(gw)
         deliveries.poke()
         drain_deadline = time.monotonic() + drain_timeout
         to_deliver = gw.store.pending_delivery_count()
@@ -108,8 +113,9 @@ def _run_once(gw: Runtime, drain_timeout: float, report: Report | None) -> RunSt
             time.sleep(min(0.2, max(0.02, _seconds_until(gw.store.next_delivery_at()))))
     finally:
         deliveries.stop()
-    answers.run(gw)  # every file taken now has its verdict: tell the senders
-    notify.run(gw, wait=True)
+    if member.coordinator:
+        answers.run(gw)  # every file taken now has its verdict: tell the senders
+        notify.run(gw, wait=True)
     stats.delivery_attempts += deliveries.attempts
     if deliveries.failed is not None:
         raise RuntimeError("delivery loop failed") from deliveries.failed
@@ -121,25 +127,23 @@ def run_forever(gw: Runtime, stop: threading.Event | None = None) -> RunStats:
     wake = threading.Event()
     _install_signal_handlers(stop, wake)
     stats = RunStats()
-    if not lease.wait_for_lease(gw, stop):  # a standby waits here until the active node falls silent
+    member = _join(gw, stop)
+    if member is None:
         return stats
-    heartbeat = lease.Heartbeat(gw).start()
     observer = _watch_folders(gw, wake)
-    log.info("gateway running", sources=[s.name for s in gw.sources], sinks=list(gw.sinks), node=gw.settings.node)
+    log.info("gateway running", sources=member.held(), sinks=list(gw.sinks), node=gw.settings.node)
     deliveries = DeliveryLoop(gw).start()  # slow sinks never hold up intake and validation
+    outage = Outage(gw)
     try:
         while not stop.is_set() and deliveries.failed is None:
-            intake_once(gw, stats)
-            processed = pipeline.process_pending(gw)
-            immex.resolve_timeouts(gw)
-            correlate.resolve_timeouts(gw)
-            if processed:
-                stats.processed += processed
-            deliveries.poke()
-            answers.run(gw)
-            notify.run(gw)
+            try:
+                _pass(gw, stats, member, deliveries)
+                outage.over()
+            except StoreUnavailable as exc:  # the database restarts or fails over: nothing in flight is lost
+                outage.wait(exc, stop)
+                continue
             timeout = gw.settings.poll_interval
-            if _unstable_files(gw):
+            if _unstable_files(gw, member):
                 timeout = min(timeout, max(0.05, min(s.stable_time for s in gw.sources) / 2))
             wake.wait(timeout)
             wake.clear()
@@ -148,13 +152,64 @@ def run_forever(gw: Runtime, stop: threading.Event | None = None) -> RunStats:
             observer.stop()
             observer.join(timeout=5)
         deliveries.stop()
-        heartbeat.stop()
+        member.stop()
         stats.delivery_attempts += deliveries.attempts
         log.info("gateway stopped", taken=stats.taken, processed=stats.processed,
                  delivery_attempts=stats.delivery_attempts)
     if deliveries.failed is not None:
         raise RuntimeError("delivery loop failed") from deliveries.failed
     return stats
+
+
+def _pass(gw: Runtime, stats: RunStats, member: lease.Membership, deliveries: DeliveryLoop) -> None:
+    """One turn of the loop: take from this node's sources, process what it claims, run the timers if it
+    coordinates."""
+    intake_once(gw, stats, member=member)
+    stats.processed += pipeline.process_pending(gw)
+    if member.coordinator:
+        immex.resolve_timeouts(gw)
+        correlate.resolve_timeouts(gw)
+    deliveries.poke()
+    if member.coordinator:
+        answers.run(gw)
+        notify.run(gw)
+
+
+def _join(gw: Runtime, stop: threading.Event) -> lease.Membership | None:
+    """This node's first heartbeat, retried with backoff while the database does not answer (None: stopped)."""
+    outage = Outage(gw)
+    while not stop.is_set():
+        try:
+            member = lease.Membership(gw).start()
+            outage.over()
+            return member
+        except StoreUnavailable as exc:
+            outage.wait(exc, stop)
+    return None
+
+
+class Outage:
+    """A database that stopped answering: said once in the log, retried with growing waits (0.5 s … 30 s)."""
+
+    def __init__(self, gw: Runtime) -> None:
+        self.gw, self.since, self.tries = gw, 0.0, 0
+
+    def wait(self, exc: StoreUnavailable, stop: threading.Event) -> None:
+        if not self.tries:
+            self.since = time.monotonic()
+            log.error("store unreachable; retrying with backoff", node=self.gw.settings.node, error=str(exc))
+        self.tries += 1
+        stop.wait(min(30.0, 0.5 * 2 ** min(self.tries - 1, 6)))
+        try:
+            self.gw.store.reconnect()
+        except StoreUnavailable as again:
+            log.warning("store still unreachable", node=self.gw.settings.node, tries=self.tries, error=str(again))
+
+    def over(self) -> None:
+        if self.tries:
+            log.info("store reachable again", node=self.gw.settings.node,
+                     seconds=round(time.monotonic() - self.since, 1), tries=self.tries)
+        self.tries = 0
 
 
 def _seconds_until(stamp: str | None) -> float:

@@ -40,6 +40,7 @@ class Runtime:
         except OSError as exc:
             raise ResourceError(f"gateway.data_dir {settings.data_dir}", os_reason(exc)) from None
         self.store: Store = open_store(settings.store_url)
+        self.store.node = settings.node  # each audit row names the node that made the transition
         self.archive = Archive(settings.archive_dir)
         self.health = HealthMonitor(self.store)
         self.kinds = KindRegistry(settings.certificate_dirs, settings.sat_schema_dir, settings.sat_data_files,

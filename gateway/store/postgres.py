@@ -28,17 +28,13 @@ from typing import Any
 import psycopg
 from psycopg.rows import RowMaker
 
-from gateway.errors import ResourceError
+from gateway.errors import StoreUnavailable
 from gateway.store.base import now
 from gateway.store.sqlite import SqliteStore, _statements, migrations
 
 #: the advisory lock keys (an arbitrary 64-bit number per purpose, the same on every node)
 _WRITE_LOCK = 0x494D4D4558_01  # "IMMEX" 1: one write transaction at a time
 _MIGRATE_LOCK = 0x494D4D4558_02  # "IMMEX" 2: one node migrates
-
-
-class StoreUnavailable(ResourceError):
-    """The database cannot be reached or refuses the login: said with the server's name, never a traceback."""
 
 
 class Row(tuple):  # noqa: SLOT001 - a tuple that also answers by column name, as sqlite3.Row does
@@ -89,6 +85,7 @@ class _Connection:
     """The few calls the SQLite store makes on its connection, made on a psycopg connection."""
 
     def __init__(self, url: str) -> None:
+        self.url = url
         try:
             self.raw = psycopg.connect(url, autocommit=True, connect_timeout=10)
         except psycopg.OperationalError as exc:
@@ -96,13 +93,26 @@ class _Connection:
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> psycopg.Cursor[Row]:
         cursor = self.raw.cursor(row_factory=_row_factory)
-        cursor.execute(translate(sql), _params(params))  # type: ignore[arg-type]
+        try:
+            cursor.execute(translate(sql), _params(params))  # type: ignore[arg-type]
+        except psycopg.OperationalError as exc:
+            raise self._lost(exc) from None
         return cursor
 
     def executemany(self, sql: str, seq: Any) -> psycopg.Cursor[Row]:
         cursor = self.raw.cursor(row_factory=_row_factory)
-        cursor.executemany(translate(sql), [_params(p) for p in seq])  # type: ignore[arg-type]
+        try:
+            cursor.executemany(translate(sql), [_params(p) for p in seq])  # type: ignore[arg-type]
+        except psycopg.OperationalError as exc:
+            raise self._lost(exc) from None
         return cursor
+
+    def _lost(self, exc: psycopg.OperationalError) -> Exception:
+        """A dropped connection (server restarted, failed over, network cut) is StoreUnavailable: the caller
+        retries after ``reconnect``; anything else the server said is the error itself."""
+        if self.raw.broken or self.raw.closed:
+            return StoreUnavailable(f"store PostgreSQL {_server(self.url)}", _first_line(exc))
+        return exc
 
     def close(self) -> None:
         self.raw.close()
@@ -120,11 +130,24 @@ class PostgresStore(SqliteStore):
         self._db = _Connection(url)  # type: ignore[assignment]
         self._depth = 0
         self._writer = _writer_lock(url)
+        self.node: str | None = None
         self._migrate()
 
     @classmethod
     def from_url(cls, url: str) -> PostgresStore:
         return cls(url)
+
+    def reconnect(self) -> None:
+        """A new connection in place of a broken one (StoreUnavailable while the server still does not answer).
+
+        What the broken connection had not committed was rolled back by the server: the work is done again."""
+        db: _Connection = self._db  # type: ignore[assignment]
+        if not (db.raw.broken or db.raw.closed):
+            return
+        fresh = _Connection(self.url)
+        db.raw.close()
+        self._db = fresh  # type: ignore[assignment]
+        self._depth = 0
 
     def _migrate(self) -> None:
         db: _Connection = self._db  # type: ignore[assignment]

@@ -14,6 +14,7 @@ from gateway.errors import TransitionRefused
 from gateway.findings import Finding, Severity
 from gateway.store.base import AuditEntry, Delivery, Document, dumps, now
 from gateway.store.immex_queries import ImmexQueries
+from gateway.store.node_queries import NodeQueries
 from gateway.store.states import check_transition
 from gateway.store.web_queries import WebQueries
 
@@ -36,7 +37,7 @@ def migrations() -> list[tuple[int, str, str]]:
     return sorted(found)
 
 
-class SqliteStore(WebQueries, ImmexQueries):
+class SqliteStore(WebQueries, ImmexQueries, NodeQueries):
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -47,6 +48,7 @@ class SqliteStore(WebQueries, ImmexQueries):
         self._db.execute("PRAGMA foreign_keys=ON")
         self._depth = 0
         self._writer = _writer_lock(self.path)
+        self.node: str | None = None  # the node named in the audit rows this connection writes (gateway.runtime)
         self._migrate()
 
     @classmethod
@@ -55,6 +57,9 @@ class SqliteStore(WebQueries, ImmexQueries):
 
     def close(self) -> None:
         self._db.close()
+
+    def reconnect(self) -> None:
+        """A file needs no reconnection (the server stores replace their connection here)."""
 
     def _migrate(self) -> None:
         with self.transaction():
@@ -176,9 +181,10 @@ class SqliteStore(WebQueries, ImmexQueries):
     def _audit(self, document_id: str, actor: str, action: str, from_state: str | None, to_state: str | None,
                reason: str | None, detail: dict[str, Any] | None) -> None:
         self._db.execute(
-            "INSERT INTO audit (document_id, at, actor, action, from_state, to_state, reason, detail) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (document_id, now(), actor, action, from_state, to_state, reason, dumps(detail) if detail else None),
+            "INSERT INTO audit (document_id, at, actor, action, from_state, to_state, reason, detail, node) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (document_id, now(), actor, action, from_state, to_state, reason, dumps(detail) if detail else None,
+             self.node),
         )
 
     # findings and history ------------------------------------------------------------------------------
@@ -215,7 +221,7 @@ class SqliteStore(WebQueries, ImmexQueries):
         rows = self._db.execute("SELECT * FROM audit WHERE document_id = ? ORDER BY id", (document_id,))
         return [
             AuditEntry(r["id"], r["document_id"], r["at"], r["actor"], r["action"], r["from_state"], r["to_state"],
-                       r["reason"], json.loads(r["detail"]) if r["detail"] else None)
+                       r["reason"], json.loads(r["detail"]) if r["detail"] else None, r["node"])
             for r in rows
         ]
 

@@ -92,7 +92,8 @@ class SecurityHeaders:
 
 
 def healthz(request: Request) -> Response:
-    snap = health.snapshot(ctx(request).gateway().store)
+    settings = ctx(request).settings
+    snap = health.snapshot(ctx(request).gateway().store, settings.node, settings.lease_ttl)
     return JSONResponse(snap, status_code=200 if snap["status"] == "ok" else 503)
 
 
@@ -100,7 +101,7 @@ async def metrics_endpoint(request: Request) -> Response:
     def render() -> Response:
         if current_user(request) is None:
             return PlainTextResponse("login or Authorization: Bearer token required\n", status_code=401)
-        return PlainTextResponse(metrics.render(ctx(request).gateway().store),
+        return PlainTextResponse(metrics.render(ctx(request).gateway().store, ctx(request).settings.node),
                                  media_type="text/plain; version=0.0.4; charset=utf-8")
 
     return await run_in_threadpool(render)

@@ -145,7 +145,9 @@ def overview(gw: Gateway, days: int = 7) -> dict[str, Any]:
         "days": days, "since": since,
         "by_day": _pivot(raw["by_day"]), "by_kind": _pivot(raw["by_kind"]), "by_source": _pivot(raw["by_source"]),
         "states": [s for s in STATES if any(r[1] == s for r in raw["by_day"])],
-        "health": health.snapshot(gw.store),
+        "health": (snap := health.snapshot(gw.store, gw.settings.node, gw.settings.lease_ttl)),
+        "coordinators": [lease["holder"] for lease in snap["leases"] if lease["name"] == "coordinator"
+                         and lease["seconds_left"] > 0],
         "dead_letters": gw.store.dead_letter_count(),
         "totals": gw.store.counts_by_state(),
         "immex": immex_panel.panel(gw.store),

@@ -1,0 +1,231 @@
+"""Several ``immex-gateway run`` processes on one PostgreSQL store (127.0.0.1:5432, a database per test), all of
+them working: SIGKILLed at random and restarted, every document is delivered once, with the verdicts one node
+gives; a dead node's source moves to another; a dropped database connection is survived in place."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from tests.conftest import REPO, pg_database
+from tests.delivery_fixtures import Receiver, http_sink, use_sinks, wait_until
+
+pytestmark = pytest.mark.skipif(os.environ.get("IMMEX_TEST_PG_SKIP") == "1", reason="no PostgreSQL here")
+
+
+class Node:
+    """One ``immex-gateway run`` process named ``name``; its log kept in a file (read after it stops)."""
+
+    def __init__(self, workspace, name: str) -> None:
+        self.name, self.log = name, workspace.root / f"{name}.log"
+        self.process: subprocess.Popen | None = None
+        self.workspace = workspace
+
+    def start(self) -> Node:
+        env = {**os.environ, "PYTHONPATH": str(REPO), "IMMEX_GATEWAY_NODE": self.name}
+        with self.log.open("a", encoding="utf-8") as log:
+            self.process = subprocess.Popen([sys.executable, "-m", "gateway", "run", "-c", str(self.workspace.config)],
+                                            cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=log)
+        return self
+
+    def kill(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=30)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def text(self) -> str:
+        return self.log.read_text(encoding="utf-8", errors="replace")
+
+
+def _shared_workspace(workspace, receiver: Receiver, ttl: str = "3s") -> str:
+    url = pg_database()
+    use_sinks(workspace, http_sink(receiver.url, max_attempts=50, backoff_base="0.2s", backoff_max="1s"))
+    text = workspace.config.read_text(encoding="utf-8")
+    text = text.replace("[gateway]\n", f'[gateway]\nlease_ttl = "{ttl}"\n', 1).replace('level = "warning"',
+                                                                                        'level = "info"')
+    if "[store]" in text:  # the PostgreSQL suite's workspace: one database per test already, use ours
+        text = text.split("\n[gateway]", 1)[1]
+        text = "\n[gateway]" + text
+    workspace.config.write_text(f'[store]\nurl = "{url}"\n' + text, encoding="utf-8")
+    return url
+
+
+def _query(url: str, sql: str, *params) -> list[tuple]:
+    with psycopg.connect(url, autocommit=True) as db:
+        return db.execute(sql, params).fetchall()
+
+
+def _source_holder(url: str) -> str | None:
+    try:
+        rows = _query(url, "SELECT holder FROM leases WHERE name = 'source:broker-drop' AND expires_at > "
+                           "EXTRACT(EPOCH FROM clock_timestamp())")
+    except psycopg.errors.UndefinedTable:
+        return None  # not migrated yet
+    return rows[0][0] if rows else None
+
+
+def _one_node_states(workspace, invoices: dict[str, bytes], tmp_path: Path) -> dict[str, str]:
+    """The states the same files get from one node on SQLite: what several nodes must give too."""
+    from tests.conftest import Workspace, write_config
+
+    single = tmp_path / "single"
+    (single / "inbox").mkdir(parents=True)
+    (single / "certs").mkdir()
+    for cert in (workspace.root / "certs").iterdir():
+        (single / "certs" / cert.name).write_bytes(cert.read_bytes())
+    config = write_config(single)
+    text = config.read_text(encoding="utf-8")
+    if "[store]" in text:
+        config.write_text("\n[gateway]" + text.split("\n[gateway]", 1)[1], encoding="utf-8")
+    one = Workspace(single, config)
+    for name, data in invoices.items():
+        (one.inbox / name).write_bytes(data)
+    assert one.cli("run", "--once").returncode == 0
+    return {d["filename"]: d["state"] for d in one.documents()}
+
+
+def test_three_nodes_killed_at_random_deliver_each_document_once(workspace, make_invoice, tmp_path):
+    receiver = Receiver(tmp_path / "receiver.db")
+    url = _shared_workspace(workspace, receiver)
+    rng = random.Random(2126)
+    invoices = {f"f{seq:03}.xml": make_invoice(7000 + seq) for seq in range(60)}
+    invoices["roto.xml"] = make_invoice(7100)[:-40]  # truncated: rejected by every node alike
+    invoices["vacio.xml"] = b""
+    nodes = [Node(workspace, f"nodo-{letter}").start() for letter in "abc"]
+    kills = 0
+    try:
+        names = sorted(invoices)
+        for start in range(0, len(names), 8):  # files keep arriving while nodes die and come back
+            for name in names[start:start + 8]:
+                (workspace.inbox / name).write_bytes(invoices[name])
+            time.sleep(rng.uniform(0.3, 1.5))
+            victim = rng.choice(nodes)
+            victim.kill()
+            kills += 1
+            time.sleep(rng.uniform(0.0, 0.5))
+            victim.start()
+        delivered = wait_until(lambda: receiver.stats()["stored"] == 60, timeout=180)
+        settled = wait_until(lambda: {d["state"] for d in workspace.documents()} <= {"forwarded", "rejected"}
+                             and len(workspace.documents()) == len(invoices), timeout=60)
+        assert delivered and settled, (receiver.stats(), [n.text()[-2000:] for n in nodes])
+    finally:
+        for node in nodes:
+            node.stop()
+        stats = receiver.stats()
+        receiver.stop()
+    assert stats["stored"] == 60 and stats["duplicates"] == 0  # every invoice once, none under two keys
+    states = {d["filename"]: d["state"] for d in workspace.documents()}
+    assert states == _one_node_states(workspace, invoices, tmp_path)  # the same verdicts as one node
+    assert len(states) == len(invoices)  # no document row twice
+    assert [p for p in workspace.inbox.iterdir() if p.name != "processed"] == []
+    made_by = {row[0] for row in _query(url, "SELECT DISTINCT node FROM audit WHERE node IS NOT NULL")}
+    assert len(made_by) >= 2 and made_by <= {"nodo-a", "nodo-b", "nodo-c"}  # the work was shared, and named
+    listings = {workspace.cli("documents", "list", env={"IMMEX_GATEWAY_NODE": n.name}).stdout for n in nodes}
+    assert len(listings) == 1  # every node lists the same
+    assert kills >= 7
+
+
+def test_a_dead_nodes_source_is_taken_over_within_the_lease(workspace, make_invoice, tmp_path):
+    receiver = Receiver(tmp_path / "receiver.db")
+    url = _shared_workspace(workspace, receiver)
+    first = Node(workspace, "nodo-a").start()
+    assert wait_until(lambda: _source_holder(url) == "nodo-a", 60)
+    second = Node(workspace, "nodo-b").start()
+    try:
+        assert wait_until(lambda: "nodo-b" in {r[0] for r in _query(url, "SELECT node FROM nodes")}, 60)
+        for i in range(4):
+            (workspace.inbox / f"a{i}.xml").write_bytes(make_invoice(5200 + i))
+        assert wait_until(lambda: receiver.stats()["stored"] == 4, 90)
+        assert _source_holder(url) == "nodo-a"  # one node polls the source; the other does not take it
+        first.kill()
+        for i in range(4):
+            (workspace.inbox / f"b{i}.xml").write_bytes(make_invoice(5300 + i))
+        taken = wait_until(lambda: _source_holder(url) == "nodo-b", 30)  # within lease_ttl (3 s), plus a beat
+        assert taken, second.text()[-3000:]
+        assert wait_until(lambda: receiver.stats()["stored"] == 8, 90)
+        _node_is_shown(workspace, "nodo-b")
+    finally:
+        first.stop()
+        second.stop()
+        stats = receiver.stats()
+        receiver.stop()
+    assert "source taken: this node polls it" in second.text()
+    assert stats["duplicates"] == 0
+    assert {d["state"] for d in workspace.documents()} == {"forwarded"}
+
+
+def test_a_dropped_database_connection_is_survived_in_place(workspace, make_invoice, tmp_path):
+    receiver = Receiver(tmp_path / "receiver.db")
+    url = _shared_workspace(workspace, receiver)
+    node = Node(workspace, "nodo-a").start()
+    try:
+        assert wait_until(lambda: _source_holder(url) == "nodo-a", 60)
+        (workspace.inbox / "antes.xml").write_bytes(make_invoice(5400))
+        assert wait_until(lambda: receiver.stats()["stored"] == 1, 60)
+        database = url.rsplit("/", 1)[1]
+        for _ in range(3):  # the server drops every connection of the node, as a failover or restart does
+            _query(url.rsplit("/", 1)[0] + "/postgres",
+                   "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s "
+                   "AND pid != pg_backend_pid()", database)
+            time.sleep(1.0)
+        for i in range(3):
+            (workspace.inbox / f"despues{i}.xml").write_bytes(make_invoice(5401 + i))
+        assert wait_until(lambda: receiver.stats()["stored"] == 4, 90), node.text()[-3000:]
+        assert node.process is not None and node.process.poll() is None  # the node never stopped
+    finally:
+        node.stop()
+        receiver.stop()
+    log = node.text()
+    assert "store unreachable" in log and "store reachable again" in log and "Traceback" not in log
+    assert {d["state"] for d in workspace.documents()} == {"forwarded"}
+
+
+def _node_is_shown(workspace, node: str) -> None:
+    """/healthz's snapshot names the nodes and the source each polls; /metrics the node answering."""
+    from gateway import health, metrics
+
+    gw = workspace.gateway()
+    try:
+        snap = health.snapshot(gw.store, "serve-node", 3.0)
+        assert snap["node"] == "serve-node"
+        [shown] = [n for n in snap["nodes"] if n["node"] == node]
+        assert shown["sources"] == ["broker-drop"] and shown["alive"]
+        assert any(lease["name"] == "source:broker-drop" and lease["holder"] == node for lease in snap["leases"])
+        text = metrics.render(gw.store, "serve-node")
+        assert 'immex_node_info{node="serve-node"} 1' in text
+        assert f'immex_node_heartbeat_age_seconds{{node="{node}"}}' in text
+    finally:
+        gw.close()
+
+
+def test_each_audit_row_names_the_node_that_wrote_it(workspace):
+    """The audit trail of one node's transition names that node (the page shows it beside the actor)."""
+    gw = workspace.gateway()
+    try:
+        from gateway.ids import new_id
+        from gateway.store.base import Document, now
+
+        stamp = now()
+        doc = Document(new_id(), None, "auto", "received", "s", "f.xml", "0" * 64, 1, stamp, stamp)
+        gw.store.insert_document(doc, "test", "intake")
+        [entry] = gw.store.audit_trail(doc.id)
+        assert entry.node == gw.settings.node and json.loads(json.dumps(entry.to_dict()))["node"] == gw.settings.node
+    finally:
+        gw.close()
