@@ -2,6 +2,10 @@
 
 Writing streams in chunks (memory stays flat for big files), fsyncs the file and its
 directory, and renames into place, so an archived file is either complete or absent.
+
+With several nodes on a PostgreSQL store the originals are also kept in the store (``shared``,
+``gateway/store/originals.py``) before ``put_*`` returns, so before any document row names them; a node
+that lacks a file in its own folder fetches it from there on first use.
 """
 
 from __future__ import annotations
@@ -10,17 +14,34 @@ import hashlib
 import os
 import tempfile
 from pathlib import Path
-from typing import IO
+from typing import IO, Protocol
 
 _CHUNK = 1024 * 1024
 
 
+class Originals(Protocol):
+    """Where every node of a shared store finds the originals any node took."""
+
+    def has(self, sha256: str) -> bool: ...
+    def upload(self, sha256: str, size: int, path: Path) -> None: ...
+    def download(self, sha256: str, target: Path) -> bool: ...
+    def close(self) -> None: ...
+
+
 class Archive:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, shared: Originals | None = None) -> None:
         self.root = root
         self.root.mkdir(parents=True, exist_ok=True)
+        self.shared = shared
 
     def path_for(self, sha256: str) -> Path:
+        """The file in this node's folder, fetched from the shared originals first if another node took it."""
+        path = self._local(sha256)
+        if self.shared is not None and not path.is_file():
+            self.shared.download(sha256, path)
+        return path
+
+    def _local(self, sha256: str) -> Path:
         return self.root / sha256[:2] / sha256
 
     def put_stream(self, stream: IO[bytes]) -> tuple[str, int]:
@@ -37,13 +58,15 @@ class Archive:
                 tmp.flush()
                 os.fsync(tmp.fileno())
             sha256 = digest.hexdigest()
-            target = self.path_for(sha256)
+            target = self._local(sha256)
             if target.exists() and target.stat().st_size == size:
                 os.unlink(tmp_name)
             else:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 os.replace(tmp_name, target)
                 _fsync_dir(target.parent)
+            if self.shared is not None:
+                self.shared.upload(sha256, size, target)  # every node can read it before a row names it
             return sha256, size
         except BaseException:
             if os.path.exists(tmp_name):
@@ -63,7 +86,11 @@ class Archive:
         return self.path_for(sha256).read_bytes()
 
     def exists(self, sha256: str) -> bool:
-        return self.path_for(sha256).is_file()
+        return self._local(sha256).is_file() or (self.shared is not None and self.shared.has(sha256))
+
+    def close(self) -> None:
+        if self.shared is not None:
+            self.shared.close()
 
 
 def _fsync_dir(directory: Path) -> None:

@@ -187,9 +187,13 @@ class Settings:
     #: what the file still says the old way (a key that moved); ``config check`` shows each as a warning
     notices: list[str] = field(default_factory=list)
 
+    #: with a PostgreSQL store: the originals kept in the database too (default), or all in a shared folder
+    originals_in_store: bool = False
+    originals_dir: Path | None = None
+
     @property
     def archive_dir(self) -> Path:
-        return self.data_dir / "archive"
+        return self.originals_dir or self.data_dir / "archive"
 
     @property
     def staging_dir(self) -> Path:
@@ -229,9 +233,15 @@ def from_dict(raw: dict[str, Any], base_dir: Path) -> Settings:
                           "lease_ttl"})
     data_dir = _path(base_dir, gw.get("data_dir", "var"))
     store = _table(raw, "store")
-    _only(store, "store", {"url"})
+    _only(store, "store", {"url", "originals"})
     store_url = store.get("url") or f"sqlite:///{data_dir / 'gateway.db'}"
     _check_store_url(store_url)
+    originals = store.get("originals", "database" if not store_url.startswith("sqlite:") else "")
+    if not isinstance(originals, str):
+        raise ConfigError('store.originals: "database" or the path of a folder every node mounts')
+    if originals == "database" and store_url.startswith("sqlite:"):
+        raise ConfigError('store.originals = "database" needs a PostgreSQL store (store.url = "postgresql://…"); '
+                          "an SQLite store keeps them in gateway.data_dir/archive")
     if store_url.startswith("sqlite:///"):
         db_path = store_url[len("sqlite:///"):]
         store_url = f"sqlite:///{_path(base_dir, db_path)}"
@@ -254,6 +264,8 @@ def from_dict(raw: dict[str, Any], base_dir: Path) -> Settings:
         base_dir=base_dir,
         data_dir=data_dir,
         store_url=store_url,
+        originals_in_store=originals == "database",
+        originals_dir=_path(base_dir, originals) if originals not in ("", "database") else None,
         company_rfc=gw.get("company_rfc"),
         immex_program=gw.get("immex_program"),
         correlation_timeout=parse_duration(gw.get("correlation_timeout", "72h"), "gateway.correlation_timeout"),

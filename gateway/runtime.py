@@ -17,7 +17,7 @@ from gateway.errors import ResourceError, os_reason
 from gateway.health import HealthMonitor
 from gateway.kinds import KindRegistry
 from gateway.ports import Mailer, Sink, Source
-from gateway.store import Store, open_store
+from gateway.store import Store, open_originals, open_store
 
 
 class Adapters(Protocol):
@@ -41,7 +41,8 @@ class Runtime:
             raise ResourceError(f"gateway.data_dir {settings.data_dir}", os_reason(exc)) from None
         self.store: Store = open_store(settings.store_url)
         self.store.node = settings.node  # each audit row names the node that made the transition
-        self.archive = Archive(settings.archive_dir)
+        self.archive = Archive(settings.archive_dir,
+                               open_originals(settings.store_url) if settings.originals_in_store else None)
         self.health = HealthMonitor(self.store)
         self.kinds = KindRegistry(settings.certificate_dirs, settings.sat_schema_dir, settings.sat_data_files,
                                   mapping_dirs=settings.erp_mapping_dirs, store=self.store, settings=settings)
@@ -83,4 +84,5 @@ class Runtime:
             adapters += (self._sinks or {}).values()
         for adapter in adapters:
             adapter.close()  # network adapters hang up
+        self.archive.close()
         self.store.close()

@@ -16,7 +16,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from tests.conftest import REPO, pg_database
+from tests.conftest import REPO, pg_database, run_cli
 from tests.delivery_fixtures import Receiver, http_sink, use_sinks, wait_until
 
 pytestmark = pytest.mark.skipif(os.environ.get("IMMEX_TEST_PG_SKIP") == "1", reason="no PostgreSQL here")
@@ -229,3 +229,33 @@ def test_each_audit_row_names_the_node_that_wrote_it(workspace):
         assert entry.node == gw.settings.node and json.loads(json.dumps(entry.to_dict()))["node"] == gw.settings.node
     finally:
         gw.close()
+
+
+def test_a_file_taken_by_a_node_that_died_is_finished_by_another_with_its_own_folder(workspace, make_invoice):
+    """The originals live in the database: a node with an empty data folder processes, delivers and serves a
+    document whose bytes only the dead node had archived locally."""
+    url = pg_database()
+    text = workspace.config.read_text(encoding="utf-8")
+    if "[store]" in text:
+        text = "\n[gateway]" + text.split("\n[gateway]", 1)[1]
+    text = text.replace("[gateway]\n", '[gateway]\nlease_ttl = "3s"\n', 1)
+    workspace.config.write_text(f'[store]\nurl = "{url}"\n' + text, encoding="utf-8")
+    data = make_invoice(5700)
+    (workspace.inbox / "a.xml").write_bytes(data)
+    crashed = workspace.cli("run", "--once", env={"IMMEX_GATEWAY_CRASH_AT": "intake.after-commit",
+                                                  "IMMEX_GATEWAY_NODE": "nodo-a"})
+    assert crashed.returncode == -9
+    other = workspace.root / "nodo-b.toml"
+    other.write_text(workspace.config.read_text(encoding="utf-8").replace('data_dir = "var"', 'data_dir = "var-b"'),
+                     encoding="utf-8")
+    assert not (workspace.root / "var-b").exists()
+    time.sleep(3.5)  # the dead node's source lease (lease_ttl 3 s) runs out
+    ran = run_cli("run", "--once", "-c", str(other), env={"IMMEX_GATEWAY_NODE": "nodo-b"})
+    assert ran.returncode == 0, ran.stderr
+    [doc] = workspace.documents()
+    assert doc["state"] == "forwarded"
+    [forwarded] = workspace.forwarded_files()
+    assert json.loads(forwarded.read_text())["record"]["uuid"]
+    fetched = workspace.root / "var-b" / "archive" / doc["sha256"][:2] / doc["sha256"]
+    assert fetched.read_bytes() == data  # fetched from the database, byte for byte
+    assert _query(url, "SELECT size, chunks FROM originals WHERE sha256 = %s", doc["sha256"]) == [(len(data), 1)]

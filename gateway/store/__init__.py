@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from gateway.archive import Originals
 from gateway.store.base import Document, now
 from gateway.store.interface import Store
 from gateway.store.sqlite import SqliteStore
@@ -28,4 +29,11 @@ def open_store(url: str) -> Store:
                       "postgresql://… are)")
 
 
-__all__ = ["Document", "Store", "open_store", "now"]
+def open_originals(url: str) -> Originals:
+    """The originals kept in a PostgreSQL store (``gateway/store/originals.py``), for ``[store] originals``."""
+    from gateway.store.originals import DatabaseOriginals
+
+    return DatabaseOriginals(url)
+
+
+__all__ = ["Document", "Store", "open_originals", "open_store", "now"]
