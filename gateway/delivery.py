@@ -131,7 +131,8 @@ class DeliveryLoop:
         due = [d for d in ctx.store.due_deliveries(now(), limit=sum(room.values()) + len(busy))
                if (d.document_id, d.sink) not in busy]
         if self._shared:  # several nodes: attempt only what this node claimed (a node never delivers twice)
-            claimed = set(ctx.store.claim([_claim(d) for d in due], self._node, self._settings.lease_ttl))
+            claimed = set(ctx.store.claim_deliveries([(d.document_id, d.sink, d.attempts) for d in due], self._node,
+                                                     self._settings.lease_ttl))
             due = [d for d in due if _claim(d) in claimed]
         for delivery in due:
             if room.get(delivery.sink, 1) <= 0:

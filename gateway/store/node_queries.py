@@ -62,6 +62,31 @@ class NodeQueries:
                 [(f"doc:{i}", node, ttl) for i in ids])
         return ids
 
+    def claim_deliveries(self, rows: Iterable[tuple[str, str, int]], node: str, ttl: float) -> list[str]:
+        """Claim the deliveries ``(document id, sink, attempts)`` read a moment ago that are still as read:
+        pending, with no outcome recorded since (the same attempts) and no other live node on them. A list read
+        before another node recorded its delivery is thus never attempted a second time."""
+        rows = list(rows)
+        if not rows:
+            return []
+        clock = self._epoch_now()
+        with self.transaction():
+            keys = [f"out:{document_id}:{sink}" for document_id, sink, _ in rows]
+            held = self._held_by_others(keys, node)
+            mine = []
+            for key, (document_id, sink, attempts) in zip(keys, rows, strict=True):
+                if key in held:
+                    continue
+                row = self._db.execute("SELECT state, attempts FROM outbox WHERE document_id = ? AND sink = ?",
+                                       (document_id, sink)).fetchone()
+                if row is not None and row[0] == "pending" and row[1] == attempts:
+                    mine.append(key)
+            self._db.executemany(
+                f"INSERT INTO claims (key, node, expires_at) VALUES (?, ?, {clock} + ?) "
+                "ON CONFLICT (key) DO UPDATE SET node = excluded.node, expires_at = excluded.expires_at",
+                [(key, node, ttl) for key in mine])
+        return mine
+
     def release_claims(self, keys: Iterable[str], node: str) -> None:
         keys = list(keys)
         if keys:
