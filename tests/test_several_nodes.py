@@ -259,3 +259,84 @@ def test_a_file_taken_by_a_node_that_died_is_finished_by_another_with_its_own_fo
     fetched = workspace.root / "var-b" / "archive" / doc["sha256"][:2] / doc["sha256"]
     assert fetched.read_bytes() == data  # fetched from the database, byte for byte
     assert _query(url, "SELECT size, chunks FROM originals WHERE sha256 = %s", doc["sha256"]) == [(len(data), 1)]
+
+
+@pytest.mark.parametrize("defect", [None, "valor"])
+def test_a_correlation_group_whose_members_arrive_at_different_nodes_gets_one_verdict(tmp_path, defect):
+    """The pedimento reaches one node while its COVEs and the COVE request and answer reach another, at the same
+    moment: the group gets the one verdict one node gives (all forwarded, or all rejected naming the value)."""
+    import threading
+    from dataclasses import replace
+
+    from gateway import intake, pipeline
+    from gateway.app import Gateway
+    from gateway.config import load
+    from gateway.store.base import now
+    from tests.correlation_fixtures import by_key, import_group, write_workspace
+
+    config = write_workspace(tmp_path)
+    config.write_text(f'[store]\nurl = "{pg_database()}"\n' + config.read_text(encoding="utf-8"), encoding="utf-8")
+    group = import_group(defect=defect)
+    names = sorted(group.files)
+    shares = {"nodo-a": [n for n in names if n.startswith("m")], "nodo-b": [n for n in names if not n.startswith("m")]}
+    gateways = {node: Gateway(replace(load(config), node=node), actor="test") for node in shares}
+    start = threading.Barrier(len(gateways))
+    failures: list[BaseException] = []
+
+    def work(node: str) -> None:
+        gw = gateways[node]
+        try:
+            start.wait()
+            for name in shares[node]:
+                sha256, size = gw.archive.put_bytes(group.files[name])
+                with gw.store.transaction():
+                    document_id = intake.record(gw, "broker-drop", name, sha256, size, "auto")
+                    gw.store.update_fields(document_id, source_acked_at=now())
+                pipeline.process_pending(gw)
+        except BaseException as exc:  # noqa: BLE001 - reported by the test below
+            failures.append(exc)
+
+    threads = [threading.Thread(target=work, args=(node,)) for node in gateways]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    try:
+        assert not failures, failures
+        for gw in gateways.values():
+            pipeline.process_pending(gw)  # what either node left: nothing, if the claims worked
+        docs = by_key(gateways["nodo-a"])
+        expected = "rejected" if defect else "ready"
+        assert {key: doc.state for key, doc in docs.items()} == {key: expected for key in docs} and len(docs) == 4
+        store = gateways["nodo-a"].store
+        for doc in docs.values():
+            verdicts = [a for a in store.audit_trail(doc.id) if a.to_state in ("ready", "rejected")]
+            assert len(verdicts) == 1, (doc.business_key, verdicts)  # one verdict, written once
+        if defect:
+            codes = {f.code for f in store.findings(docs[group.pedimento_key].id)}
+            assert codes == {"XDOC-COVE-VALUE"}
+    finally:
+        for gw in gateways.values():
+            gw.close()
+
+
+def test_two_nodes_never_both_deliver_a_document(workspace, make_invoice, tmp_path):
+    """Without any failure, no document is sent twice: the receiver sees each Idempotency-Key once (no replay)."""
+    receiver = Receiver(tmp_path / "receiver.db")
+    url = _shared_workspace(workspace, receiver)
+    nodes = [Node(workspace, f"nodo-{letter}").start() for letter in "ab"]
+    try:
+        assert wait_until(lambda: len(_query(url, "SELECT node FROM nodes")) == 2
+                          if _source_holder(url) else False, 60)
+        for seq in range(40):
+            (workspace.inbox / f"f{seq}.xml").write_bytes(make_invoice(7500 + seq))
+        assert wait_until(lambda: receiver.stats()["stored"] == 40, 120), [n.text()[-2000:] for n in nodes]
+        assert wait_until(lambda: {d["state"] for d in workspace.documents()} == {"forwarded"}, 60)
+    finally:
+        for node in nodes:
+            node.stop()
+        stats = receiver.stats()
+        receiver.stop()
+    assert stats["stored"] == 40 and stats["replays"] == 0 and stats["duplicates"] == 0
+    workers = {row[0] for row in _query(url, "SELECT DISTINCT node FROM audit WHERE action = 'validate'")}
+    assert workers == {"nodo-a", "nodo-b"}  # both nodes validated: the work was shared
