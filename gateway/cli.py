@@ -65,6 +65,9 @@ def _parser() -> argparse.ArgumentParser:
                           help="directory of SAT stamping certificates (repeatable)")
     validate.add_argument("-c", "--config", default=None, help="take certificate directories from this config")
     validate.add_argument("--rows", type=int, default=10, help="erp:NAME: canonical rows to preview (default 10)")
+    validate.add_argument("--workers", type=_workers, default=0,
+                          help="procesos que validan a la vez / worker processes (default: [gateway] workers, "
+                               "or one per core)")
     validate.set_defaults(func=cmd_validate)
 
     config_ = sub.add_parser("config", help="the configuration file")
@@ -233,11 +236,19 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _workers(text: str) -> int:
+    """``--workers N``: a whole number ≥ 1 (argparse turns the ValueError into a one-line usage error)."""
+    number = int(text)
+    if number < 1:
+        raise ValueError(text)
+    return number
+
+
 # validate -------------------------------------------------------------------------------------------------
 
 def cmd_validate(args: argparse.Namespace) -> int:
     from gateway.kinds import INTERNAL_KINDS
-    from gateway.library import Validation, Validator
+    from gateway.library import Validation
     from gateway.progress import Progress
 
     logs.configure("warning", "console")
@@ -246,11 +257,15 @@ def cmd_validate(args: argparse.Namespace) -> int:
               "original con su tipo (erp:<mapeo>, auto…) / an internal kind: validate the original file",
               file=sys.stderr)
         return 2
-    if args.config:
-        limits.configure(limits.from_table(load(args.config).limits))
+    table = load(args.config).limits if args.config else {}
+    limits.configure(limits.from_table(table))
     if args.kind.startswith("erp:"):
         return _validate_erp(args)
-    validator = Validator(args.certs, args.config)
+    from gateway.library import setup_worker, validate_in_worker
+    from gateway.workers import Pool, default_workers
+
+    workers = args.workers or (load(args.config).workers if args.config else default_workers())
+    workers = min(workers, len(args.files))  # one file needs no pool
 
     def entry(filename: str, outcome: Validation) -> dict[str, Any]:
         return {"filename": filename, "kind": outcome.kind,  # a container's parts are judged on their own
@@ -259,11 +274,12 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
     results: list[dict[str, Any]] = []
     worst = 0
-    with Progress(len(args.files) if len(args.files) > 1 else 0, "validando") as progress:
-        for path in args.files:
-            try:
-                outcome = validator.validate(path, kind=args.kind)
-            except OSError as exc:
+    with Progress(len(args.files) if len(args.files) > 1 else 0, "validando") as progress, \
+            Pool(workers, setup_worker, ([str(d) for d in args.certs], args.config, table)) as pool:
+        outcomes = pool.map(validate_in_worker, [(str(path), args.kind) for path in args.files])
+        for path, outcome in zip(args.files, outcomes, strict=True):
+            if isinstance(outcome, OSError):
+                exc = outcome
                 results.append({"filename": str(path), "kind": None, "valid": False, "findings": [
                     {"code": "FILE-UNREADABLE", "severity": "error", "message": f"No se pudo leer: {exc.strerror}",
                      "location": {}}], "record": None})

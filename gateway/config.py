@@ -171,6 +171,8 @@ class Settings:
     #: this node's name in leases and logs (default: the host name), and how long a silent node keeps its lease
     node: str = ""
     lease_ttl: float = 30.0
+    #: processes that validate and normalise in parallel (gateway/workers.py); default one per core
+    workers: int = 1
     log_level: str = "info"
     log_format: str = "auto"
     sources: list[SourceConfig] = field(default_factory=list)
@@ -230,7 +232,10 @@ def from_dict(raw: dict[str, Any], base_dir: Path) -> Settings:
                               f"(known: {', '.join(sorted(known_top))})")
     gw = _table(raw, "gateway")
     _only(gw, "gateway", {"data_dir", "company_rfc", "immex_program", "correlation_timeout", "poll_interval", "node",
-                          "lease_ttl"})
+                          "lease_ttl", "workers"})
+    workers = gw.get("workers", 0)
+    if not isinstance(workers, int) or isinstance(workers, bool) or workers < 0:
+        raise ConfigError("gateway.workers: a whole number of worker processes (0 = one per core)")
     data_dir = _path(base_dir, gw.get("data_dir", "var"))
     store = _table(raw, "store")
     _only(store, "store", {"url", "originals"})
@@ -272,6 +277,7 @@ def from_dict(raw: dict[str, Any], base_dir: Path) -> Settings:
         poll_interval=parse_duration(gw.get("poll_interval", "5s"), "gateway.poll_interval"),
         node=str(gw.get("node") or os.environ.get("IMMEX_GATEWAY_NODE") or socket.gethostname()),
         lease_ttl=parse_duration(gw.get("lease_ttl", "30s"), "gateway.lease_ttl"),
+        workers=workers or cores(),
         max_file_size=parse_size(validation.get("max_file_size", "20MB"), "validation.max_file_size"),
         certificate_dirs=[_path(base_dir, d) for d in cert_dirs],
         sat_schema_dir=_path(base_dir, validation["sat_schema_dir"]) if validation.get("sat_schema_dir") else None,
@@ -474,6 +480,13 @@ def _required_str(entry: dict[str, Any], key: str, where: str) -> str:
 def _path(base_dir: Path, value: Any) -> Path:
     path = Path(str(value)).expanduser()
     return Path(os.path.normpath(path if path.is_absolute() else base_dir / path))
+
+
+def cores() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
 
 
 def _unique(names: list[str], what: str) -> None:

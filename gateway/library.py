@@ -102,6 +102,27 @@ class Validator:
         return self._check(part.data, name, part.kind, part.label, trusted)
 
 
+def setup_worker(certificate_dirs: list[str], config: str | None, limits_table: dict[str, Any]) -> None:
+    """A worker process of ``validate --workers`` (``gateway/workers.py``): its validator, built once."""
+    from gateway import limits, logs
+    from gateway.workers import STATE
+
+    logs.configure("warning", "console")
+    limits.configure(limits.from_table(limits_table))
+    STATE["validator"] = Validator(list(map(Path, certificate_dirs)), config)
+
+
+def validate_in_worker(item: tuple[str, str]) -> Validation | OSError:
+    """One file of ``validate``, in a worker: its Validation, or the OSError that kept it from being read."""
+    from gateway.workers import STATE
+
+    path, kind = item
+    try:
+        return STATE["validator"].validate(path, kind=kind)
+    except OSError as exc:
+        return OSError(exc.errno, exc.strerror, exc.filename)
+
+
 @lru_cache(maxsize=8)
 def _shared(certificate_dirs: tuple[str, ...], config: str | None) -> Validator:
     return Validator(list(certificate_dirs), config)

@@ -6,16 +6,16 @@ from the archived bytes, so a document interrupted half-way is simply processed 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 
 import structlog
 
-from gateway import immex, lease, logs, xmlsafe
+from gateway import immex, lease, logs
+from gateway.checking import check_with, guarded, internal
 from gateway.faults import crash_point
 from gateway.findings import Finding, error, info
 from gateway.intake import record
-from gateway.kinds.base import CheckResult, ChecksFile, ChecksFileName, KeepsReferenceData, Part
-from gateway.limits import LimitExceeded
+from gateway.kinds.base import CheckResult, ChecksFile, KeepsReferenceData
 from gateway.routing import route
 from gateway.runtime import Runtime
 from gateway.store.base import IN_PROGRESS, Document
@@ -30,75 +30,20 @@ def check_bytes(gw: Runtime, data: bytes, filename: str, declared_kind: str = "a
     ``trusted`` is for parts the gateway carved out of a container itself (or an operator's replacement of
     one): only those may have the shape of an internal part format (an ERP chunk, a Data Stage part).
     """
-    return guarded(lambda: _check_bytes(gw, data, filename, declared_kind, trusted))
+    return guarded(lambda: check_with(gw.kinds, data, filename, declared_kind, trusted))
 
 
-def guarded(check: Callable[[], tuple[str | None, CheckResult]]) -> tuple[str | None, CheckResult]:
-    """The last resort: whatever a reader or library raises (now or while a container's parts are read lazily)
-    becomes a finding on this document, never an exception that stops the files after it."""
-    try:
-        kind_name, result = check()
-    except LimitExceeded as exc:
-        return None, CheckResult([exc.finding])
-    except Exception as exc:  # noqa: BLE001 - the gateway must survive any single document
-        log.error("checker failed", exc_info=exc)
-        return None, CheckResult([_internal(exc)])
-    if result.parts is not None:
-        result.parts = _guarded_parts(result.parts, result.findings)
-    return kind_name, result
+def process(gw: Runtime, document_id: str, checked: Checked | None = None) -> str:
+    """Process one document in an in-progress state; return its new state.
 
-
-def _guarded_parts(parts: Iterable[Part], findings: list[Finding]) -> Iterator[Part]:
-    try:
-        yield from parts
-    except LimitExceeded as exc:
-        findings.append(exc.finding)
-    except Exception as exc:  # noqa: BLE001 - a container that fails half-way is rejected whole
-        log.error("checker failed while reading the parts", exc_info=exc)
-        findings.append(_internal(exc))
-
-
-def _internal(exc: BaseException) -> Finding:
-    return error("INTERNAL", f"Error interno al validar el documento ({type(exc).__name__}); se conservó en la cola "
-                             "para reintentarlo cuando se corrija.")
-
-
-def _check_bytes(gw: Runtime, data: bytes, filename: str, declared_kind: str,
-                 trusted: bool) -> tuple[str | None, CheckResult]:
-    if not data:
-        return None, CheckResult([error("FILE-EMPTY", "El archivo está vacío (0 bytes).")])
-    kind_name = declared_kind if declared_kind != "auto" else gw.kinds.detect(data, filename)
-    if kind_name and not trusted and gw.kinds.is_internal(kind_name, data):
-        return None, CheckResult([error(
-            "FILE-INTERNAL-FORMAT", "El archivo tiene la forma de una parte que el gateway genera él mismo (un "
-            "fragmento de exportación ERP o una parte de pedimento de un Data Stage); esas partes nunca se aceptan "
-            "de una fuente ni de validate. Envíe el archivo original (la exportación del ERP, el ZIP del Data "
-            "Stage).")])
-    kind = gw.kinds.get(kind_name) if kind_name else None
-    if kind is None:
-        if data.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<"):
-            parsed = xmlsafe.parse(data)
-            if not parsed.ok:  # say what is wrong with the XML itself (bomb, XXE, truncation) first
-                return kind_name, CheckResult(parsed.findings)
-        reason = (f"El tipo de documento '{declared_kind}' aún no está disponible en este gateway."
-                  if declared_kind != "auto" else
-                  "No se reconoce el tipo de documento (se esperaba un CFDI 4.0 en XML, un archivo de "
-                  "validación de pedimentos, un Data Stage o una respuesta de VUCEM).")
-        return kind_name, CheckResult([error("FILE-UNKNOWN-KIND", reason)])
-    if isinstance(kind, ChecksFileName):  # kinds that check the file name too (M file vs its 801)
-        return kind_name, kind.check_named(data, filename)
-    return kind_name, kind.check(data)
-
-
-def process(gw: Runtime, document_id: str) -> str:
-    """Process one document in an in-progress state; return its new state."""
+    ``checked`` is the verdict a worker process already reached on the same archived bytes (``prechecked``)."""
     store = gw.store
     doc = store.get(document_id)
     if doc is None or doc.state not in IN_PROGRESS:
         return doc.state if doc else "missing"
     structlog.contextvars.bind_contextvars(document_id=document_id)
     try:
-        kind_name, result = _safe_check(gw, doc)
+        kind_name, result = checked if checked is not None else _safe_check(gw, doc)
         with store.transaction():
             current = store.get(document_id)
             if current is None or current.state != doc.state:  # another node finished it meanwhile
@@ -141,14 +86,44 @@ def process_pending(gw: Runtime, report: Callable[[int, int], None] | None = Non
         if not batch:
             return count
         total = count + len(batch)
-        for document_id in batch:
+        for document_id, checked in prechecked(gw, batch):
             seen.add(document_id)
-            _process_guarded(gw, document_id)
+            _process_guarded(gw, document_id, checked)
             count += 1
             if report is not None:
                 report(count, total)
 
 
+Checked = tuple[str | None, CheckResult]
+
+
+def prechecked(gw: Runtime, ids: list[str]) -> Iterator[tuple[str, Checked | None]]:
+    """Each id with the verdict the worker processes reached on its archived bytes (``gateway/workers.py``), in
+    order; None where this process must check it itself (a container, a kind that reads the store). Without
+    workers, or for a handful of documents, every verdict is None: the pipeline checks as it always did."""
+    pool = gw.workers() if len(ids) >= POOL_MIN else None
+    if pool is None:
+        yield from ((i, None) for i in ids)
+        return
+    from gateway.pipeline_worker import check_in_worker
+
+    docs = [gw.store.get(i) for i in ids]
+    items = [(str(gw.archive.path_for(d.sha256)), d.filename, d.declared_kind, _trusted(gw, d))
+             if d is not None and 0 < d.size <= POOL_MAX_SIZE else None for d in docs]
+    results: Iterator[Checked | None] | None = pool.map(check_in_worker, items)
+    for document_id in ids:
+        checked = None
+        if results is not None:
+            try:
+                checked = next(results)
+            except Exception as exc:  # noqa: BLE001 - a worker lost (killed, out of memory): check here instead
+                log.warning("worker pool failed; checking in the gateway process", error=str(exc))
+                results = None
+        yield document_id, checked
+
+
+POOL_MIN = 32  # fewer documents than this are checked in the gateway process (a pool costs more to feed)
+POOL_MAX_SIZE = 8 * 10**6  # larger files are checked here, streamed where the kind can (never sent whole)
 CLAIM_BATCH = 16  # documents claimed at a time: few enough that the nodes share a batch evenly
 
 
@@ -160,20 +135,20 @@ def _process_claimed(gw: Runtime, report: Callable[[int, int], None] | None) -> 
         batch = gw.store.claim_documents(IN_PROGRESS, node, ttl, CLAIM_BATCH, skip=seen)
         if not batch:
             return count
-        for number, document_id in enumerate(batch, start=1):
+        for number, (document_id, checked) in enumerate(prechecked(gw, batch), start=1):
             seen.add(document_id)
-            _process_guarded(gw, document_id)
+            _process_guarded(gw, document_id, checked)
             count += 1
             if report is not None:
                 report(count, count + len(batch) - number)
         gw.store.release_claims([f"doc:{i}" for i in batch], node)
 
 
-def _process_guarded(gw: Runtime, document_id: str) -> None:
+def _process_guarded(gw: Runtime, document_id: str, checked: Checked | None = None) -> None:
     """One document's failure outside its checker (splitting, storing, routing) rejects it with INTERNAL and the
     pass goes on with the next one; a store that is down still stops the pass (nothing can be recorded)."""
     try:
-        process(gw, document_id)
+        process(gw, document_id, checked)
     except Exception as exc:  # noqa: BLE001 - the last resort of the pipeline
         log.error("processing failed", document_id=document_id, exc_info=exc)
         store = gw.store
@@ -181,7 +156,7 @@ def _process_guarded(gw: Runtime, document_id: str) -> None:
             doc = store.get(document_id)
             if doc is None or doc.state not in IN_PROGRESS:
                 return
-            store.add_findings(document_id, [_internal(exc)])
+            store.add_findings(document_id, [internal(exc)])
             store.set_state(document_id, "rejected", gw.actor, "validate", reason="INTERNAL")
 
 
@@ -294,7 +269,7 @@ def _check_archived(gw: Runtime, doc: Document) -> tuple[str | None, CheckResult
     kind = gw.kinds.get(kind_name) if kind_name and doc.size else None
     if isinstance(kind, ChecksFile):
         return kind_name, kind.check_file(gw.archive.path_for(doc.sha256))
-    return _check_bytes(gw, gw.archive.read(doc.sha256), doc.filename, doc.declared_kind, _trusted(gw, doc))
+    return check_with(gw.kinds, gw.archive.read(doc.sha256), doc.filename, doc.declared_kind, _trusted(gw, doc))
 
 
 def _trusted(gw: Runtime, doc: Document) -> bool:

@@ -18,6 +18,7 @@ from gateway.health import HealthMonitor
 from gateway.kinds import KindRegistry
 from gateway.ports import Mailer, Sink, Source
 from gateway.store import Store, open_originals, open_store
+from gateway.workers import Pool
 
 
 class Adapters(Protocol):
@@ -51,6 +52,7 @@ class Runtime:
         self._sinks: dict[str, Sink] | None = sinks
         self._owns_sinks = sinks is None
         self._mailer: Mailer | None = None
+        self._pool: Pool | None = None
 
     @property
     def sources(self) -> list[Source]:
@@ -71,6 +73,17 @@ class Runtime:
             self._mailer = self._adapters.build_mailer(self.settings.notify)
         return self._mailer
 
+    def workers(self) -> Pool | None:
+        """The worker processes that check documents in parallel (``[gateway] workers``), started on first use;
+        None with one worker."""
+        if self.settings.workers <= 1:
+            return None
+        if self._pool is None:
+            from gateway import pipeline_worker
+
+            self._pool = Pool(self.settings.workers, pipeline_worker.setup, (self.settings,))
+        return self._pool
+
     def sink_config(self, name: str) -> SinkConfig | None:
         return next((c for c in self.settings.sinks if c.name == name), None)
 
@@ -84,5 +97,7 @@ class Runtime:
             adapters += (self._sinks or {}).values()
         for adapter in adapters:
             adapter.close()  # network adapters hang up
+        if self._pool is not None:
+            self._pool.close()
         self.archive.close()
         self.store.close()

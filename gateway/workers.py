@@ -1,0 +1,80 @@
+"""Worker processes for the pure part of the work, so that every core validates.
+
+Validating and normalising a document is a function of its bytes and the configuration: no store, no source,
+no sink. ``Pool`` runs such a function in ``workers`` processes and hands the results back **in the order the
+items went in**, so the output of ``validate a.xml b.xml …`` and the order of the pipeline's commits are the
+same with one worker or eight. Each worker pays its start-up (schemas, catalogs, certificates) once, in
+``setup``; at most ``window`` items are in flight, so memory stays flat however many files there are. With one
+worker nothing is started: the function runs in this process, exactly as before.
+
+Processes are started with ``forkserver`` (never ``fork``: the gateway has threads, and a forked lock is a
+deadlock), which re-imports ``gateway.__main__`` — hence its ``if __name__ == "__main__"`` guard.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+#: what a worker's ``setup`` built (the kinds, a validator): read by the work function in that process
+STATE: dict[str, Any] = {}
+
+
+def default_workers() -> int:
+    """One worker per core this process may use (``[gateway] workers`` when not set)."""
+    from gateway.config import cores
+
+    return cores()
+
+
+class Pool:
+    """``map`` in submission order over ``workers`` processes, each prepared once by ``setup(*args)``."""
+
+    def __init__(self, workers: int, setup: Callable[..., None], args: tuple[Any, ...] = (),
+                 window: int | None = None) -> None:
+        self.workers = max(1, workers)
+        self.window = window or self.workers * 8
+        self._setup, self._args = setup, args
+        self._executor: ProcessPoolExecutor | None = None
+        self._ready = False
+
+    def map(self, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
+        """``fn(item)`` for each item, in order; an exception inside ``fn`` is raised here, at its item."""
+        if self.workers == 1:
+            if not self._ready:
+                self._setup(*self._args)
+                self._ready = True
+            yield from map(fn, items)
+            return
+        executor = self._start()
+        pending: deque[Future[R]] = deque()
+        for item in items:
+            pending.append(executor.submit(fn, item))
+            if len(pending) >= self.window:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+
+    def _start(self) -> ProcessPoolExecutor:
+        if self._executor is None:
+            context = multiprocessing.get_context("forkserver")
+            self._executor = ProcessPoolExecutor(self.workers, mp_context=context, initializer=self._setup,
+                                                 initargs=self._args)
+        return self._executor
+
+    def close(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=True)
+            self._executor = None
+
+    def __enter__(self) -> Pool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

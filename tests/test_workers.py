@@ -1,0 +1,76 @@
+"""``validate --workers N`` and ``gateway/workers.py``: the same findings, in the same order, with one worker or
+several; a file that cannot be read or a worker's failure is a finding or an error at its item, never a hang."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import require_samples, run_cli
+
+
+def _corpus(tmp_path: Path) -> list[str]:
+    """Every sample file (CFDI, COVE, pedimentos, external invoices), a missing file and a hostile one."""
+    samples = require_samples()
+    files = sorted(str(p) for p in samples.rglob("*") if p.is_file() and p.suffix.lower() != ".md"
+                   and "csd-test" not in p.parts and p.name != "expected.json")
+    bomb = tmp_path / "bomba.xml"
+    bomb.write_bytes(b'<?xml version="1.0"?><!DOCTYPE a [<!ENTITY a "aaaa">]><a>&a;&a;</a>')
+    return [*files[:120], str(tmp_path / "no-existe.xml"), str(bomb), *files[120:]]
+
+
+def test_validate_with_two_workers_says_exactly_what_one_says(tmp_path):
+    files = _corpus(tmp_path)
+    one = run_cli("validate", "--json", "--workers", "1", *files, timeout=900)
+    two = run_cli("validate", "--json", "--workers", "2", *files, timeout=900)
+    assert one.returncode == two.returncode == 1  # the corpus holds invalid files
+    first, second = json.loads(one.stdout), json.loads(two.stdout)
+    assert [item["filename"] for item in first][:len(files)] != [] and first == second
+    missing = next(item for item in first if item["filename"].endswith("no-existe.xml"))
+    assert missing["findings"][0]["code"] == "FILE-UNREADABLE"
+    assert "Traceback" not in two.stderr
+
+
+def test_workers_must_be_a_whole_number():
+    result = run_cli("validate", "--workers", "0", "x.xml")
+    assert result.returncode == 2 and "--workers" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_pool_gives_results_in_order_and_raises_at_the_failing_item():
+    from gateway.workers import Pool
+
+    with Pool(2, _setup, (10,), window=3) as pool:
+        assert list(pool.map(_times, range(20))) == [i * 10 for i in range(20)]
+        results = pool.map(_fails_on_7, range(10))
+        assert [next(results) for _ in range(7)] == list(range(7))
+        with pytest.raises(ValueError, match="7"):
+            next(results)
+
+
+def test_the_gateway_workers_key_is_checked(tmp_path):
+    from gateway.config import from_dict
+    from gateway.errors import ConfigError
+
+    assert from_dict({"gateway": {"workers": 3}}, tmp_path).workers == 3
+    assert from_dict({}, tmp_path).workers >= 1  # one per core by default
+    with pytest.raises(ConfigError, match="gateway.workers"):
+        from_dict({"gateway": {"workers": "two"}}, tmp_path)
+
+
+_FACTOR: dict[str, int] = {}
+
+
+def _setup(factor: int) -> None:
+    _FACTOR["n"] = factor
+
+
+def _times(value: int) -> int:
+    return value * _FACTOR["n"]
+
+
+def _fails_on_7(value: int) -> int:
+    if value == 7:
+        raise ValueError("item 7")
+    return value
