@@ -10,9 +10,11 @@ that lacks a file in its own folder fetches it from there on first use.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Protocol
 
@@ -33,6 +35,22 @@ class Archive:
         self.root = root
         self.root.mkdir(parents=True, exist_ok=True)
         self.shared = shared
+        self._unsynced: set[Path] | None = None  # inside batch(): the folders to fsync at its end
+
+    @contextlib.contextmanager
+    def batch(self) -> Iterator[None]:
+        """Files written inside are fsynced one by one as always; the folders they went into are fsynced once,
+        at the end, before the caller commits any row naming them (intake's group commit)."""
+        if self._unsynced is not None:
+            yield
+            return
+        self._unsynced = set()
+        try:
+            yield
+        finally:
+            folders, self._unsynced = self._unsynced, None
+        for folder in sorted(folders):
+            _fsync_dir(folder)
 
     def path_for(self, sha256: str) -> Path:
         """The file in this node's folder, fetched from the shared originals first if another node took it."""
@@ -64,7 +82,10 @@ class Archive:
             else:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 os.replace(tmp_name, target)
-                _fsync_dir(target.parent)
+                if self._unsynced is not None:
+                    self._unsynced.add(target.parent)
+                else:
+                    _fsync_dir(target.parent)
             if self.shared is not None:
                 self.shared.upload(sha256, size, target)  # every node can read it before a row names it
             return sha256, size

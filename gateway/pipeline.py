@@ -2,16 +2,22 @@
 
 Every transition is a committed state change with its audit row. Processing starts again
 from the archived bytes, so a document interrupted half-way is simply processed again.
+Verdicts commit in batches of ``COMMIT_BATCH`` documents (group commit: one fsync per batch); a document
+that fails inside a batch is undone alone (a savepoint) and rejected with INTERNAL, and a SIGKILL repeats at
+most the batch it interrupted. Large batches of CFDIs and COVEs are checked by worker processes
+(``prechecked``); the commits stay in this process, in the same order.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from typing import TypeVar
 
 import structlog
 
 from gateway import immex, lease, logs
 from gateway.checking import check_with, guarded, internal
+from gateway.errors import StoreUnavailable
 from gateway.faults import crash_point
 from gateway.findings import Finding, error, info
 from gateway.intake import record
@@ -21,6 +27,8 @@ from gateway.runtime import Runtime
 from gateway.store.base import IN_PROGRESS, Document
 
 log = logs.get("gateway.pipeline")
+
+T = TypeVar("T")
 
 
 def check_bytes(gw: Runtime, data: bytes, filename: str, declared_kind: str = "auto",
@@ -86,10 +94,12 @@ def process_pending(gw: Runtime, report: Callable[[int, int], None] | None = Non
         if not batch:
             return count
         total = count + len(batch)
-        for document_id, checked in prechecked(gw, batch):
-            seen.add(document_id)
-            _process_guarded(gw, document_id, checked)
-            count += 1
+        for group in _groups(prechecked(gw, batch), COMMIT_BATCH):
+            with gw.store.transaction():  # group commit: the verdicts of a batch of documents in one commit
+                for document_id, checked in group:
+                    seen.add(document_id)
+                    _process_guarded(gw, document_id, checked)
+            count += len(group)
             if report is not None:
                 report(count, total)
 
@@ -122,6 +132,18 @@ def prechecked(gw: Runtime, ids: list[str]) -> Iterator[tuple[str, Checked | Non
         yield document_id, checked
 
 
+def _groups(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    group: list[T] = []
+    for item in items:
+        group.append(item)
+        if len(group) == size:
+            yield group
+            group = []
+    if group:
+        yield group
+
+
+COMMIT_BATCH = 32  # documents whose verdicts commit together (one fsync); a SIGKILL repeats at most these
 POOL_MIN = 32  # fewer documents than this are checked in the gateway process (a pool costs more to feed)
 POOL_MAX_SIZE = 8 * 10**6  # larger files are checked here, streamed where the kind can (never sent whole)
 CLAIM_BATCH = 16  # documents claimed at a time: few enough that the nodes share a batch evenly
@@ -135,20 +157,24 @@ def _process_claimed(gw: Runtime, report: Callable[[int, int], None] | None) -> 
         batch = gw.store.claim_documents(IN_PROGRESS, node, ttl, CLAIM_BATCH, skip=seen)
         if not batch:
             return count
-        for number, (document_id, checked) in enumerate(prechecked(gw, batch), start=1):
-            seen.add(document_id)
-            _process_guarded(gw, document_id, checked)
-            count += 1
-            if report is not None:
-                report(count, count + len(batch) - number)
-        gw.store.release_claims([f"doc:{i}" for i in batch], node)
+        with gw.store.transaction():  # the batch's verdicts and the claims handed back in one commit
+            for number, (document_id, checked) in enumerate(prechecked(gw, batch), start=1):
+                seen.add(document_id)
+                _process_guarded(gw, document_id, checked)
+                count += 1
+                if report is not None:
+                    report(count, count + len(batch) - number)
+            gw.store.release_claims([f"doc:{i}" for i in batch], node)
 
 
 def _process_guarded(gw: Runtime, document_id: str, checked: Checked | None = None) -> None:
     """One document's failure outside its checker (splitting, storing, routing) rejects it with INTERNAL and the
     pass goes on with the next one; a store that is down still stops the pass (nothing can be recorded)."""
     try:
-        process(gw, document_id, checked)
+        with gw.store.savepoint():  # in a batch, a failure undoes this document's writes only
+            process(gw, document_id, checked)
+    except StoreUnavailable:
+        raise
     except Exception as exc:  # noqa: BLE001 - the last resort of the pipeline
         log.error("processing failed", document_id=document_id, exc_info=exc)
         store = gw.store

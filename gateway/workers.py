@@ -8,12 +8,16 @@ same with one worker or eight. Each worker pays its start-up (schemas, catalogs,
 worker nothing is started: the function runs in this process, exactly as before.
 
 Processes are started with ``forkserver`` (never ``fork``: the gateway has threads, and a forked lock is a
-deadlock), which re-imports ``gateway.__main__`` — hence its ``if __name__ == "__main__"`` guard.
+deadlock), which re-imports ``gateway.__main__`` — hence its ``if __name__ == "__main__"`` guard. A worker
+watches the gateway process and exits when it is gone: a SIGKILL leaves no worker behind.
 """
 
 from __future__ import annotations
 
 import multiprocessing
+import os
+import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -31,6 +35,35 @@ def default_workers() -> int:
     from gateway.config import cores
 
     return cores()
+
+
+def _start_worker(gateway_pid: int, setup: Callable[..., None], args: tuple[Any, ...]) -> None:
+    """A worker's start: a watch on the gateway process first (a SIGKILLed gateway must not leave workers
+    behind, blocked on their queue for ever), then the caller's ``setup``."""
+    threading.Thread(target=_exit_with, args=(gateway_pid,), name="watch-gateway", daemon=True).start()
+    setup(*args)
+
+
+def _exit_with(gateway_pid: int) -> None:
+    while _alive(gateway_pid):
+        time.sleep(0.5)
+    os._exit(0)
+
+
+def _alive(pid: int) -> bool:
+    """Whether the gateway process still runs: a killed one may linger as a zombie until its parent reaps it,
+    and that parent may be waiting for the pipes this worker holds, so a zombie counts as gone."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            return stat.read().rsplit(b")", 1)[1].split()[0] not in (b"Z", b"X")
+    except FileNotFoundError:
+        return False
+    except OSError:  # no /proc (not Linux): ask the kernel
+        try:
+            os.kill(pid, 0)
+        except (ProcessLookupError, PermissionError):
+            return False
+        return True
 
 
 class Pool:
@@ -64,8 +97,8 @@ class Pool:
     def _start(self) -> ProcessPoolExecutor:
         if self._executor is None:
             context = multiprocessing.get_context("forkserver")
-            self._executor = ProcessPoolExecutor(self.workers, mp_context=context, initializer=self._setup,
-                                                 initargs=self._args)
+            self._executor = ProcessPoolExecutor(self.workers, mp_context=context, initializer=_start_worker,
+                                                 initargs=(os.getpid(), self._setup, self._args))
         return self._executor
 
     def close(self) -> None:

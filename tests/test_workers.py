@@ -74,3 +74,38 @@ def _fails_on_7(value: int) -> int:
     if value == 7:
         raise ValueError("item 7")
     return value
+
+
+def test_the_pipeline_gives_the_same_verdicts_with_worker_processes(tmp_path, identities, make_invoice):
+    """40 invoices (some broken, one a byte copy) through ``run --once`` with one worker and with two: the same
+    states and the same findings, document by document (the pool checks batches of 32 and more)."""
+    from tests.conftest import Workspace, write_config
+
+    files = {f"f{seq:02}.xml": make_invoice(8000 + seq) for seq in range(36)}
+    files["roto.xml"] = make_invoice(8100)[:-30]
+    files["copia.xml"] = files["f00.xml"]
+    files["vacio.xml"] = b""
+    files["texto.txt"] = b"no soy un CFDI"
+    outcomes = []
+    for workers in (1, 2):
+        root = tmp_path / f"w{workers}"
+        (root / "inbox").mkdir(parents=True)
+        from gateway.demo.generate.cfdi import write_certificate
+
+        write_certificate(identities[1], root / "certs")
+        config = write_config(root)
+        config.write_text(config.read_text(encoding="utf-8").replace("[gateway]\n", f"[gateway]\nworkers = {workers}\n",
+                                                                      1), encoding="utf-8")
+        workspace = Workspace(root, config)
+        for name, data in files.items():
+            (workspace.inbox / name).write_bytes(data)
+        assert workspace.cli("run", "--once").returncode == 0
+        gw = workspace.gateway()
+        try:
+            outcomes.append({d.filename: (d.state, d.kind, [(f.code, f.message) for f in gw.store.findings(d.id)])
+                             for d in gw.store.list_documents()})
+        finally:
+            gw.close()
+    assert outcomes[0] == outcomes[1]
+    assert outcomes[0]["roto.xml"][0] == "rejected" and outcomes[0]["copia.xml"][0] == "duplicate"
+    assert sum(state == "forwarded" for state, _, _ in outcomes[0].values()) == 36

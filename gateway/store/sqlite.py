@@ -108,6 +108,27 @@ class SqliteStore(WebQueries, ImmexQueries, NodeQueries):
             self._depth = 0
             self._db.execute("COMMIT")
 
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """A transaction inside the current one that can fail alone: its writes are undone, the outer
+        transaction's kept (one document of a batch committed together). Outside a transaction: ``transaction``."""
+        if not self._depth:
+            with self.transaction():
+                yield
+            return
+        name = f"sp{self._depth}"
+        self._db.execute(f"SAVEPOINT {name}")
+        self._depth += 1
+        try:
+            yield
+        except BaseException:
+            self._depth -= 1
+            self._db.execute(f"ROLLBACK TO SAVEPOINT {name}")
+            self._db.execute(f"RELEASE SAVEPOINT {name}")
+            raise
+        self._depth -= 1
+        self._db.execute(f"RELEASE SAVEPOINT {name}")
+
     # documents -----------------------------------------------------------------------------------------
 
     def insert_document(self, doc: Document, actor: str, action: str, reason: str | None = None) -> None:
