@@ -37,6 +37,35 @@ def default_workers() -> int:
     return cores()
 
 
+def _chunks(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    chunk: list[T] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _apply(fn: Callable[[T], R], chunk: list[T]) -> list[tuple[bool, Any]]:
+    """Each item's result, or the exception it raised (raised again in the gateway process, at that item)."""
+    out: list[tuple[bool, Any]] = []
+    for item in chunk:
+        try:
+            out.append((True, fn(item)))
+        except Exception as exc:  # noqa: BLE001 - handed back to the caller, at its item
+            out.append((False, exc))
+    return out
+
+
+def _unpack(results: list[tuple[bool, Any]]) -> Iterator[Any]:
+    for ok, value in results:
+        if not ok:
+            raise value
+        yield value
+
+
 def _start_worker(gateway_pid: int, setup: Callable[..., None], args: tuple[Any, ...]) -> None:
     """A worker's start: a watch on the gateway process first (a SIGKILLed gateway must not leave workers
     behind, blocked on their queue for ever), then the caller's ``setup``."""
@@ -70,9 +99,10 @@ class Pool:
     """``map`` in submission order over ``workers`` processes, each prepared once by ``setup(*args)``."""
 
     def __init__(self, workers: int, setup: Callable[..., None], args: tuple[Any, ...] = (),
-                 window: int | None = None) -> None:
+                 window: int | None = None, chunk: int = 8) -> None:
         self.workers = max(1, workers)
-        self.window = window or self.workers * 8
+        self.chunk = max(1, chunk)  # items per message to a worker: fewer, larger messages cost less to pass
+        self.window = window or self.workers * 4
         self._setup, self._args = setup, args
         self._executor: ProcessPoolExecutor | None = None
         self._ready = False
@@ -86,13 +116,13 @@ class Pool:
             yield from map(fn, items)
             return
         executor = self._start()
-        pending: deque[Future[R]] = deque()
-        for item in items:
-            pending.append(executor.submit(fn, item))
+        pending: deque[Future[list[tuple[bool, Any]]]] = deque()
+        for chunk in _chunks(items, self.chunk):
+            pending.append(executor.submit(_apply, fn, chunk))
             if len(pending) >= self.window:
-                yield pending.popleft().result()
+                yield from _unpack(pending.popleft().result())
         while pending:
-            yield pending.popleft().result()
+            yield from _unpack(pending.popleft().result())
 
     def _start(self) -> ProcessPoolExecutor:
         if self._executor is None:
