@@ -155,10 +155,12 @@ def test_a_dead_nodes_source_is_taken_over_within_the_lease(workspace, make_invo
         assert wait_until(lambda: receiver.stats()["stored"] == 4, 90)
         assert _source_holder(url) == "nodo-a"  # one node polls the source; the other does not take it
         first.kill()
+        killed = time.monotonic()
         for i in range(4):
             (workspace.inbox / f"b{i}.xml").write_bytes(make_invoice(5300 + i))
         taken = wait_until(lambda: _source_holder(url) == "nodo-b", 30)  # within lease_ttl (3 s), plus a beat
         assert taken, second.text()[-3000:]
+        print(f"source taken over {time.monotonic() - killed:.1f} s after the kill (lease_ttl 3 s)")
         assert wait_until(lambda: receiver.stats()["stored"] == 8, 90)
         _node_is_shown(workspace, "nodo-b")
     finally:
