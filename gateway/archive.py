@@ -33,7 +33,7 @@ class Originals(Protocol):
 class Archive:
     def __init__(self, root: Path, shared: Originals | None = None) -> None:
         self.root = root
-        self.root.mkdir(parents=True, exist_ok=True)
+        self.root.mkdir(mode=0o700, parents=True, exist_ok=True)  # customs documents: the owner's alone
         self.shared = shared
         self._unsynced: set[Path] | None = None  # inside batch(): the folders to fsync at its end
 
@@ -80,7 +80,7 @@ class Archive:
             if target.exists() and target.stat().st_size == size:
                 os.unlink(tmp_name)
             else:
-                target.parent.mkdir(parents=True, exist_ok=True)
+                target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
                 os.replace(tmp_name, target)
                 if self._unsynced is not None:
                     self._unsynced.add(target.parent)

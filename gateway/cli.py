@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gateway import limits, logs
-from gateway.config import Settings, load
+from gateway.config import Settings, load, parse_duration
 from gateway.findings import Finding, Severity, by_severity
 
 if TYPE_CHECKING:
@@ -104,6 +104,8 @@ def _parser() -> argparse.ArgumentParser:
     qreplace.add_argument("id")
     qreplace.add_argument("file", type=Path)
     qreplace.add_argument("--reason", default=None)
+    qreplace.add_argument("--confirm-other-document", action="store_true",
+                          help="the file is another document (another UUID or pedimento) than the rejected one")
     qreplace.set_defaults(func=cmd_queue_replace)
     qdiscard = with_config(qsub.add_parser("discard", help="discard with a reason"))
     qdiscard.add_argument("id")
@@ -151,7 +153,14 @@ def _parser() -> argparse.ArgumentParser:
     utoken = with_config(usub.add_parser("token", help="create an API token for a user (printed once)"))
     utoken.add_argument("name")
     utoken.add_argument("--label", default=None)
+    utoken.add_argument("--scope", choices=["read", "metrics", "act"], default="read",
+                        help="read: the API's reads and /metrics; metrics: /metrics only; act: what the role allows")
+    utoken.add_argument("--expires", default=None, help="lifetime such as 90d or 12h (default: no expiry)")
     utoken.set_defaults(func=cmd_users_token)
+    utokens = with_config(usub.add_parser("tokens", help="list API tokens (all, or one user's), or revoke one"))
+    utokens.add_argument("name", nargs="?", default=None)
+    utokens.add_argument("--revoke", metavar="ID", default=None, help="the id that the listing shows")
+    utokens.set_defaults(func=cmd_users_tokens)
 
     catalogs_ = sub.add_parser("catalogs", help="SAT catalogs used by the CFDI rules")
     csub = catalogs_.add_subparsers(dest="catalogs_command")
@@ -488,7 +497,7 @@ def cmd_queue_replace(args: argparse.Namespace) -> int:
 
     gw = _gateway(args, actor=_operator())
     try:
-        new_id = operations.replace(gw, args.id, args.file, gw.actor, args.reason)
+        new_id = operations.replace(gw, args.id, args.file, gw.actor, args.reason, args.confirm_other_document)
         outbox.deliver_due(gw)
         new = gw.store.get(new_id)
         print(f"{args.id}: replaced by {new_id} ({new.state if new else '?'})")
@@ -599,7 +608,14 @@ def cmd_users_password(args: argparse.Namespace) -> int:
 def cmd_users_token(args: argparse.Namespace) -> int:
     from gateway.web import users_cli
 
-    return users_cli.token(_gateway(args), args.name, args.label)
+    expires = parse_duration(args.expires, "--expires") if args.expires else None
+    return users_cli.token(_gateway(args), args.name, args.label, args.scope, expires)
+
+
+def cmd_users_tokens(args: argparse.Namespace) -> int:
+    from gateway.web import users_cli
+
+    return users_cli.tokens(_gateway(args), args.name, args.revoke)
 
 
 def cmd_catalogs_info(args: argparse.Namespace) -> int:

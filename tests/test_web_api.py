@@ -156,18 +156,29 @@ def test_download_the_original_bytes(web_server):
                                                token=web_server.tokens["victor"])
     assert status == 200 and data == (web_server.root / "inbox" / "processed" / "m3430001.txt").read_bytes()
     assert 'filename="m3430001.txt"' in headers["content-disposition"]
+    assert headers["cache-control"] == "no-store"  # neither the browser nor a proxy keeps a customs file
+    assert web_server.request("GET", "/api/documents", token=web_server.tokens["victor"])[2]["cache-control"] \
+        == "no-store"
+    assert "cache-control" not in {k.lower() for k in web_server.request("GET", "/static/app.css")[2]} or \
+        web_server.request("GET", "/static/app.css")[2].get("cache-control") != "no-store"
 
 
-def test_healthz_is_public_and_answers_503_when_degraded(web_server):
+def test_healthz_is_public_and_answers_503_when_degraded_with_details_only_after_login(web_server):
     from gateway.store import SqliteStore
 
-    status, body, _ = web_server.request("GET", "/healthz")
-    assert status == 200 and json.loads(body)["status"] == "ok"
+    status, body, headers = web_server.request("GET", "/healthz")
+    assert status == 200 and json.loads(body) == {"status": "ok"}
+    assert headers["cache-control"] == "no-store"
     store = SqliteStore(web_server.root / "var" / "gateway.db")
     try:
-        store.record_health("source", "broker-sftp", False, 3, "connection refused")
-        status, body, _ = web_server.request("GET", "/healthz")
-        assert status == 503 and json.loads(body)["status"] == "degraded"
+        store.record_health("source", "broker-sftp", False, 3, "connection refused by sftp://10.1.2.3:22")
+        status, body, _ = web_server.request("GET", "/healthz")  # a stranger: the verdict, nothing inside
+        assert (status, json.loads(body)) == (503, {"status": "unhealthy"})
+        assert b"10.1.2.3" not in body and b"refused" not in body
+        status, body, _ = web_server.request("GET", "/healthz", token=web_server.tokens["victor"])
+        details = json.loads(body)
+        assert status == 503 and details["status"] == "degraded"
+        assert "connection refused" in json.dumps(details)  # a logged-in user sees the component and its error
         store.record_health("source", "broker-sftp", True, 0)
         assert web_server.request("GET", "/healthz")[0] == 200
     finally:
@@ -182,12 +193,15 @@ def test_metrics_need_a_login_or_token(web_server):
 
 
 class Browserless:
-    """A cookie-keeping HTTP client that logs in through the login form, as a browser would."""
+    """A cookie-keeping HTTP client that logs in through the login form, as a browser would; ``forwarded_for``
+    is the client address a (trusted) proxy would add."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, forwarded_for: str | None = None) -> None:
         self.url = url
-        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()),
-                                                  _NoRedirect())
+        self.jar = http.cookiejar.CookieJar()
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar), _NoRedirect())
+        if forwarded_for:
+            self.opener.addheaders = [("X-Forwarded-For", forwarded_for)]
 
     def get(self, path: str) -> tuple[int, str]:
         try:
@@ -196,14 +210,22 @@ class Browserless:
         except urllib.error.HTTPError as exc:
             return exc.code, exc.read().decode()
 
-    def login(self, name: str, password: str) -> tuple[int, str]:
-        token = re.search(r'name="csrf_token" value="([^"]+)"', self.get("/login")[1]).group(1)
-        data = urllib.parse.urlencode({"username": name, "password": password, "csrf_token": token}).encode()
+    def post(self, path: str, fields: dict[str, str]) -> tuple[int, str]:
+        data = urllib.parse.urlencode(fields).encode()
         try:
-            with self.opener.open(self.url + "/login", data=data, timeout=60) as response:
+            with self.opener.open(self.url + path, data=data, timeout=60) as response:
                 return response.status, response.read().decode()
         except urllib.error.HTTPError as exc:
             return exc.code, exc.read().decode()
+
+    def csrf(self, path: str = "/login") -> str:
+        return re.search(r'name="csrf_token" value="([^"]+)"', self.get(path)[1]).group(1)
+
+    def login(self, name: str, password: str) -> tuple[int, str]:
+        return self.post("/login", {"username": name, "password": password, "csrf_token": self.csrf()})
+
+    def cookie(self) -> str:
+        return next(f"{c.name}={c.value}" for c in self.jar if c.name == "immex_session")
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -211,14 +233,42 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
-def test_login_is_rate_limited_per_user(web_server):
-    client = Browserless(web_server.url)
+def test_login_is_throttled_per_user_and_client_not_for_the_real_user(web_server):
+    """A guesser from one address slows only their own attempts at that user; the real user, from their own
+    address (named by the trusted proxy's X-Forwarded-For), logs in at once."""
+    guesser = Browserless(web_server.url, forwarded_for="203.0.113.7")
     for _ in range(5):
-        assert client.login("rita", "equivocada-0000")[0] == 401
-    status, page = client.login("rita", web_server.passwords["rita"])  # even the right password waits now
+        assert guesser.login("rita", "equivocada-0000")[0] == 401
+    status, page = guesser.login("rita", web_server.passwords["rita"])  # even the right password waits now
     assert status == 429 and "Demasiados intentos" in page
-    other = Browserless(web_server.url).login("ana", web_server.passwords["ana"])
-    assert other[0] == 303  # other users are not locked out
+    real = Browserless(web_server.url, forwarded_for="198.51.100.20")
+    assert real.login("rita", web_server.passwords["rita"])[0] == 303  # not locked out by someone else
+    # a spoofed header sent through the proxy does not escape: the proxy appends the real client last
+    spoofed = Browserless(web_server.url, forwarded_for="198.51.100.20, 203.0.113.7")
+    assert spoofed.login("rita", web_server.passwords["rita"])[0] == 429
+    other = Browserless(web_server.url, forwarded_for="203.0.113.7").login("ana", web_server.passwords["ana"])
+    assert other[0] == 303  # other users are not slowed from that address either
+
+
+def test_x_forwarded_for_is_believed_only_from_trusted_proxies():
+    """Against the real request handling: a peer not in ``[web] trusted_proxies`` cannot name its address."""
+    from starlette.requests import Request
+
+    from gateway.web.context import client_address
+
+    class App:
+        class state:  # noqa: N801 - the shape of Starlette's app.state
+            class ctx:  # noqa: N801
+                proxies = [__import__("ipaddress").ip_network("10.0.0.5")]
+
+    def request(peer: str, forwarded: str) -> Request:
+        return Request({"type": "http", "app": App, "client": (peer, 5000), "method": "GET", "path": "/",
+                        "headers": [(b"x-forwarded-for", forwarded.encode())]})
+
+    assert client_address(request("192.0.2.9", "1.2.3.4")) == "192.0.2.9"  # anyone's claim: ignored
+    assert client_address(request("10.0.0.5", "1.2.3.4")) == "1.2.3.4"
+    assert client_address(request("10.0.0.5", "6.6.6.6, 1.2.3.4")) == "1.2.3.4"  # only the proxy's own hop
+    assert client_address(request("10.0.0.5", "")) == "10.0.0.5"
 
 
 def test_login_form_needs_its_csrf_token(web_server):
@@ -232,8 +282,13 @@ def test_users_command_takes_passwords_from_env_or_file_never_argv(workspace, tm
     assert workspace.cli("users", "add", "luz", "--role", "operator", env=env).returncode == 0
     again = workspace.cli("users", "add", "luz", "--role", "viewer", env=env)
     assert again.returncode == 1 and "ya existe" in again.stderr
-    short = workspace.cli("users", "add", "eva", "--role", "viewer", env={"IMMEX_GATEWAY_PASSWORD": "corta"})
-    assert short.returncode == 1 and "al menos" in short.stderr
+    short = workspace.cli("users", "add", "eva", "--role", "viewer", env={"IMMEX_GATEWAY_PASSWORD": "once-letras"})
+    assert short.returncode == 1 and "al menos 12" in short.stderr  # 11 characters
+    common = workspace.cli("users", "add", "eva", "--role", "viewer", env={"IMMEX_GATEWAY_PASSWORD": "Password1234"})
+    assert common.returncode == 1 and "comunes" in common.stderr  # in the shipped list, whatever the case
+    own_name = workspace.cli("users", "add", "evangelina", "--role", "viewer",
+                             env={"IMMEX_GATEWAY_PASSWORD": "Evangelina-2026"})
+    assert own_name.returncode == 1 and "comunes" in own_name.stderr
     secret = tmp_path / "clave.txt"
     secret.write_text("clave-en-archivo-99\n")
     assert workspace.cli("users", "add", "eva", "--role", "viewer", "--password-file", str(secret)).returncode == 0
@@ -254,7 +309,7 @@ def test_users_command_takes_passwords_from_env_or_file_never_argv(workspace, tm
     try:
         assert auth.authenticate(store, "luz", "una-clave-larga-1").role == "operator"
         assert auth.authenticate(store, "eva", "clave-en-archivo-99") is None  # disabled
-        assert auth.user_for_token(store, token).name == "luz"
+        assert auth.user_for_token(store, token)[0].name == "luz"
         assert store.get_user("luz").password_hash.startswith("scrypt$")
     finally:
         store.close()
@@ -269,14 +324,149 @@ def test_users_command_takes_passwords_from_env_or_file_never_argv(workspace, tm
         store.close()
 
 
-def test_a_password_change_ends_open_sessions(web_server):
+def _replay(web_server, cookie: str, path: str = "/queue") -> int:
+    """The old cookie sent again by hand, as an attacker who copied it would (redirects not followed)."""
+    opener = urllib.request.build_opener(_NoRedirect())
+    try:
+        with opener.open(urllib.request.Request(web_server.url + path, headers={"Cookie": cookie}), timeout=60) as r:
+            return r.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+def test_logout_password_change_and_disabling_end_a_session_at_once(web_server):
+    client = Browserless(web_server.url)
+    assert client.login("sesiones", web_server.passwords["sesiones"])[0] == 303
+    cookie = client.cookie()
+    assert _replay(web_server, cookie) == 200 and _replay(web_server, cookie, "/api/me") == 200
+    assert client.post("/logout", {"csrf_token": client.csrf("/queue")})[0] == 303
+    assert _replay(web_server, cookie) == 303  # the copied cookie is refused: back to the login page
+    assert _replay(web_server, cookie, "/api/me") == 401
+
+    client = Browserless(web_server.url)
+    assert client.login("sesiones", web_server.passwords["sesiones"])[0] == 303
+    cookie = client.cookie()
+    changed = web_server.cli("users", "password", "sesiones", env={"IMMEX_GATEWAY_PASSWORD": "otra-clave-de-sesion"})
+    assert changed.returncode == 0, changed.stderr
+    assert _replay(web_server, cookie, "/api/me") == 401
+    restored = web_server.cli("users", "password", "sesiones",
+                              env={"IMMEX_GATEWAY_PASSWORD": web_server.passwords["sesiones"]})
+    assert restored.returncode == 0
+
+    client = Browserless(web_server.url)
+    assert client.login("sesiones", web_server.passwords["sesiones"])[0] == 303
+    cookie = client.cookie()
+    assert web_server.cli("users", "role", "sesiones", "disabled").returncode == 0
+    assert _replay(web_server, cookie, "/api/me") == 401
+    assert web_server.cli("users", "role", "sesiones", "enabled").returncode == 0
+    assert _replay(web_server, cookie, "/api/me") == 401  # re-enabling does not revive the old session
+    assert Browserless(web_server.url).login("sesiones", web_server.passwords["sesiones"])[0] == 303
+
+
+def test_tokens_have_a_scope_an_expiry_and_die_with_the_password_or_the_user(web_server):
+    def token(*args: str) -> str:
+        made = web_server.cli("users", "token", "sesiones", *args)
+        assert made.returncode == 0, made.stderr
+        return made.stdout.strip()
+
+    metrics, reader, actor = token("--scope", "metrics", "--label", "prometheus"), token(), token("--scope", "act")
+    target = web_server.doc("api-metrics-discard.xml")["id"]
+    status, body = web_server.api("POST", f"/documents/{target}/discard", {"reason": "desde prometheus"}, metrics)
+    assert status == 403 and "alcance" in body["error"]  # the Prometheus token cannot discard
+    assert web_server.api("GET", "/documents", token=metrics)[0] == 403  # nor read the queue
+    assert web_server.request("GET", "/metrics", token=metrics)[0] == 200
+    assert web_server.api("POST", f"/documents/{target}/discard", {"reason": "solo lectura"}, reader)[0] == 403
+    assert web_server.api("GET", f"/documents/{target}", token=reader)[0] == 200
+    assert web_server.doc("api-metrics-discard.xml")["state"] == "rejected"
+
+    expired = token("--expires", "0s")
+    assert web_server.api("GET", "/me", token=expired)[0] == 401
+
+    listing = web_server.cli("users", "tokens", "sesiones").stdout
+    assert re.search(r"\bsesiones\s+metrics\s+prometheus .*activo", listing)
+    assert "caducado" in listing
+    revoke_id = next(line.split()[0] for line in listing.splitlines() if " prometheus " in line)
+    assert web_server.cli("users", "tokens", "--revoke", revoke_id).returncode == 0
+    assert web_server.request("GET", "/metrics", token=metrics)[0] == 401
+    assert "revocado" in web_server.cli("users", "tokens", "sesiones").stdout
+
+    assert web_server.api("GET", "/me", token=actor)[0] == 200
+    assert web_server.cli("users", "role", "sesiones", "disabled").returncode == 0
+    assert web_server.api("GET", "/me", token=actor)[0] == 401
+    assert web_server.cli("users", "role", "sesiones", "enabled").returncode == 0
+    assert web_server.api("GET", "/me", token=actor)[0] == 401  # re-enabling the user does not revive tokens
+    fresh = token("--scope", "act")
+    assert web_server.api("GET", "/me", token=fresh)[0] == 200
+    changed = web_server.cli("users", "password", "sesiones", env={"IMMEX_GATEWAY_PASSWORD": "clave-nueva-de-tokens"})
+    assert changed.returncode == 0
+    assert web_server.api("GET", "/me", token=fresh)[0] == 401 and web_server.api("GET", "/me", token=reader)[0] == 401
+    web_server.cli("users", "password", "sesiones", env={"IMMEX_GATEWAY_PASSWORD": web_server.passwords["sesiones"]})
+
+
+def test_replace_by_a_copy_of_a_forwarded_document_is_a_duplicate_never_delivered_again(web_server):
+    ana = web_server.tokens["ana"]
+    target = web_server.doc("api-copia.xml")["id"]
+    forwarded = (web_server.root / "inbox" / "processed" / "ok.xml").read_bytes()
+    delivered_before = sorted(p.name for p in (web_server.root / "outbox").rglob("*") if p.is_file())
+    status, body = upload(web_server, target, "copia-de-ok.xml", forwarded, ana)
+    assert status == 409 and body["error"].startswith("Duplicado") and web_server.doc("ok.xml")["id"] in body["error"]
+    assert web_server.doc("api-copia.xml")["state"] == "rejected"
+    assert sorted(p.name for p in (web_server.root / "outbox").rglob("*") if p.is_file()) == delivered_before
+    assert "copia-de-ok.xml" not in web_server.documents()
+
+
+def test_replace_by_another_document_needs_a_confirmation_that_the_audit_records(web_server, make_invoice):
+    ana = web_server.tokens["ana"]
+    target = web_server.doc("api-otro.xml")["id"]
+    other = make_invoice(16)  # a valid invoice with its own UUID
+    status, body = upload(web_server, target, "otra-factura.xml", other, ana)
+    assert status == 409 and "otro documento" in body["error"] and "confirm" in body["error"]
+    assert web_server.doc("api-otro.xml")["state"] == "rejected"
+
+    form, content_type = multipart({"reason": "el agente mandó la factura equivocada",
+                                    "confirm_other_document": "1"}, "otra-factura.xml", other)
+    status, raw, _ = web_server.request("POST", f"/api/documents/{target}/replace", form,
+                                        {"Content-Type": content_type}, ana)
+    body = json.loads(raw)
+    assert status == 201 and body["state"] == "forwarded"
+    audit = web_server.api("GET", f"/documents/{target}", token=ana)[1]["audit"]
+    replaced = next(a for a in audit if a["action"] == "replace")
+    assert replaced["actor"] == "api:ana" and replaced["detail"]["other_document"] is True
+    assert replaced["detail"]["before"] != replaced["detail"]["after"]
+    assert replaced["detail"]["after"][0].startswith("UUID ")
+
+
+def test_uploads_are_refused_before_parsing_without_a_login_and_reasons_are_limited(web_server):
+    target = web_server.doc("api-retry.xml")["id"]
+    body, content_type = multipart({"reason": "x"}, "anonimo.xml", b"<a/>" * 100_000)
+    staging = web_server.root / "var" / "staging"
+    before = sorted(staging.rglob("*")) if staging.exists() else []
+    status, raw, _ = web_server.request("POST", f"/api/documents/{target}/replace", body,
+                                        {"Content-Type": content_type})
+    assert status == 401 and "token" in json.loads(raw)["error"]
+    assert (sorted(staging.rglob("*")) if staging.exists() else []) == before
+    status, answer = web_server.api("POST", f"/documents/{target}/retry", {"reason": "r" * 501},
+                                    web_server.tokens["ana"])
+    assert status == 400 and "500" in answer["error"]
+    audit = web_server.api("GET", f"/documents/{target}", token=web_server.tokens["ana"])[1]["audit"]
+    assert all(len(a["reason"] or "") <= 500 for a in audit)
+
+
+def test_the_store_and_the_archive_are_the_owners_alone(web_server):
+    var = web_server.root / "var"
+    if (var / "gateway.db").exists():  # the SQLite store (a PostgreSQL run keeps its rows in the server)
+        assert (var / "gateway.db").stat().st_mode & 0o777 == 0o600
+    archive = next(p for p in var.iterdir() if p.is_dir() and any(c.is_dir() and len(c.name) == 2 for c in p.iterdir()))
+    assert archive.stat().st_mode & 0o777 == 0o700
+    assert all(p.stat().st_mode & 0o777 == (0o700 if p.is_dir() else 0o600) for p in archive.rglob("*"))
+
+
+def test_the_session_cookie_is_secure_unless_plain_http_on_loopback_is_said(web_server):
     client = Browserless(web_server.url)
     assert client.login("victor", web_server.passwords["victor"])[0] == 303
-    assert client.get("/queue")[0] == 200
-    changed = web_server.cli("users", "password", "victor", env={"IMMEX_GATEWAY_PASSWORD": "nueva-clave-larga"})
-    assert changed.returncode == 0, changed.stderr
-    status, _ = client.get("/queue")
-    assert status == 303  # back to the login page
-    restored = web_server.cli("users", "password", "victor",
-                              env={"IMMEX_GATEWAY_PASSWORD": web_server.passwords["victor"]})
-    assert restored.returncode == 0
+    assert not next(c for c in client.jar if c.name == "immex_session").secure  # cookie_secure = false, loopback
+    refused = run_cli("serve", "-c", str(web_server.config), "--host", "0.0.0.0", "--port", "1")
+    assert refused.returncode != 0 and "web.cookie_secure" in refused.stderr
+    from gateway.web.settings import WebSettings
+
+    assert WebSettings().cookie_secure is True

@@ -26,8 +26,9 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--disable-quic", "--no-first-run"]
 PASSWORDS = {"ana": "operadora-de-aduanas", "victor": "solo-consulta-123", "adela": "administra-todo-1",
-             "rita": "bloqueada-tras-intentos"}  # rita: only the login rate-limit test uses her
-ROLES = {"ana": "operator", "victor": "viewer", "adela": "admin", "rita": "viewer"}
+             "rita": "bloqueada-tras-intentos", "sesiones": "revocable-en-el-acto"}
+# rita: only the login rate-limit test uses her; sesiones: only the session and token revocation tests
+ROLES = {"ana": "operator", "victor": "viewer", "adela": "admin", "rita": "viewer", "sesiones": "operator"}
 CCE = "{http://www.sat.gob.mx/ComercioExterior20}"
 PEDIMENTO = "26 47 3459 6000123"
 
@@ -102,6 +103,9 @@ def write_inbox(inbox: Path, make_invoice) -> None:
         "api-replace.xml": make_invoice(9)[:900],
         "api-xxe.xml": make_invoice(10)[:800],
         "api-grande.xml": make_invoice(11)[:700],
+        "api-copia.xml": make_invoice(14, mutate=_cce_usd("7.00")),  # replaced by a copy of ok.xml: refused
+        "api-otro.xml": make_invoice(15, mutate=_cce_usd("8.00")),  # replaced by another invoice: confirmed
+        "api-metrics-discard.xml": make_invoice(17, mutate=_cce_usd("9.00")),  # a metrics token cannot discard
         "m3430001.txt": f"500|1|3459|47|{PEDIMENTO}|\n501|3459|6000123|A1|\n".encode(),  # PED-SEQUENCE
         "vacio.xml": b"",  # FILE-EMPTY
         "ok.xml": make_invoice(1),  # forwarded: not in the queue
@@ -125,7 +129,8 @@ def _users(config: Path) -> dict[str, str]:
     try:
         for name, role in ROLES.items():
             auth.add_user(store, name, role, PASSWORDS[name])
-        return {name: auth.new_token(store, name, "tests") for name in ("ana", "victor")}
+        return {"ana": auth.new_token(store, "ana", "tests", scope="act"),
+                "victor": auth.new_token(store, "victor", "tests", scope="read")}
     finally:
         store.close()
 
@@ -152,6 +157,9 @@ def start_server(root: Path, make_invoice, identities, extra_config: str = "") -
     _, pac = identities
     write_certificate(pac, root / "certs")
     config = write_config(root)
+    # plain HTTP on loopback, said explicitly (the default is a Secure cookie); the tests' own client is the
+    # trusted proxy so that X-Forwarded-For can name the clients of the login-throttling test
+    extra_config = '\n[web]\ncookie_secure = false\ntrusted_proxies = ["127.0.0.1"]\n' + extra_config
     if extra_config:
         config.write_text(config.read_text(encoding="utf-8") + extra_config, encoding="utf-8")
     write_inbox(root / "inbox", make_invoice)

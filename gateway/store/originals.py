@@ -66,7 +66,7 @@ class DatabaseOriginals:
         """Write the stored bytes to ``target`` (complete or not at all); False when the store lacks them."""
         if not self.has(sha256):
             return False
-        target.parent.mkdir(parents=True, exist_ok=True)
+        target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=".fetching-")
         db = self._connection()
         try:

@@ -203,6 +203,8 @@ class WebQueries:
                              "VALUES (?, ?, ?, 0, ?, ?)", (name, role, password_hash, stamp, stamp))
 
     def update_user(self, name: str, **fields: Any) -> None:
+        """A new password or disabling the user ends every session and revokes every token of the user, in the
+        same commit (re-enabling the user later revives neither)."""
         allowed = {"role", "password_hash", "disabled"}
         if not fields or set(fields) - allowed:
             raise ValueError(f"not updatable: {sorted(set(fields) - allowed)}")
@@ -210,6 +212,11 @@ class WebQueries:
         assignments = ", ".join(f"{k} = ?" for k in fields)
         with self.transaction():  # type: ignore[attr-defined]
             self._db.execute(f"UPDATE users SET {assignments} WHERE name = ?", [*fields.values(), name])
+            if "password_hash" in fields or fields.get("disabled"):
+                reason = "password" if "password_hash" in fields else "disabled"
+                self._db.execute("DELETE FROM web_sessions WHERE user_name = ?", (name,))
+                self._db.execute("UPDATE api_tokens SET revoked_at = ?, revoked_reason = ? "
+                                 "WHERE user_name = ? AND revoked_at IS NULL", (now(), reason, name))
 
     def get_user(self, name: str) -> User | None:
         row = self._db.execute("SELECT * FROM users WHERE name = ?", (name,)).fetchone()
@@ -218,19 +225,84 @@ class WebQueries:
     def list_users(self) -> list[User]:
         return [_user(r) for r in self._db.execute("SELECT * FROM users ORDER BY name")]
 
-    def add_token(self, token_sha256: str, user_name: str, label: str | None) -> None:
+    def add_session(self, id_sha256: str, user_name: str, expires_at: str) -> None:
         with self.transaction():  # type: ignore[attr-defined]
-            self._db.execute("INSERT INTO api_tokens (token_sha256, user_name, label, created_at) "
-                             "VALUES (?, ?, ?, ?)", (token_sha256, user_name, label, now()))
+            self._db.execute("DELETE FROM web_sessions WHERE expires_at < ?", (now(),))
+            self._db.execute("INSERT INTO web_sessions (id_sha256, user_name, created_at, expires_at) "
+                             "VALUES (?, ?, ?, ?)", (id_sha256, user_name, now(), expires_at))
 
-    def user_for_token(self, token_sha256: str) -> User | None:
+    def user_for_session(self, id_sha256: str) -> User | None:
         row = self._db.execute(
-            "SELECT u.* FROM api_tokens t JOIN users u ON u.name = t.user_name WHERE t.token_sha256 = ?",
-            (token_sha256,)).fetchone()
+            "SELECT u.* FROM web_sessions s JOIN users u ON u.name = s.user_name "
+            "WHERE s.id_sha256 = ? AND s.expires_at > ?", (id_sha256, now())).fetchone()
         return _user(row) if row else None
 
+    def end_session(self, id_sha256: str) -> None:
+        with self.transaction():  # type: ignore[attr-defined]
+            self._db.execute("DELETE FROM web_sessions WHERE id_sha256 = ?", (id_sha256,))
+
+    def add_token(self, token_sha256: str, user_name: str, label: str | None, scope: str = "read",
+                  expires_at: str | None = None) -> None:
+        with self.transaction():  # type: ignore[attr-defined]
+            self._db.execute("INSERT INTO api_tokens (token_sha256, user_name, label, created_at, scope, expires_at) "
+                             "VALUES (?, ?, ?, ?, ?, ?)", (token_sha256, user_name, label, now(), scope, expires_at))
+
+    def token(self, token_sha256: str) -> tuple[User, ApiToken] | None:
+        """The token's user and the token, whatever its state (the caller decides: revoked, expired)."""
+        row = self._db.execute("SELECT * FROM api_tokens WHERE token_sha256 = ?", (token_sha256,)).fetchone()
+        user = self.get_user(row["user_name"]) if row else None
+        return (user, _token(row)) if row and user else None
+
+    def user_for_token(self, token_sha256: str) -> User | None:
+        found = self.token(token_sha256)
+        return found[0] if found and found[1].active() else None
+
+    def list_tokens(self, user_name: str | None = None) -> list[ApiToken]:
+        sql = "SELECT * FROM api_tokens" + (" WHERE user_name = ?" if user_name else "") + \
+            " ORDER BY user_name, created_at"
+        return [_token(r) for r in self._db.execute(sql, (user_name,) if user_name else ())]
+
+    def revoke_token(self, token_id: str, reason: str = "revoked") -> list[ApiToken]:
+        """Revoke the active token(s) whose digest starts with ``token_id`` (at least 8 hex digits)."""
+        if len(token_id) < 8 or not re.fullmatch(r"[0-9a-f]+", token_id):
+            return []
+        with self.transaction():  # type: ignore[attr-defined]
+            rows = [_token(r) for r in self._db.execute(
+                "SELECT * FROM api_tokens WHERE token_sha256 LIKE ? AND revoked_at IS NULL", (token_id + "%",))]
+            if len(rows) == 1:
+                self._db.execute("UPDATE api_tokens SET revoked_at = ?, revoked_reason = ? WHERE token_sha256 = ?",
+                                 (now(), reason, rows[0].sha256))
+        return rows
+
     def token_count(self, user_name: str) -> int:
-        return self._db.execute("SELECT COUNT(*) FROM api_tokens WHERE user_name = ?", (user_name,)).fetchone()[0]
+        return self._db.execute("SELECT COUNT(*) FROM api_tokens WHERE user_name = ? AND revoked_at IS NULL",
+                                (user_name,)).fetchone()[0]
+
+
+@dataclass(frozen=True)
+class ApiToken:
+    sha256: str
+    user_name: str
+    label: str | None
+    scope: str
+    created_at: str
+    expires_at: str | None
+    revoked_at: str | None
+    revoked_reason: str | None
+    last_used_at: str | None
+
+    @property
+    def id(self) -> str:
+        """What ``users tokens`` shows and revokes by: the first 12 hex digits of the digest (not the token)."""
+        return self.sha256[:12]
+
+    def active(self) -> bool:
+        return self.revoked_at is None and (self.expires_at is None or self.expires_at > now())
+
+
+def _token(row: sqlite3.Row) -> ApiToken:
+    return ApiToken(row["token_sha256"], row["user_name"], row["label"], row["scope"], row["created_at"],
+                    row["expires_at"], row["revoked_at"], row["revoked_reason"], row["last_used_at"])
 
 
 def _user(row: sqlite3.Row) -> User:

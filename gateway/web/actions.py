@@ -12,8 +12,21 @@ from typing import BinaryIO
 
 from gateway import operations, outbox
 from gateway.app import Gateway
+from gateway.errors import GatewayError
 
 _UNSAFE = re.compile(r"[^\w .,()+@-]", re.UNICODE)
+LIMITS = {"reason": 500, "note": 2000}  # characters: an audit row is a sentence or two, not a file
+
+
+class TextTooLong(GatewayError, ValueError):
+    """A reason or note longer than its limit; refused before anything changes."""
+
+
+def limited(text: str, field: str) -> str:
+    if len(text) > LIMITS[field]:
+        raise TextTooLong(f"El texto de '{field}' admite hasta {LIMITS[field]} caracteres (tiene {len(text)}). / "
+                          f"'{field}' takes at most {LIMITS[field]} characters.")
+    return text
 
 
 def retry(gw: Gateway, ids: list[str], actor: str, reason: str | None) -> dict[str, str]:
@@ -24,8 +37,9 @@ def retry(gw: Gateway, ids: list[str], actor: str, reason: str | None) -> dict[s
 
 
 def replace(gw: Gateway, document_id: str, filename: str, upload: BinaryIO, actor: str,
-            reason: str | None) -> str:
-    """Stage the upload under its own (cleaned) name, then replace; the staged copy is removed after."""
+            reason: str | None, confirm_other: bool = False) -> str:
+    """Stage the upload under its own (cleaned) name, then replace (intake's duplicate and business-key
+    checks, ``operations.replace``); the staged copy is removed after."""
     gw.actor = actor
     folder = gw.settings.staging_dir / f"upload-{secrets.token_hex(8)}"
     folder.mkdir(parents=True)
@@ -33,7 +47,7 @@ def replace(gw: Gateway, document_id: str, filename: str, upload: BinaryIO, acto
         path = folder / safe_filename(filename)
         with open(path, "wb") as out:
             shutil.copyfileobj(upload, out, 1024 * 1024)
-        new_id = operations.replace(gw, document_id, path, actor, reason)
+        new_id = operations.replace(gw, document_id, path, actor, reason, confirm_other)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     _deliver(gw)

@@ -31,20 +31,32 @@ def problem(status: int, message: str) -> JSONResponse:
 
 def endpoint(role: str = "viewer", write: bool = False,
              body: str | None = None) -> Callable[[Handler], Callable[[Request], Awaitable[Response]]]:
+    """Who asks is settled (login or token, its scope, the role, the CSRF token) before the body is read:
+    a stranger's upload is refused without being parsed or spooled to disk."""
     def wrap(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
-        def sync(request: Request, payload: Any) -> Response:
+        def allowed(request: Request) -> Response | User:
             user = current_user(request)
             if user is None:
-                return problem(401, "Inicie sesión o envíe un token (Authorization: Bearer …).")
+                return problem(401, "Inicie sesión o envíe un token (Authorization: Bearer …). / "
+                                    "Log in or send a token.")
             if write and not csrf_ok(request, request.headers.get("x-csrf-token")):
                 log.warning("csrf refused", user=user.name, path=request.url.path)
                 return problem(403, "Falta el token CSRF (cabecera X-CSRF-Token) o no es válido.")
+            need = "act" if write else "read"
+            if not auth.scope_allows(request.state.scope, need):
+                log.warning("action refused by token scope", user=user.name, scope=request.state.scope,
+                            path=request.url.path)
+                return problem(403, f"El alcance del token ('{request.state.scope}') no permite esta acción "
+                                    f"(se requiere '{need}'). / The token's scope does not allow this.")
             if not auth.has_role(user, role):
                 log.warning("action refused by role", user=user.name, role=user.role, path=request.url.path)
                 return problem(403, f"El rol '{user.role}' no permite esta acción (se requiere '{role}').")
-            return handler(request, user, payload)
+            return user
 
         async def run(request: Request) -> Response:
+            checked = await run_in_threadpool(allowed, request)
+            if isinstance(checked, Response):
+                return checked
             payload: Any = None
             if body == "json":
                 try:
@@ -56,7 +68,9 @@ def endpoint(role: str = "viewer", write: bool = False,
             elif body == "form":
                 payload = await request.form(max_files=1, max_fields=20)
             try:
-                return await run_in_threadpool(sync, request, payload)
+                return await run_in_threadpool(handler, request, checked, payload)
+            except actions.TextTooLong as exc:
+                return problem(400, str(exc))
             finally:
                 if isinstance(payload, FormData):
                     await payload.close()
@@ -68,7 +82,7 @@ def endpoint(role: str = "viewer", write: bool = False,
 
 def _reason(payload: dict[str, Any] | FormData) -> str | None:
     value = payload.get("reason")
-    return value.strip() or None if isinstance(value, str) else None
+    return actions.limited(value.strip(), "reason") or None if isinstance(value, str) else None
 
 
 @endpoint()
@@ -129,7 +143,8 @@ def replace(request: Request, user: User, payload: FormData) -> Response:
         return problem(400, "Falta el archivo corregido (campo 'file').")
     try:
         new_id = actions.replace(ctx(request).gateway(), document_id, upload.filename, upload.file,
-                                 _actor(request, user), _reason(payload))
+                                 _actor(request, user), _reason(payload),
+                                 confirm_other=payload.get("confirm_other_document") in ("1", "true", "sí", "si"))
     except operations.ActionRefused as exc:
         return problem(409, str(exc))
     new = ctx(request).gateway().store.get(new_id)

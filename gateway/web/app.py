@@ -25,9 +25,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway import health, metrics
 from gateway.config import Settings
-from gateway.web import api, pages
+from gateway.web import api, auth, pages
 from gateway.web.context import WebContext, ctx, current_user, log
-from gateway.web.settings import WebSettings, secret_key, web_settings
+from gateway.web.settings import WebSettings, check_cookie_secure, secret_key, web_settings
 
 HERE = Path(__file__).parent
 SESSION_COOKIE = "immex_session"
@@ -85,22 +85,37 @@ class SecurityHeaders:
                 headers = list(message.get("headers", []))
                 headers += [(b"content-security-policy", _CSP.encode()), (b"x-content-type-options", b"nosniff"),
                             (b"x-frame-options", b"DENY"), (b"referrer-policy", b"same-origin")]
+                if not scope["path"].startswith("/static/"):  # answers, pages and downloads hold customs data
+                    headers = [h for h in headers if h[0].lower() != b"cache-control"]
+                    headers.append((b"cache-control", b"no-store"))
                 message["headers"] = headers
             await send(message)
 
         await self.app(scope, receive, with_headers)
 
 
-def healthz(request: Request) -> Response:
-    settings = ctx(request).settings
-    snap = health.snapshot(ctx(request).gateway().store, settings.node, settings.lease_ttl)
-    return JSONResponse(snap, status_code=200 if snap["status"] == "ok" else 503)
+async def healthz(request: Request) -> Response:
+    """Without a login only ``ok`` or ``unhealthy`` (a load balancer needs no more); the components, sink
+    addresses and error texts only for a logged-in user or a token."""
+    def answer() -> Response:
+        settings = ctx(request).settings
+        snap = health.snapshot(ctx(request).gateway().store, settings.node, settings.lease_ttl)
+        status = 200 if snap["status"] == "ok" else 503
+        if current_user(request) is None:
+            return JSONResponse({"status": "ok" if status == 200 else "unhealthy"}, status_code=status)
+        return JSONResponse(snap, status_code=status)
+
+    return await run_in_threadpool(answer)
 
 
 async def metrics_endpoint(request: Request) -> Response:
     def render() -> Response:
         if current_user(request) is None:
-            return PlainTextResponse("login or Authorization: Bearer token required\n", status_code=401)
+            return PlainTextResponse("Inicie sesión o envíe un token (Authorization: Bearer …). / "
+                                     "Log in or send a token.\n", status_code=401)
+        if not auth.scope_allows(request.state.scope, "metrics"):
+            return PlainTextResponse("El alcance del token no permite /metrics. / Token scope too narrow.\n",
+                                     status_code=403)
         return PlainTextResponse(metrics.render(ctx(request).gateway().store, ctx(request).settings.node),
                                  media_type="text/plain; version=0.0.4; charset=utf-8")
 
@@ -154,11 +169,12 @@ def serve(settings: Settings, host: str | None = None, port: int | None = None) 
     import uvicorn
 
     web = web_settings(settings)
+    host, port = host or web.host, port or web.port
+    check_cookie_secure(web, host)  # --host 0.0.0.0 with a cookie that travels in clear text stops here
     from gateway.app import Gateway
 
     Gateway(settings, actor="web").close()  # an unusable store or data_dir stops here, named, not in a page
     app = create_app(settings, web)
-    host, port = host or web.host, port or web.port
     log.info("serving", host=host, port=port)
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False, server_header=False,
                 log_config=None,  # uvicorn's records go through gateway.logs (one format, secrets masked)

@@ -5,6 +5,7 @@ between threads), one set of compiled document kinds for all, the login limiter,
 from __future__ import annotations
 
 import hmac
+import ipaddress
 import secrets
 import threading
 
@@ -28,6 +29,7 @@ class WebContext:
         self.settings = settings
         self.web = web
         self.limiter = auth.LoginLimiter(web.login_max_failures, web.login_window)
+        self.proxies = [ipaddress.ip_network(p, strict=False) for p in web.trusted_proxies]
         self.aggregates = AggregateCache()
         self._local = threading.local()
         self._lock = threading.Lock()
@@ -66,22 +68,26 @@ def ctx(request: Request) -> WebContext:
 
 
 def current_user(request: Request) -> User | None:
-    """From an ``Authorization: Bearer`` API token, or else from the signed session cookie."""
+    """From an ``Authorization: Bearer`` API token, or else from the server-side session the cookie names.
+
+    A token's scope is kept in ``request.state.scope`` (a cookie session may do what the role allows)."""
     if hasattr(request.state, "user"):
         return request.state.user
     store = ctx(request).gateway().store
     user: User | None = None
     request.state.via_token = False
+    request.state.scope = "act"
     header = request.headers.get("authorization", "")
     if header[:7].lower() == "bearer ":
         request.state.via_token = True
-        user = auth.user_for_token(store, header[7:].strip())
+        found = auth.user_for_token(store, header[7:].strip())
+        if found is not None:
+            user, request.state.scope = found
     else:
-        name = request.session.get("user")
-        if name:
-            user = store.get_user(name)
-            if user is None or user.disabled or request.session.get("stamp") != auth.session_stamp(user):
-                user = None
+        session_id = request.session.get("sid")
+        if session_id:
+            user = auth.user_for_session(store, session_id)
+            if user is None:
                 request.session.clear()
     request.state.user = user
     return user
@@ -89,10 +95,19 @@ def current_user(request: Request) -> User | None:
 
 def log_in(request: Request, user: User) -> None:
     """A fresh session (nothing carried over from before the login) with a new CSRF token."""
+    context = ctx(request)
     request.session.clear()
-    request.session.update({"user": user.name, "stamp": auth.session_stamp(user),
-                            "csrf": secrets.token_urlsafe(32)})
+    session_id = auth.start_session(context.gateway().store, user, context.web.session_max_age)
+    request.session.update({"sid": session_id, "csrf": secrets.token_urlsafe(32)})
     request.state.user = user
+
+
+def log_out(request: Request) -> None:
+    """End the session on the server: the old cookie, replayed, is refused."""
+    session_id = request.session.get("sid")
+    if session_id:
+        auth.end_session(ctx(request).gateway().store, session_id)
+    request.session.clear()
 
 
 def csrf_token(request: Request) -> str:
@@ -116,4 +131,23 @@ def language(request: Request) -> str:
 
 
 def client_address(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+    """The peer's address, or, when the peer is a configured proxy (``[web] trusted_proxies``), the
+    right-most address of ``X-Forwarded-For`` that is not itself a trusted proxy. A header from anyone
+    else is ignored: it is the client's own claim."""
+    peer = request.client.host if request.client else "unknown"
+    proxies = ctx(request).proxies
+    if not proxies or not _trusted(peer, proxies):
+        return peer
+    hops = [h.strip() for h in request.headers.get("x-forwarded-for", "").split(",") if h.strip()]
+    for hop in reversed(hops):
+        if not _trusted(hop, proxies):
+            return hop
+    return peer
+
+
+def _trusted(address: str, proxies: list[ipaddress.IPv4Network | ipaddress.IPv6Network]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in network for network in proxies)

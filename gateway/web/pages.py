@@ -18,7 +18,7 @@ from starlette.templating import Jinja2Templates
 from gateway import operations
 from gateway.store.web_queries import User
 from gateway.web import actions, auth, views
-from gateway.web.context import client_address, csrf_ok, csrf_token, ctx, current_user, language, log, log_in
+from gateway.web.context import client_address, csrf_ok, csrf_token, ctx, current_user, language, log, log_in, log_out
 from gateway.web.i18n import LANGUAGES, label, state_label
 from gateway.web.source_view import render as render_source
 
@@ -57,10 +57,18 @@ def guarded(role: str = "viewer", form: bool = False) -> Callable[[Handler], Cal
             if not auth.has_role(user, role):
                 log.warning("action refused by role", user=user.name, role=user.role, path=request.url.path)
                 return refuse(request, 403, "forbidden")
+            for field, limit in actions.LIMITS.items():
+                value = data.get(field) if data is not None else None
+                if isinstance(value, str) and len(value) > limit:
+                    return page(request, "error.html", status_code=400,
+                                message=f"El texto de '{field}' admite hasta {limit} caracteres. / "
+                                        f"'{field}' takes at most {limit} characters.")
             return handler(request, user, data)
 
         async def endpoint(request: Request) -> Response:
-            data = await request.form(max_files=1, max_fields=50) if form else None
+            # who asks is known before any body is read: a stranger's upload is never parsed or spooled
+            user = await run_in_threadpool(current_user, request)
+            data = await request.form(max_files=1, max_fields=50) if form and user is not None else None
             try:
                 return await run_in_threadpool(sync, request, data)
             finally:
@@ -103,19 +111,21 @@ def _login(request: Request, data: FormData) -> Response:
     target = _local(_text(data, "next"))
     if not csrf_ok(request, _text(data, "csrf_token")):
         return refuse(request, 403, "csrf")
-    keys = (f"user:{name.lower()}", f"ip:{client_address(request)}")
-    wait = context.limiter.retry_after(*keys)
+    client = client_address(request)
+    wait = context.limiter.retry_after(name, client)
     if wait > 0:
-        log.warning("login rate-limited", user=name, client=client_address(request))
-        return page(request, "login.html", status_code=429, next=target, username=name,
-                    error=label(lang, "login_limited", minutes=max(1, round(wait / 60))))
+        log.warning("login rate-limited", user=name, client=client)
+        response = page(request, "login.html", status_code=429, next=target, username=name,
+                        error=label(lang, "login_limited", seconds=max(1, round(wait))))
+        response.headers["Retry-After"] = str(max(1, round(wait)))
+        return response
     user = auth.authenticate(context.gateway().store, name, password)
     if user is None:
-        context.limiter.failed(*keys)
-        log.warning("login failed", user=name, client=client_address(request))
+        context.limiter.failed(name, client)
+        log.warning("login failed", user=name, client=client)
         return page(request, "login.html", status_code=401, next=target, username=name,
                     error=label(lang, "login_failed"))
-    context.limiter.succeeded(keys[0])
+    context.limiter.succeeded(name, client)
     log_in(request, user)
     log.info("login", user=user.name, role=user.role)
     return RedirectResponse(target, status_code=303)
@@ -123,7 +133,7 @@ def _login(request: Request, data: FormData) -> Response:
 
 @guarded(form=True)
 def logout(request: Request, user: User, data: FormData | None) -> Response:
-    request.session.clear()
+    log_out(request)
     return RedirectResponse("/login", status_code=303)
 
 
@@ -212,7 +222,8 @@ def replace_action(request: Request, user: User, data: FormData | None) -> Respo
         return _after_action(request, document_id, "Seleccione el archivo corregido.", False)
     try:
         new_id = actions.replace(ctx(request).gateway(), document_id, upload.filename, upload.file,
-                                 f"web:{user.name}", (_text(data, "reason") or "").strip() or None)  # type: ignore[arg-type]
+                                 f"web:{user.name}", (_text(data, "reason") or "").strip() or None,  # type: ignore[arg-type]
+                                 confirm_other=_text(data, "confirm_other_document") == "1")  # type: ignore[arg-type]
     except operations.ActionRefused as exc:
         return _after_action(request, document_id, str(exc), False)
     new = ctx(request).gateway().store.get(new_id)

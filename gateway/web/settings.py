@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from dataclasses import dataclass
@@ -18,7 +19,8 @@ class WebSettings:
     port: int = 8080
     secret_key_file: Path | None = None
     session_max_age: float = 8 * 3600
-    cookie_secure: bool = False
+    cookie_secure: bool = True  # false only when serving plain HTTP on a loopback address (checked)
+    trusted_proxies: tuple[str, ...] = ()  # X-Forwarded-For is believed only from these addresses/networks
     login_max_failures: int = 5
     login_window: float = 900.0
     page_size: int = 50
@@ -45,12 +47,39 @@ def web_settings(settings: Settings) -> WebSettings:
         if not isinstance(raw["cookie_secure"], bool):
             raise ConfigError("web.cookie_secure: must be true or false")
         web.cookie_secure = raw["cookie_secure"]
+    check_cookie_secure(web, web.host)
+    if "trusted_proxies" in raw:
+        proxies = raw["trusted_proxies"]
+        if not isinstance(proxies, list) or not all(isinstance(p, str) for p in proxies):
+            raise ConfigError("web.trusted_proxies: must be a list of addresses or networks, e.g. [\"10.0.0.5\"]")
+        for proxy in proxies:
+            try:
+                ipaddress.ip_network(proxy, strict=False)
+            except ValueError:
+                raise ConfigError(f"web.trusted_proxies: '{proxy}' is not an address or network") from None
+        web.trusted_proxies = tuple(proxies)
     for key in ("session_max_age", "login_window"):
         if key in raw:
             setattr(web, key, parse_duration(raw[key], f"web.{key}"))
     if raw.get("secret_key_file"):
         web.secret_key_file = _path(settings.base_dir, raw["secret_key_file"])
     return web
+
+
+def check_cookie_secure(web: WebSettings, host: str) -> None:
+    """A session cookie without ``Secure`` travels in clear text: allowed only for plain HTTP on loopback."""
+    if not web.cookie_secure and not is_loopback(host):
+        raise ConfigError(f"web.cookie_secure: false is allowed only when serving on a loopback address "
+                          f"(127.0.0.1, ::1, localhost), not on {host}; put TLS in front and leave it true")
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def secret_key(settings: Settings, web: WebSettings) -> str:

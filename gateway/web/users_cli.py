@@ -44,14 +44,15 @@ def password(gw: Gateway, name: str, password_file: Path | None) -> int:
         if gw.store.get_user(name) is None:
             raise auth.UserError("el usuario no existe")
         new = _password(password_file)
-        auth.check_password(new)
+        auth.check_password(new, name)
         gw.store.update_user(name, password_hash=auth.hash_password(new))
     except (auth.UserError, OSError) as exc:
         print(f"{name}: {exc}", file=sys.stderr)
         return 1
     finally:
         gw.close()
-    print(f"{name}: contraseña cambiada; sus sesiones abiertas terminaron")
+    print(f"{name}: contraseña cambiada; sus sesiones abiertas terminaron y sus tokens quedaron revocados / "
+          "password changed; open sessions ended, tokens revoked")
     return 0
 
 
@@ -70,7 +71,7 @@ def role(gw: Gateway, name: str, new_role: str) -> int:
         if gw.store.get_user(name) is None:
             print(f"{name}: el usuario no existe", file=sys.stderr)
             return 1
-        if new_role in ("disabled", "enabled"):
+        if new_role in ("disabled", "enabled"):  # disabling ends sessions and revokes tokens for good
             gw.store.update_user(name, disabled=int(new_role == "disabled"))
         else:
             gw.store.update_user(name, role=new_role)
@@ -80,13 +81,37 @@ def role(gw: Gateway, name: str, new_role: str) -> int:
     return 0
 
 
-def token(gw: Gateway, name: str, label: str | None) -> int:
+def token(gw: Gateway, name: str, label: str | None, scope: str = "read", expires: float | None = None) -> int:
     try:
-        value = auth.new_token(gw.store, name, label)
+        value = auth.new_token(gw.store, name, label, scope, expires)
     except auth.UserError as exc:
         print(f"{name}: {exc}", file=sys.stderr)
         return 1
     finally:
         gw.close()
     print(value)
+    return 0
+
+
+def tokens(gw: Gateway, name: str | None, revoke: str | None) -> int:
+    """List tokens (id = the first 12 hex digits of the digest, never the token), or revoke one by its id."""
+    try:
+        if revoke is not None:
+            matched = gw.store.revoke_token(revoke.strip().lower())
+            if len(matched) != 1:
+                print(f"{revoke}: {'ningún token activo' if not matched else 'varios tokens'} con ese id / "
+                      f"{'no active token' if not matched else 'several tokens'} with that id", file=sys.stderr)
+                return 1
+            print(f"{matched[0].id}: token de {matched[0].user_name} revocado / revoked")
+            return 0
+        for t in gw.store.list_tokens(name):
+            if t.revoked_at:
+                status = f"revocado {t.revoked_at[:16]} ({t.revoked_reason}) / revoked"
+            elif t.expires_at and not t.active():
+                status = f"caducado {t.expires_at[:16]} / expired"
+            else:
+                status = f"activo hasta {t.expires_at[:16]}" if t.expires_at else "activo, sin caducidad"
+            print(f"{t.id}  {t.user_name:20} {t.scope:7} {t.label or '-':16} creado {t.created_at[:16]}  {status}")
+    finally:
+        gw.close()
     return 0
