@@ -65,15 +65,28 @@ def test_passwords_are_scrypt_hashed_and_verified():
     assert auth.hash_password("correcta-y-larga") != stored  # salted
 
 
-def test_login_limiter_counts_failures_per_user_and_wider_per_address():
-    limiter = auth.LoginLimiter(max_failures=2, window=3600)
-    limiter.failed("user:ana", "ip:10.0.0.1")
-    assert limiter.retry_after("user:ana", "ip:10.0.0.1") == 0
-    limiter.failed("user:ana", "ip:10.0.0.1")
-    assert limiter.retry_after("user:ana") > 0
-    assert limiter.retry_after("user:luz", "ip:10.0.0.1") == 0  # the address allows 4 × 2
-    limiter.succeeded("user:ana")
-    assert limiter.retry_after("user:ana") == 0
+def test_login_limiter_delays_one_user_from_one_client_with_growing_waits():
+    limiter = auth.LoginLimiter(free=2, window=3600)
+    limiter.failed("ana", "10.0.0.1")
+    assert limiter.retry_after("ana", "10.0.0.1") == 0
+    limiter.failed("Ana", "10.0.0.1")  # the name as typed in another case is the same user
+    assert limiter.retry_after("ana", "10.0.0.1") > 0
+    assert limiter.retry_after("ana", "10.0.0.2") == 0  # the real user, elsewhere, is not locked out
+    assert limiter.retry_after("luz", "10.0.0.1") == 0
+    assert [limiter.delay(n) for n in (2, 3, 4, 5)] == [1, 2, 4, 8]  # each further failure doubles the wait
+    assert limiter.delay(40) == 3600  # at most the window
+    limiter.succeeded("ana", "10.0.0.1")
+    assert limiter.retry_after("ana", "10.0.0.1") == 0
+
+
+def test_passwords_need_twelve_characters_and_not_a_common_one():
+    with pytest.raises(auth.UserError, match="al menos 12"):
+        auth.check_password("aduana-2026")
+    for common in ("password1234", "QWERTY123456", "contraseña123", "aaaaaaaaaaaaaaaa"):
+        with pytest.raises(auth.UserError, match="comunes"):
+            auth.check_password(common)
+    auth.check_password("tres-perros-en-la-aduana")
+
 
 
 def test_roles_are_ordered():
@@ -170,7 +183,9 @@ def test_web_settings_name_the_wrong_key(tmp_path):
     assert len(key) >= 32 and secret_key(settings, web) == key  # made once, kept
     assert (tmp_path / "var" / "web-secret-key").stat().st_mode & 0o777 == 0o600
     for bad, where in (({"port": 0}, "web.port"), ({"colour": "x"}, "web.colour"),
-                       ({"cookie_secure": "yes"}, "web.cookie_secure")):
+                       ({"cookie_secure": "yes"}, "web.cookie_secure"),
+                       ({"cookie_secure": False, "host": "0.0.0.0"}, "web.cookie_secure"),
+                       ({"trusted_proxies": ["proxy.local"]}, "web.trusted_proxies")):
         with pytest.raises(ConfigError, match=where):
             web_settings(from_dict({"web": bad}, tmp_path))
 

@@ -48,6 +48,9 @@ stable_time = "{stable_time}"
 name = "inventory"
 type = "folder"
 path = "outbox"
+
+[web]
+cookie_secure = false   # the demo is served over plain HTTP on 127.0.0.1 only; behind TLS remove this line
 """
 
 
