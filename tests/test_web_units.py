@@ -75,6 +75,7 @@ def test_login_limiter_delays_one_user_from_one_client_with_growing_waits():
     assert limiter.retry_after("luz", "10.0.0.1") == 0
     assert [limiter.delay(n) for n in (2, 3, 4, 5)] == [1, 2, 4, 8]  # each further failure doubles the wait
     assert limiter.delay(40) == 3600  # at most the window
+    assert auth.LoginLimiter(free=2, window=3600, first=600).delay(3) == 1200  # [web] login_delay: the first wait
     limiter.succeeded("ana", "10.0.0.1")
     assert limiter.retry_after("ana", "10.0.0.1") == 0
 

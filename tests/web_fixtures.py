@@ -158,8 +158,10 @@ def start_server(root: Path, make_invoice, identities, extra_config: str = "") -
     write_certificate(pac, root / "certs")
     config = write_config(root)
     # plain HTTP on loopback, said explicitly (the default is a Secure cookie); the tests' own client is the
-    # trusted proxy so that X-Forwarded-For can name the clients of the login-throttling test
-    extra_config = '\n[web]\ncookie_secure = false\ntrusted_proxies = ["127.0.0.1"]\n' + extra_config
+    # trusted proxy so that X-Forwarded-For can name the clients of the login-throttling test, whose first wait
+    # is made long (10 min) so that its 429s do not depend on how fast this machine is
+    extra_config = ('\n[web]\ncookie_secure = false\ntrusted_proxies = ["127.0.0.1"]\nlogin_delay = "10m"\n'
+                    + extra_config)
     if extra_config:
         config.write_text(config.read_text(encoding="utf-8") + extra_config, encoding="utf-8")
     write_inbox(root / "inbox", make_invoice)

@@ -169,15 +169,16 @@ def _iso(at: datetime) -> str:
 
 class LoginLimiter:
     """Growing delays after failed logins, per (user name, client address): after ``free`` failures each
-    further attempt for that pair waits 1, 2, 4 … seconds (at most ``window``). Someone guessing from one
-    address slows only themselves; the real user from their own address logs in at once. A pair is forgotten
-    ``window`` seconds after its last failure, and a success clears it."""
+    further attempt for that pair waits ``first`` seconds, then twice that, four times … (at most ``window``).
+    Someone guessing from one address slows only themselves; the real user from their own address logs in at
+    once. A pair is forgotten ``window`` seconds after its last failure, and a success clears it."""
 
     MAX_KEYS = 100_000  # memory stays bounded under a spray of names
 
-    def __init__(self, free: int = 5, window: float = 900.0) -> None:
+    def __init__(self, free: int = 5, window: float = 900.0, first: float = 1.0) -> None:
         self.free = free
         self.window = window
+        self.first = first
         self._failures: dict[tuple[str, str], tuple[int, float]] = {}
         self._lock = threading.Lock()
 
@@ -191,7 +192,7 @@ class LoginLimiter:
         return max(0.0, last + self.delay(count) - at)
 
     def delay(self, count: int) -> float:
-        return float(min(2 ** (count - self.free), self.window))
+        return float(min(self.first * 2 ** (count - self.free), self.window))
 
     def failed(self, name: str, client: str) -> None:
         at = time.monotonic()

@@ -28,7 +28,7 @@ class WebContext:
     def __init__(self, settings: Settings, web: WebSettings) -> None:
         self.settings = settings
         self.web = web
-        self.limiter = auth.LoginLimiter(web.login_max_failures, web.login_window)
+        self.limiter = auth.LoginLimiter(web.login_max_failures, web.login_window, web.login_delay)
         self.proxies = [ipaddress.ip_network(p, strict=False) for p in web.trusted_proxies]
         self.aggregates = AggregateCache()
         self._local = threading.local()

@@ -23,6 +23,7 @@ class WebSettings:
     trusted_proxies: tuple[str, ...] = ()  # X-Forwarded-For is believed only from these addresses/networks
     login_max_failures: int = 5
     login_window: float = 900.0
+    login_delay: float = 1.0  # the first wait after login_max_failures failures of one user from one client
     page_size: int = 50
 
 
@@ -58,7 +59,7 @@ def web_settings(settings: Settings) -> WebSettings:
             except ValueError:
                 raise ConfigError(f"web.trusted_proxies: '{proxy}' is not an address or network") from None
         web.trusted_proxies = tuple(proxies)
-    for key in ("session_max_age", "login_window"):
+    for key in ("session_max_age", "login_window", "login_delay"):
         if key in raw:
             setattr(web, key, parse_duration(raw[key], f"web.{key}"))
     if raw.get("secret_key_file"):
