@@ -7,7 +7,7 @@ from typing import Any
 _ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
 _ERROR = {"description": "refused", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
 _REFUSALS = {"401": _ERROR, "403": _ERROR}
-_REASON = {"type": "object", "properties": {"reason": {"type": "string"}}}
+_REASON = {"type": "object", "properties": {"reason": {"type": "string", "maxLength": 500}}}
 
 
 def _json(schema: dict[str, Any], description: str = "ok") -> dict[str, Any]:
@@ -58,7 +58,9 @@ def spec() -> dict[str, Any]:
                 "summary": "take a corrected file in place of a rejected one; role operator", **write,
                 "parameters": [_ID], "requestBody": {"required": True, "content": {"multipart/form-data": {
                     "schema": {"type": "object", "required": ["file"], "properties": {
-                        "file": {"type": "string", "format": "binary"}, "reason": {"type": "string"}}}}}},
+                        "file": {"type": "string", "format": "binary"}, "reason": {"type": "string", "maxLength": 500},
+                        "confirm_other_document": {"type": "string", "enum": ["1"], "description":
+                                                   "the file is another document (other UUID or pedimento)"}}}}}},
                 "responses": {"201": _json(_ref("StateChange"), "the new document"), "409": _ERROR,
                               "413": {"description": "larger than the request limit"}, **_REFUSALS}}},
             "/documents/{id}/discard": {"post": {
@@ -84,7 +86,8 @@ def spec() -> dict[str, Any]:
         },
         "components": {
             "securitySchemes": {
-                "bearer": {"type": "http", "scheme": "bearer"},
+                "bearer": {"type": "http", "scheme": "bearer",
+                           "description": "an API token; scope read (GETs), metrics (/metrics only) or act"},
                 "cookie": {"type": "apiKey", "in": "cookie", "name": "immex_session"},
                 "csrf": {"type": "apiKey", "in": "header", "name": "X-CSRF-Token"},
             },
