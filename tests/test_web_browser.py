@@ -188,3 +188,25 @@ def test_an_admin_adds_a_user_in_the_page_and_an_operator_cannot(web_server, log
     page.click('#add-user button[type="submit"]')
     assert "nuevo.operador" in page.inner_text("#users") and "viewer" in page.inner_text("#users")
     page.context.close()
+
+
+def test_replace_refuses_a_duplicate_and_asks_to_confirm_another_document(web_server, log_in, make_invoice, tmp_path):
+    """The page meets replace's intake checks: a copy of a forwarded invoice is refused as a duplicate, and an
+    invoice with another UUID is refused until the checkbox confirms it (the API test confirms one)."""
+    target = web_server.doc("api-copia.xml")
+    page = log_in("ana")
+    page.goto(f"/documents/{target['id']}")
+    copy = tmp_path / "copia.xml"
+    copy.write_bytes((web_server.root / "inbox" / "processed" / "ok.xml").read_bytes())
+    page.set_input_files("#replace-file", str(copy))
+    page.click("#replace")
+    page.wait_for_selector("#flash")
+    assert page.inner_text("#flash").startswith("Duplicado") and page.inner_text("#doc-id") == target["id"]
+    other = tmp_path / "otra.xml"
+    other.write_bytes(make_invoice(18))
+    page.set_input_files("#replace-file", str(other))
+    page.click("#replace")
+    page.wait_for_selector("#flash")
+    assert "otro documento" in page.inner_text("#flash") and page.is_visible("#replace-confirm-other")
+    assert page.get_attribute("#doc-state", "data-state") == "rejected"
+    assert web_server.doc("api-copia.xml")["state"] == "rejected"
