@@ -2,8 +2,8 @@
 
 Starlette (routing, signed session cookie, templates) under uvicorn. Store work runs in the
 threadpool, one Gateway per thread. Every response carries a strict Content-Security-Policy (no
-inline script or style), request bodies are capped at the intake size limit, and the search keys
-of new documents are read in the background.
+inline script or style), request bodies are capped before parsing (an upload at the intake size limit,
+any other at 1 MiB), and the search keys of new documents are read in the background.
 """
 
 from __future__ import annotations
@@ -37,17 +37,23 @@ _CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'
 
 
 class BodyLimit:
-    """Refuse request bodies larger than ``max_bytes`` (413), whether announced or streamed."""
+    """Refuse request bodies larger than their limit (413), whether announced or streamed, before anything
+    parses them: ``max_bytes`` for the upload of a corrected file (``…/replace``), ``form_bytes`` for every
+    other body (a login, a reason, a list of ids), so that no one, logged in or not, has the server read
+    megabytes of form or JSON where a few lines are expected."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
-        self.app, self.max_bytes = app, max_bytes
+    FORM_BYTES = 1024 * 1024
+
+    def __init__(self, app: ASGIApp, max_bytes: int, form_bytes: int = FORM_BYTES) -> None:
+        self.app, self.max_bytes, self.form_bytes = app, max_bytes, form_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.max_bytes if scope["path"].endswith("/replace") else min(self.form_bytes, self.max_bytes)
         declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+        if declared is not None and declared.isdigit() and int(declared) > limit:
             await _too_large(scope, receive, send)
             return
         seen = 0
@@ -57,7 +63,7 @@ class BodyLimit:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
+                if seen > limit:
                     raise _TooLarge
             return message
 
@@ -72,7 +78,8 @@ class _TooLarge(Exception):
 
 
 async def _too_large(scope: Scope, receive: Receive, send: Send) -> None:
-    await JSONResponse({"error": "La solicitud excede el tamaño máximo."}, status_code=413)(scope, receive, send)
+    await JSONResponse({"error": "La solicitud excede el tamaño máximo. / The request exceeds the maximum size."},
+                       status_code=413)(scope, receive, send)
 
 
 class SecurityHeaders:

@@ -1,8 +1,10 @@
-"""Users, roles, passwords, API tokens and login rate limiting for the web page and API.
+"""Users, roles, passwords, server-side sessions, API tokens and login throttling for the web page and API.
 
-Passwords are hashed with scrypt (memory-hard, in the standard library). API tokens are random,
-shown once, and stored only as their SHA-256. Roles are ordered: a ``viewer`` reads, an
-``operator`` also acts on the queue, an ``admin`` also manages users.
+Passwords are hashed with scrypt (memory-hard, in the standard library). Session ids and API tokens
+are random, and only their SHA-256 is stored, so a copy of the store logs nobody in; both can be
+ended on the server (logout, revocation, a new password, a disabled user). A token has a scope
+(``read``, ``metrics``, ``act``) so a Prometheus scraper cannot act on the queue. Roles are ordered:
+a ``viewer`` reads, an ``operator`` also acts on the queue, an ``admin`` also manages users.
 """
 
 from __future__ import annotations

@@ -1,0 +1,121 @@
+"""What an operator who writes no ``[web]`` keys gets, over real HTTP to a real ``serve``: a ``Secure`` session
+cookie, and bodies capped before anything parses them (1 MiB, except the upload of a corrected file).
+
+The shared web server of the other API tests says ``cookie_secure = false`` (plain HTTP on loopback); this one
+shows the default: a cookie that a browser or an HTTP client keeps for HTTPS only, so a login made over plain
+HTTP is never carried back in clear text.
+"""
+
+from __future__ import annotations
+
+import http.cookiejar
+import os
+import re
+import subprocess
+import sys
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+
+from tests.conftest import REPO
+from tests.web_fixtures import free_port, wait_ready
+
+PASSWORD = "cookie-solo-por-https-7"
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):  # noqa: ANN002, ANN003, ANN201
+        return None
+
+
+def _open(opener: urllib.request.OpenerDirector,
+          request: urllib.request.Request) -> tuple[int, dict[str, str], list[str], str]:
+    """Status, headers (lower-case names), the Set-Cookie lines and the body, whatever the status."""
+    try:
+        response = opener.open(request, timeout=60)
+    except urllib.error.HTTPError as exc:
+        response = exc
+    with response:
+        headers = {k.lower(): v for k, v in response.headers.items()}
+        return response.status, headers, response.headers.get_all("set-cookie") or [], response.read().decode()
+
+
+@dataclass
+class DefaultServer:
+    url: str
+    token: str
+
+
+@pytest.fixture(scope="module")
+def default_server(tmp_path_factory, identities) -> Iterator[DefaultServer]:
+    from gateway.demo.generate.cfdi import write_certificate
+    from tests.conftest import Workspace, write_config
+
+    root = tmp_path_factory.mktemp("defaults")
+    write_certificate(identities[1], root / "certs")
+    (root / "inbox").mkdir()
+    workspace = Workspace(root, write_config(root))
+    assert "[web]" not in workspace.config.read_text(encoding="utf-8")  # nothing said: the defaults
+    added = workspace.cli("users", "add", "lupita", "--role", "viewer", env={"IMMEX_GATEWAY_PASSWORD": PASSWORD})
+    assert added.returncode == 0, added.stderr
+    token = workspace.cli("users", "token", "lupita", "--scope", "read").stdout.strip()
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-m", "gateway", "serve", "-c", str(workspace.config), "--port",
+                                str(port)], cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)},
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_ready(f"http://127.0.0.1:{port}", process)
+        yield DefaultServer(f"http://127.0.0.1:{port}", token)
+    finally:
+        process.terminate()
+        process.wait(timeout=15)
+
+
+def test_without_cookie_secure_the_session_cookie_is_secure_and_not_sent_back_over_plain_http(default_server):
+    url = default_server.url
+    # the attempt: log in over plain HTTP, as a client that keeps cookies the standard way
+    jar = http.cookiejar.CookieJar()
+    client = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar), _NoRedirect())
+    status, _, cookies, page = _open(client, urllib.request.Request(url + "/login"))
+    assert status == 200
+    [first] = [c for c in cookies if c.startswith("immex_session=")]
+    assert "secure" in first.lower()
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    form = urllib.parse.urlencode({"username": "lupita", "password": PASSWORD, "csrf_token": csrf}).encode()
+    status, _, _, _ = _open(client, urllib.request.Request(url + "/login", data=form))
+    # the result: the client kept the Secure cookie for HTTPS only, so over plain HTTP it sent none back and
+    # the login form was refused for want of its CSRF token; the session never travelled in clear text
+    assert status == 403
+    assert [c.secure for c in jar if c.name == "immex_session"] == [True]
+
+    # the same login with the cookie sent by hand (as a TLS proxy in front would carry it): accepted, and
+    # the session cookie it sets is again Secure and HttpOnly
+    by_hand = urllib.request.build_opener(_NoRedirect())
+    request = urllib.request.Request(url + "/login", data=form, headers={"Cookie": first.split(";")[0]})
+    status, headers, cookies, _ = _open(by_hand, request)
+    assert status == 303 and headers["location"] == "/queue"  # logged in
+    [session] = [c.lower() for c in cookies if c.startswith("immex_session=")]
+    assert "secure" in session and "httponly" in session and "samesite=lax" in session
+
+
+def test_bodies_other_than_an_upload_are_capped_at_one_mib_before_parsing(default_server):
+    """A stranger announcing a 2 MB login form, or a token holder a 2 MB reason, is answered 413 at once:
+    the body is not read, let alone parsed (the client sends only a little, so that the early answer does not
+    meet a broken pipe). The upload of a corrected file keeps ``max_file_size`` (tests/test_web_api.py)."""
+    opener = urllib.request.build_opener(_NoRedirect())
+    for path, headers in (("/login", {"Content-Type": "application/x-www-form-urlencoded"}),
+                          ("/api/documents/x/discard", {"Content-Type": "application/json",
+                                                        "Authorization": f"Bearer {default_server.token}"})):
+        request = urllib.request.Request(default_server.url + path, data=b"x" * 1000,
+                                         headers={**headers, "Content-Length": "2000000"})
+        status, _, _, body = _open(opener, request)
+        assert status == 413 and "tamaño máximo" in body, path
+    # a body of ordinary size to the same API path goes on to the checks (a viewer may not discard)
+    request = urllib.request.Request(default_server.url + "/api/documents/x/discard", data=b'{"reason": "x"}',
+                                     headers={"Content-Type": "application/json",
+                                              "Authorization": f"Bearer {default_server.token}"})
+    assert _open(opener, request)[0] == 403  # read by the server, refused by the token's scope
