@@ -47,7 +47,10 @@ def _open(opener: urllib.request.OpenerDirector,
 @dataclass
 class DefaultServer:
     url: str
-    token: str
+    token: str  # lupita's, a viewer, scope read
+    metrics_token: str  # osvaldo's, an operator, scope metrics (what Prometheus is given)
+    rejected_id: str  # a document in the queue
+    workspace: object
 
 
 @pytest.fixture(scope="module")
@@ -63,13 +66,19 @@ def default_server(tmp_path_factory, identities) -> Iterator[DefaultServer]:
     added = workspace.cli("users", "add", "lupita", "--role", "viewer", env={"IMMEX_GATEWAY_PASSWORD": PASSWORD})
     assert added.returncode == 0, added.stderr
     token = workspace.cli("users", "token", "lupita", "--scope", "read").stdout.strip()
+    added = workspace.cli("users", "add", "osvaldo", "--role", "operator", env={"IMMEX_GATEWAY_PASSWORD": PASSWORD})
+    assert added.returncode == 0, added.stderr
+    metrics_token = workspace.cli("users", "token", "osvaldo", "--scope", "metrics", "--label", "prometheus").stdout
+    (root / "inbox" / "rota.xml").write_bytes(b"<cfdi")  # XML-MALFORMED: rejected, in the queue
+    assert workspace.cli("run", "--once").returncode in (0, 1)
+    [rejected] = [d["id"] for d in workspace.documents() if d["state"] == "rejected"]
     port = free_port()
     process = subprocess.Popen([sys.executable, "-m", "gateway", "serve", "-c", str(workspace.config), "--port",
                                 str(port)], cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)},
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
         wait_ready(f"http://127.0.0.1:{port}", process)
-        yield DefaultServer(f"http://127.0.0.1:{port}", token)
+        yield DefaultServer(f"http://127.0.0.1:{port}", token, metrics_token.strip(), rejected, workspace)
     finally:
         process.terminate()
         process.wait(timeout=15)
@@ -119,3 +128,25 @@ def test_bodies_other_than_an_upload_are_capped_at_one_mib_before_parsing(defaul
                                      headers={"Content-Type": "application/json",
                                               "Authorization": f"Bearer {default_server.token}"})
     assert _open(opener, request)[0] == 403  # read by the server, refused by the token's scope
+
+
+def test_a_metrics_token_cannot_act_or_read_through_the_pages_either(default_server):
+    """The page routes take a bearer token as the API does (and, having no ambient credential, no CSRF token):
+    the token's scope binds there too. A Prometheus token of an operator tries the discard form and the queue
+    page: refused, and the document stays in the queue."""
+    opener = urllib.request.build_opener(_NoRedirect())
+    bearer = {"Authorization": f"Bearer {default_server.metrics_token}"}
+    form = urllib.parse.urlencode({"reason": "desde prometheus"}).encode()
+    request = urllib.request.Request(f"{default_server.url}/documents/{default_server.rejected_id}/discard",
+                                     data=form, headers=bearer)
+    status, _, _, page = _open(opener, request)
+    assert status == 403 and "alcance" in page
+    document = f"/documents/{default_server.rejected_id}"
+    for path in ("/queue", document, f"{document}/original"):
+        assert _open(opener, urllib.request.Request(default_server.url + path, headers=bearer))[0] == 403, path
+    assert _open(opener, urllib.request.Request(default_server.url + "/metrics", headers=bearer))[0] == 200
+    [state] = [d["state"] for d in default_server.workspace.documents() if d["id"] == default_server.rejected_id]
+    assert state == "rejected"
+    # a read token reads the pages but cannot act through them
+    reader = {"Authorization": f"Bearer {default_server.token}"}
+    assert _open(opener, urllib.request.Request(default_server.url + "/queue", headers=reader))[0] == 200

@@ -54,6 +54,12 @@ def guarded(role: str = "viewer", form: bool = False) -> Callable[[Handler], Cal
             if data is not None and not csrf_ok(request, _text(data, "csrf_token")):
                 log.warning("csrf refused", user=user.name, path=request.url.path)
                 return refuse(request, 403, "csrf")
+            need = "act" if data is not None else "read"  # a bearer token's scope binds on pages as in the API
+            if not auth.scope_allows(request.state.scope, need):
+                log.warning("action refused by token scope", user=user.name, path=request.url.path)
+                return page(request, "error.html", status_code=403, message=(
+                    f"El alcance del token no permite esta acción (se requiere '{need}'). / "
+                    "The token's scope does not allow this."))
             if not auth.has_role(user, role):
                 log.warning("action refused by role", user=user.name, role=user.role, path=request.url.path)
                 return refuse(request, 403, "forbidden")
