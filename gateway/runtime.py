@@ -37,7 +37,7 @@ class Runtime:
         self.settings = settings
         self.actor = actor
         try:
-            settings.data_dir.mkdir(parents=True, exist_ok=True)
+            settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)  # store, archive, staging: the owner's
         except OSError as exc:
             raise ResourceError(f"gateway.data_dir {settings.data_dir}", os_reason(exc)) from None
         self.store: Store = open_store(settings.store_url)

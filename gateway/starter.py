@@ -137,7 +137,7 @@ def create(root: Path, answers: Answers) -> Path:
                             inbox=_toml_path(root, answers.inbox), outbox=_toml_path(root, answers.outbox))
     root.mkdir(parents=True, exist_ok=True)
     for folder in ("certs", "mappings", "var"):
-        (root / folder).mkdir(exist_ok=True)
+        (root / folder).mkdir(mode=0o700 if folder == "var" else 0o777, exist_ok=True)  # var: the owner's alone
     for folder in (answers.inbox, answers.outbox):
         (root / folder).mkdir(parents=True, exist_ok=True)  # an absolute folder stays absolute
     config.write_text(text, encoding="utf-8")

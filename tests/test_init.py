@@ -18,6 +18,7 @@ def test_init_with_options_makes_a_workspace_that_runs(tmp_path, make_invoice, i
     config = root / "gateway.toml"
     for folder in ("inbox", "outbox", "certs", "mappings", "var"):
         assert (root / folder).is_dir(), folder
+    assert (root / "var").stat().st_mode & 0o777 == 0o700  # store, archive and staging: the owner's alone
     text = config.read_text(encoding="utf-8")
     assert text.count("\n#") > 10  # commented for a person
     raw = tomllib.loads(text)
@@ -34,6 +35,8 @@ def test_init_with_options_makes_a_workspace_that_runs(tmp_path, make_invoice, i
     assert run.returncode == 0, run.stderr
     assert json.loads(run.stdout.splitlines()[-1])["states"] == {"forwarded": 1}
     assert len(list((root / "outbox").glob("cfdi/*.json"))) == 1
+    assert (root / "var" / "gateway.db").stat().st_mode & 0o777 == 0o600
+    assert (root / "var" / "archive").stat().st_mode & 0o777 == 0o700
 
 
 def test_init_never_overwrites_and_refuses_bad_values(tmp_path):

@@ -150,3 +150,12 @@ def test_a_metrics_token_cannot_act_or_read_through_the_pages_either(default_ser
     # a read token reads the pages but cannot act through them
     reader = {"Authorization": f"Bearer {default_server.token}"}
     assert _open(opener, urllib.request.Request(default_server.url + "/queue", headers=reader))[0] == 200
+
+
+def test_the_data_directory_made_by_the_first_command_is_the_owners_alone(default_server):
+    """``users add`` was the first command on this workspace: it made ``var/`` (store, archive, the staging of
+    uploads) 0700 and the SQLite file 0600, whatever the umask lets others read elsewhere."""
+    var = default_server.workspace.root / "var"  # type: ignore[attr-defined]
+    assert var.stat().st_mode & 0o777 == 0o700
+    assert (var / "gateway.db").stat().st_mode & 0o777 == 0o600
+    assert (var / "archive").stat().st_mode & 0o777 == 0o700

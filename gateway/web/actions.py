@@ -42,7 +42,7 @@ def replace(gw: Gateway, document_id: str, filename: str, upload: BinaryIO, acto
     checks, ``operations.replace``); the staged copy is removed after."""
     gw.actor = actor
     folder = gw.settings.staging_dir / f"upload-{secrets.token_hex(8)}"
-    folder.mkdir(parents=True)
+    folder.mkdir(mode=0o700, parents=True)  # an upload waits here a moment, readable by the owner alone
     try:
         path = folder / safe_filename(filename)
         with open(path, "wb") as out:
