@@ -538,6 +538,71 @@ def test_rule_breaks_alone(export, code) -> None:
         assert finding.location["xpath"].startswith("/cfdi:Comprobante")
 
 
+def total_usd(root) -> None:
+    """TotalUSD = the sum of ValorDolares (CCE122), after a mutation changed one of them."""
+    cce(root).set("TotalUSD", money(sum((dec(m, "ValorDolares") for m in mercancias(root)), Decimal(0))))
+
+
+def unidad_as_key(root) -> None:
+    """Each concepto's Unidad as the c_UnidadAduana key of its fracción's UMT ("01"), not its description."""
+    umt = sat_columns().umt
+    by_noid = {c.get("NoIdentificacion"): c for c in conceptos(root)}
+    for element in mercancias(root):
+        by_noid[element.get("NoIdentificacion")].set("Unidad", f" {umt[element.get('FraccionArancelaria')][0]} ")
+
+
+# Where SAT's documents disagree, every reading they allow passes (docs/cfdi-coverage.md says which)
+READINGS: dict[str, tuple[str, tuple]] = {
+    # CCE155/CCE162: Unidad as the key (matrix: "un valor del catálogo"); the base uses the description (Guía)
+    "unidad-as-key": ("traslado_sin_aduana", (unidad_as_key,)),
+    # CCE156: minimum "0.0000" (matrix, Estándar) or "0.0001" (Guía): a ValorUnitario of 0 passes
+    "valor-unitario-zero": ("traslado_sin_aduana", (first_concepto(ValorUnitario="0", Importe="0.00"),
+                                                    mercancia(ValorDolares="0"), total_usd)),
+    # CCE157 (and CCE169): ValorDolares "0" or "1" skip the limits
+    "valor-dolares-one": ("export", (second_concepto_same_noid, mercancia(ValorDolares="1"), total_usd)),
+    # CCE165: several conceptos with one NoIdentificacion (matrix); several mercancías (only the Estándar) pass
+    "two-mercancias-one-noid": ("traslado_sin_aduana", (copy_mercancia(FraccionArancelaria="3926909901",
+                                                                       ValorDolares="0"),)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(READINGS))
+def test_every_reading_sat_allows_passes(export, name) -> None:
+    base, mutations = READINGS[name]
+    root = variant(export, *BASES[base], *mutations)
+    assert errors(root) == [], [(f.sat_code, f.message) for f in errors(root)]
+
+
+def test_valor_dolares_one_skips_the_customs_limits(export) -> None:
+    """CCE169/CCE171 (Estándar p. 44): ValorDolares "1" is not held to CantidadAduana × ValorUnitarioAduana; its
+    conversion from the concepto's Importe (CCE172) is another rule and still applies."""
+    assert sat_codes(variant(export, mercancia(ValorDolares="1"), total_usd)) == {"CCE172"}
+
+
+def test_muestras_descuento_compared_as_written_and_in_dollars(export) -> None:
+    """CCE164 compares ValorDolares with the Descuentos as written, CCE163 converts them: reported only when
+    ValorDolares exceeds both. In MXN at TipoCambioUSD 20.3193, a Descuento of 100.00 is 4.93 USD."""
+    def in_mxn(valor: str):
+        def mutate(root):
+            root.set("Moneda", "MXN")
+            del root.attrib["TipoCambio"]
+            mercancia(FraccionArancelaria="9801000100", ValorDolares=valor)(root)
+            descuento_first("100.00")(root)
+        return mutate
+
+    def codes(valor: str) -> set[str | None]:
+        return {f.sat_code for f in errors(variant(export, in_mxn(valor)))}
+
+    assert "CCE164" not in codes("4.93") and "CCE164" not in codes("100.00")
+    assert "CCE164" in codes("100.01")
+
+
+def test_muestras_worth_nothing_need_no_descuento(export) -> None:
+    root = variant(export, mercancia(FraccionArancelaria="9801000100"),
+                   first_concepto(ValorUnitario="0.00", Importe="0.00"))
+    assert "CCE163" not in {f.sat_code for f in errors(root)}
+
+
 # --- through the document kind ----------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")

@@ -97,6 +97,18 @@ def _no_isr(root: etree._Element) -> None:
     resum(root)
 
 
+def _plus_isr(tasa: str):
+    """Another ISR retention at ``tasa`` beside the first concepto's one."""
+    def mutate(root: etree._Element) -> None:
+        first = conceptos(root)[0]
+        group = one(first, "cfdi:Impuestos/cfdi:Retenciones")
+        base = dec(first, "Importe")
+        etree.SubElement(group, "{http://www.sat.gob.mx/cfd/4}Retencion", Base=money(base), Impuesto="001",
+                         TipoFactor="Tasa", TasaOCuota=tasa, Importe=money(base * Decimal(tasa)))
+        resum(root)
+    return mutate
+
+
 def test_resico_mark_1_forbids_isr_retention(export, tmp_path) -> None:
     root = variant(export, national, with_retencion, _resico, _isr_at("0.012500"))
     assert sat_codes(root, _l_rfc(tmp_path, "1")) == {"CFDI140224"}
@@ -109,11 +121,16 @@ def test_resico_mark_2_requires_isr_at_1_25_percent(export, tmp_path) -> None:
                      _l_rfc(tmp_path, "2")) == {"CFDI140225"}
     sound = variant(export, national, _resico, _isr_on_every_concepto)
     assert sat_codes(sound, _l_rfc(tmp_path, "2")) == set()
+    # "al menos un nodo hijo Retencion" at 0.0125: another ISR retention beside it is allowed
+    both = variant(sound, _plus_isr("0.100000"))
+    assert sat_codes(both, _l_rfc(tmp_path, "2")) == set()
 
 
 def test_without_the_mark_the_offline_half_runs_and_an_info_says_what_was_not(export) -> None:
     for root in (variant(export, national, with_retencion, _resico, _isr_at("0.012500")),
-                 variant(export, national, with_retencion, _resico, _no_isr)):
+                 variant(export, national, with_retencion, _resico, _no_isr),
+                 # mark 2 allows an ISR retention at another rate beside the one at 0.0125
+                 variant(export, national, with_retencion, _resico, _plus_isr("0.012500"))):
         findings = check_matrix(root)
         assert not [f for f in findings if f.severity is Severity.ERROR]
         notes = [f.message for f in findings if f.code == "SAT-DATA-UNCHECKED" and "CFDI140224" in f.message]

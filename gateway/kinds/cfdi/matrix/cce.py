@@ -365,8 +365,8 @@ def valor_dolares(doc: Doc, out: list[Finding]) -> None:
 def _valor_aduana(mercancia: Element, valor: Decimal, out: list[Finding]) -> None:
     """CCE171: ValorDolares within CantidadAduana × ValorUnitarioAduana, each ± half a unit of its last decimal."""
     cantidad, unitario = num(mercancia, "CantidadAduana"), num(mercancia, "ValorUnitarioAduana")
-    if cantidad is None or unitario is None:
-        return
+    if cantidad is None or unitario is None or valor in (0, 1):
+        return  # Estándar p. 44 and CCE169: ValorDolares "0" or "1" (when the rules allow it) skip the limits
     limits = within_product(valor, cantidad, unitario, 2)
     if limits is not None:
         at(out, mercancia, "ValorDolares", "CCE-AMOUNT", f"El ValorDolares {fmt(valor)} de la mercancía "
@@ -395,6 +395,8 @@ def _conversion(noid: str, members: list[tuple[Element, Decimal | None, bool]], 
         return
     half = sum((half_unit(places(i)) for i in importes), Decimal(0))
     if len(members) == 1 and len(importes) > 1 and tipo in ("I", "E"):
+        if total in (0, 1):
+            return  # CCE157 applies to ValorDolares other than "0" or "1"
         # CCE157, the Estándar's limits: each exchange rate also ± half a unit of its last decimal
         half_tc = half_unit(places(tipo_cambio)) if tipo_cambio_written else Decimal(0)
         half_usd = half_unit(places(usd))
@@ -431,25 +433,23 @@ _MUESTRAS = "9801000100"  # importaciones o exportaciones de muestras y muestrar
 @rule("CCE154", "CCE155", "CCE156", "CCE162", "CCE165")
 def conceptos_de_mercancias(doc: Doc, out: list[Finding]) -> None:
     """What a mercancía without the customs quantities asks of its conceptos (CCE154-156, CCE162), and the
-    three customs attributes that a NoIdentificacion shared by several conceptos or mercancías needs (CCE165)."""
+    three customs attributes that a NoIdentificacion shared by several conceptos needs (CCE165)."""
     if not doc.cce:
         return
     by_noid = _conceptos_by_noid(doc)
     day = doc.day
     for cce in doc.cce:
         mercancias_ = cce_mercancias(doc, cce)
+        # the matrix's reading (several conceptos); the Estándar (p. 43) also names several mercancías, which the
+        # matrix does not: accepted, so that no reading SAT allows is rejected
         repeated = {noid for noid, group in by_noid.items() if len(group) > 1}
-        counts: dict[str, int] = {}
-        for mercancia in mercancias_:
-            counts[_s(mercancia, "NoIdentificacion")] = counts.get(_s(mercancia, "NoIdentificacion"), 0) + 1
-        repeated |= {noid for noid, n in counts.items() if n > 1}
         for mercancia in mercancias_:
             noid = _s(mercancia, "NoIdentificacion")
             related = by_noid.get(noid, [])
             present = [mercancia.get(a) for a in ("CantidadAduana", "UnidadAduana", "ValorUnitarioAduana")]
             if noid in repeated and not any(present):  # some but not all: CCE166
-                at(out, mercancia, None, "CCE-FIELD", f"El NoIdentificacion {noid} se repite en varios conceptos o "
-                   "mercancías: la mercancía debe registrar CantidadAduana, UnidadAduana y ValorUnitarioAduana.",
+                at(out, mercancia, None, "CCE-FIELD", f"El NoIdentificacion {noid} se repite en varios conceptos: "
+                   "la mercancía debe registrar CantidadAduana, UnidadAduana y ValorUnitarioAduana.",
                    "CCE165")
             if doc.tipo == "T" and mercancia.get("CantidadAduana") is None:
                 for concepto in related:
@@ -460,7 +460,7 @@ def conceptos_de_mercancias(doc: Doc, out: list[Finding]) -> None:
                 if umt is not None:
                     forms = doc.columns.unidad_forms(umt)
                     for concepto in related:
-                        unidad = concepto.get("Unidad").upper()
+                        unidad = concepto.get("Unidad").strip().upper()
                         if unidad not in forms:
                             at(out, concepto.element, "Unidad", "CCE-CATALOG", f"La mercancía {noid} no lleva "
                                f"UnidadAduana: la Unidad '{concepto.get('Unidad')}' del concepto debe ser la UMT de "
@@ -503,7 +503,12 @@ def _traslado_sin_cantidad_aduana(doc: Doc, concepto: Concepto, day: date, out: 
 @rule("CCE163", "CCE164")
 def muestras(doc: Doc, out: list[Finding]) -> None:
     """Fracción 9801000100 (muestras y muestrarios): the goods are given, their value is discounted in full, so
-    the conceptos of that NoIdentificacion carry a Descuento (CCE163) that, in USD, covers ValorDolares (CCE164)."""
+    the conceptos of that NoIdentificacion carry a Descuento (CCE163) that covers ValorDolares (CCE164).
+
+    CCE163 converts the Descuentos to the comprobante's currency; CCE164 compares ValorDolares with their sum as
+    written. Both readings are accepted: ValorDolares is reported only when it exceeds the Descuentos as written
+    and converted to USD (× TipoCambio / TipoCambioUSD). Conceptos worth 0 have nothing to discount.
+    """
     if not doc.cce:
         return
     by_noid: dict[str, list[Concepto]] | None = None
@@ -518,8 +523,11 @@ def muestras(doc: Doc, out: list[Finding]) -> None:
         by_noid = by_noid if by_noid is not None else _conceptos_by_noid(doc)
         usd = num(cce, "TipoCambioUSD")
         for noid, members in groups.items():
-            descuentos = [d for c in by_noid.get(noid, []) if (d := num(c.element, "Descuento")) is not None]
-            if not descuentos or not any(descuentos):
+            related = by_noid.get(noid, [])
+            descuentos = [d for c in related if (d := num(c.element, "Descuento")) is not None]
+            if not any(num(c.element, "Importe") for c in related):
+                continue  # conceptos worth 0 (or none: CCE152): no value to discount
+            if not any(descuentos):
                 at(out, members[0], "FraccionArancelaria", "CCE-AMOUNT", f"La mercancía {noid} es de la fracción "
                    f"{_MUESTRAS} (muestras y muestrarios), pero ningún concepto con ese NoIdentificacion registra "
                    "el Descuento de su valor.", "CCE163")
@@ -531,10 +539,11 @@ def muestras(doc: Doc, out: list[Finding]) -> None:
             descuento = sum(descuentos, Decimal(0))
             half = sum((half_unit(places(d)) for d in descuentos), Decimal(0))
             upper = ceil_to((descuento + half) * tipo_cambio / usd, 2)
-            if total > upper:
+            if total > upper and total > descuento:
                 at(out, members[0], "ValorDolares", "CCE-AMOUNT", f"La mercancía {noid} es de la fracción {_MUESTRAS}"
-                   f" y su ValorDolares ({fmt(total)}) es mayor que los Descuentos de sus conceptos en dólares "
-                   f"({fmt(descuento)} × {fmt(tipo_cambio)} / {fmt(usd)}, a lo más {fmt(upper)}).", "CCE164")
+                   f" y su ValorDolares ({fmt(total)}) es mayor que los Descuentos de sus conceptos, tal cual "
+                   f"({fmt(descuento)}) y en dólares ({fmt(descuento)} × {fmt(tipo_cambio)} / {fmt(usd)}, a lo más "
+                   f"{fmt(upper)}).", "CCE164")
 
 
 @rule("CCE168")

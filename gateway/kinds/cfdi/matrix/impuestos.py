@@ -125,8 +125,9 @@ def retencion_resico(doc: Doc, out: list[Finding]) -> None:
     """RESICO persona física (régimen 626) invoicing a persona moral: the ISR retention at concept level follows
     the emisor's "marca Retención" in SAT's l_RFC — 1: no ISR retention (CFDI140224); 2: ISR at 0.0125
     (CFDI140225). The mark is not in the CFDI: it is read from ``validation.sat_rfc_list`` (column
-    ``retencion``) when configured. Without it, what holds under either mark is checked (an ISR retention,
-    if any, is at 0.0125) and an info finding says the mark was not checked.
+    ``retencion``) when configured. Without it, what fails under either mark is reported: ISR retained, but
+    none at 0.0125 (mark 1 forbids the retention, mark 2 asks for one at 0.0125; under mark 2 another ISR
+    retention beside it is allowed); an info finding says the mark was not checked.
     """
     emisor = doc.emisor
     if (emisor is None or _s(emisor, "RegimenFiscal") != "626" or persona(doc.emisor_rfc) != "fisica"
@@ -148,19 +149,18 @@ def retencion_resico(doc: Doc, out: list[Finding]) -> None:
                 at(out, concepto.element, "ObjetoImp", "CFDI-TAXES", f"El emisor {doc.emisor_rfc} (RESICO, régimen "
                    "626) tiene la marca Retención 2 en la lista l_RFC del SAT: el concepto debe llevar una retención "
                    "de ISR (001) con TasaOCuota 0.012500.", "CFDI140225")
-        else:
-            for tax in isr:
-                tasa = num(tax, "TasaOCuota")
-                if tasa is not None and tasa != _RESICO_ISR:
-                    at(out, tax, "TasaOCuota", "CFDI-TAXES", f"Un emisor RESICO (régimen 626, persona física) que "
-                       f"factura a una persona moral retiene ISR a 0.012500 o no retiene ISR; aquí la tasa es "
-                       f"{fmt(tasa)}.", "CFDI140225")
+        elif isr and not any(num(tax, "TasaOCuota") == _RESICO_ISR for tax in isr):
+            tasa = num(isr[0], "TasaOCuota")
+            at(out, isr[0], "TasaOCuota", "CFDI-TAXES", f"Un emisor RESICO (régimen 626, persona física) que "
+               f"factura a una persona moral retiene ISR a 0.012500 o no retiene ISR; aquí la tasa es "
+               f"{fmt(tasa) if tasa is not None else '(vacía)'}.", "CFDI140225")
     if mark not in ("1", "2"):
         why = ("sin columna «retencion» para este RFC en validation.sat_rfc_list" if entry is not None
                else "falta validation.sat_rfc_list" if doc.sat.rfcs is None else "el RFC no está en la lista")
         out.append(info("SAT-DATA-UNCHECKED", f"CFDI140224/CFDI140225: no se verificó la marca Retención del "
-                        f"emisor {doc.emisor_rfc} en la lista l_RFC del SAT ({why}); solo se verificó que una "
-                        "retención de ISR, si existe, sea de 0.012500 / the l_RFC retention mark was not checked.",
+                        f"emisor {doc.emisor_rfc} en la lista l_RFC del SAT ({why}); solo se verificó que las "
+                        "retenciones de ISR, si las hay, incluyan una de 0.012500 / the l_RFC retention mark was "
+                        "not checked.",
                         line=doc.root.sourceline, xpath="/cfdi:Comprobante/cfdi:Emisor"))
 
 
