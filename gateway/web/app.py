@@ -94,7 +94,17 @@ class SecurityHeaders:
 def healthz(request: Request) -> Response:
     settings = ctx(request).settings
     snap = health.snapshot(ctx(request).gateway().store, settings.node, settings.lease_ttl)
+    snap["warnings"] = catalog_warnings(settings)  # old catalogs warn; they do not make the node unhealthy
     return JSONResponse(snap, status_code=200 if snap["status"] == "ok" else 503)
+
+
+def catalog_warnings(settings: Settings) -> list[str]:
+    """Catalogs older than ``[validation] catalog_max_age`` (none when the key is not set)."""
+    if settings.catalog_max_age is None:
+        return []
+    from gateway.kinds.cfdi.catalog_info import warnings
+
+    return warnings(settings.catalogs_dir, settings.catalog_max_age)
 
 
 async def metrics_endpoint(request: Request) -> Response:
