@@ -229,3 +229,122 @@ def test_imports_accumulate_catalog_by_catalog(workspace) -> None:
     in_force = _in_force(config)
     assert in_force["c_Moneda"]["rows"] == 2 and in_force["c_UnidadAduana"]["rows"] == 23
     assert in_force["c_UnidadAduana"]["version"] == "2.0 rev. 0"
+
+
+def _kind(root: Path):
+    from gateway.config import from_dict
+    from gateway.kinds import KindRegistry
+
+    settings = from_dict({"gateway": {"data_dir": "var"}, "validation": {"certificate_dirs": []}}, root)
+    return KindRegistry(settings.certificate_dirs, None, settings.sat_data_files, settings=settings).get("cfdi"), \
+        settings.catalogs_dir
+
+
+def _errors(kind, invoice: bytes) -> list:
+    return [f for f in kind.check(invoice).findings if f.severity.value == "error"]
+
+
+def test_a_running_kind_takes_the_import_and_honours_validity_dates(tmp_path, make_invoice) -> None:
+    """The same CfdiKind (a running node) sees a new set; an entry not in force on the Fecha is an error."""
+    from gateway.kinds.satcatalogs.importer import import_files
+
+    kind, directory = _kind(tmp_path)
+    invoice = make_invoice(2602, mutate=_with_key(NEW_KEY))
+    assert [f for f in _errors(kind, invoice) if NEW_KEY in f.message]
+    keys = _keys_of(invoice)
+    others = [k for k in keys if k != NEW_KEY]
+    fecha = dt.date.fromisoformat(etree.fromstring(invoice).get("Fecha")[:10])
+    rows = prodserv_rows(keys, **{f"k{NEW_KEY}": (fecha + dt.timedelta(days=30), None),  # in force only later
+                                  f"k{others[0]}": (dt.date(2022, 1, 1), fecha - dt.timedelta(days=1))})  # ended
+    first = write_xls(tmp_path / "catCFDI_V_4_20260201.xls", {
+        "c_ClaveProdServ": (sat_header("Catálogo de productos / servicios."), PRODSERV_COLUMNS, rows)})
+    import_files([first], directory)
+    late = _errors(kind, invoice)
+    assert sorted((f.code, f.location["xpath"].rsplit("/@", 1)[1]) for f in late) == [
+        ("CFDI-CATALOG-VIGENCIA", "ClaveProdServ"), ("CFDI-CATALOG-VIGENCIA", "ClaveProdServ")]
+    assert any(NEW_KEY in f.message and "vigencia: del" in f.message for f in late)
+
+    second = write_xls(tmp_path / "catCFDI_V_4_20260301.xls", {
+        "c_ClaveProdServ": (sat_header("Catálogo de productos / servicios."), PRODSERV_COLUMNS, prodserv_rows(keys))})
+    import_files([second], directory)
+    assert _errors(kind, invoice) == []
+
+
+def test_a_small_enumeration_libxml2_checks_is_replaced_too(tmp_path, make_invoice) -> None:
+    """c_UnidadAduana (23 values, left in the schema for libxml2) takes an imported key as well."""
+    from gateway.kinds.satcatalogs.importer import import_files
+
+    kind, directory = _kind(tmp_path)
+
+    def unidad_23(root: etree._Element) -> None:
+        for element in root.iter():
+            if element.get("UnidadAduana") is not None:
+                element.set("UnidadAduana", "23")
+
+    invoice = make_invoice(2603, mutate=unidad_23)
+    before = _errors(kind, invoice)
+    assert before and all("23" in f.message and "UnidadAduana" in f.message for f in before), before
+    cce = write_xls(tmp_path / "c_UnidadAduana_20260310.xls", {"c_UnidadAduana": (
+        sat_header("Catálogo de unidades de medida aduana.", "2.0", 1), ["c_UnidadAduana", "Descripción", *VIGENCIA],
+        [[f"{n:02d}", f"Unidad {n}", dt.date(2024, 1, 18), None] for n in (*range(1, 24), 99)])})
+    import_files([cce], directory)
+    assert _errors(kind, invoice) == []
+
+
+def test_an_xlsx_of_the_same_layout_is_read_too(tmp_path) -> None:
+    import openpyxl
+
+    from gateway.kinds.satcatalogs.importer import read_files
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "c_CodigoPostal_Parte_1"
+    for row in [["Catálogo de códigos postales."], [None, "Versión", "Revisión", "Fecha de publicación"],
+                [None, "4.0", 2, dt.datetime(2026, 2, 20)], [],
+                ["c_CodigoPostal", "c_Estado", "c_Municipio", "c_Localidad", "Estímulo Franja Fronteriza", *VIGENCIA],
+                ["01000", "CMX", "010", "01", "0", dt.datetime(2022, 1, 1), None], [1010, "CMX", "010", None, "0"]]:
+        sheet.append(row)
+    part2 = book.create_sheet("c_CodigoPostal_Parte_2")
+    part2.append(["c_CodigoPostal", "c_Estado", "c_Municipio", "c_Localidad"])
+    part2.append(["99999", "ZAC", "058", None])
+    book.save(tmp_path / "catCFDI.xlsx")
+    (catalog,), ignored = read_files([tmp_path / "catCFDI.xlsx"])
+    assert ignored == [] and catalog.name == "c_CodigoPostal" and catalog.version == "4.0 rev. 2"
+    assert catalog.published == dt.date(2026, 2, 20)  # from the header: the file name carries no date
+    assert catalog.entries[("01010",)].values == {"c_Estado": "CMX", "c_Municipio": "010", "c_Localidad": ""}
+    assert set(catalog.entries) == {("01000",), ("01010",), ("99999",)}  # a number stored as 1010 keeps its zero
+
+
+def test_healthz_and_the_overview_warn_about_an_old_catalog(tmp_path) -> None:
+    import os
+    import subprocess
+    import sys
+    import urllib.request
+
+    from tests.conftest import REPO
+    from tests.web_fixtures import _users, free_port, wait_ready
+
+    config = tmp_path / "gateway.toml"
+    config.write_text('[gateway]\ndata_dir = "var"\n[validation]\ncertificate_dirs = []\n'
+                      'catalog_max_age = "30d"\n', encoding="utf-8")
+    assert _import(config, _moneda(tmp_path, "catCFDI_V_4_20200115.xls")).returncode == 0
+    tokens = _users(config)
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-m", "gateway", "serve", "-c", str(config), "--port", str(port)],
+                               cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)}, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE, text=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_ready(url, process)
+        with urllib.request.urlopen(url + "/healthz", timeout=10) as answer:
+            health = json.loads(answer.read())
+        assert health["status"] == "ok"  # an old catalog warns; it does not make the node unhealthy
+        warning, = health["warnings"]
+        assert warning.startswith("c_Moneda: publicado el 2020-01-15") and "catalogs import" in warning
+        request = urllib.request.Request(url + "/api/overview?days=1",
+                                         headers={"Authorization": f"Bearer {tokens['ana']}"})
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            assert json.loads(answer.read())["catalog_warnings"] == [warning]
+    finally:
+        process.terminate()
+        process.wait(timeout=15)
