@@ -611,7 +611,17 @@ def cmd_users_token(args: argparse.Namespace) -> int:
 def cmd_catalogs_info(args: argparse.Namespace) -> int:
     from gateway.kinds.cfdi.catalog_info import describe
 
-    settings = load(args.config) if args.config else None
+    settings = None
+    if args.config:
+        from gateway.kinds.satcatalogs import shared
+
+        gw = _gateway(args, actor="catalogs")
+        try:
+            settings = gw.settings
+            assert settings.catalogs_dir is not None
+            shared.sync(gw.store, settings.catalogs_dir)  # what every node uses: the store's newest set
+        finally:
+            gw.close()
     report = describe(settings.sat_data_files if settings else {}, settings.catalogs_dir if settings else None)
     if args.json:
         print(json.dumps(report, ensure_ascii=False, indent=2))
@@ -634,16 +644,23 @@ def cmd_catalogs_info(args: argparse.Namespace) -> int:
 
 
 def cmd_catalogs_import(args: argparse.Namespace) -> int:
+    from gateway.kinds.satcatalogs import shared
     from gateway.kinds.satcatalogs.importer import import_files
     from gateway.kinds.satcatalogs.workbook import CatalogFileError
 
-    settings = load(args.config)
-    assert settings.catalogs_dir is not None
+    gw = _gateway(args, actor="catalogs")
     try:
-        outcome = import_files(list(args.files), settings.catalogs_dir, force=args.force)
-    except CatalogFileError as exc:  # a file SAT changed, a damaged or unrelated one, an older catalog: exit 2
-        print(f"catalogs import: {exc}", file=sys.stderr)
-        return 2
+        directory = gw.settings.catalogs_dir
+        assert directory is not None
+        shared.sync(gw.store, directory)  # compare with the set in force for every node, not a stale local copy
+        try:
+            outcome = import_files(list(args.files), directory, force=args.force,
+                                   publish=shared.publisher(gw.store, gw.settings.node))
+        except CatalogFileError as exc:  # a file SAT changed, a damaged or unrelated one, an older catalog: exit 2
+            print(f"catalogs import: {exc}", file=sys.stderr)
+            return 2
+    finally:
+        gw.close()
     imported = [{"catalog": c.name, "file": c.file, "version": c.version, "published": c.published.isoformat(),
                  "rows": len(c.entries)} for c in outcome.catalogs]
     report: dict[str, Any] = {"path": str(outcome.path), "ignored_sheets": outcome.ignored, "catalogs": imported}

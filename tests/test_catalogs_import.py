@@ -208,7 +208,7 @@ def test_an_import_killed_before_its_rename_leaves_the_old_catalogs_in_force(wor
     assert _import(config, _moneda(root, "catCFDI_V_4_20260301.xls")).returncode == 0
     newer = _moneda(root, "catCFDI_V_4_20260401.xls", rows=[["EUR", "Euro", 2, "", None, None]])
     killed = run_cli("catalogs", "import", "-c", str(config), str(newer),
-                     env={"IMMEX_GATEWAY_CRASH_AT": "catalogs.before-rename"})
+                     env={"IMMEX_GATEWAY_CRASH_AT": "catalogs.before-commit"})
     assert killed.returncode == -signal.SIGKILL
     assert list((root / "var" / "catalogs").glob(".imported-*.tmp"))  # the complete new set, never renamed
     in_force = _in_force(config)["c_Moneda"]
@@ -348,3 +348,39 @@ def test_healthz_and_the_overview_warn_about_an_old_catalog(tmp_path) -> None:
     finally:
         process.terminate()
         process.wait(timeout=15)
+
+
+def test_every_node_of_a_postgresql_store_installs_the_imported_set(tmp_path, make_invoice) -> None:
+    """Node A imports; node B (own data_dir, same store) installs the same set on its next pass and accepts the
+    invoice it rejected; a node started later catches up the same way."""
+    from tests.conftest import pg_database
+
+    url = pg_database()
+    configs = {}
+    for node in ("a", "b"):
+        root = tmp_path / node
+        (root / "inbox").mkdir(parents=True)
+        configs[node] = root / "gateway.toml"
+        configs[node].write_text(
+            f'[gateway]\ndata_dir = "var"\nnode = "node-{node}"\n[store]\nurl = "{url}"\n'
+            '[validation]\ncertificate_dirs = []\n', encoding="utf-8")
+    invoice = make_invoice(2604, mutate=_with_key(NEW_KEY))
+    path = tmp_path / "factura.xml"
+    path.write_bytes(invoice)
+    assert [f for f in _validate(configs["b"], path)["findings"] if NEW_KEY in f["message"]]
+
+    catcfdi = write_xls(tmp_path / "catCFDI_V_4_20260115.xls", {
+        "c_ClaveProdServ": (sat_header("Catálogo de productos / servicios."), PRODSERV_COLUMNS,
+                            prodserv_rows(_keys_of(invoice)))})
+    assert _import(configs["a"], catcfdi).returncode == 0
+    b_file = tmp_path / "b" / "var" / "catalogs" / "imported.sqlite"
+    assert not b_file.exists()
+    ran = run_cli("run", "--once", "-c", str(configs["b"]))  # a pass of node B installs the store's set
+    assert ran.returncode == 0, ran.stderr
+    assert b_file.read_bytes() == (tmp_path / "a" / "var" / "catalogs" / "imported.sqlite").read_bytes()
+    assert not [f for f in _validate(configs["b"], path)["findings"] if f["severity"] == "error"]
+    older = write_xls(tmp_path / "catCFDI_V_4_20251201.xls", {
+        "c_ClaveProdServ": (sat_header("Catálogo de productos / servicios."), PRODSERV_COLUMNS,
+                            prodserv_rows(["01010101"]))})
+    done = _import(configs["b"], older)  # B compares with the set in force for every node
+    assert done.returncode == 2 and "2025-12-01 < 2026-01-15" in done.stderr

@@ -25,6 +25,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway import health, metrics
 from gateway.config import Settings
+from gateway.runner import sync_catalogs
 from gateway.web import api, pages
 from gateway.web.context import WebContext, ctx, current_user, log
 from gateway.web.settings import WebSettings, secret_key, web_settings
@@ -123,6 +124,10 @@ def _indexer(context: WebContext, stop: threading.Event) -> None:
             context.index_search_keys()
         except Exception:  # noqa: BLE001 - search keys are a convenience; the page must keep serving
             log.exception("reading search keys failed")
+        try:  # retries and replacements checked here use the catalogs every node uses
+            sync_catalogs(context.gateway())
+        except Exception:  # noqa: BLE001 - the catalogs in force stay; the page must keep serving
+            log.exception("installing catalogs from the store failed")
         stop.wait(INDEX_INTERVAL)
 
 

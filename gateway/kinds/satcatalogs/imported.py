@@ -16,6 +16,7 @@ import os
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -122,8 +123,11 @@ def current(directory: Path | None) -> ImportedSet | None:
         return found
 
 
-def write(directory: Path, catalogs: list[ParsedCatalog], kept: ImportedSet | None) -> Path:
-    """A new set made of ``catalogs`` plus every catalog of ``kept`` they do not replace; atomic (see above)."""
+def write(directory: Path, catalogs: list[ParsedCatalog], kept: ImportedSet | None,
+          before_rename: Callable[[Path], None] | None = None) -> Path:
+    """A new set made of ``catalogs`` plus every catalog of ``kept`` they do not replace; atomic (see above).
+
+    ``before_rename`` gets the complete, fsynced file first (``shared.publisher`` puts it in the store)."""
     directory.mkdir(parents=True, exist_ok=True)
     for stale in directory.glob(".imported-*.tmp"):
         stale.unlink(missing_ok=True)  # an import that died before its rename
@@ -145,12 +149,19 @@ def write(directory: Path, catalogs: list[ParsedCatalog], kept: ImportedSet | No
         connection.close()
     with temp.open("rb+") as handle:
         os.fsync(handle.fileno())
-    faults.crash_point("catalogs.before-rename")
+    faults.crash_point("catalogs.before-commit")
+    if before_rename is not None:
+        before_rename(temp)
     os.replace(temp, final)
-    _fsync_dir(directory)
-    with _cache_lock:
-        _cache.pop(final, None)
+    fsync_dir(directory)
+    forget(directory)
     return final
+
+
+def forget(directory: Path) -> None:
+    """Look at ``directory`` again on the next ``current`` call (a set was installed there by this process)."""
+    with _cache_lock:
+        _cache.pop(directory / FILE_NAME, None)
 
 
 def _insert(connection: sqlite3.Connection, name: str, file: str, version: str, published: dt.date,
@@ -167,7 +178,7 @@ def _iso(day: dt.date | None) -> str | None:
     return day.isoformat() if day else None
 
 
-def _fsync_dir(directory: Path) -> None:
+def fsync_dir(directory: Path) -> None:
     fd = os.open(directory, os.O_RDONLY)
     try:
         os.fsync(fd)

@@ -7,6 +7,7 @@ unless ``force`` (an operator re-importing an old file by mistake would bring ba
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,7 +51,9 @@ def read_files(paths: list[Path]) -> tuple[list[ParsedCatalog], list[str]]:
     return list(found.values()), ignored
 
 
-def import_files(paths: list[Path], directory: Path, force: bool = False) -> Outcome:
+def import_files(paths: list[Path], directory: Path, force: bool = False,
+                 publish: Callable[[Path], None] | None = None) -> Outcome:
+    """Read, check, compare with the set in force, then write the new set (``publish``: see ``shared``)."""
     catalogs, ignored = read_files(paths)
     in_force = imported.current(directory)
     if in_force is not None:
@@ -61,4 +64,4 @@ def import_files(paths: list[Path], directory: Path, force: bool = False) -> Out
                               for c, m in older)
             raise CatalogFileError(f"catálogo más antiguo que el vigente / older than the catalog in force: {names}. "
                                    "Use --force para importarlo de todos modos / use --force to import it anyway")
-    return Outcome(catalogs, ignored, imported.write(directory, catalogs, in_force))
+    return Outcome(catalogs, ignored, imported.write(directory, catalogs, in_force, publish))
