@@ -384,3 +384,23 @@ def test_every_node_of_a_postgresql_store_installs_the_imported_set(tmp_path, ma
                             prodserv_rows(["01010101"]))})
     done = _import(configs["b"], older)  # B compares with the set in force for every node
     assert done.returncode == 2 and "2025-12-01 < 2026-01-15" in done.stderr
+
+
+def test_every_key_of_the_wheels_edition_has_its_layouts_format() -> None:
+    """The key formats refuse a changed layout, never a real SAT key (c_UnidadAduana's one-digit keys are CCE 1.1's
+    catalog, which the wheel merges in; CCE 2.0's file has two digits)."""
+    import sqlite3
+
+    from gateway.kinds.cfdi.catalogs import _TABLES, _plain, satcfdi_database
+    from gateway.kinds.satcatalogs.layouts import LAYOUTS
+
+    database = sqlite3.connect(satcfdi_database())
+    misfits = {}
+    for name, layout in LAYOUTS.items():
+        for (raw,) in database.execute(f'SELECT key FROM "{_TABLES[name]}"'):
+            key = _plain(raw)
+            key = key if isinstance(key, tuple) else (key,)
+            if not all(layout.key_pattern(i).fullmatch(str(part)) for i, part in enumerate(key[:len(layout.keys)])):
+                misfits.setdefault(name, []).append(key)
+    database.close()
+    assert set(misfits) == {"c_UnidadAduana"} and all(len(k[0]) == 1 for k in misfits["c_UnidadAduana"])

@@ -47,7 +47,7 @@ _D2, _D3, _D4, _D5, _D8 = "[0-9]{2}", "[0-9]{3}", "[0-9]{4}", "[0-9]{5}", "[0-9]
 #: catalog name -> layout, for every catalog the CFDI and Comercio Exterior checks read
 LAYOUTS: dict[str, Layout] = {layout.name: layout for layout in (
     _layout("c_ClaveProdServ", _D8),
-    _layout("c_ClaveUnidad", "[A-Z0-9]{1,3}"),
+    _layout("c_ClaveUnidad", "[A-Za-z0-9]{1,3}"),  # SAT has a few mixed-case keys (Dx, Gd)
     _layout("c_CodigoPostal", _D5, ("c_Estado", ("c_Estado",)), ("c_Municipio", ("c_Municipio",)),
             ("c_Localidad", ("c_Localidad",)), optional=frozenset({"c_Municipio", "c_Localidad"})),
     _layout("c_Colonia", _D4, keys=(("c_CodigoPostal", _D5),)),
@@ -66,7 +66,7 @@ LAYOUTS: dict[str, Layout] = {layout.name: layout for layout in (
     _layout("c_RegimenFiscal", _D3),
     _layout("c_TipoDeComprobante", "[IEPNT]"),
     _layout("c_TipoRelacion", _D2),
-    _layout("c_UsoCFDI", "[A-Z][0-9]{2}|CN01"),
+    _layout("c_UsoCFDI", "[A-Z]{1,2}[0-9]{2}"),
     _layout("c_FraccionArancelaria", "[0-9]{8}(?:[0-9]{2})?", ("c_UnidadAduana", ("UMT", "c_UnidadAduana")),
             optional=frozenset({"c_UnidadAduana"})),
     _layout("c_UnidadAduana", "[0-9]{2}"),
