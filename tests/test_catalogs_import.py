@@ -404,3 +404,14 @@ def test_every_key_of_the_wheels_edition_has_its_layouts_format() -> None:
                 misfits.setdefault(name, []).append(key)
     database.close()
     assert set(misfits) == {"c_UnidadAduana"} and all(len(k[0]) == 1 for k in misfits["c_UnidadAduana"])
+
+
+def test_an_xlsx_bomb_is_refused_by_the_limits_before_unpacking(workspace) -> None:
+    import zipfile
+
+    root, config = workspace
+    bomb = root / "catCFDI_V_4_20260115.xlsx"
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("xl/worksheets/sheet1.xml", b"<" + b" " * (64 * 1024 * 1024))
+    done = _import(config, bomb)
+    assert done.returncode == 2 and "max_compression_ratio" in done.stderr

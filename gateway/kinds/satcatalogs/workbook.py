@@ -2,17 +2,19 @@
 
 Dates come back as ``datetime.date`` whichever the format (xlrd gives serial numbers, converted with the
 workbook's date mode). A damaged or foreign file is a ``CatalogFileError`` naming the file, never a library's
-traceback.
+traceback; an .xlsx is held to ``[limits]`` (members, expanded size, ratio) before it is unpacked.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from gateway import zipcheck
 from gateway.errors import ReferenceDataError
 
 _XLS_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # OLE2 compound document (BIFF8 .xls)
@@ -82,7 +84,14 @@ def _read_xlsx(path: Path) -> list[Sheet]:
 
     with path.open("rb") as handle:  # a handle, not the name: openpyxl judges a name by its extension
         try:
+            with zipfile.ZipFile(handle) as archive:  # [limits] before one byte is unpacked (a ZIP bomb)
+                refused = zipcheck.check(archive, "el libro XLSX")
+            if refused is not None:
+                raise CatalogFileError(f"{path}: {refused.message}")
+            handle.seek(0)
             book = openpyxl.load_workbook(handle, read_only=True, data_only=True)
+        except CatalogFileError:
+            raise
         except Exception as exc:  # noqa: BLE001 - zipfile, XML and openpyxl errors on damaged files: one answer
             raise CatalogFileError(f"{path}: archivo .xlsx dañado / damaged .xlsx file: {_first_line(exc)}") from None
         try:
