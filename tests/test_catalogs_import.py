@@ -415,3 +415,15 @@ def test_an_xlsx_bomb_is_refused_by_the_limits_before_unpacking(workspace) -> No
         archive.writestr("xl/worksheets/sheet1.xml", b"<" + b" " * (64 * 1024 * 1024))
     done = _import(config, bomb)
     assert done.returncode == 2 and "max_compression_ratio" in done.stderr
+
+
+def test_config_check_names_the_imported_catalogs_and_warns_about_old_ones(workspace) -> None:
+    root, config = workspace
+    assert _import(config, _moneda(root, "catCFDI_V_4_20200115.xls")).returncode == 0
+    done = run_cli("config", "check", "--json", "-c", str(config))
+    assert "Traceback" not in done.stderr, done.stderr
+    report = json.loads(done.stdout)
+    checks = report["checks"] if isinstance(report, dict) else report
+    entry, = [c for c in checks if c["subject"] == "catálogos / catalogs"]
+    assert entry["status"] == "warning" and "1 catálogo(s) importado(s)" in entry["message"]
+    assert "c_Moneda: publicado el 2020-01-15" in entry["message"]
