@@ -306,13 +306,14 @@ def test_an_xlsx_of_the_same_layout_is_read_too(tmp_path) -> None:
         sheet.append(row)
     part2 = book.create_sheet("c_CodigoPostal_Parte_2")
     part2.append(["c_CodigoPostal", "c_Estado", "c_Municipio", "c_Localidad"])
-    part2.append(["99999", "ZAC", "058", None])
+    part2.append(["99999", "ZAC", 58, 1])  # numbers where SAT writes "058" and "01"
     book.save(tmp_path / "catCFDI.xlsx")
     (catalog,), ignored = read_files([tmp_path / "catCFDI.xlsx"])
     assert ignored == [] and catalog.name == "c_CodigoPostal" and catalog.version == "4.0 rev. 2"
     assert catalog.published == dt.date(2026, 2, 20)  # from the header: the file name carries no date
     assert catalog.entries[("01010",)].values == {"c_Estado": "CMX", "c_Municipio": "010", "c_Localidad": ""}
     assert set(catalog.entries) == {("01000",), ("01010",), ("99999",)}  # a number stored as 1010 keeps its zero
+    assert catalog.entries[("99999",)].values == {"c_Estado": "ZAC", "c_Municipio": "058", "c_Localidad": "01"}
 
 
 def test_healthz_and_the_overview_warn_about_an_old_catalog(tmp_path) -> None:
@@ -427,3 +428,32 @@ def test_config_check_names_the_imported_catalogs_and_warns_about_old_ones(works
     entry, = [c for c in checks if c["subject"] == "catálogos / catalogs"]
     assert entry["status"] == "warning" and "1 catálogo(s) importado(s)" in entry["message"]
     assert "c_Moneda: publicado el 2020-01-15" in entry["message"]
+
+
+def test_an_imported_postal_code_feeds_the_matrix_with_its_state_and_municipality(tmp_path, make_invoice) -> None:
+    """c_CodigoPostal's columns (c_Estado, c_Municipio, c_Localidad) reach the rules that read them, numbers
+    written as numbers included; a new postal code in LugarExpedicion is accepted after the import."""
+    from gateway.kinds.cfdi.catalogs import catalogs
+    from gateway.kinds.satcatalogs.importer import import_files
+
+    new_cp = "00001"
+    assert new_cp not in catalogs().codigo_postal
+    kind, directory = _kind(tmp_path)
+    def moved(root: etree._Element) -> None:  # with the generic RFC both must agree (CFDI40149)
+        root.set("LugarExpedicion", new_cp)
+        root.find(f"{CFDI}Receptor").set("DomicilioFiscalReceptor", new_cp)
+
+    invoice = make_invoice(2605, mutate=moved)
+    assert [f for f in _errors(kind, invoice) if "LugarExpedicion" in f.location.get("xpath", "")]
+    used = sorted({v for e in etree.fromstring(invoice).iter() for k, v in e.attrib.items()
+                   if k in ("CodigoPostal", "DomicilioFiscalReceptor", "LugarExpedicion") and v != new_cp})
+    rows = [[cp, *catalogs().codigo_postal.get(cp), "0", dt.date(2022, 1, 1), None] for cp in used]
+    estado, municipio, localidad = catalogs().codigo_postal.get(used[0])
+    rows.append([new_cp, estado, int(municipio), int(localidad), "0", dt.date(2022, 1, 1), None])
+    columns = ["c_CodigoPostal", "c_Estado", "c_Municipio", "c_Localidad", "Estímulo Franja Fronteriza", *VIGENCIA]
+    catcfdi = write_xls(tmp_path / "catCFDI_V_4_20260115.xls", {
+        "c_CodigoPostal_Parte_1": (sat_header("Catálogo de códigos postales."), columns, rows[:1]),
+        "c_CodigoPostal_Parte_2": ([], columns, rows[1:])})
+    import_files([catcfdi], directory)
+    assert catalogs(directory).codigo_postal.get(new_cp) == (estado, municipio, localidad)
+    assert _errors(kind, invoice) == []

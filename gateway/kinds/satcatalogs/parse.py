@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from gateway.kinds.satcatalogs.layouts import END, START, Layout, plain
+from gateway.kinds.satcatalogs.layouts import END, LAYOUTS, START, Layout, plain
 from gateway.kinds.satcatalogs.workbook import CatalogFileError, Sheet
 
 _HEADER_SCAN = 20  # the column names are within the first rows of every SAT sheet
@@ -140,8 +140,15 @@ def _rows(layout: Layout, sheet: Sheet, columns: dict[str, int], first: int,
             key.append(value)
         start = _cell_date(row, columns.get("start"), sheet, number, START[0])
         end = _cell_date(row, columns.get("end"), sheet, number, END[0])
-        values = {name: _key_text(_at(row, columns[name]), None) for name, _ in layout.values if name in columns}
+        values = {name: _key_text(_at(row, columns[name]), _value_width(name))
+                  for name, _ in layout.values if name in columns}
         entries.setdefault(tuple(key), Entry(start, end, values))
+
+
+def _value_width(column: str) -> int | None:
+    """A column holding another catalog's key (c_Municipio in c_CodigoPostal) gets that key's zeros back too."""
+    other = LAYOUTS.get(column)
+    return other.width(0) if other is not None else None
 
 
 def _cell_date(row: list[Any], index: int | None, sheet: Sheet, number: int, column: str) -> dt.date | None:
