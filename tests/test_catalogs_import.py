@@ -457,3 +457,11 @@ def test_an_imported_postal_code_feeds_the_matrix_with_its_state_and_municipalit
     import_files([catcfdi], directory)
     assert catalogs(directory).codigo_postal.get(new_cp) == (estado, municipio, localidad)
     assert _errors(kind, invoice) == []
+
+
+def test_an_unreadable_set_file_falls_back_to_the_wheel_instead_of_failing_every_invoice(tmp_path, make_invoice):
+    kind, directory = _kind(tmp_path)
+    directory.mkdir(parents=True)
+    (directory / "imported.sqlite").write_bytes(b"not a database" * 100)
+    invoice = make_invoice(2606)
+    assert _errors(kind, invoice) == []

@@ -21,8 +21,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gateway import faults
+from gateway import faults, logs
 from gateway.kinds.satcatalogs.parse import Entry, ParsedCatalog
+
+log = logs.get("gateway.catalogs")
 
 FILE_NAME = "imported.sqlite"
 #: CFDI 4.0 exists since this day: an entry in force from then on or earlier constrains no CFDI 4.0
@@ -50,7 +52,7 @@ class Meta:
 
 
 class ImportedSet:
-    """Read access to one imported set (one file as it was when opened; one connection per thread)."""
+    """Read access to one imported set: the file as it was when opened, through one connection behind a lock."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -118,9 +120,19 @@ def current(directory: Path | None) -> ImportedSet | None:
         else:
             identity = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
             old = seen[1] if seen else None
-            found = old if old is not None and old.identity == identity else ImportedSet(path)
+            found = old if old is not None and old.identity == identity else _open(path)
         _cache[path] = (now, found)
         return found
+
+
+def _open(path: Path) -> ImportedSet | None:
+    """The set at ``path``; None (the wheel's catalogs, said loudly in the log) when the file cannot be read."""
+    try:
+        return ImportedSet(path)
+    except (sqlite3.Error, OSError, ValueError) as exc:
+        log.error("imported catalogs unreadable; the wheel's are used until the next import", path=str(path),
+                  error=str(exc))
+        return None
 
 
 def write(directory: Path, catalogs: list[ParsedCatalog], kept: ImportedSet | None,
