@@ -465,3 +465,26 @@ def test_an_unreadable_set_file_falls_back_to_the_wheel_instead_of_failing_every
     (directory / "imported.sqlite").write_bytes(b"not a database" * 100)
     invoice = make_invoice(2606)
     assert _errors(kind, invoice) == []
+
+
+def test_the_operators_routine_import_then_retry_forwards_the_rejected_invoice(tmp_path, identities, make_invoice):
+    """run --once rejects the invoice with the new key; catalogs import, queue retry: forwarded."""
+    from gateway.demo.generate.cfdi import write_certificate
+    from tests.conftest import Workspace, write_config
+
+    write_certificate(identities[1], tmp_path / "certs")
+    (tmp_path / "inbox").mkdir()
+    space = Workspace(tmp_path, write_config(tmp_path))
+    invoice = make_invoice(2607, mutate=_with_key(NEW_KEY))
+    (space.inbox / "factura-nueva-clave.xml").write_bytes(invoice)
+    assert space.cli("run", "--once").returncode == 0
+    rejected, = space.documents()
+    assert rejected["state"] == "rejected"
+
+    catcfdi = write_xls(tmp_path / "catCFDI_V_4_20260115.xls", {
+        "c_ClaveProdServ": (sat_header("Catálogo de productos / servicios."), PRODSERV_COLUMNS,
+                            prodserv_rows(_keys_of(invoice)))})
+    assert _import(space.config, catcfdi).returncode == 0
+    retried = space.cli("queue", "retry", rejected["id"])
+    assert retried.returncode == 0, retried.stderr
+    assert space.documents()[0]["state"] == "forwarded" and len(space.forwarded_files()) == 1
