@@ -25,6 +25,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway import health, metrics
 from gateway.config import Settings
+from gateway.runner import sync_catalogs
 from gateway.web import api, pages
 from gateway.web.context import WebContext, ctx, current_user, log
 from gateway.web.settings import WebSettings, secret_key, web_settings
@@ -94,7 +95,17 @@ class SecurityHeaders:
 def healthz(request: Request) -> Response:
     settings = ctx(request).settings
     snap = health.snapshot(ctx(request).gateway().store, settings.node, settings.lease_ttl)
+    snap["warnings"] = catalog_warnings(settings)  # old catalogs warn; they do not make the node unhealthy
     return JSONResponse(snap, status_code=200 if snap["status"] == "ok" else 503)
+
+
+def catalog_warnings(settings: Settings) -> list[str]:
+    """Catalogs older than ``[validation] catalog_max_age`` (none when the key is not set)."""
+    if settings.catalog_max_age is None:
+        return []
+    from gateway.kinds.cfdi.catalog_info import warnings
+
+    return warnings(settings.catalogs_dir, settings.catalog_max_age)
 
 
 async def metrics_endpoint(request: Request) -> Response:
@@ -113,6 +124,10 @@ def _indexer(context: WebContext, stop: threading.Event) -> None:
             context.index_search_keys()
         except Exception:  # noqa: BLE001 - search keys are a convenience; the page must keep serving
             log.exception("reading search keys failed")
+        try:  # retries and replacements checked here use the catalogs every node uses
+            sync_catalogs(context.gateway())
+        except Exception:  # noqa: BLE001 - the catalogs in force stay; the page must keep serving
+            log.exception("installing catalogs from the store failed")
         stop.wait(INDEX_INTERVAL)
 
 

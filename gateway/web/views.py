@@ -152,7 +152,17 @@ def overview(gw: Gateway, days: int = 7) -> dict[str, Any]:
         "totals": gw.store.counts_by_state(),
         "immex": immex_panel.panel(gw.store),
         "answers": answers_overview(gw),
+        "catalog_warnings": _catalog_warnings(gw),
     }
+
+
+def _catalog_warnings(gw: Gateway) -> list[str]:
+    """SAT catalogs older than ``[validation] catalog_max_age``: the overview shows each line."""
+    if gw.settings.catalog_max_age is None:
+        return []
+    from gateway.kinds.cfdi.catalog_info import warnings
+
+    return warnings(gw.settings.catalogs_dir, gw.settings.catalog_max_age)
 
 
 def answers_overview(gw: Gateway) -> list[dict[str, Any]]:
