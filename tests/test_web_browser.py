@@ -56,7 +56,68 @@ def test_filter_the_queue_and_see_the_offending_line(web_server, log_in):
     assert "hl" in highlighted.get_attribute("class") and "error" in highlighted.get_attribute("class")
     assert ' Total="9' in highlighted.inner_text()
     assert highlighted.is_visible()
+    page.click("#findings a.attr-link >> text=atributo Total")  # the attribute itself, within the long line
+    assert page.url.endswith("#L2-Total")
+    mark = page.locator("#source mark#L2-Total")
+    assert mark.inner_text().startswith('Total="9') and "CFDI-TOTALS" in mark.get_attribute("title")
+    assert mark.is_visible()
     assert page.locator("#source tr.hl").count() >= 1
+    page.context.close()
+
+
+_CONTRAST = """(element) => {
+    const rgb = (c) => c.match(/[\\d.]+/g).slice(0, 3).map(Number);
+    const lum = (c) => { const [r, g, b] = rgb(c).map((v) => { v /= 255;
+        return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); });
+        return 0.2126 * r + 0.7152 * g + 0.0722 * b; };
+    const style = getComputedStyle(element);
+    let back = element, bg = getComputedStyle(back).backgroundColor;
+    while (bg === "rgba(0, 0, 0, 0)" && back.parentElement) {
+        back = back.parentElement; bg = getComputedStyle(back).backgroundColor; }
+    const [a, b] = [lum(style.color), lum(bg)].sort((x, y) => y - x);
+    return (a + 0.05) / (b + 0.05);
+}"""
+
+
+def test_line_numbers_of_a_long_file_stay_on_one_row_and_are_readable(web_server, log_in):
+    part = next(d for name, d in web_server.documents().items()
+                if name.startswith("m3456001.245") and d["state"] == "rejected")
+    page = log_in("ana")
+    page.goto(f"/documents/{part['id']}")
+    numbers = page.locator("#source td.n a")
+    assert numbers.count() >= 12
+    rows = page.evaluate("""() => Array.from(document.querySelectorAll('#source td.n a'))
+        .map((a) => [a.textContent, a.getClientRects().length])""")
+    assert all(rects == 1 for _, rects in rows), rows  # "12" is one row, never "1" over "2"
+    for n in ("1", "12"):
+        assert page.locator(f"#L{n} td.n").evaluate(_CONTRAST) >= 4.5
+    page.context.close()
+
+
+def test_a_pedimento_is_found_however_customs_people_write_it(web_server, log_in):
+    from gateway.demo.generate import pedimento as gen
+
+    page = log_in("ana")
+
+    def found(typed: str) -> list[str]:
+        page.goto("/queue")
+        page.fill("#f-q", typed)
+        page.click("#f-apply")
+        page.wait_for_selector("#queue-table, #empty")
+        return page.locator("a.doc-link").all_inner_texts()
+
+    for typed in ("26 24 3456 6000001", "262434566000001", "3456-6000001", "26  24  3456  6000001"):
+        names = found(typed)
+        assert names and all(name.startswith("m3456001.245") for name in names), (typed, names)
+    for typed in ("26 24 3457 6000002", "3457-6000002"):  # the Data Stage ZIP's pedimento
+        names = found(typed)
+        assert names and all(name.startswith("1839483.zip") for name in names), (typed, names)
+    company = found("maquiladora ejemplo")
+    assert any(n.startswith("m3456001.245") for n in company) and any(n.startswith("1839483.zip") for n in company)
+    assert all(n.startswith("m3456001.245") for n in found("MP-0001-002")) and found("MP-0001-002")
+    amount = gen.sample_pedimento(1, 3).invoices[0].value_usd
+    assert all(n.startswith("m3456001.245") for n in found(f"{amount:,.2f}")) and found(f"{amount:,.2f}")
+    assert found("3456-6000009") == []
     page.context.close()
 
 

@@ -26,6 +26,23 @@ def test_source_view_marks_the_lines_findings_point_at():
     assert view.encoding == "UTF-8" and not view.partial
 
 
+def test_source_view_marks_the_attribute_a_finding_points_at_within_its_line():
+    data = b'<?xml version="1.0"?>\n<cfdi:Comprobante SubTotal="100.00" Total="9116.00" xsi:Sello=\'AB==\'/>\n'
+    view = source_view.render(data, [
+        error("CFDI-TOTALS", "t", line=2, xpath="/cfdi:Comprobante/@Total"),
+        warning("W", "w", line=2, xpath="/cfdi:Comprobante/@Total"),
+        error("CFDI-SEAL", "s", line=2, xpath="/cfdi:Comprobante/@xsi:Sello"),
+        error("X", "attribute not on the line", line=2, xpath="/cfdi:Comprobante/@Moneda")])
+    line = view.lines[1]
+    assert "".join(p.text for p in line.parts) == line.text  # nothing lost or repeated
+    marked = [(p.attribute, p.text, p.severity, p.codes) for p in line.parts if p.attribute]
+    assert marked == [("Total", 'Total="9116.00"', "error", ["CFDI-TOTALS", "W"]),
+                      ("xsi:Sello", "xsi:Sello='AB=='", "error", ["CFDI-SEAL"])]
+    assert [p.attribute for p in view.lines[0].parts] == [None]  # SubTotal is not taken for Total
+    assert source_view.finding_attribute(error("E", "e", xpath="/a/b[2]/@Rfc")) == "Rfc"
+    assert source_view.finding_attribute(error("E", "e", xpath="/a/b[2]")) is None
+
+
 def test_source_view_of_a_large_file_keeps_the_head_and_a_window_around_each_mark():
     data = "\n".join(f"501|{n}|A1" for n in range(1, 20001)).encode()
     view = source_view.render(data, [error("PED-LAYOUT", "m", line=15000)])
@@ -54,6 +71,34 @@ def test_search_keys_find_uuid_rfc_and_pedimento_numbers():
     assert search.keys_of(b"", filename="Lote-7 factura.xml") == ["LOTE-7 FACTURA.XML", "LOTE", "FACTURA", "XML"]
     assert {"EKU9003173C9", "PEÑA800101AB1", "264734596000123", "264734596000124"} <= set(keys)
     assert search.keys_of(b"12345678901234567890") == []  # a 20-digit certificate number is no pedimento
+
+
+def test_search_keys_of_m_file_and_data_stage_pedimentos_names_parts_and_amounts():
+    from gateway.demo.generate import pedimento as gen
+    from gateway.kinds.pedimento import datastage
+    from gateway.store.web_queries import search_term
+
+    pedimento = gen.sample_pedimento(1, 2)  # 3456 6000001, aduana 240, paid 2026-08-20
+    _, mfile = gen.mfile([pedimento])
+    keys = set(search.keys_of(mfile))
+    assert {"262434566000001", "34566000001", "6000001"} <= keys
+    invoice_value = f"{pedimento.invoices[0].value_usd:.2f}"
+    assert {"MAQUILADORA EJEMPLO SA DE CV", "MAQUILADORA", "MP-0001-001", invoice_value} <= keys
+    files = gen.datastage_files([gen.sample_pedimento(3, 1, patente="3457", payment_date=date(2025, 3, 1))])
+    loose = next(data for name, data in files.items() if name.endswith("_501.asc"))
+    assert "252434575000003" in search.keys_of(loose)
+    part = next(datastage.split_set(gen.datastage_zip([gen.sample_pedimento(4, 1)]), "1.zip", [], {}, None))[0]
+    assert {"262434566000004", "34566000004"} <= set(search.keys_of(part))
+    # no date in the file: the most recent year ending in the number's first digit
+    assert search.pedimento_keys(b"501|3456|5000007|470|", this_year=2026)[0] == "254734565000007"
+    assert search.pedimento_keys(b"501|3456|7000007|470|", this_year=2026)[0] == "274734567000007"
+    for typed, stored in (("26 24 3456 6000001", "262434566000001"), ("3456-6000001", "34566000001"),
+                          ("$1,500.00", "1500.00"), ("1,500", "1500"), ("maquiladora  ejemplo", "MAQUILADORA EJEMPLO")):
+        assert search_term(typed) == stored
+    assert search.amount_key("1250.500") == "1250.50" and search.amount_key("17.12340") == "17.1234"
+    cfdi = (b'<cfdi:Comprobante Total="12500.5"><cfdi:Emisor Rfc="EKU9003173C9" Nombre="Escuela Kemper Urgate"/>'
+            b'<cfdi:Concepto NoIdentificacion="ARN-12C" Importe="12500.50"/></cfdi:Comprobante>')
+    assert {"ESCUELA KEMPER URGATE", "KEMPER", "ARN-12C", "12500.50"} <= set(search.keys_of(cfdi))
 
 
 def test_passwords_are_scrypt_hashed_and_verified():

@@ -90,7 +90,10 @@ def _cce_usd(value: str):
 
 def write_inbox(inbox: Path, make_invoice) -> None:
     """Real rejected documents, each named after the test that works on it."""
+    from gateway.demo.generate import pedimento as pedimentos
+
     inbox.mkdir(parents=True, exist_ok=True)
+    mfile_name, mfile_data = pedimentos.mfile([pedimentos.sample_pedimento(1, 3, program=None)])  # 26 24 3456 6000001
     files = {
         "total-alterado.xml": make_invoice(2).replace(b' Total="', b' Total="9', 1),  # CFDI-TOTALS + CFDI-SEAL
         "roto.xml": make_invoice(3)[:1500],  # XML-MALFORMED
@@ -105,6 +108,9 @@ def write_inbox(inbox: Path, make_invoice) -> None:
         "m3430001.txt": f"500|1|3459|47|{PEDIMENTO}|\n501|3459|6000123|A1|\n".encode(),  # PED-SEQUENCE
         "vacio.xml": b"",  # FILE-EMPTY
         "ok.xml": make_invoice(1),  # forwarded: not in the queue
+        # pedimentos without their IMMEX program (PED-IMMEX): an M file and a Data Stage ZIP, searched by number
+        mfile_name: mfile_data,
+        "1839483.zip": pedimentos.datastage_zip([pedimentos.sample_pedimento(2, 2, patente="3457", program=None)]),
     }
     for name, data in files.items():
         (inbox / name).write_bytes(data)

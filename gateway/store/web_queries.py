@@ -46,10 +46,15 @@ class User:
 
 
 def search_term(text: str) -> str:
-    """Upper-case; a pedimento number typed with spaces or dashes ("26 47 3459 6000123") loses them."""
-    text = text.strip().upper()
+    """Upper-case; a pedimento number typed with spaces or dashes ("26 47 3459 6000123", "3459-6000123")
+    loses them; an amount loses its currency sign and thousands separators ("$1,500.00" → "1500.00"); runs
+    of spaces in a name become one."""
+    text = " ".join(text.strip().upper().split())
     if re.fullmatch(r"[\d\s-]+", text):
-        text = re.sub(r"[\s-]", "", text)
+        return re.sub(r"[\s-]", "", text)
+    amount = re.fullmatch(r"\$?\s?(\d{1,3}(?:,\d{3})+|\d+)(\.\d*)?", text)
+    if amount:
+        return amount.group(1).replace(",", "") + (amount.group(2) or "")
     return text
 
 

@@ -119,7 +119,8 @@ def document(gw: Gateway, document_id: str) -> dict[str, Any] | None:
     data["declared_kind"] = doc.declared_kind
     data["parent_id"] = doc.parent_id
     findings = by_severity(store.findings(doc.id))
-    data["findings"] = [f.to_dict() | {"line": source_view.finding_line(f)} for f in findings]
+    data["findings"] = [f.to_dict() | {"line": source_view.finding_line(f),
+                                       "attribute": source_view.finding_attribute(f)} for f in findings]
     data["record"] = doc.record
     linked = links(store, doc, both_ways=True)
     others = {d.id: d for d in store.documents_by_ids(sorted({link["id"] for link in linked}))}
