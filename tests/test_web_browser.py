@@ -121,6 +121,47 @@ def test_a_pedimento_is_found_however_customs_people_write_it(web_server, log_in
     page.context.close()
 
 
+def _arrive_at(server, filename: str, stamp: str) -> None:
+    from tests.web_fixtures import _store
+
+    store = _store(server.config)
+    try:
+        with store.transaction():
+            store._db.execute("UPDATE documents SET received_at = ? WHERE filename = ?", (stamp, filename))
+    finally:
+        store.close()
+
+
+def test_times_are_local_labelled_and_days_are_local_days(web_server, log_in):
+    from datetime import datetime, time, timedelta
+    from zoneinfo import ZoneInfo
+
+    plant = ZoneInfo("America/Mexico_City")
+    evening = datetime.combine(datetime.now(plant).date() - timedelta(days=2), time(21, 30), plant)
+    stamp = evening.astimezone(ZoneInfo("UTC")).strftime("%Y-%m-%dT%H:%M:%S.%fZ")  # the next day in UTC
+    _arrive_at(web_server, "tarde.xml", stamp)
+    local_day, utc_day = evening.date().isoformat(), stamp[:10]
+    assert local_day != utc_day
+    page = log_in("ana")
+    assert "America/Mexico City" in page.inner_text("#tz-note")
+    assert "hora local" in page.inner_text("#queue-table thead")
+
+    def shown(day: str) -> list[str]:
+        page.goto(f"/queue?from={day}&to={day}&q=tarde")
+        return page.locator("a.doc-link").all_inner_texts()
+
+    assert shown(local_day) == ["tarde.xml"] and shown(utc_day) == []
+    row = page.goto(f"/queue?from={local_day}&to={local_day}&q=tarde") and page.locator("#queue-table tbody tr")
+    assert row.locator("time").inner_text() == evening.strftime("%d/%m/%Y 21:30")
+    assert row.locator("time").get_attribute("datetime") == stamp
+    row.locator("a.doc-link").click()
+    assert page.inner_text("#doc-received").startswith(evening.strftime("%d/%m/%Y 21:30"))
+    assert "T" not in page.inner_text("#audit tbody") and "Z" not in page.inner_text("#audit tbody")
+    page.goto("/overview?days=7")
+    assert local_day in page.inner_text("#by-day")
+    page.context.close()
+
+
 def _uuid_in_original(server, document_id: str) -> str:
     import re
 

@@ -211,13 +211,28 @@ def test_web_settings_name_the_wrong_key(tmp_path):
     settings = from_dict({"gateway": {"data_dir": "var"}, "web": {"port": 9000, "session_max_age": "2h"}}, tmp_path)
     web = web_settings(settings)
     assert (web.port, web.session_max_age, web.host) == (9000, 7200.0, "127.0.0.1")
+    assert web.timezone == "America/Mexico_City"
+    assert web_settings(from_dict({"web": {"timezone": "America/Tijuana"}}, tmp_path)).timezone == "America/Tijuana"
     key = secret_key(settings, web)
     assert len(key) >= 32 and secret_key(settings, web) == key  # made once, kept
     assert (tmp_path / "var" / "web-secret-key").stat().st_mode & 0o777 == 0o600
     for bad, where in (({"port": 0}, "web.port"), ({"colour": "x"}, "web.colour"),
-                       ({"cookie_secure": "yes"}, "web.cookie_secure")):
+                       ({"cookie_secure": "yes"}, "web.cookie_secure"), ({"timezone": "Monterrey"}, "web.timezone"),
+                       ({"timezone": 6}, "web.timezone")):
         with pytest.raises(ConfigError, match=where):
             web_settings(from_dict({"web": bad}, tmp_path))
+
+
+def test_local_time_shows_and_bounds_the_plant_s_days():
+    from gateway.web.localtime import LocalTime
+
+    clock = LocalTime("America/Mexico_City")  # UTC−6 all year since 2022
+    assert clock.show("2026-12-03T13:14:05.123456Z") == "03/12/2026 07:14"
+    assert clock.show("2026-12-04T03:30:00.000000Z", seconds=True) == "03/12/2026 21:30:00"
+    assert clock.show(None) == "—" and clock.show("not a time") == "—"
+    assert clock.day_start(date(2026, 12, 3)) == "2026-12-03T06:00:00.000000Z"
+    assert clock.day_of("2026-12-04T03") == "2026-12-03" and clock.day_of("2026-12-04T06") == "2026-12-04"
+    assert clock.label() == "America/Mexico City (UTC−06:00)"
 
 
 def test_cached_counts_follow_every_change_of_the_store(tmp_path):

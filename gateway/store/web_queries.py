@@ -30,6 +30,8 @@ class QueueFilter:
     date_from: date | None = None
     date_to: date | None = None  # inclusive
     text: str | None = None
+    received_from: str | None = None  # UTC instants the page derives from local days (date_from/date_to are
+    received_before: str | None = None  # then UTC days only where these are not given)
 
     def without_code(self) -> QueueFilter:
         return replace(self, code=None)
@@ -69,12 +71,14 @@ def _where(f: QueueFilter) -> tuple[str, list[Any]]:
     if f.code:
         clauses.append("d.id IN (SELECT document_id FROM findings WHERE code = ?)")
         params.append(f.code)
-    if f.date_from:
+    since = f.received_from or (f.date_from.isoformat() if f.date_from else None)
+    if since:
         clauses.append("d.received_at >= ?")
-        params.append(f.date_from.isoformat())
-    if f.date_to:
+        params.append(since)
+    before = f.received_before or ((f.date_to + timedelta(days=1)).isoformat() if f.date_to else None)
+    if before:
         clauses.append("d.received_at < ?")
-        params.append((f.date_to + timedelta(days=1)).isoformat())
+        params.append(before)
     if f.text and f.text.strip():
         raw = f.text.strip()
         term = search_term(raw)
@@ -162,12 +166,13 @@ class WebQueries:
     # overview ----------------------------------------------------------------------------------------------
 
     def overview(self, since: str) -> dict[str, list[tuple[Any, ...]]]:
-        """Documents received since ``since`` by day and state, by kind and state, by source and state."""
+        """Documents received since ``since`` by UTC hour (``2026-12-03T13``: the page sums them into local
+        days) and state, by kind and state, by source and state."""
         def rows(sql: str) -> list[tuple[Any, ...]]:
             return [tuple(r) for r in self._db.execute(sql, (since,))]
 
         return {
-            "by_day": rows("SELECT substr(received_at, 1, 10), state, COUNT(*) FROM documents "
+            "by_day": rows("SELECT substr(received_at, 1, 13), state, COUNT(*) FROM documents "
                            "WHERE received_at >= ? GROUP BY 1, 2 ORDER BY 1 DESC, 2"),
             "by_kind": rows("SELECT COALESCE(kind, ''), state, COUNT(*) FROM documents "
                             "WHERE received_at >= ? GROUP BY 1, 2 ORDER BY 1, 2"),

@@ -30,7 +30,9 @@ def page(request: Request, name: str, status_code: int = 200, **context: Any) ->
     lang = language(request)
     user = getattr(request.state, "user", None)
     flash = request.session.pop("flash", None)
+    clock = ctx(request).clock
     base = {"lang": lang, "t": lambda key, **kw: label(lang, key, **kw), "st": lambda s: state_label(lang, s),
+            "when": clock.show, "zone": clock.label(),
             "user": user, "csrf": csrf_token(request), "flash": flash,
             "can_act": bool(user and auth.has_role(user, "operator")),
             "is_admin": bool(user and auth.has_role(user, "admin")), "path": request.url.path}
@@ -146,7 +148,8 @@ def queue_page(request: Request, user: User, data: FormData | None) -> Response:
     context = ctx(request)
     if request.query_params.get("q"):
         context.index_search_keys()
-    result = views.queue(context.gateway(), request.query_params, context.web.page_size, context.aggregates)
+    result = views.queue(context.gateway(), request.query_params, context.web.page_size, context.aggregates,
+                         context.clock)
 
     def link(**changes: Any) -> str:
         params = {**result["filter"], "page": result["page"]} | changes
@@ -237,7 +240,7 @@ def discard_action(request: Request, user: User, data: FormData | None) -> Respo
 @guarded()
 def overview_page(request: Request, user: User, data: FormData | None) -> Response:
     days = views._int(request.query_params.get("days"), 7, 1, 90)
-    return page(request, "overview.html", o=views.overview(ctx(request).gateway(), days))
+    return page(request, "overview.html", o=views.overview(ctx(request).gateway(), days, ctx(request).clock))
 
 
 @guarded("admin")

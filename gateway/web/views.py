@@ -7,7 +7,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any, Mapping
 
 from gateway import health
@@ -17,21 +17,27 @@ from gateway.links import links
 from gateway.store.base import STATES
 from gateway.store.web_queries import QueueFilter
 from gateway.web import immex_panel, source_view
+from gateway.web.localtime import LocalTime
 
 MAX_PER_PAGE = 500
 
 
-def parse_filter(params: Mapping[str, str]) -> QueueFilter:
-    """Query parameters → filter; a value that does not parse is ignored rather than failing the page."""
+def parse_filter(params: Mapping[str, str], clock: LocalTime | None = None) -> QueueFilter:
+    """Query parameters → filter; a value that does not parse is ignored rather than failing the page.
+
+    With a ``clock``, ``from`` and ``to`` are local days of its zone (the page); without, UTC days (the API)."""
     state = params.get("state") or "rejected"
+    date_from, date_to = _date(params.get("from")), _date(params.get("to"))
     return QueueFilter(
         state=state if state in STATES else "rejected",
         kind=params.get("kind") or None,
         source=params.get("source") or None,
         code=params.get("code") or None,
-        date_from=_date(params.get("from")),
-        date_to=_date(params.get("to")),
+        date_from=date_from,
+        date_to=date_to,
         text=(params.get("q") or "").strip()[:200] or None,
+        received_from=clock.day_start(date_from) if clock and date_from else None,
+        received_before=clock.day_start(date_to + timedelta(days=1)) if clock and date_to else None,
     )
 
 
@@ -84,9 +90,9 @@ class AggregateCache:
 
 
 def queue(gw: Gateway, params: Mapping[str, str], default_per_page: int,
-          cache: AggregateCache | None = None) -> dict[str, Any]:
+          cache: AggregateCache | None = None, clock: LocalTime | None = None) -> dict[str, Any]:
     store = gw.store
-    f = parse_filter(params)
+    f = parse_filter(params, clock)
     marker = store.change_marker()
     cache = cache or AggregateCache()
     per_page = _int(params.get("per_page"), default_per_page, 1, MAX_PER_PAGE)
@@ -139,12 +145,20 @@ def original(gw: Gateway, sha256: str) -> bytes | None:
         return None
 
 
-def overview(gw: Gateway, days: int = 7) -> dict[str, Any]:
-    since = (datetime.now(UTC) - timedelta(days=days - 1)).strftime("%Y-%m-%d")
-    raw = gw.store.overview(since)
+def overview(gw: Gateway, days: int = 7, clock: LocalTime | None = None) -> dict[str, Any]:
+    """Counts over the last ``days`` days: local days of ``clock``'s zone (UTC days without one)."""
+    clock = clock or LocalTime("UTC")
+    first_day = clock.today() - timedelta(days=days - 1)
+    raw = gw.store.overview(clock.day_start(first_day))
+    by_hour: dict[tuple[str, str], int] = {}
+    for hour, state, count in raw["by_day"]:
+        key = (clock.day_of(hour), state)
+        by_hour[key] = by_hour.get(key, 0) + count
+    by_day = sorted(((day, state, n) for (day, state), n in by_hour.items()), key=lambda r: (r[0], r[1]))
+    by_day.sort(key=lambda r: r[0], reverse=True)
     return {
-        "days": days, "since": since,
-        "by_day": _pivot(raw["by_day"]), "by_kind": _pivot(raw["by_kind"]), "by_source": _pivot(raw["by_source"]),
+        "days": days, "since": first_day.isoformat(), "timezone": clock.name,
+        "by_day": _pivot(by_day), "by_kind": _pivot(raw["by_kind"]), "by_source": _pivot(raw["by_source"]),
         "states": [s for s in STATES if any(r[1] == s for r in raw["by_day"])],
         "health": (snap := health.snapshot(gw.store, gw.settings.node, gw.settings.lease_ttl)),
         "coordinators": [lease["holder"] for lease in snap["leases"] if lease["name"] == "coordinator"
