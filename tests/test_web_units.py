@@ -101,6 +101,40 @@ def test_search_keys_of_m_file_and_data_stage_pedimentos_names_parts_and_amounts
     assert {"ESCUELA KEMPER URGATE", "KEMPER", "ARN-12C", "12500.50"} <= set(search.keys_of(cfdi))
 
 
+def test_every_finding_code_has_a_plain_explanation_in_both_languages():
+    from gateway.findings import CODES
+    from gateway.web.wording import explain
+
+    for code, english in CODES.items():
+        spanish = explain(code, "es")
+        assert spanish and spanish != english and explain(code, "en") == english, code
+        assert not re.search(r"\b(the|is|are|not)\b", spanish), (code, spanish)  # no English left in the Spanish
+
+
+def test_machine_language_in_messages_is_said_in_spanish_and_amounts_get_separators():
+    from gateway.web.i18n import state_label
+    from gateway.web.wording import for_operator
+
+    def said(text: str) -> str:
+        return for_operator(text, "es", lambda s: state_label("es", s))
+
+    assert said("El XML no está bien formado: Premature end of data in tag Emisor line 2, line 3, column 1") == (
+        "El XML no está bien formado: el archivo termina antes de cerrar la etiqueta Emisor (abierta en la línea 2); "
+        "parece cortado, línea 3, columna 1")
+    assert said("El XML no está bien formado: AttValue: ' expected, line 2, column 862") == (
+        "El XML no está bien formado: falta la comilla de un valor de atributo (el archivo puede estar cortado), "
+        "línea 2, columna 862")
+    assert said("El XML no está bien formado: Opening and ending tag mismatch: a line 1 and b") == (
+        "El XML no está bien formado: la etiqueta a (línea 1) se cierra como b")
+    assert said("Para descartar un documento hay que indicar el motivo (--reason).") == (
+        "Para descartar un documento hay que indicar el motivo.")
+    assert "validation." not in said("No se verificaron reglas: CFDI40145 (falta validation.sat_rfc_list).")
+    assert said("El documento X está en estado 'forwarded', no en la cola.") == (
+        "El documento X está en estado «entregado», no en la cola.")
+    assert said("El Total declarado es 1234567.50, pero da 1234.5; fracción 85443099, pedimento 6000001.") == (
+        "El Total declarado es 1,234,567.50, pero da 1,234.5; fracción 85443099, pedimento 6000001.")
+
+
 def test_passwords_are_scrypt_hashed_and_verified():
     stored = auth.hash_password("correcta-y-larga")
     assert stored.startswith("scrypt$") and "correcta" not in stored

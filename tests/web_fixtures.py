@@ -93,7 +93,8 @@ def write_inbox(inbox: Path, make_invoice) -> None:
     from gateway.demo.generate import pedimento as pedimentos
 
     inbox.mkdir(parents=True, exist_ok=True)
-    mfile_name, mfile_data = pedimentos.mfile([pedimentos.sample_pedimento(1, 3, program=None)])  # 26 24 3456 6000001
+    mfile_name, mfile_data = pedimentos.mfile([pedimentos.sample_pedimento(1, 3, program=None)],  # 26 24 3456 6000001
+                                              name="m3456077.245")  # a name no other server's inbox uses
     files = {
         "total-alterado.xml": make_invoice(2).replace(b' Total="', b' Total="9', 1),  # CFDI-TOTALS + CFDI-SEAL
         "roto.xml": make_invoice(3)[:1500],  # XML-MALFORMED

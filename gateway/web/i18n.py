@@ -162,6 +162,58 @@ _LABELS: dict[str, tuple[str, str]] = {
     "cancels": ("cancela a", "cancels"),
     "cancelled-by": ("cancelado por", "cancelled by"),
     "resend-of": ("reenvío de", "resend of"),
+    "declared-in": ("declarado en", "declared in"),
+    "cove": ("COVE declarado", "declared COVE"),
+    "cfdi": ("CFDI declarado", "declared CFDI"),
+    "respuesta-cove": ("respuesta de VUCEM", "VUCEM answer"),
+    "solicitud-cove": ("solicitud del COVE", "COVE request"),
+    "supersedes": ("sustituye a", "supersedes"),
+    "superseded-by": ("sustituido por", "superseded by"),
+    "same-set": ("mismo juego", "same set"),
+    "resent-as": ("reenviado como", "resent as"),
+    "token_hint": ("Los tokens de API para otros sistemas se crean en el servidor:",
+                   "API tokens for other systems are made on the server:"),
+    "explain": ("¿Qué significa?", "What does it mean?"),
+    "zone_utc": ("UTC", "UTC"),
+    # roles
+    "role_viewer": ("consulta", "viewer"),
+    "role_operator": ("operador", "operator"),
+    "role_admin": ("administrador", "admin"),
+    "role_label": ("Rol", "Role"),
+    # audit actions
+    "act_intake": ("recepción", "intake"),
+    "act_validate": ("validación", "validation"),
+    "act_correlate": ("cruce entre documentos", "cross-document check"),
+    "act_retry": ("reintento", "retry"),
+    "act_replace": ("reemplazo", "replace"),
+    "act_discard": ("descarte", "discard"),
+    "act_undo-discard": ("descarte deshecho", "discard undone"),
+    "act_note": ("nota", "note"),
+    "act_assign": ("asignación", "assignment"),
+    "act_deliver": ("entrega", "delivery"),
+    "act_split": ("separación en partes", "split into parts"),
+    "act_attach": ("adjunto", "attach"),
+    "act_answer": ("respuesta al remitente", "answer to sender"),
+    "act_answered": ("respuesta escrita", "answer written"),
+    "act_sat-cancelled": ("cancelado ante el SAT", "cancelled at SAT"),
+    "act_cfdi-cancelled": ("CFDI cancelado", "CFDI cancelled"),
+    "act_normalise": ("normalización", "normalisation"),
+    "act_route": ("enrutamiento", "routing"),
+    "act_timeout": ("plazo vencido", "timed out"),
+    # delivery states and health
+    "dl_pending": ("pendiente", "pending"),
+    "dl_delivered": ("entregada", "delivered"),
+    "dl_dead": ("fallida definitiva", "dead letter"),
+    "dl_written": ("escrita", "written"),
+    "health_ok": ("bien", "ok"),
+    "health_degraded": ("con fallas", "degraded"),
+    "health_unhealthy": ("con fallas", "unhealthy"),
+    "cmp_source": ("origen", "source"),
+    "cmp_sink": ("destino", "sink"),
+    "sink": ("Destino", "Sink"),
+    "attempts": ("Intentos", "Attempts"),
+    "bytes": ("bytes", "bytes"),
+    "business_key": ("UUID / clave", "UUID / key"),
     # document states
     "st_received": ("recibido", "received"),
     "st_validated": ("validado", "validated"),
@@ -189,3 +241,11 @@ def label(lang: str, key: str, **values: object) -> str:
 
 def state_label(lang: str, state: str) -> str:
     return label(lang, f"st_{state}") if f"st_{state}" in _LABELS else state
+
+
+def word(lang: str, prefix: str, value: str | None) -> str:
+    """A coded value (role, audit action, delivery state…) in words: ``prefix_value`` if known, else as is."""
+    if not value:
+        return ""
+    key = f"{prefix}_{value}"
+    return label(lang, key) if key in _LABELS else value

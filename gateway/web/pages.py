@@ -19,8 +19,9 @@ from gateway import operations
 from gateway.store.web_queries import User
 from gateway.web import actions, auth, views
 from gateway.web.context import client_address, csrf_ok, csrf_token, ctx, current_user, language, log, log_in
-from gateway.web.i18n import LANGUAGES, label, state_label
+from gateway.web.i18n import LANGUAGES, label, state_label, word
 from gateway.web.source_view import render as render_source
+from gateway.web.wording import explain, for_operator
 
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 Handler = Callable[[Request, User, FormData | None], Response]
@@ -33,6 +34,9 @@ def page(request: Request, name: str, status_code: int = 200, **context: Any) ->
     clock = ctx(request).clock
     base = {"lang": lang, "t": lambda key, **kw: label(lang, key, **kw), "st": lambda s: state_label(lang, s),
             "when": clock.show, "zone": clock.label(),
+            "w": lambda prefix, value: word(lang, prefix, value),
+            "msg": lambda text: for_operator(text or "", lang, lambda s: state_label(lang, s)),
+            "explain": lambda code: explain(code, lang),
             "user": user, "csrf": csrf_token(request), "flash": flash,
             "can_act": bool(user and auth.has_role(user, "operator")),
             "is_admin": bool(user and auth.has_role(user, "admin")), "path": request.url.path}
@@ -192,7 +196,8 @@ def original_response(filename: str, blob: bytes) -> Response:
 
 
 def _after_action(request: Request, document_id: str, message: str, ok: bool) -> Response:
-    request.session["flash"] = {"ok": ok, "text": message}
+    lang = language(request)
+    request.session["flash"] = {"ok": ok, "text": for_operator(message, lang, lambda s: state_label(lang, s))}
     return RedirectResponse(f"/documents/{quote(document_id)}", status_code=303)
 
 
