@@ -287,8 +287,23 @@ def test_bulk_retry_of_a_selection_through_the_api(web_server, log_in):
     page.goto("/queue?q=lote-")
     assert sorted(page.locator("a.doc-link").all_inner_texts()) == ["lote-1.xml", "lote-2.xml"]
     page.check("#select-all")
+    assert "2 seleccionado" in page.inner_text("#bulk-count")
+    page.evaluate("window.sameDocument = true")
     page.click("#bulk-retry")
-    expect(page.locator("#bulk-result")).to_contain_text("rejected")
+    expect(page.locator("#bulk-list li")).to_have_count(2)
+    items = page.locator("#bulk-list li").all_inner_texts()
+    assert sorted(items) == ["lote-1.xml: rechazado", "lote-2.xml: rechazado"], items
+    assert "2 siguen rechazados" in page.inner_text("#bulk-result")
+    assert page.get_attribute("#bulk-result", "aria-live") == "polite"
+    page.wait_for_timeout(2500)  # the old page reloaded itself after 1.2 s, taking the result away
+    assert page.evaluate("window.sameDocument") is True and page.locator("#bulk-list li").count() == 2
+    page.click("#bulk-reload")  # the list refreshed: the result is still there until closed
+    page.wait_for_load_state()
+    assert page.evaluate("window.sameDocument") is None and page.locator("#bulk-list li").count() == 2
+    page.click("#bulk-close")
+    assert page.locator("#bulk-list").count() == 0
+    page.reload()
+    assert page.locator("#bulk-list").count() == 0
     for name in ("lote-1.xml", "lote-2.xml"):
         history = web_server.api("GET", f"/documents/{web_server.doc(name)['id']}",
                                  token=web_server.tokens["victor"])[1]["audit"]

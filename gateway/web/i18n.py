@@ -42,6 +42,18 @@ _LABELS: dict[str, tuple[str, str]] = {
     "empty_queue": ("No hay documentos con estos filtros.", "No documents match these filters."),
     "retry_selected": ("Reintentar seleccionados", "Retry selected"),
     "select_all": ("Seleccionar todos", "Select all"),
+    "select_one": ("Seleccionar {name}", "Select {name}"),
+    "bulk_selected": ("{n} seleccionado(s)", "{n} selected"),
+    "bulk_title": ("Resultado del reintento ({time}): {n} documento(s)",
+                   "Result of the retry ({time}): {n} document(s)"),
+    "bulk_summary": ("{delivered} entregado(s), {still} siguen rechazados, {other} en otro estado, {refused} no se "
+                     "pudieron reintentar.", "{delivered} delivered, {still} still rejected, {other} in another "
+                     "state, {refused} could not be retried."),
+    "bulk_refused": ("no se reintentó", "not retried"),
+    "bulk_reload": ("Actualizar la lista", "Refresh the list"),
+    "bulk_close": ("Cerrar", "Close"),
+    "bulk_working": ("Reintentando {n} documento(s)…", "Retrying {n} document(s)…"),
+    "bulk_failed": ("El reintento no se pudo hacer", "The retry could not be done"),
     "document": ("Documento", "Document"),
     "size": ("Tamaño", "Size"),
     "severity": ("Severidad", "Severity"),

@@ -16,6 +16,7 @@ from starlette.routing import Route
 from starlette.templating import Jinja2Templates
 
 from gateway import operations
+from gateway.store.base import STATES
 from gateway.store.web_queries import User
 from gateway.web import actions, auth, views
 from gateway.web.context import client_address, csrf_ok, csrf_token, ctx, current_user, language, log, log_in
@@ -160,7 +161,11 @@ def queue_page(request: Request, user: User, data: FormData | None) -> Response:
         kept = {k: v for k, v in params.items() if v not in (None, "") and not (k == "page" and v == 1)}
         return "/queue?" + urlencode(kept)
 
-    return page(request, "queue.html", q=result, link=link)
+    lang = language(request)
+    words = {key: label(lang, key) for key in ("bulk_selected", "bulk_title", "bulk_summary", "bulk_refused",
+                                              "bulk_reload", "bulk_close", "bulk_working", "bulk_failed")}
+    return page(request, "queue.html", q=result, link=link, bulk_words=words,
+                state_names={s: state_label(lang, s) for s in STATES})
 
 
 @guarded()
