@@ -196,6 +196,59 @@ def test_the_page_speaks_spanish_and_explains_each_finding_code(web_server, log_
     page.context.close()
 
 
+def test_usable_on_a_390_px_phone(browser, web_server):
+    from tests.web_fixtures import PASSWORDS
+
+    context = browser.new_context(base_url=web_server.url, locale="es-MX", viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    page.goto("/queue")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.fill("#username", "ana")
+    page.fill("#password", PASSWORDS["ana"])
+    page.click("#login-submit")
+    page.wait_for_url("**/queue")
+    for path in ("/queue", f"/documents/{web_server.doc('total-alterado.xml')['id']}",
+                 f"/documents/{web_server.doc('roto.xml')['id']}", "/overview", "/queue?q=lote-"):
+        page.goto(path)
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390, (path, width)
+    page.goto("/queue")
+    link = page.locator("a.doc-link").first
+    box = link.bounding_box()
+    assert link.is_visible() and box["x"] >= 0 and box["x"] + box["width"] <= 390  # on screen, no sideways scroll
+    link.click()
+    page.wait_for_selector("#findings")
+    assert page.locator("#doc-state").is_visible()
+    context.close()
+
+
+def test_keyboard_reaches_search_at_once_and_every_control_has_a_name(web_server, log_in):
+    page = log_in("ana")
+    page.goto("/queue")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.id") == "skip-search"
+    assert page.locator("#skip-search").is_visible()  # shown when focused
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "f-q"
+    page.keyboard.type("lote-")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**q=lote-**")
+    assert sorted(page.locator("a.doc-link").all_inner_texts()) == ["lote-1.xml", "lote-2.xml"]
+    unnamed = page.evaluate("""() => Array.from(document.querySelectorAll('input, select, button'))
+        .filter((e) => e.type !== 'hidden' && !e.getAttribute('aria-label') && !e.closest('label')
+                 && !(e.id && document.querySelector(`label[for="${e.id}"]`)) && !e.textContent.trim())
+        .map((e) => e.outerHTML)""")
+    assert unnamed == []
+    assert page.get_by_role("checkbox", name="Seleccionar lote-1.xml").count() == 1
+    page.goto(f"/documents/{web_server.doc('total-alterado.xml')['id']}")
+    assert page.get_by_label("Archivo corregido").get_attribute("type") == "file"
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")  # from any page: to the queue, in the search box
+    page.wait_for_url("**/queue#f-q")
+    page.wait_for_function("document.activeElement && document.activeElement.id === 'f-q'")
+    page.context.close()
+
+
 def _uuid_in_original(server, document_id: str) -> str:
     import re
 

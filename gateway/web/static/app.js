@@ -106,3 +106,13 @@
     refresh();
   });
 })();
+
+// The skip link puts the keyboard in the search box at once (a fragment alone only scrolls in some browsers).
+(function () {
+  "use strict";
+  const skip = document.getElementById("skip-search");
+  const box = document.getElementById("f-q");
+  if (!skip || !box) return;
+  skip.addEventListener("click", (event) => { event.preventDefault(); box.focus(); box.select(); });
+  if (window.location.hash === "#f-q") box.focus();
+})();
