@@ -249,6 +249,106 @@ def test_keyboard_reaches_search_at_once_and_every_control_has_a_name(web_server
     page.context.close()
 
 
+def test_export_the_current_view_to_csv_and_xlsx_and_read_them_back(web_server, log_in, tmp_path):
+    import csv
+    import io
+
+    from openpyxl import load_workbook
+
+    page = log_in("ana")
+    page.goto("/queue?q=lote-&sort=-filename")
+    shown = page.locator("a.doc-link").all_inner_texts()
+    assert shown == ["lote-2.xml", "lote-1.xml"]
+    with page.expect_download() as download:
+        page.click("#export-csv")
+    data = (tmp_path / "cola.csv")
+    download.value.save_as(data)
+    assert download.value.suggested_filename.endswith(".csv")
+    raw = data.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")  # a BOM: Excel reads the accents
+    rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
+    assert rows[0][:4] == ["Recibido (hora local)", "Tipo", "Origen", "Archivo"]
+    assert [r[3] for r in rows[1:]] == shown and all(r[6] == "rechazado" for r in rows[1:])
+    assert all(re.fullmatch(r"\d\d/\d\d/\d{4} \d\d:\d\d:\d\d", r[0]) for r in rows[1:])
+    with page.expect_download() as download:
+        page.click("#export-xlsx")
+    book = tmp_path / "cola.xlsx"
+    download.value.save_as(book)
+    sheet = load_workbook(book).active
+    values = list(sheet.iter_rows(values_only=True))
+    assert values[0][3] == "Archivo" and [v[3] for v in values[1:]] == shown
+    assert values[1][0].year >= 2026 and values[1][5] >= 1 and values[1][8] == rows[1][8]
+    page.context.close()
+
+
+def test_sort_by_column_and_keep_filters_when_switching_language(web_server, log_in):
+    page = log_in("ana")
+    page.goto("/queue?q=lote-")
+    page.click("#sort-filename")
+    assert page.locator("a.doc-link").all_inner_texts() == ["lote-1.xml", "lote-2.xml"]
+    assert page.get_attribute("th:has(#sort-filename)", "aria-sort") == "ascending"
+    page.click("#sort-filename")
+    assert page.locator("a.doc-link").all_inner_texts() == ["lote-2.xml", "lote-1.xml"]
+    assert page.get_attribute("th:has(#sort-filename)", "aria-sort") == "descending"
+    page.click("#lang-switch")
+    assert page.inner_text("h1").startswith("Rejected queue")
+    assert "q=lote-" in page.url and "sort=-filename" in page.url
+    assert page.locator("a.doc-link").all_inner_texts() == ["lote-2.xml", "lote-1.xml"]
+    assert page.input_value("#f-q") == "lote-"
+    page.click("#lang-switch")
+    page.context.close()
+
+
+def test_a_note_and_an_assignment_are_kept_and_audited(web_server, log_in):
+    doc = web_server.doc("vacio.xml")
+    page = log_in("ana")
+    page.goto(f"/documents/{doc['id']}")
+    page.fill("#note-text", "Llamé al agente aduanal; reenvía el archivo mañana.")
+    page.click("#add-note")
+    page.wait_for_selector("#flash")
+    assert "reenvía el archivo mañana" in page.inner_text("#notes")
+    page.select_option("#assign-user", "adela")
+    page.click("#assign")
+    page.wait_for_selector("#flash")
+    assert "adela" in page.inner_text("#assignee")
+    trail = {row.get_attribute("data-action"): row.inner_text() for row in page.locator("#audit tr.audit-row").all()}
+    assert "web:ana" in trail["note"] and "reenvía" in trail["note"] and "web:ana" in trail["assign"]
+    history = web_server.api("GET", f"/documents/{doc['id']}", token=web_server.tokens["victor"])[1]["audit"]
+    assert [a["detail"] for a in history if a["action"] == "assign"] == [{"to": "adela"}]
+    page.goto("/queue?q=vacio")
+    assert page.locator("#queue-table td.assignee").all_inner_texts() == ["adela"]
+    page.context.close()
+    viewer = log_in("victor")
+    viewer.goto(f"/documents/{doc['id']}")
+    assert viewer.locator("#note-form").count() == 0 and "reenvía" in viewer.inner_text("#notes")
+    token = viewer.get_attribute('meta[name="csrf-token"]', "content")
+    refused = viewer.request.post(f"/documents/{doc['id']}/note", form={"csrf_token": token, "note": "no"})
+    assert refused.status == 403
+    viewer.context.close()
+
+
+def test_a_discard_is_undone_back_to_the_queue_and_audited(web_server, log_in):
+    doc = web_server.doc("deshacer.xml")
+    page = log_in("ana")
+    page.goto(f"/documents/{doc['id']}")
+    page.fill("#discard-reason", "descartado por error")
+    page.click("#discard")
+    page.wait_for_selector("#undo-discard")
+    assert page.get_attribute("#doc-state", "data-state") == "discarded"
+    page.fill("#undo-reason", "era la factura correcta")
+    page.click("#undo-discard")
+    page.wait_for_selector("#flash")
+    assert page.get_attribute("#doc-state", "data-state") == "rejected"
+    assert "volvió a la cola" in page.inner_text("#flash")
+    row = page.locator('#audit tr[data-action="undo-discard"]')
+    assert "web:ana" in row.inner_text() and "era la factura correcta" in row.inner_text()
+    assert "descartado → rechazado" in row.inner_text()
+    assert page.locator("#discard-form").count() == 1  # in the queue again, with its actions
+    page.goto("/queue?q=deshacer")
+    assert page.locator("a.doc-link").all_inner_texts() == ["deshacer.xml"]
+    page.context.close()
+
+
 def _uuid_in_original(server, document_id: str) -> str:
     import re
 

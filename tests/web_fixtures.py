@@ -109,6 +109,7 @@ def write_inbox(inbox: Path, make_invoice) -> None:
         "m3430001.txt": f"500|1|3459|47|{PEDIMENTO}|\n501|3459|6000123|A1|\n".encode(),  # PED-SEQUENCE
         "vacio.xml": b"",  # FILE-EMPTY
         "ok.xml": make_invoice(1),  # forwarded: not in the queue
+        "deshacer.xml": make_invoice(14, mutate=_cce_usd("6.00")),  # discarded, then the discard undone
         "tarde.xml": make_invoice(13)[:600],  # XML-MALFORMED; made to arrive at 21:30 local time (the local-day test)
         # pedimentos without their IMMEX program (PED-IMMEX): an M file and a Data Stage ZIP, searched by number
         mfile_name: mfile_data,

@@ -17,6 +17,17 @@ from typing import Any
 from gateway.store.base import Document, now
 
 _DOC_FIELDS = tuple(Document.__dataclass_fields__)
+#: the queue's sortable columns (``sort=kind``, ``sort=-received``…); the id breaks ties so pages never overlap
+SORTS = {"received": "d.received_at", "kind": "d.kind", "source": "d.source_name", "filename": "d.filename",
+         "findings": "d.error_count"}
+DEFAULT_SORT = "-received"
+
+
+def order_by(sort: str | None) -> str:
+    """``-received`` → ``d.received_at DESC, d.id DESC``; an unknown column is the default order."""
+    sort = sort if sort and sort.lstrip("-") in SORTS else DEFAULT_SORT
+    direction = "DESC" if sort.startswith("-") else "ASC"
+    return f"{SORTS[sort.lstrip('-')]} {direction}, d.id {direction}"
 
 
 @dataclass(frozen=True)
@@ -101,13 +112,36 @@ class WebQueries:
 
     # the queue ---------------------------------------------------------------------------------------------
 
-    def queue_page(self, f: QueueFilter, limit: int, offset: int = 0) -> list[Document]:
-        """Newest first; ``LIMIT/OFFSET`` over the (state, received_at, id) index."""
+    def queue_page(self, f: QueueFilter, limit: int, offset: int = 0, sort: str | None = None) -> list[Document]:
+        """Newest first (``LIMIT/OFFSET`` over the (state, received_at, id) index), or by ``sort`` (``SORTS``)."""
         where, params = _where(f)
         rows = self._db.execute(
-            f"SELECT d.* FROM documents d WHERE {where} ORDER BY d.received_at DESC, d.id DESC LIMIT ? OFFSET ?",
+            f"SELECT d.* FROM documents d WHERE {where} ORDER BY {order_by(sort)} LIMIT ? OFFSET ?",
             [*params, limit, offset])
         return [_doc(r) for r in rows]
+
+    # assignments (migration 0046) ----------------------------------------------------------------------------
+
+    def assign(self, document_id: str, user_name: str | None, actor: str) -> None:
+        """Assign a document to a colleague (``None``: to no one); audited in the same transaction."""
+        with self.transaction():  # type: ignore[attr-defined]
+            if user_name:
+                self._db.execute(
+                    "INSERT INTO document_assignments (document_id, user_name, assigned_by, assigned_at) "
+                    "VALUES (?, ?, ?, ?) ON CONFLICT (document_id) DO UPDATE SET user_name = excluded.user_name, "
+                    "assigned_by = excluded.assigned_by, assigned_at = excluded.assigned_at",
+                    (document_id, user_name, actor, now()))
+            else:
+                self._db.execute("DELETE FROM document_assignments WHERE document_id = ?", (document_id,))
+            self.audit(document_id, actor, "assign", detail={"to": user_name})  # type: ignore[attr-defined]
+
+    def assignments(self, ids: list[str]) -> dict[str, str]:
+        """document id → the user it is assigned to, for the documents of ``ids`` that are assigned."""
+        if not ids:
+            return {}
+        rows = self._db.execute("SELECT document_id, user_name FROM document_assignments WHERE document_id IN "
+                                f"({', '.join('?' * len(ids))})", ids)
+        return {r[0]: r[1] for r in rows}
 
     def queue_count(self, f: QueueFilter) -> int:
         where, params = _where(f)

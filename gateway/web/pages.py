@@ -17,8 +17,8 @@ from starlette.templating import Jinja2Templates
 
 from gateway import operations
 from gateway.store.base import STATES
-from gateway.store.web_queries import User
-from gateway.web import actions, auth, views
+from gateway.store.web_queries import DEFAULT_SORT, User
+from gateway.web import actions, auth, export, views
 from gateway.web.context import client_address, csrf_ok, csrf_token, ctx, current_user, language, log, log_in
 from gateway.web.i18n import LANGUAGES, label, state_label, word
 from gateway.web.source_view import render as render_source
@@ -40,7 +40,8 @@ def page(request: Request, name: str, status_code: int = 200, **context: Any) ->
             "explain": lambda code: explain(code, lang),
             "user": user, "csrf": csrf_token(request), "flash": flash,
             "can_act": bool(user and auth.has_role(user, "operator")),
-            "is_admin": bool(user and auth.has_role(user, "admin")), "path": request.url.path}
+            "is_admin": bool(user and auth.has_role(user, "admin")), "path": request.url.path,
+            "here": request.url.path + (f"?{request.url.query}" if request.url.query else "")}
     response = templates.TemplateResponse(request, name, base | context, status_code=status_code)
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -161,11 +162,48 @@ def queue_page(request: Request, user: User, data: FormData | None) -> Response:
         kept = {k: v for k, v in params.items() if v not in (None, "") and not (k == "page" and v == 1)}
         return "/queue?" + urlencode(kept)
 
+    def sort_link(key: str) -> str:
+        current = result["sort"]
+        if current.lstrip("-") == key:
+            wanted = key if current.startswith("-") else f"-{key}"
+        else:
+            wanted = f"-{key}" if key in ("received", "findings") else key  # newest, most errors first
+        return link(sort=None if wanted == DEFAULT_SORT else wanted, page=1)
+
+    def export_link(extension: str) -> str:
+        return link(page=1).replace("/queue", f"/queue/export.{extension}", 1)
+
     lang = language(request)
     words = {key: label(lang, key) for key in ("bulk_selected", "bulk_title", "bulk_summary", "bulk_refused",
                                               "bulk_reload", "bulk_close", "bulk_working", "bulk_failed")}
-    return page(request, "queue.html", q=result, link=link, bulk_words=words,
+    return page(request, "queue.html", q=result, link=link, bulk_words=words, sort_link=sort_link,
+                export_link=export_link,
                 state_names={s: state_label(lang, s) for s in STATES})
+
+
+def _export_name(request: Request, extension: str) -> str:
+    return f"cola-{ctx(request).clock.today().isoformat()}.{extension}"
+
+
+@guarded()
+def export_csv(request: Request, user: User, data: FormData | None) -> Response:
+    context = ctx(request)
+    body = export.to_csv(views.queue_rows(context.gateway(), request.query_params, context.clock),
+                         language(request), context.clock)
+    return _download(body, export.CSV_TYPE, _export_name(request, "csv"))
+
+
+@guarded()
+def export_xlsx(request: Request, user: User, data: FormData | None) -> Response:
+    context = ctx(request)
+    body = export.to_xlsx(views.queue_rows(context.gateway(), request.query_params, context.clock),
+                          language(request), context.clock)
+    return _download(body, export.XLSX_TYPE, _export_name(request, "xlsx"))
+
+
+def _download(body: bytes, media_type: str, filename: str) -> Response:
+    return Response(body, media_type=media_type, headers={
+        "Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"})
 
 
 @guarded()
@@ -181,7 +219,9 @@ def document_page(request: Request, user: User, data: FormData | None) -> Respon
 
         source = render_source(blob, [Finding.from_dict(f) for f in detail["findings"]])
     record = json.dumps(detail["record"], ensure_ascii=False, indent=2) if detail["record"] else None
-    return page(request, "document.html", d=detail, source=source, record=record)
+    colleagues = [u.name for u in ctx(request).gateway().store.list_users()
+                  if not u.disabled and auth.has_role(u, "operator")]
+    return page(request, "document.html", d=detail, source=source, record=record, colleagues=colleagues)
 
 
 @guarded()
@@ -245,6 +285,50 @@ def discard_action(request: Request, user: User, data: FormData | None) -> Respo
     return _after_action(request, document_id, state_label(language(request), "discarded"), True)
 
 
+NOTE_MAX = 2000
+
+
+@guarded("operator", form=True)
+def note_action(request: Request, user: User, data: FormData | None) -> Response:
+    document_id = request.path_params["id"]
+    store = ctx(request).gateway().store
+    text = " ".join((_text(data, "note") or "").split())[:NOTE_MAX]  # type: ignore[arg-type]
+    if store.get(document_id) is None:
+        return refuse(request, 404, "not_found")
+    if not text:
+        return _after_action(request, document_id, label(language(request), "note_empty"), False)
+    store.audit(document_id, f"web:{user.name}", "note", reason=text)
+    return _after_action(request, document_id, label(language(request), "note_added"), True)
+
+
+@guarded("operator", form=True)
+def assign_action(request: Request, user: User, data: FormData | None) -> Response:
+    document_id = request.path_params["id"]
+    store = ctx(request).gateway().store
+    lang = language(request)
+    if store.get(document_id) is None:
+        return refuse(request, 404, "not_found")
+    name = (_text(data, "user") or "").strip()  # type: ignore[arg-type]
+    if name:
+        colleague = store.get_user(name)
+        if colleague is None or colleague.disabled:
+            return _after_action(request, document_id, label(lang, "unknown_user", name=name), False)
+    store.assign(document_id, name or None, f"web:{user.name}")
+    return _after_action(request, document_id, label(lang, "assigned", name=name) if name else
+                         label(lang, "unassigned"), True)
+
+
+@guarded("operator", form=True)
+def undo_discard_action(request: Request, user: User, data: FormData | None) -> Response:
+    document_id = request.path_params["id"]
+    try:
+        operations.undo_discard(ctx(request).gateway(), document_id, f"web:{user.name}",
+                                (_text(data, "reason") or "")[:NOTE_MAX])  # type: ignore[arg-type]
+    except operations.ActionRefused as exc:
+        return _after_action(request, document_id, str(exc), False)
+    return _after_action(request, document_id, label(language(request), "discard_undone"), True)
+
+
 # overview and users ----------------------------------------------------------------------------------------
 
 @guarded()
@@ -284,6 +368,11 @@ routes = [
     Route("/documents/{id}/retry", retry_action, methods=["POST"]),
     Route("/documents/{id}/replace", replace_action, methods=["POST"]),
     Route("/documents/{id}/discard", discard_action, methods=["POST"]),
+    Route("/queue/export.csv", export_csv),
+    Route("/queue/export.xlsx", export_xlsx),
+    Route("/documents/{id}/note", note_action, methods=["POST"]),
+    Route("/documents/{id}/assign", assign_action, methods=["POST"]),
+    Route("/documents/{id}/undo-discard", undo_discard_action, methods=["POST"]),
     Route("/overview", overview_page),
     Route("/users", users_page, methods=["GET"]),
     Route("/users", users_add, methods=["POST"]),

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import date, timedelta
 from typing import Any, Mapping
 
@@ -15,11 +15,12 @@ from gateway.app import Gateway
 from gateway.findings import by_severity
 from gateway.links import links
 from gateway.store.base import STATES
-from gateway.store.web_queries import QueueFilter
+from gateway.store.web_queries import DEFAULT_SORT, SORTS, QueueFilter
 from gateway.web import immex_panel, source_view
 from gateway.web.localtime import LocalTime
 
 MAX_PER_PAGE = 500
+EXPORT_MAX_ROWS = 100_000  # an export is of a working view; a year's archive is `documents list --json`
 
 
 def parse_filter(params: Mapping[str, str], clock: LocalTime | None = None) -> QueueFilter:
@@ -99,19 +100,39 @@ def queue(gw: Gateway, params: Mapping[str, str], default_per_page: int,
     total = store.queue_count(f)
     pages = max(1, -(-total // per_page))
     page = _int(params.get("page"), 1, 1, pages)
-    docs = store.queue_page(f, per_page, (page - 1) * per_page)
+    sort = params.get("sort") if (params.get("sort") or "").lstrip("-") in SORTS else None
+    docs = store.queue_page(f, per_page, (page - 1) * per_page, sort)
+    assigned = store.assignments([d.id for d in docs])
     items = []
     for doc in docs:
         row = doc.summary()
         row["finding_count"] = doc.error_count
+        row["assigned_to"] = assigned.get(doc.id)
         items.append(row)
     return {
-        "filter": filter_params(f), "total": total, "page": page, "pages": pages, "per_page": per_page,
+        "filter": filter_params(f) | ({"sort": sort} if sort else {}), "sort": sort or DEFAULT_SORT,
+        "total": total, "page": page, "pages": pages, "per_page": per_page,
         "items": items,
         "code_counts": [{"code": code, "documents": n} for code, n in
                         cache.get(("codes", f.without_code(), marker), lambda: store.queue_code_counts(f))],
         "facets": cache.get(("facets", f.state, marker), lambda: store.queue_facets(f.state)),
     }
+
+
+def queue_rows(gw: Gateway, params: Mapping[str, str], clock: LocalTime | None = None,
+               limit: int = EXPORT_MAX_ROWS) -> Iterator[dict[str, Any]]:
+    """Every row of the queue view ``params`` describe (its filters and sort, all pages), for an export."""
+    f = parse_filter(params, clock)
+    sort = params.get("sort") if (params.get("sort") or "").lstrip("-") in SORTS else None
+    offset = 0
+    while offset < limit:
+        docs = gw.store.queue_page(f, min(1000, limit - offset), offset, sort)
+        if not docs:
+            return
+        assigned = gw.store.assignments([d.id for d in docs])
+        for doc in docs:
+            yield doc.summary() | {"finding_count": doc.error_count, "assigned_to": assigned.get(doc.id)}
+        offset += len(docs)
 
 
 def document(gw: Gateway, document_id: str) -> dict[str, Any] | None:
@@ -135,6 +156,8 @@ def document(gw: Gateway, document_id: str) -> dict[str, Any] | None:
                      for link in linked if (other := others.get(link["id"])) is not None]
     data["deliveries"] = [d.to_dict() for d in store.deliveries(doc.id)]
     data["audit"] = [a.to_dict() for a in store.audit_trail(doc.id)]
+    data["notes"] = [a for a in data["audit"] if a["action"] == "note"]
+    data["assigned_to"] = store.assignments([doc.id]).get(doc.id)
     return data
 
 
