@@ -155,12 +155,13 @@ def wait_ready(url: str, process: subprocess.Popen, timeout: float = 60) -> None
     raise RuntimeError("serve did not answer /healthz in time")
 
 
-def start_server(root: Path, make_invoice, identities, extra_config: str = "") -> Server:
+def start_server(root: Path, make_invoice, identities, extra_config: str = "", config: Path | None = None) -> Server:
+    """``config``: a workspace's own configuration (else the generic one of ``tests.conftest.write_config``)."""
     from gateway.demo.generate.cfdi import write_certificate
 
     _, pac = identities
     write_certificate(pac, root / "certs")
-    config = write_config(root)
+    config = config or write_config(root)
     if extra_config:
         config.write_text(config.read_text(encoding="utf-8") + extra_config, encoding="utf-8")
     write_inbox(root / "inbox", make_invoice)

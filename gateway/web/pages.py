@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
 
+from markupsafe import Markup, escape
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 from starlette.requests import Request
@@ -18,7 +19,7 @@ from starlette.templating import Jinja2Templates
 from gateway import operations
 from gateway.store.base import STATES
 from gateway.store.web_queries import DEFAULT_SORT, User
-from gateway.web import actions, auth, export, views
+from gateway.web import actions, auth, export, groups, views
 from gateway.web.context import client_address, csrf_ok, csrf_token, ctx, current_user, language, log, log_in
 from gateway.web.i18n import LANGUAGES, label, state_label, word
 from gateway.web.source_view import render as render_source
@@ -176,6 +177,7 @@ def queue_page(request: Request, user: User, data: FormData | None) -> Response:
     lang = language(request)
     words = {key: label(lang, key) for key in ("bulk_selected", "bulk_title", "bulk_summary", "bulk_refused",
                                               "bulk_reload", "bulk_close", "bulk_working", "bulk_failed")}
+    result["items"] = groups.collapse(context.gateway().store, result["items"])
     return page(request, "queue.html", q=result, link=link, bulk_words=words, sort_link=sort_link,
                 export_link=export_link,
                 state_names={s: state_label(lang, s) for s in STATES})
@@ -219,9 +221,59 @@ def document_page(request: Request, user: User, data: FormData | None) -> Respon
 
         source = render_source(blob, [Finding.from_dict(f) for f in detail["findings"]])
     record = json.dumps(detail["record"], ensure_ascii=False, indent=2) if detail["record"] else None
-    colleagues = [u.name for u in ctx(request).gateway().store.list_users()
-                  if not u.disabled and auth.has_role(u, "operator")]
-    return page(request, "document.html", d=detail, source=source, record=record, colleagues=colleagues)
+    store = gw.store
+    colleagues = [u.name for u in store.list_users() if not u.disabled and auth.has_role(u, "operator")]
+    if source is not None:  # findings located by record (a pedimento's 505) get the line the viewer found
+        for finding, line in zip(detail["findings"], source.finding_lines, strict=False):
+            finding["line"] = finding["line"] or line
+    group_size = len(groups.members(store, detail["id"])) if store.correlation_member(detail["id"]) else 0
+    named = {link["business_key"]: link["id"] for link in detail["links"] if link.get("business_key")}
+    return page(request, "document.html", d=detail, source=source, record=record, colleagues=colleagues,
+                group_size=group_size, linked=lambda text: linkify(msg_for(request, text), named))
+
+
+def msg_for(request: Request, text: str) -> str:
+    lang = language(request)
+    return for_operator(text or "", lang, lambda s: state_label(lang, s))
+
+
+def linkify(text: str, named: dict[str, str]) -> Markup:
+    """The message escaped, with each linked document's key (a COVE, a UUID, a pedimento) as a link to it."""
+    out = escape(text)
+    for key, document_id in sorted(named.items(), key=lambda kv: -len(kv[0])):
+        shown = escape(key)
+        if len(key) >= 6 and shown in out:
+            out = Markup(out.replace(shown, Markup('<a class="doc-ref" href="/documents/{}">{}</a>').format(
+                quote(document_id), shown)))
+    return Markup(out)
+
+
+@guarded()
+def group_page(request: Request, user: User, data: FormData | None) -> Response:
+    gw = ctx(request).gateway()
+    store = gw.store
+    doc = store.get(request.path_params["id"])
+    if doc is None:
+        return refuse(request, 404, "not_found")
+    docs = groups.members(store, doc.id)
+    rows = [{"doc": d, "waiting": groups.waiting_for(store, d, docs, gw.settings.correlation_timeout)}
+            for d in docs]
+    return page(request, "group.html", subject=doc, rows=rows, disagreements=groups.disagreements(store, docs),
+                rejected=[d.id for d in docs if d.state == "rejected"])
+
+
+@guarded("operator", form=True)
+def group_retry(request: Request, user: User, data: FormData | None) -> Response:
+    gw = ctx(request).gateway()
+    document_id = request.path_params["id"]
+    ids = [d.id for d in groups.members(gw.store, document_id) if d.state == "rejected"]
+    outcome = actions.retry(gw, ids, f"web:{user.name}", (_text(data, "reason") or "").strip()[:NOTE_MAX] or None)  # type: ignore[arg-type]
+    lang = language(request)
+    names = {d.id: d.filename for d in gw.store.documents_by_ids(ids)}
+    text = "; ".join(f"{names.get(i, i)}: {state_label(lang, s) if not s.startswith('refused') else s}"
+                     for i, s in outcome.items())
+    request.session["flash"] = {"ok": True, "text": f"{label(lang, 'retry')}: {for_operator(text, lang)}"}
+    return RedirectResponse(f"/groups/{quote(document_id)}", status_code=303)
 
 
 @guarded()
@@ -373,6 +425,8 @@ routes = [
     Route("/documents/{id}/note", note_action, methods=["POST"]),
     Route("/documents/{id}/assign", assign_action, methods=["POST"]),
     Route("/documents/{id}/undo-discard", undo_discard_action, methods=["POST"]),
+    Route("/groups/{id}", group_page),
+    Route("/groups/{id}/retry", group_retry, methods=["POST"]),
     Route("/overview", overview_page),
     Route("/users", users_page, methods=["GET"]),
     Route("/users", users_add, methods=["POST"]),

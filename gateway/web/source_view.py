@@ -52,6 +52,7 @@ class SourceView:
     encoding: str
     binary: bool = False
     partial: bool = False
+    finding_lines: list[int | None] = field(default_factory=list)  # per finding given, the line it marks
 
 
 def finding_line(finding: Finding) -> int | None:
@@ -114,10 +115,15 @@ def render(data: bytes, findings: list[Finding]) -> SourceView:
     raw_lines = text.splitlines() or [""]
     marks: dict[int, tuple[str, list[str]]] = {}
     attributes: dict[int, dict[str, tuple[str, list[str]]]] = {}
+    finding_lines: list[int | None] = []
     for f in findings:
         number = finding_line(f)
+        if number is None:
+            number = record_line(f, raw_lines)
         if number is None or number > len(raw_lines):
+            finding_lines.append(None)
             continue
+        finding_lines.append(number)
         attribute = finding_attribute(f)
         if attribute:
             on_line = attributes.setdefault(number, {})
@@ -151,4 +157,23 @@ def render(data: bytes, findings: list[Finding]) -> SourceView:
                                 cut=len(body) > MAX_LINE_CHARS,
                                 parts=split_at_attributes(text, attributes.get(number, {}))))
         previous = number
-    return SourceView(lines, len(raw_lines), encoding, partial=partial)
+    return SourceView(lines, len(raw_lines), encoding, partial=partial, finding_lines=finding_lines)
+
+
+def record_line(finding: Finding, raw_lines: list[str]) -> int | None:
+    """A finding that names a pipe record (``record`` 505, and ``invoice`` 2 for the second 505) but no line —
+    a cross-document check's — marks that record's line (an M file part; a Data Stage part's ``R|505|…`` row)."""
+    record = finding.location.get("record")
+    if not isinstance(record, str) or not record.isdigit():
+        return None
+    try:
+        wanted = int(finding.location.get("invoice") or 1)
+    except (TypeError, ValueError):
+        wanted = 1
+    seen = 0
+    for number, text in enumerate(raw_lines[:WHOLE_FILE_LINES * 10], start=1):
+        if text.startswith((f"{record}|", f"R|{record}|")):
+            seen += 1
+            if seen == wanted:
+                return number
+    return None

@@ -152,7 +152,8 @@ def document(gw: Gateway, document_id: str) -> dict[str, Any] | None:
     linked = links(store, doc, both_ways=True)
     others = {d.id: d for d in store.documents_by_ids(sorted({link["id"] for link in linked}))}
     data["links"] = [{"role": link["role"], "id": other.id, "kind": other.kind, "state": other.state,
-                      "filename": other.filename, "received_at": other.received_at}
+                      "filename": other.filename, "received_at": other.received_at,
+                      "business_key": other.business_key}
                      for link in linked if (other := others.get(link["id"])) is not None]
     data["deliveries"] = [d.to_dict() for d in store.deliveries(doc.id)]
     data["audit"] = [a.to_dict() for a in store.audit_trail(doc.id)]
