@@ -357,6 +357,23 @@ def test_a_discard_is_undone_back_to_the_queue_and_audited(web_server, log_in):
     page.context.close()
 
 
+def test_the_overview_charts_its_counts_for_the_days_chosen(web_server, log_in):
+    page = log_in("ana")
+    page.goto("/overview")
+    assert "Últimos 7 días" in page.inner_text("h1")
+    page.select_option("#days", "14")
+    page.click("#days-apply")
+    page.wait_for_url("**days=14**")
+    assert "Últimos 14 días" in page.inner_text("h1")
+    for section in ("#by-day", "#by-kind", "#by-source"):
+        rows = page.locator(f"{section} tbody tr")
+        assert rows.count() >= 1 and page.locator(f"{section} tbody svg.bar").count() == rows.count()
+    rejected = page.locator("#by-source svg.bar rect.st-rejected").first
+    assert rejected.locator("title").text_content().startswith("rechazado: ")
+    assert float(rejected.get_attribute("width")) > 0
+    page.context.close()
+
+
 def _uuid_in_original(server, document_id: str) -> str:
     import re
 
