@@ -308,3 +308,59 @@ def test_linked_documents_include_links_by_business_key_and_correlation(tmp_path
     finally:
         store.close()
     assert linked == {("resend-of", "OLD"), ("cove", "COVE")}
+
+
+def test_queue_sort_accepts_only_known_columns():
+    from gateway.store.web_queries import order_by
+
+    assert order_by(None) == order_by("-received") == "d.received_at DESC, d.id DESC"
+    assert order_by("filename") == "d.filename ASC, d.id ASC"
+    assert order_by("-findings") == "d.error_count DESC, d.id DESC"
+    assert order_by("id; DROP TABLE documents") == order_by(None)  # never pasted into the SQL
+
+
+def test_messages_link_the_documents_they_name_and_stay_escaped():
+    from gateway.web.pages import linkify
+
+    html = linkify("Pedimento 26 24 3456 6000001 y COVE COVE260000500: <script>alert(1)</script>",
+                   {"COVE260000500": "01ABC", "X": "02DEF"})
+    assert '<a class="doc-ref" href="/documents/01ABC">COVE260000500</a>' in html
+    assert "<script>" not in html and "&lt;script&gt;" in html
+    assert 'href="/documents/02DEF"' not in html  # too short a key to look for in a sentence
+
+
+def test_a_cross_document_message_splits_into_the_pedimento_side_and_the_other():
+    from gateway.web.groups import sides
+
+    left, right, rest = sides("Pedimento 26  24  3456  6000001 (505 factura 1) y COVE COVE260000100: valor en "
+                              "dólares en el pedimento (505.7) 1010.00, suma de valorDolares del COVE 1000.00: "
+                              "diferencia 10.00 (tolerancia 1.00).")
+    assert left == "valor en dólares en el pedimento (505.7) 1010.00"
+    assert right == "suma de valorDolares del COVE 1000.00"
+    assert rest == "diferencia 10.00 (tolerancia 1.00)."
+    assert sides("Pedimento X y COVE Y: el pedimento es de importación (501.5 = 1) y el COVE dice TOCE.EXP.") == (
+        None, None, None)
+
+
+def test_exports_hold_the_rows_with_local_times_and_words(tmp_path):
+    import csv
+    import io
+
+    from openpyxl import load_workbook
+
+    from gateway.web import export
+    from gateway.web.localtime import LocalTime
+
+    rows = [{"id": "01A", "received_at": "2026-12-04T03:30:00.000000Z", "kind": "cfdi", "source": "s",
+             "filename": "a.xml", "first_error": "El Total es 12345.50.", "finding_count": 2, "state": "rejected",
+             "assigned_to": "ana"}]
+    clock = LocalTime("America/Mexico_City")
+    text = export.to_csv(rows, "es", clock).decode("utf-8-sig")
+    table = list(csv.reader(io.StringIO(text)))
+    assert table[0][0] == "Recibido (hora local)" and table[1][:2] == ["03/12/2026 21:30:00", "cfdi"]
+    assert table[1][4:] == ["El Total es 12,345.50.", "2", "rechazado", "ana", "01A"]
+    path = tmp_path / "cola.xlsx"
+    path.write_bytes(export.to_xlsx(rows, "en", clock))
+    sheet = load_workbook(path).active
+    header, row = list(sheet.iter_rows(values_only=True))
+    assert header[0] == "Received (local time)" and row[0].hour == 21 and row[6] == "rejected" and row[5] == 2
