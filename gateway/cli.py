@@ -109,6 +109,10 @@ def _parser() -> argparse.ArgumentParser:
     qdiscard.add_argument("id")
     qdiscard.add_argument("--reason", required=True)
     qdiscard.set_defaults(func=cmd_queue_discard)
+    qundo = with_config(qsub.add_parser("undo-discard", help="undo a discard: back to the rejected queue"))
+    qundo.add_argument("id")
+    qundo.add_argument("--reason", default=None)
+    qundo.set_defaults(func=cmd_queue_undo_discard)
 
     documents = sub.add_parser("documents", help="all documents")
     dsub = documents.add_subparsers(dest="documents_command")
@@ -513,6 +517,21 @@ def cmd_queue_discard(args: argparse.Namespace) -> int:
     try:
         operations.discard(gw, args.id, gw.actor, args.reason)
         print(f"{args.id}: discarded")
+        return 0
+    except operations.ActionRefused as exc:
+        print(f"{args.id}: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        gw.close()
+
+
+def cmd_queue_undo_discard(args: argparse.Namespace) -> int:
+    from gateway import operations
+
+    gw = _gateway(args, actor=_operator())
+    try:
+        operations.undo_discard(gw, args.id, gw.actor, args.reason)
+        print(f"{args.id}: rejected")
         return 0
     except operations.ActionRefused as exc:
         print(f"{args.id}: {exc}", file=sys.stderr)

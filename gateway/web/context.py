@@ -17,6 +17,7 @@ from gateway.kinds import KindRegistry
 from gateway.store.web_queries import User
 from gateway.web import auth, search
 from gateway.web.i18n import LANGUAGES
+from gateway.web.localtime import LocalTime
 from gateway.web.settings import WebSettings
 from gateway.web.views import AggregateCache
 
@@ -29,6 +30,7 @@ class WebContext:
         self.web = web
         self.limiter = auth.LoginLimiter(web.login_max_failures, web.login_window)
         self.aggregates = AggregateCache()
+        self.clock = LocalTime(web.timezone)
         self._local = threading.local()
         self._lock = threading.Lock()
         self._kinds: KindRegistry | None = None
