@@ -1,4 +1,5 @@
-"""Regenerate docs/img/queue.png and docs/img/document.png from a real demo workspace.
+"""Regenerate docs/img/queue.png, document.png, source.png (the viewer at a marked attribute), group.png (when
+the demo has a rejected correlation group) and queue-phone.png (390 px wide) from a real demo workspace.
 
     .venv/bin/python docs/screenshots.py
 
@@ -22,7 +23,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / "docs" / "img"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--disable-quic", "--no-first-run"]
+        "--disable-sync", "--disable-quic", "--no-first-run", "--lang=es-MX"]
 PASSWORD = "capturas-de-pantalla"
 
 
@@ -61,11 +62,27 @@ def main() -> int:
                 page.wait_for_selector("#source")
                 page.set_viewport_size({"width": 1360, "height": 1250})
                 page.screenshot(path=str(OUT / "document.png"))
+                page.set_viewport_size({"width": 1360, "height": 760})
+                page.locator("#findings a.attr-link").first.click()  # the source viewer, at the attribute
+                page.evaluate("document.querySelector('mark.attr').scrollIntoView({block: 'center'})")
+                page.screenshot(path=str(OUT / "source.png"))
+                page.goto("/queue")
+                if page.locator(".group-link").count():
+                    page.locator(".group-link").first.click()
+                    page.wait_for_selector("#disagreements")
+                    page.screenshot(path=str(OUT / "group.png"), full_page=True)
+                phone = browser.new_page(viewport={"width": 390, "height": 844}, locale="es-MX", base_url=url)
+                phone.goto("/login")
+                phone.fill("#username", "operadora")
+                phone.fill("#password", PASSWORD)
+                phone.click("#login-submit")
+                phone.wait_for_selector("#queue-table")
+                phone.screenshot(path=str(OUT / "queue-phone.png"))
                 browser.close()
         finally:
             server.terminate()
             server.wait(timeout=15)
-    print(f"wrote {OUT / 'queue.png'} and {OUT / 'document.png'}")
+    print(f"wrote {', '.join(sorted(p.name for p in OUT.glob('*.png')))} in {OUT}")
     return 0
 
 

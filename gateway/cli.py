@@ -111,6 +111,10 @@ def _parser() -> argparse.ArgumentParser:
     qdiscard.add_argument("id")
     qdiscard.add_argument("--reason", required=True)
     qdiscard.set_defaults(func=cmd_queue_discard)
+    qundo = with_config(qsub.add_parser("undo-discard", help="undo a discard: back to the rejected queue"))
+    qundo.add_argument("id")
+    qundo.add_argument("--reason", default=None)
+    qundo.set_defaults(func=cmd_queue_undo_discard)
 
     documents = sub.add_parser("documents", help="all documents")
     dsub = documents.add_subparsers(dest="documents_command")
@@ -168,6 +172,12 @@ def _parser() -> argparse.ArgumentParser:
     cinfo.add_argument("-c", "--config", default=None, help="also describe the SAT lists this config names")
     cinfo.add_argument("--json", action="store_true", help="machine-readable output")
     cinfo.set_defaults(func=cmd_catalogs_info)
+    cimport = with_config(csub.add_parser(
+        "import", help="load SAT's published catalog files (catCFDI .xls, Comercio Exterior .xls; .xlsx too)"))
+    cimport.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    cimport.add_argument("--force", action="store_true", help="import a catalog older than the one in force")
+    cimport.add_argument("--json", action="store_true", help="machine-readable output")
+    cimport.set_defaults(func=cmd_catalogs_import)
 
     init = sub.add_parser("init", help="a starter workspace for your company: commented gateway.toml and folders")
     init.add_argument("dir", type=Path, help="the workspace folder (created if missing)")
@@ -524,6 +534,21 @@ def cmd_queue_discard(args: argparse.Namespace) -> int:
         gw.close()
 
 
+def cmd_queue_undo_discard(args: argparse.Namespace) -> int:
+    from gateway import operations
+
+    gw = _gateway(args, actor=_operator())
+    try:
+        operations.undo_discard(gw, args.id, gw.actor, args.reason)
+        print(f"{args.id}: rejected")
+        return 0
+    except operations.ActionRefused as exc:
+        print(f"{args.id}: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        gw.close()
+
+
 def cmd_documents_list(args: argparse.Namespace) -> int:
     gw = _gateway(args)
     try:
@@ -621,8 +646,18 @@ def cmd_users_tokens(args: argparse.Namespace) -> int:
 def cmd_catalogs_info(args: argparse.Namespace) -> int:
     from gateway.kinds.cfdi.catalog_info import describe
 
-    files = load(args.config).sat_data_files if args.config else {}
-    report = describe(files)
+    settings = None
+    if args.config:
+        from gateway.kinds.satcatalogs import shared
+
+        gw = _gateway(args, actor="catalogs")
+        try:
+            settings = gw.settings
+            assert settings.catalogs_dir is not None
+            shared.sync(gw.store, settings.catalogs_dir)  # what every node uses: the store's newest set
+        finally:
+            gw.close()
+    report = describe(settings.sat_data_files if settings else {}, settings.catalogs_dir if settings else None)
     if args.json:
         print(json.dumps(report, ensure_ascii=False, indent=2))
         return 0
@@ -631,10 +666,48 @@ def cmd_catalogs_info(args: argparse.Namespace) -> int:
         print(f"  {entry['path']}")
         for name, count in entry["rows"].items():
             print(f"  {name:28} {count:>8} filas")
+    print("Catálogo / catalog               filas  versión SAT          publicado   días  origen / source")
+    for entry in report["per_catalog"]:
+        age = str(entry["age_days"]) if entry["age_days"] is not None else "—"
+        print(f"  {entry['catalog']:28} {entry['rows']:>8}  {(entry['version'] or '—')[:20]:20} "
+              f"{entry['published'] or 'sin fecha':10} {age:>5}  {entry['source']}")
     print("Listas del SAT (reglas que las necesitan):")
     for entry in report["sat_data"]:
         state = f"{entry['path']} ({entry['rows']} filas)" if entry["configured"] else "no configurada"
         print(f"  {entry['key']:32} {state}; {', '.join(entry['codes'])}")
+    return 0
+
+
+def cmd_catalogs_import(args: argparse.Namespace) -> int:
+    from gateway.kinds.satcatalogs import shared
+    from gateway.kinds.satcatalogs.importer import import_files
+    from gateway.kinds.satcatalogs.workbook import CatalogFileError
+
+    gw = _gateway(args, actor="catalogs")
+    try:
+        directory = gw.settings.catalogs_dir
+        assert directory is not None
+        shared.sync(gw.store, directory)  # compare with the set in force for every node, not a stale local copy
+        try:
+            outcome = import_files(list(args.files), directory, force=args.force,
+                                   publish=shared.publisher(gw.store, gw.settings.node))
+        except CatalogFileError as exc:  # a file SAT changed, a damaged or unrelated one, an older catalog: exit 2
+            print(f"catalogs import: {exc}", file=sys.stderr)
+            return 2
+    finally:
+        gw.close()
+    imported = [{"catalog": c.name, "file": c.file, "version": c.version, "published": c.published.isoformat(),
+                 "rows": len(c.entries)} for c in outcome.catalogs]
+    report: dict[str, Any] = {"path": str(outcome.path), "ignored_sheets": outcome.ignored, "catalogs": imported}
+    if args.json:
+        print(json.dumps(report, ensure_ascii=False, indent=2))
+        return 0
+    print(f"Catálogos importados / imported into {outcome.path}:")
+    for entry in imported:
+        print(f"  {entry['catalog']:28} {entry['rows']:>8} filas  {entry['version'] or '—'}  "
+              f"publicado {entry['published']}  ({entry['file']})")
+    if outcome.ignored:
+        print(f"Hojas no usadas por el gateway / sheets not used: {len(outcome.ignored)}")
     return 0
 
 

@@ -167,6 +167,10 @@ class Settings:
     sat_schema_dir: Path | None = None
     #: local copies of SAT-side lists for the matrix rules: provider name ("rfc", "lco", "fix", "tigie") -> file
     sat_data_files: dict[str, Path] = field(default_factory=dict)
+    #: where ``catalogs import`` keeps SAT's newer catalogs (default data_dir/catalogs; a folder every node mounts
+    #: when several share the work), and the age past which /healthz and the overview warn (seconds; None: never)
+    catalogs_dir: Path | None = None
+    catalog_max_age: float | None = None
     poll_interval: float = 5.0
     #: this node's name in leases and logs (default: the host name), and how long a silent node keeps its lease
     node: str = ""
@@ -252,7 +256,11 @@ def from_dict(raw: dict[str, Any], base_dir: Path) -> Settings:
         store_url = f"sqlite:///{_path(base_dir, db_path)}"
     validation = _table(raw, "validation")
     _only(validation, "validation", {"max_file_size", "certificate_dirs", "sat_schema_dir", "tolerances",
-                                     *_SAT_DATA_KEYS})
+                                     "catalogs_dir", "catalog_max_age", *_SAT_DATA_KEYS})
+    catalogs_dir = validation.get("catalogs_dir", "")
+    if not isinstance(catalogs_dir, str):
+        raise ConfigError("validation.catalogs_dir: must be the path of a folder")
+    max_age = validation.get("catalog_max_age")
     tolerances = _tolerances(validation.get("tolerances", {}))
     cert_dirs = validation.get("certificate_dirs", ["certs"])
     if not isinstance(cert_dirs, list) or not all(isinstance(d, str) for d in cert_dirs):
@@ -282,6 +290,8 @@ def from_dict(raw: dict[str, Any], base_dir: Path) -> Settings:
         certificate_dirs=[_path(base_dir, d) for d in cert_dirs],
         sat_schema_dir=_path(base_dir, validation["sat_schema_dir"]) if validation.get("sat_schema_dir") else None,
         sat_data_files=_sat_data_files(validation, base_dir),
+        catalogs_dir=_path(base_dir, catalogs_dir) if catalogs_dir else data_dir / "catalogs",
+        catalog_max_age=parse_duration(max_age, "validation.catalog_max_age") if max_age is not None else None,
         log_level=level,
         log_format=fmt,
         tolerances=tolerances,

@@ -143,11 +143,19 @@ def _sat_schemas(folder: Path) -> str:
 def _catalogs(settings: Settings) -> str | tuple[str, str]:
     from gateway.kinds.cfdi.catalog_info import describe
 
-    report = describe(settings.sat_data_files)
+    report = describe(settings.sat_data_files, settings.catalogs_dir)
     catalogs = len(report["catalogs"])
+    imported = sum(1 for entry in report["per_catalog"] if entry["imported"])
     missing = [entry["key"] for entry in report["sat_data"] if not entry["configured"]]
     lists = [f"{entry['key']} ({entry['rows']} filas)" for entry in report["sat_data"] if entry["configured"]]
-    message = f"{catalogs} catálogo(s) del SAT; listas / lists: {', '.join(lists) or 'ninguna / none'}"
+    message = (f"{catalogs} fuente(s) de catálogos del SAT ({imported} catálogo(s) importado(s) en "
+               f"{settings.catalogs_dir}); listas / lists: {', '.join(lists) or 'ninguna / none'}")
+    if settings.catalog_max_age is not None:
+        from gateway.kinds.cfdi.catalog_info import warnings
+
+        old = warnings(settings.catalogs_dir, settings.catalog_max_age)
+        if old:
+            return WARNING, message + "; " + "; ".join(old)
     if missing:
         return WARNING, message + f"; sin configurar (sus reglas no corren) / not configured: {', '.join(missing)}"
     return message

@@ -31,6 +31,7 @@ CODES: dict[str, str] = {
     "XSD": "schema violation",
     "XSD-UNKNOWN-COMPLEMENT": "a complement of a namespace SAT publishes no schema for: named, not validated",
     "CFDI-VERSION": "CFDI version not supported",
+    "CFDI-CATALOG-VIGENCIA": "a catalog key not in force on the invoice's Fecha (imported catalog's validity dates)",
     "CFDI-TFD-MISSING": "CFDI not stamped: it must carry exactly one TimbreFiscalDigital",
     "CFDI-TOTALS": "totals do not add up",
     "CFDI-CCE-MISSING": "export invoice without the Comercio Exterior complement",

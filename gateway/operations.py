@@ -126,3 +126,14 @@ def retry_many(gw: Runtime, document_ids: list[str], actor: str, reason: str | N
         except ActionRefused as exc:
             outcome[document_id] = f"refused: {exc}"
     return outcome
+
+
+def undo_discard(gw: Runtime, document_id: str, actor: str, reason: str | None = None) -> None:
+    """A discard made by mistake, undone: the document is back in the rejected queue, audited with who and why."""
+    doc = gw.store.get(document_id)
+    if doc is None:
+        raise ActionRefused(f"No existe el documento {document_id}.")
+    if doc.state != "discarded":
+        raise ActionRefused(f"El documento {document_id} está en estado '{doc.state}'; solo se puede deshacer un "
+                            "descarte.")
+    gw.store.set_state(document_id, "rejected", actor, "undo-discard", reason=(reason or "").strip() or None)

@@ -90,6 +90,7 @@ def run_once(gw: Runtime, drain_timeout: float = 30.0, report: Report | None = N
 
 def _run_once(gw: Runtime, drain_timeout: float, report: Report | None, member: lease.Membership) -> RunStats:
     stats = RunStats()
+    sync_catalogs(gw)
     longest_stable = max((s.stable_time for s in gw.sources), default=0.0)
     deadline = time.monotonic() + max(5.0, longest_stable * 6)
     intake_once(gw, stats, report, member)
@@ -165,6 +166,7 @@ def run_forever(gw: Runtime, stop: threading.Event | None = None) -> RunStats:
 def _pass(gw: Runtime, stats: RunStats, member: lease.Membership, deliveries: DeliveryLoop) -> None:
     """One turn of the loop: take from this node's sources, process what it claims, run the timers if it
     coordinates."""
+    sync_catalogs(gw)
     intake_once(gw, stats, member=member)
     stats.processed += pipeline.process_pending(gw)
     if member.coordinator:
@@ -174,6 +176,19 @@ def _pass(gw: Runtime, stats: RunStats, member: lease.Membership, deliveries: De
     if member.coordinator:
         answers.run(gw)
         notify.run(gw)
+
+
+def sync_catalogs(gw: Runtime) -> None:
+    """Install the SAT catalog set another node imported (``gateway/kinds/satcatalogs/shared.py``); a folder that
+    cannot be written is logged and the pass goes on with the catalogs in force (a store outage propagates)."""
+    from gateway.kinds.satcatalogs import shared
+
+    if gw.settings.catalogs_dir is None:
+        return
+    try:
+        shared.sync(gw.store, gw.settings.catalogs_dir)
+    except OSError as exc:
+        log.error("catalogs from the store not installed", error=str(exc), folder=str(gw.settings.catalogs_dir))
 
 
 def _join(gw: Runtime, stop: threading.Event) -> lease.Membership | None:

@@ -18,6 +18,7 @@ from lxml import etree
 from gateway.findings import CODES, Severity
 from gateway.kinds.cfdi.matrix import check_matrix, implemented_codes
 from gateway.kinds.cfdi.matrix.doc import PRECISION, places, precise, rounded_like
+from gateway.kinds.cfdi.sat_columns import sat_columns
 from gateway.xmlsafe import parse
 from tests.cfdi_matrix_fixtures import (
     C,
@@ -50,7 +51,20 @@ def export(make_invoice) -> etree._Element:
     return root
 
 
+def traslado_sin_aduana(root) -> None:
+    """A Traslado whose mercancías carry no customs quantities: each concepto's Unidad is then its fracción's UMT."""
+    traslado(root)
+    umt = sat_columns().umt
+    unidades = sat_columns().unidad_aduana
+    by_noid = {c.get("NoIdentificacion"): c for c in conceptos(root)}
+    for element in mercancias(root):
+        for attr in ("CantidadAduana", "UnidadAduana", "ValorUnitarioAduana"):
+            del element.attrib[attr]
+        by_noid[element.get("NoIdentificacion")].set("Unidad", unidades[umt[element.get("FraccionArancelaria")][0]][0])
+
+
 BASES = {"export": (), "national": (national,), "traslado": (traslado,), "pago": (pago,),
+         "traslado_sin_aduana": (traslado_sin_aduana,),
          "global": (global_invoice,), "retencion": (with_retencion,), "national_retencion": (national, with_retencion)}
 
 
@@ -156,15 +170,34 @@ def cce_domicilio(node: str, **attrs: str):
         domicilio.attrib.clear()
         for name, value in attrs.items():
             domicilio.set(name, value)
+        if node == "Receptor" and attrs.get("Pais") == "MEX":
+            mexican_receptor(root)
     return mutate
 
 
+def mexican_receptor(root):
+    """A receptor with a Mexican address has a Mexican RFC: the generic foreign RFC would need the foreign tax id
+    in cce20:Receptor (CCE133), which a Mexican address forbids (CCE134)."""
+    receptor = one(root, "cfdi:Receptor")
+    for attr in ("ResidenciaFiscal", "NumRegIdTrib"):
+        receptor.attrib.pop(attr, None)
+    for name, value in {"Rfc": "URE180429TM6", "Nombre": "UNIVERSIDAD ROBOTICA ESPANOLA",
+                        "DomicilioFiscalReceptor": "65000", "RegimenFiscalReceptor": "601", "UsoCFDI": "G03"}.items():
+        receptor.set(name, value)
+    one(cce(root), "cce20:Receptor").attrib.pop("NumRegIdTrib", None)
+
+
 def destinatario(num_reg: str | None = None, **domicilio: str):
+    """A cce20:Destinatario; outside Mexico it carries a foreign tax id unless ``num_reg`` is "" (CCE143)."""
+    domicilio = domicilio or usa_domicilio()
+    if num_reg is None and domicilio.get("Pais") != "MEX":
+        num_reg = "123456789"
+
     def mutate(root):
         node = etree.Element(f"{X}Destinatario")
         if num_reg:
             node.set("NumRegIdTrib", num_reg)
-        sub(node, f"{X}Domicilio", **(domicilio or usa_domicilio()))
+        sub(node, f"{X}Domicilio", **domicilio)
         one(cce(root), "cce20:Mercancias").addprevious(node)
     return mutate
 
@@ -252,6 +285,44 @@ def descuento_over_importe(root):
     root.set("Total", money(dec(root, "SubTotal") - descuento))
 
 
+def second_concepto_same_noid(root):
+    """A second concepto (1.00, IVA 0 %) with the first one's NoIdentificacion, left out of its ValorDolares."""
+    first = conceptos(root)[0]
+    copy = deepcopy(first)
+    for name, value in {"Cantidad": "1", "ValorUnitario": "1.00", "Importe": "1.00"}.items():
+        copy.set(name, value)
+    one(copy, "cfdi:Impuestos/cfdi:Traslados/cfdi:Traslado").set("Base", "1.00")
+    first.addnext(copy)
+    root.set("SubTotal", money(dec(root, "SubTotal") + 1))
+    resum(root)
+
+
+def zero_concepto_same_noid(root):
+    """A second concepto of value 0 with the first one's NoIdentificacion (two conceptos, one mercancía)."""
+    first = conceptos(root)[0]
+    copy = deepcopy(first)
+    for name, value in {"Cantidad": "1", "ValorUnitario": "0.00", "Importe": "0.00"}.items():
+        copy.set(name, value)
+    first.addnext(copy)
+
+
+def descuento_first(amount: str):
+    """A Descuento on the first concepto, with its traslado Base and the comprobante's sums kept consistent."""
+    def mutate(root):
+        first = conceptos(root)[0]
+        first.set("Descuento", amount)
+        tax = one(first, "cfdi:Impuestos/cfdi:Traslados/cfdi:Traslado")
+        tax.set("Base", money(dec(first, "Importe") - Decimal(amount)))
+        root.set("Descuento", amount)
+        resum(root)
+    return mutate
+
+
+def cantidad_with_decimals(root):
+    concepto = conceptos(root)[0]
+    concepto.set("Cantidad", concepto.get("Cantidad") + ".0000")
+
+
 # (sat code, base, mutations, codes SAT's rules make fire together with it)
 CASES: dict[str, tuple[str, tuple, frozenset[str]]] = {
     # comprobante
@@ -319,6 +390,13 @@ CASES: dict[str, tuple[str, tuple, frozenset[str]]] = {
     "CFDI140226": ("national", (first_concepto(ObjetoImp="06"),), frozenset()),
     "CFDI140227": ("national", (first_concepto(ObjetoImp="07"),), frozenset()),
     "CFDI40188": ("national", (tercero(rfc="URE180429TM6"),), frozenset()),
+    "CFDI140223": ("national", (tercero(rfc="EXT990101NI1", regimen="601"),), frozenset()),
+    # a Traslado of IVA can only go: an ISR retention alone keeps the concepto an object of tax (ObjetoImp 02)
+    "CFDI40164": ("national_retencion", (first_concepto(ClaveProdServ="84121603"),
+                                         remove("cfdi:Conceptos/cfdi:Concepto/cfdi:Impuestos/cfdi:Traslados"), resum),
+                  frozenset()),
+    # RESICO persona física to a persona moral, l_RFC's mark unknown: ISR is retained at 0.0125 or not at all
+    "CFDI140225": ("national_retencion", (fisica_emisor("626"),), frozenset()),
     "CFDI40191": ("national", (tercero(regimen="999"),), frozenset()),
     "CFDI40194": ("national", (pedimento("99  47  3807  9000001"),), frozenset()),
     "CFDI40195": ("export", (pedimento("24  47  3807  4000001"),), frozenset()),
@@ -400,8 +478,23 @@ CASES: dict[str, tuple[str, tuple, frozenset[str]]] = {
     "CCE130": ("export", (cce_domicilio("Emisor", **mex_domicilio(Municipio="001")),), frozenset()),
     "CCE132": ("traslado", (setattrs("cfdi:Complemento/cce20:ComercioExterior", MotivoTraslado="05"),
                             propietario("ABC")), frozenset()),
-    "CCE134": ("export", (cce_domicilio("Receptor", **mex_domicilio()),
-                          setattrs("cfdi:Complemento/cce20:ComercioExterior/cce20:Receptor", NumRegIdTrib="1")),
+    # a Mexican address with the foreign tax id: the generic foreign RFC keeps CCE133 quiet
+    "CCE133": ("export", (setattrs("cfdi:Complemento/cce20:ComercioExterior/cce20:Receptor", NumRegIdTrib=None),),
+               frozenset()),
+    "CCE143": ("export", (destinatario(""),), frozenset()),
+    "CCE154": ("traslado_sin_aduana", (cantidad_with_decimals,), frozenset()),
+    "CCE155": ("traslado_sin_aduana", (mercancia(FraccionArancelaria=None), first_concepto(Unidad="CAJA DE CARTON")),
+               frozenset()),
+    "CCE156": ("traslado_sin_aduana", (append_zero("cfdi:Conceptos/cfdi:Concepto", "ValorUnitario"),), frozenset()),
+    "CCE157": ("export", (second_concepto_same_noid,), frozenset()),
+    "CCE162": ("traslado_sin_aduana", (first_concepto(Unidad="LITRO"),), frozenset()),
+    "CCE163": ("export", (mercancia(FraccionArancelaria="9801000100"),), frozenset()),
+    "CCE164": ("export", (mercancia(FraccionArancelaria="9801000100"), descuento_first("1.00")), frozenset()),
+    "CCE165": ("traslado_sin_aduana", (zero_concepto_same_noid,), frozenset()),
+    # ValorUnitarioAduana 0 cannot give a ValorDolares within CantidadAduana × ValorUnitarioAduana either
+    "CCE168": ("export", (mercancia(ValorUnitarioAduana="0.00"),), frozenset({"CCE171"})),
+    "CCE134": ("export", (setattrs("cfdi:Complemento/cce20:ComercioExterior/cce20:Receptor/cce20:Domicilio",
+                                   **mex_domicilio()),),
                frozenset()),
     "CCE135": ("export", (setattrs("cfdi:Complemento/cce20:ComercioExterior/cce20:Receptor", NumRegIdTrib="ABC"),),
                frozenset()),
@@ -443,6 +536,71 @@ def test_rule_breaks_alone(export, code) -> None:
         assert finding.code in CODES and finding.message.endswith(".")
         assert isinstance(finding.location.get("line"), int)
         assert finding.location["xpath"].startswith("/cfdi:Comprobante")
+
+
+def total_usd(root) -> None:
+    """TotalUSD = the sum of ValorDolares (CCE122), after a mutation changed one of them."""
+    cce(root).set("TotalUSD", money(sum((dec(m, "ValorDolares") for m in mercancias(root)), Decimal(0))))
+
+
+def unidad_as_key(root) -> None:
+    """Each concepto's Unidad as the c_UnidadAduana key of its fracción's UMT ("01"), not its description."""
+    umt = sat_columns().umt
+    by_noid = {c.get("NoIdentificacion"): c for c in conceptos(root)}
+    for element in mercancias(root):
+        by_noid[element.get("NoIdentificacion")].set("Unidad", f" {umt[element.get('FraccionArancelaria')][0]} ")
+
+
+# Where SAT's documents disagree, every reading they allow passes (docs/cfdi-coverage.md says which)
+READINGS: dict[str, tuple[str, tuple]] = {
+    # CCE155/CCE162: Unidad as the key (matrix: "un valor del catálogo"); the base uses the description (Guía)
+    "unidad-as-key": ("traslado_sin_aduana", (unidad_as_key,)),
+    # CCE156: minimum "0.0000" (matrix, Estándar) or "0.0001" (Guía): a ValorUnitario of 0 passes
+    "valor-unitario-zero": ("traslado_sin_aduana", (first_concepto(ValorUnitario="0", Importe="0.00"),
+                                                    mercancia(ValorDolares="0"), total_usd)),
+    # CCE157 (and CCE169): ValorDolares "0" or "1" skip the limits
+    "valor-dolares-one": ("export", (second_concepto_same_noid, mercancia(ValorDolares="1"), total_usd)),
+    # CCE165: several conceptos with one NoIdentificacion (matrix); several mercancías (only the Estándar) pass
+    "two-mercancias-one-noid": ("traslado_sin_aduana", (copy_mercancia(FraccionArancelaria="3926909901",
+                                                                       ValorDolares="0"),)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(READINGS))
+def test_every_reading_sat_allows_passes(export, name) -> None:
+    base, mutations = READINGS[name]
+    root = variant(export, *BASES[base], *mutations)
+    assert errors(root) == [], [(f.sat_code, f.message) for f in errors(root)]
+
+
+def test_valor_dolares_one_skips_the_customs_limits(export) -> None:
+    """CCE169/CCE171 (Estándar p. 44): ValorDolares "1" is not held to CantidadAduana × ValorUnitarioAduana; its
+    conversion from the concepto's Importe (CCE172) is another rule and still applies."""
+    assert sat_codes(variant(export, mercancia(ValorDolares="1"), total_usd)) == {"CCE172"}
+
+
+def test_muestras_descuento_compared_as_written_and_in_dollars(export) -> None:
+    """CCE164 compares ValorDolares with the Descuentos as written, CCE163 converts them: reported only when
+    ValorDolares exceeds both. In MXN at TipoCambioUSD 20.3193, a Descuento of 100.00 is 4.93 USD."""
+    def in_mxn(valor: str):
+        def mutate(root):
+            root.set("Moneda", "MXN")
+            del root.attrib["TipoCambio"]
+            mercancia(FraccionArancelaria="9801000100", ValorDolares=valor)(root)
+            descuento_first("100.00")(root)
+        return mutate
+
+    def codes(valor: str) -> set[str | None]:
+        return {f.sat_code for f in errors(variant(export, in_mxn(valor)))}
+
+    assert "CCE164" not in codes("4.93") and "CCE164" not in codes("100.00")
+    assert "CCE164" in codes("100.01")
+
+
+def test_muestras_worth_nothing_need_no_descuento(export) -> None:
+    root = variant(export, mercancia(FraccionArancelaria="9801000100"),
+                   first_concepto(ValorUnitario="0.00", Importe="0.00"))
+    assert "CCE163" not in {f.sat_code for f in errors(root)}
 
 
 # --- through the document kind ----------------------------------------------------------------------------------

@@ -105,6 +105,14 @@ def test_run_once_then_queue_actions(workspace, make_invoice):
     assert [a["action"] for a in history] == ["intake", "validate", "retry", "validate", "discard"]
     assert history[-1]["reason"] == "factura cancelada por el emisor" and history[-1]["actor"].startswith("cli:")
 
+    undone = workspace.cli("queue", "undo-discard", usd["id"], "--reason", "se descartó por error")
+    assert undone.returncode == 0 and undone.stdout.strip() == f"{usd['id']}: rejected"
+    history = json.loads(workspace.cli("queue", "show", usd["id"], "--json").stdout)["audit"]
+    assert (history[-1]["action"], history[-1]["from_state"], history[-1]["to_state"]) == (
+        "undo-discard", "discarded", "rejected") and history[-1]["reason"] == "se descartó por error"
+    again = workspace.cli("queue", "undo-discard", usd["id"])
+    assert again.returncode == 1 and "solo se puede deshacer un descarte" in again.stderr
+
 
 def test_discard_requires_a_reason(workspace):
     result = workspace.cli("queue", "discard", "NOPE")

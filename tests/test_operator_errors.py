@@ -34,7 +34,8 @@ COMMANDS = [
     ["queue", "show", "01JX"], ["queue", "retry", "01JX"], ["queue", "replace", "01JX", "README.md"],
     ["queue", "discard", "01JX", "--reason", "x"], ["users", "add", "ana", "--role", "viewer"], ["users", "list"],
     ["users", "role", "ana", "viewer"], ["users", "password", "ana"], ["users", "token", "ana"],
-    ["catalogs", "info"], ["validate", "README.md"], ["config", "check"], ["config", "check", "--connect"],
+    ["catalogs", "info"], ["catalogs", "import", "README.md"], ["validate", "README.md"], ["config", "check"],
+    ["config", "check", "--connect"],
 ]
 
 #: (name, how to break the workspace, what the message must name); every one is a configuration error
@@ -98,7 +99,7 @@ RESOURCE_ERRORS = [
     ("store-not-a-database", lambda r: ((r / "var").mkdir(), (r / "var" / "gateway.db").write_bytes(b"x" * 4096)),
      3, "store "),
 ]
-STORE_COMMANDS = [c for c in COMMANDS if c[0] in ("run", "serve", "documents", "queue", "users")]
+STORE_COMMANDS = [c for c in COMMANDS if c[0] in ("run", "serve", "documents", "queue", "users", "catalogs")]
 
 
 @pytest.mark.parametrize("name,breaks,code,named", RESOURCE_ERRORS, ids=[c[0] for c in RESOURCE_ERRORS])

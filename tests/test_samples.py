@@ -85,6 +85,15 @@ def test_sample_verdict(kind, name):
         assert finding.message and "Traceback" not in finding.message
 
 
+@pytest.mark.parametrize("name", ["synthetic/valid/synthetic_cfdi40-cce20-export-sealed-no-tfd.xml",
+                                  "synthetic/valid/synthetic_cfdi40-cce20-export-stamped.xml"])
+def test_synthetic_exports_lack_the_foreign_tax_id_in_the_complement(kind, name):
+    """Both synthetic exports put NumRegIdTrib on cfdi:Receptor only, with the generic foreign RFC: SAT's CCE133
+    asks for it in cce20:Receptor too (research note sat-gaps.md, "CCE133 has a consequence for existing files")."""
+    result = kind.check((require_samples() / name).read_bytes())
+    assert "CCE133" in {f.sat_code for f in result.findings if f.severity is Severity.ERROR}
+
+
 def test_bulk_download_quirk_is_a_warning_not_a_rejection(kind):
     result = kind.check((require_samples() / "invalid/satcfdi_invalid-registro_fiscal.xml").read_bytes())
     quirk = [f for f in result.findings if f.code == "XML-SCHEMALOCATION"]

@@ -26,6 +26,23 @@ def test_source_view_marks_the_lines_findings_point_at():
     assert view.encoding == "UTF-8" and not view.partial
 
 
+def test_source_view_marks_the_attribute_a_finding_points_at_within_its_line():
+    data = b'<?xml version="1.0"?>\n<cfdi:Comprobante SubTotal="100.00" Total="9116.00" xsi:Sello=\'AB==\'/>\n'
+    view = source_view.render(data, [
+        error("CFDI-TOTALS", "t", line=2, xpath="/cfdi:Comprobante/@Total"),
+        warning("W", "w", line=2, xpath="/cfdi:Comprobante/@Total"),
+        error("CFDI-SEAL", "s", line=2, xpath="/cfdi:Comprobante/@xsi:Sello"),
+        error("X", "attribute not on the line", line=2, xpath="/cfdi:Comprobante/@Moneda")])
+    line = view.lines[1]
+    assert "".join(p.text for p in line.parts) == line.text  # nothing lost or repeated
+    marked = [(p.attribute, p.text, p.severity, p.codes) for p in line.parts if p.attribute]
+    assert marked == [("Total", 'Total="9116.00"', "error", ["CFDI-TOTALS", "W"]),
+                      ("xsi:Sello", "xsi:Sello='AB=='", "error", ["CFDI-SEAL"])]
+    assert [p.attribute for p in view.lines[0].parts] == [None]  # SubTotal is not taken for Total
+    assert source_view.finding_attribute(error("E", "e", xpath="/a/b[2]/@Rfc")) == "Rfc"
+    assert source_view.finding_attribute(error("E", "e", xpath="/a/b[2]")) is None
+
+
 def test_source_view_of_a_large_file_keeps_the_head_and_a_window_around_each_mark():
     data = "\n".join(f"501|{n}|A1" for n in range(1, 20001)).encode()
     view = source_view.render(data, [error("PED-LAYOUT", "m", line=15000)])
@@ -54,6 +71,68 @@ def test_search_keys_find_uuid_rfc_and_pedimento_numbers():
     assert search.keys_of(b"", filename="Lote-7 factura.xml") == ["LOTE-7 FACTURA.XML", "LOTE", "FACTURA", "XML"]
     assert {"EKU9003173C9", "PEÑA800101AB1", "264734596000123", "264734596000124"} <= set(keys)
     assert search.keys_of(b"12345678901234567890") == []  # a 20-digit certificate number is no pedimento
+
+
+def test_search_keys_of_m_file_and_data_stage_pedimentos_names_parts_and_amounts():
+    from gateway.demo.generate import pedimento as gen
+    from gateway.kinds.pedimento import datastage
+    from gateway.store.web_queries import search_term
+
+    pedimento = gen.sample_pedimento(1, 2)  # 3456 6000001, aduana 240, paid 2026-08-20
+    _, mfile = gen.mfile([pedimento])
+    keys = set(search.keys_of(mfile))
+    assert {"262434566000001", "34566000001", "6000001"} <= keys
+    invoice_value = f"{pedimento.invoices[0].value_usd:.2f}"
+    assert {"MAQUILADORA EJEMPLO SA DE CV", "MAQUILADORA", "MP-0001-001", invoice_value} <= keys
+    files = gen.datastage_files([gen.sample_pedimento(3, 1, patente="3457", payment_date=date(2025, 3, 1))])
+    loose = next(data for name, data in files.items() if name.endswith("_501.asc"))
+    assert "252434575000003" in search.keys_of(loose)
+    part = next(datastage.split_set(gen.datastage_zip([gen.sample_pedimento(4, 1)]), "1.zip", [], {}, None))[0]
+    assert {"262434566000004", "34566000004"} <= set(search.keys_of(part))
+    # no date in the file: the most recent year ending in the number's first digit
+    assert search.pedimento_keys(b"501|3456|5000007|470|", this_year=2026)[0] == "254734565000007"
+    assert search.pedimento_keys(b"501|3456|7000007|470|", this_year=2026)[0] == "274734567000007"
+    for typed, stored in (("26 24 3456 6000001", "262434566000001"), ("3456-6000001", "34566000001"),
+                          ("$1,500.00", "1500.00"), ("1,500", "1500"), ("maquiladora  ejemplo", "MAQUILADORA EJEMPLO")):
+        assert search_term(typed) == stored
+    assert search.amount_key("1250.500") == "1250.50" and search.amount_key("17.12340") == "17.1234"
+    cfdi = (b'<cfdi:Comprobante Total="12500.5"><cfdi:Emisor Rfc="EKU9003173C9" Nombre="Escuela Kemper Urgate"/>'
+            b'<cfdi:Concepto NoIdentificacion="ARN-12C" Importe="12500.50"/></cfdi:Comprobante>')
+    assert {"ESCUELA KEMPER URGATE", "KEMPER", "ARN-12C", "12500.50"} <= set(search.keys_of(cfdi))
+
+
+def test_every_finding_code_has_a_plain_explanation_in_both_languages():
+    from gateway.findings import CODES
+    from gateway.web.wording import explain
+
+    for code, english in CODES.items():
+        spanish = explain(code, "es")
+        assert spanish and spanish != english and explain(code, "en") == english, code
+        assert not re.search(r"\b(the|is|are|not)\b", spanish), (code, spanish)  # no English left in the Spanish
+
+
+def test_machine_language_in_messages_is_said_in_spanish_and_amounts_get_separators():
+    from gateway.web.i18n import state_label
+    from gateway.web.wording import for_operator
+
+    def said(text: str) -> str:
+        return for_operator(text, "es", lambda s: state_label("es", s))
+
+    assert said("El XML no está bien formado: Premature end of data in tag Emisor line 2, line 3, column 1") == (
+        "El XML no está bien formado: el archivo termina antes de cerrar la etiqueta Emisor (abierta en la línea 2); "
+        "parece cortado, línea 3, columna 1")
+    assert said("El XML no está bien formado: AttValue: ' expected, line 2, column 862") == (
+        "El XML no está bien formado: falta la comilla de un valor de atributo (el archivo puede estar cortado), "
+        "línea 2, columna 862")
+    assert said("El XML no está bien formado: Opening and ending tag mismatch: a line 1 and b") == (
+        "El XML no está bien formado: la etiqueta a (línea 1) se cierra como b")
+    assert said("Para descartar un documento hay que indicar el motivo (--reason).") == (
+        "Para descartar un documento hay que indicar el motivo.")
+    assert "validation." not in said("No se verificaron reglas: CFDI40145 (falta validation.sat_rfc_list).")
+    assert said("El documento X está en estado 'forwarded', no en la cola.") == (
+        "El documento X está en estado «entregado», no en la cola.")
+    assert said("El Total declarado es 1234567.50, pero da 1234.5; fracción 85443099, pedimento 6000001.") == (
+        "El Total declarado es 1,234,567.50, pero da 1,234.5; fracción 85443099, pedimento 6000001.")
 
 
 def test_passwords_are_scrypt_hashed_and_verified():
@@ -180,15 +259,30 @@ def test_web_settings_name_the_wrong_key(tmp_path):
     settings = from_dict({"gateway": {"data_dir": "var"}, "web": {"port": 9000, "session_max_age": "2h"}}, tmp_path)
     web = web_settings(settings)
     assert (web.port, web.session_max_age, web.host) == (9000, 7200.0, "127.0.0.1")
+    assert web.timezone == "America/Mexico_City"
+    assert web_settings(from_dict({"web": {"timezone": "America/Tijuana"}}, tmp_path)).timezone == "America/Tijuana"
     key = secret_key(settings, web)
     assert len(key) >= 32 and secret_key(settings, web) == key  # made once, kept
     assert (tmp_path / "var" / "web-secret-key").stat().st_mode & 0o777 == 0o600
     for bad, where in (({"port": 0}, "web.port"), ({"colour": "x"}, "web.colour"),
                        ({"cookie_secure": "yes"}, "web.cookie_secure"),
                        ({"cookie_secure": False, "host": "0.0.0.0"}, "web.cookie_secure"),
-                       ({"trusted_proxies": ["proxy.local"]}, "web.trusted_proxies")):
+                       ({"trusted_proxies": ["proxy.local"]}, "web.trusted_proxies"),
+                       ({"timezone": "Monterrey"}, "web.timezone"), ({"timezone": 6}, "web.timezone")):
         with pytest.raises(ConfigError, match=where):
             web_settings(from_dict({"web": bad}, tmp_path))
+
+
+def test_local_time_shows_and_bounds_the_plant_s_days():
+    from gateway.web.localtime import LocalTime
+
+    clock = LocalTime("America/Mexico_City")  # UTC−6 all year since 2022
+    assert clock.show("2026-12-03T13:14:05.123456Z") == "03/12/2026 07:14"
+    assert clock.show("2026-12-04T03:30:00.000000Z", seconds=True) == "03/12/2026 21:30:00"
+    assert clock.show(None) == "—" and clock.show("not a time") == "—"
+    assert clock.day_start(date(2026, 12, 3)) == "2026-12-03T06:00:00.000000Z"
+    assert clock.day_of("2026-12-04T03") == "2026-12-03" and clock.day_of("2026-12-04T06") == "2026-12-04"
+    assert clock.label() == "America/Mexico City (UTC−06:00)"
 
 
 def test_cached_counts_follow_every_change_of_the_store(tmp_path):
@@ -230,3 +324,59 @@ def test_linked_documents_include_links_by_business_key_and_correlation(tmp_path
     finally:
         store.close()
     assert linked == {("resend-of", "OLD"), ("cove", "COVE")}
+
+
+def test_queue_sort_accepts_only_known_columns():
+    from gateway.store.web_queries import order_by
+
+    assert order_by(None) == order_by("-received") == "d.received_at DESC, d.id DESC"
+    assert order_by("filename") == "d.filename ASC, d.id ASC"
+    assert order_by("-findings") == "d.error_count DESC, d.id DESC"
+    assert order_by("id; DROP TABLE documents") == order_by(None)  # never pasted into the SQL
+
+
+def test_messages_link_the_documents_they_name_and_stay_escaped():
+    from gateway.web.pages import linkify
+
+    html = linkify("Pedimento 26 24 3456 6000001 y COVE COVE260000500: <script>alert(1)</script>",
+                   {"COVE260000500": "01ABC", "X": "02DEF"})
+    assert '<a class="doc-ref" href="/documents/01ABC">COVE260000500</a>' in html
+    assert "<script>" not in html and "&lt;script&gt;" in html
+    assert 'href="/documents/02DEF"' not in html  # too short a key to look for in a sentence
+
+
+def test_a_cross_document_message_splits_into_the_pedimento_side_and_the_other():
+    from gateway.web.groups import sides
+
+    left, right, rest = sides("Pedimento 26  24  3456  6000001 (505 factura 1) y COVE COVE260000100: valor en "
+                              "dólares en el pedimento (505.7) 1010.00, suma de valorDolares del COVE 1000.00: "
+                              "diferencia 10.00 (tolerancia 1.00).")
+    assert left == "valor en dólares en el pedimento (505.7) 1010.00"
+    assert right == "suma de valorDolares del COVE 1000.00"
+    assert rest == "diferencia 10.00 (tolerancia 1.00)."
+    assert sides("Pedimento X y COVE Y: el pedimento es de importación (501.5 = 1) y el COVE dice TOCE.EXP.") == (
+        None, None, None)
+
+
+def test_exports_hold_the_rows_with_local_times_and_words(tmp_path):
+    import csv
+    import io
+
+    from openpyxl import load_workbook
+
+    from gateway.web import export
+    from gateway.web.localtime import LocalTime
+
+    rows = [{"id": "01A", "received_at": "2026-12-04T03:30:00.000000Z", "kind": "cfdi", "source": "s",
+             "filename": "a.xml", "first_error": "El Total es 12345.50.", "finding_count": 2, "state": "rejected",
+             "assigned_to": "ana"}]
+    clock = LocalTime("America/Mexico_City")
+    text = export.to_csv(rows, "es", clock).decode("utf-8-sig")
+    table = list(csv.reader(io.StringIO(text)))
+    assert table[0][0] == "Recibido (hora local)" and table[1][:2] == ["03/12/2026 21:30:00", "cfdi"]
+    assert table[1][4:] == ["El Total es 12,345.50.", "2", "rechazado", "ana", "01A"]
+    path = tmp_path / "cola.xlsx"
+    path.write_bytes(export.to_xlsx(rows, "en", clock))
+    sheet = load_workbook(path).active
+    header, row = list(sheet.iter_rows(values_only=True))
+    assert header[0] == "Received (local time)" and row[0].hour == 21 and row[6] == "rejected" and row[5] == 2

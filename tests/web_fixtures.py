@@ -91,7 +91,11 @@ def _cce_usd(value: str):
 
 def write_inbox(inbox: Path, make_invoice) -> None:
     """Real rejected documents, each named after the test that works on it."""
+    from gateway.demo.generate import pedimento as pedimentos
+
     inbox.mkdir(parents=True, exist_ok=True)
+    mfile_name, mfile_data = pedimentos.mfile([pedimentos.sample_pedimento(1, 3, program=None)],  # 26 24 3456 6000001
+                                              name="m3456077.245")  # a name no other server's inbox uses
     files = {
         "total-alterado.xml": make_invoice(2).replace(b' Total="', b' Total="9', 1),  # CFDI-TOTALS + CFDI-SEAL
         "roto.xml": make_invoice(3)[:1500],  # XML-MALFORMED
@@ -109,6 +113,11 @@ def write_inbox(inbox: Path, make_invoice) -> None:
         "m3430001.txt": f"500|1|3459|47|{PEDIMENTO}|\n501|3459|6000123|A1|\n".encode(),  # PED-SEQUENCE
         "vacio.xml": b"",  # FILE-EMPTY
         "ok.xml": make_invoice(1),  # forwarded: not in the queue
+        "deshacer.xml": make_invoice(14, mutate=_cce_usd("6.00")),  # discarded, then the discard undone
+        "tarde.xml": make_invoice(13)[:600],  # XML-MALFORMED; made to arrive at 21:30 local time (the local-day test)
+        # pedimentos without their IMMEX program (PED-IMMEX): an M file and a Data Stage ZIP, searched by number
+        mfile_name: mfile_data,
+        "1839483.zip": pedimentos.datastage_zip([pedimentos.sample_pedimento(2, 2, patente="3457", program=None)]),
     }
     for name, data in files.items():
         (inbox / name).write_bytes(data)
@@ -151,12 +160,13 @@ def wait_ready(url: str, process: subprocess.Popen, timeout: float = 60) -> None
     raise RuntimeError("serve did not answer /healthz in time")
 
 
-def start_server(root: Path, make_invoice, identities, extra_config: str = "") -> Server:
+def start_server(root: Path, make_invoice, identities, extra_config: str = "", config: Path | None = None) -> Server:
+    """``config``: a workspace's own configuration (else the generic one of ``tests.conftest.write_config``)."""
     from gateway.demo.generate.cfdi import write_certificate
 
     _, pac = identities
     write_certificate(pac, root / "certs")
-    config = write_config(root)
+    config = config or write_config(root)
     # plain HTTP on loopback, said explicitly (the default is a Secure cookie); the tests' own client is the
     # trusted proxy so that X-Forwarded-For can name the clients of the login-throttling test, whose first wait
     # is made long (10 min) so that its 429s do not depend on how fast this machine is

@@ -90,7 +90,9 @@ class KindRegistry:
 def _cfdi(registry: KindRegistry) -> DocumentKind:
     from gateway.kinds.cfdi.kind import CfdiKind
 
-    return CfdiKind(registry._sat_root, registry._certificate_dirs, satdata=registry.sat_data())
+    settings = registry._settings
+    return CfdiKind(registry._sat_root, registry._certificate_dirs, satdata=registry.sat_data(),
+                    catalogs_dir=settings.catalogs_dir if settings is not None else None)
 
 
 def _erp_chunk(target: str) -> Callable[[KindRegistry], DocumentKind]:

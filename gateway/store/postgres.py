@@ -93,16 +93,16 @@ class _Connection:
             raise StoreUnavailable(f"store PostgreSQL {_server(url)}", _first_line(exc)) from None
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> psycopg.Cursor[Row]:
-        cursor = self.raw.cursor(row_factory=_row_factory)
         try:
+            cursor = self.raw.cursor(row_factory=_row_factory)  # refused at once on a closed connection
             cursor.execute(translate(sql), _params(params))  # type: ignore[arg-type]
         except psycopg.OperationalError as exc:
             raise self._lost(exc) from None
         return cursor
 
     def executemany(self, sql: str, seq: Any) -> psycopg.Cursor[Row]:
-        cursor = self.raw.cursor(row_factory=_row_factory)
         try:
+            cursor = self.raw.cursor(row_factory=_row_factory)
             cursor.executemany(translate(sql), [_params(p) for p in seq])  # type: ignore[arg-type]
         except psycopg.OperationalError as exc:
             raise self._lost(exc) from None

@@ -336,6 +336,25 @@ class SqliteStore(WebQueries, ImmexQueries, NodeQueries):
         rows = self._db.execute("SELECT * FROM component_health ORDER BY component, name")
         return [dict(r) | {"healthy": bool(r["healthy"])} for r in rows]
 
+    # SAT catalog sets (migration 0063) --------------------------------------------------------------------
+
+    def publish_catalog_set(self, sha256: str, data: bytes, node: str) -> int:
+        """The new set in force for every node; older sets are dropped in the same transaction."""
+        with self.transaction():
+            cursor = self._db.execute("INSERT INTO sat_catalog_sets (sha256, size, data, published_at, node) "
+                                      "VALUES (?, ?, ?, ?, ?) RETURNING id", (sha256, len(data), data, now(), node))
+            set_id = int(cursor.fetchone()[0])
+            self._db.execute("DELETE FROM sat_catalog_sets WHERE id < ?", (set_id,))
+        return set_id
+
+    def latest_catalog_set(self) -> tuple[int, str] | None:
+        row = self._db.execute("SELECT id, sha256 FROM sat_catalog_sets ORDER BY id DESC LIMIT 1").fetchone()
+        return None if row is None else (int(row[0]), str(row[1]))
+
+    def catalog_set_data(self, set_id: int) -> bytes | None:
+        row = self._db.execute("SELECT data FROM sat_catalog_sets WHERE id = ?", (set_id,)).fetchone()
+        return None if row is None else bytes(row[0])
+
     # answers to senders (migration 0027) -----------------------------------------------------------------
 
     def changed_documents(self, after_audit_id: int, limit: int = 5000) -> tuple[list[str], int]:

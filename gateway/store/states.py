@@ -3,7 +3,8 @@
 ``received → validated → normalised → ready → forwarded`` is the happy path; ``pending`` waits for
 counterparts (correlation) or for the rest of a set (a held container); ``split`` is a container whose parts
 flow on their own; ``rejected`` is the queue an operator works, and operator actions lead from there to
-``received`` (retry), ``ready`` (retry of a dead letter), ``replaced`` and ``discarded``. ``duplicate`` is
+``received`` (retry), ``ready`` (retry of a dead letter), ``replaced`` and ``discarded`` (which an operator may
+undo, back to ``rejected``). ``duplicate`` is
 written at intake and never left; ``attached`` (a ZIP's PDF or image) and ``recorded`` (a cancellation notice
 with nothing to reverse) are final too. The store's ``set_state`` refuses anything not in ``ALLOWED`` with
 ``TransitionRefused``: a refused transition is a bug in the caller, caught before it is audited as history.
@@ -45,7 +46,7 @@ ALLOWED: dict[State, frozenset[State]] = {
     S.REJECTED: frozenset({S.RECEIVED, S.READY, S.REJECTED, S.REPLACED, S.DISCARDED}),
     S.FORWARDED: frozenset(),
     S.DUPLICATE: frozenset(),
-    S.DISCARDED: frozenset(),
+    S.DISCARDED: frozenset({S.REJECTED}),  # an operator's discard undone (audited, with a reason)
     S.REPLACED: frozenset(),
     S.SPLIT: frozenset(),
     S.ATTACHED: frozenset(),

@@ -17,6 +17,17 @@ from typing import Any
 from gateway.store.base import Document, now
 
 _DOC_FIELDS = tuple(Document.__dataclass_fields__)
+#: the queue's sortable columns (``sort=kind``, ``sort=-received``…); the id breaks ties so pages never overlap
+SORTS = {"received": "d.received_at", "kind": "d.kind", "source": "d.source_name", "filename": "d.filename",
+         "findings": "d.error_count"}
+DEFAULT_SORT = "-received"
+
+
+def order_by(sort: str | None) -> str:
+    """``-received`` → ``d.received_at DESC, d.id DESC``; an unknown column is the default order."""
+    sort = sort if sort and sort.lstrip("-") in SORTS else DEFAULT_SORT
+    direction = "DESC" if sort.startswith("-") else "ASC"
+    return f"{SORTS[sort.lstrip('-')]} {direction}, d.id {direction}"
 
 
 @dataclass(frozen=True)
@@ -30,6 +41,8 @@ class QueueFilter:
     date_from: date | None = None
     date_to: date | None = None  # inclusive
     text: str | None = None
+    received_from: str | None = None  # UTC instants the page derives from local days (date_from/date_to are
+    received_before: str | None = None  # then UTC days only where these are not given)
 
     def without_code(self) -> QueueFilter:
         return replace(self, code=None)
@@ -46,10 +59,15 @@ class User:
 
 
 def search_term(text: str) -> str:
-    """Upper-case; a pedimento number typed with spaces or dashes ("26 47 3459 6000123") loses them."""
-    text = text.strip().upper()
+    """Upper-case; a pedimento number typed with spaces or dashes ("26 47 3459 6000123", "3459-6000123")
+    loses them; an amount loses its currency sign and thousands separators ("$1,500.00" → "1500.00"); runs
+    of spaces in a name become one."""
+    text = " ".join(text.strip().upper().split())
     if re.fullmatch(r"[\d\s-]+", text):
-        text = re.sub(r"[\s-]", "", text)
+        return re.sub(r"[\s-]", "", text)
+    amount = re.fullmatch(r"\$?\s?(\d{1,3}(?:,\d{3})+|\d+)(\.\d*)?", text)
+    if amount:
+        return amount.group(1).replace(",", "") + (amount.group(2) or "")
     return text
 
 
@@ -64,12 +82,14 @@ def _where(f: QueueFilter) -> tuple[str, list[Any]]:
     if f.code:
         clauses.append("d.id IN (SELECT document_id FROM findings WHERE code = ?)")
         params.append(f.code)
-    if f.date_from:
+    since = f.received_from or (f.date_from.isoformat() if f.date_from else None)
+    if since:
         clauses.append("d.received_at >= ?")
-        params.append(f.date_from.isoformat())
-    if f.date_to:
+        params.append(since)
+    before = f.received_before or ((f.date_to + timedelta(days=1)).isoformat() if f.date_to else None)
+    if before:
         clauses.append("d.received_at < ?")
-        params.append((f.date_to + timedelta(days=1)).isoformat())
+        params.append(before)
     if f.text and f.text.strip():
         raw = f.text.strip()
         term = search_term(raw)
@@ -92,13 +112,36 @@ class WebQueries:
 
     # the queue ---------------------------------------------------------------------------------------------
 
-    def queue_page(self, f: QueueFilter, limit: int, offset: int = 0) -> list[Document]:
-        """Newest first; ``LIMIT/OFFSET`` over the (state, received_at, id) index."""
+    def queue_page(self, f: QueueFilter, limit: int, offset: int = 0, sort: str | None = None) -> list[Document]:
+        """Newest first (``LIMIT/OFFSET`` over the (state, received_at, id) index), or by ``sort`` (``SORTS``)."""
         where, params = _where(f)
         rows = self._db.execute(
-            f"SELECT d.* FROM documents d WHERE {where} ORDER BY d.received_at DESC, d.id DESC LIMIT ? OFFSET ?",
+            f"SELECT d.* FROM documents d WHERE {where} ORDER BY {order_by(sort)} LIMIT ? OFFSET ?",
             [*params, limit, offset])
         return [_doc(r) for r in rows]
+
+    # assignments (migration 0046) ----------------------------------------------------------------------------
+
+    def assign(self, document_id: str, user_name: str | None, actor: str) -> None:
+        """Assign a document to a colleague (``None``: to no one); audited in the same transaction."""
+        with self.transaction():  # type: ignore[attr-defined]
+            if user_name:
+                self._db.execute(
+                    "INSERT INTO document_assignments (document_id, user_name, assigned_by, assigned_at) "
+                    "VALUES (?, ?, ?, ?) ON CONFLICT (document_id) DO UPDATE SET user_name = excluded.user_name, "
+                    "assigned_by = excluded.assigned_by, assigned_at = excluded.assigned_at",
+                    (document_id, user_name, actor, now()))
+            else:
+                self._db.execute("DELETE FROM document_assignments WHERE document_id = ?", (document_id,))
+            self.audit(document_id, actor, "assign", detail={"to": user_name})  # type: ignore[attr-defined]
+
+    def assignments(self, ids: list[str]) -> dict[str, str]:
+        """document id → the user it is assigned to, for the documents of ``ids`` that are assigned."""
+        if not ids:
+            return {}
+        rows = self._db.execute("SELECT document_id, user_name FROM document_assignments WHERE document_id IN "
+                                f"({', '.join('?' * len(ids))})", ids)
+        return {r[0]: r[1] for r in rows}
 
     def queue_count(self, f: QueueFilter) -> int:
         where, params = _where(f)
@@ -157,12 +200,13 @@ class WebQueries:
     # overview ----------------------------------------------------------------------------------------------
 
     def overview(self, since: str) -> dict[str, list[tuple[Any, ...]]]:
-        """Documents received since ``since`` by day and state, by kind and state, by source and state."""
+        """Documents received since ``since`` by UTC hour (``2026-12-03T13``: the page sums them into local
+        days) and state, by kind and state, by source and state."""
         def rows(sql: str) -> list[tuple[Any, ...]]:
             return [tuple(r) for r in self._db.execute(sql, (since,))]
 
         return {
-            "by_day": rows("SELECT substr(received_at, 1, 10), state, COUNT(*) FROM documents "
+            "by_day": rows("SELECT substr(received_at, 1, 13), state, COUNT(*) FROM documents "
                            "WHERE received_at >= ? GROUP BY 1, 2 ORDER BY 1 DESC, 2"),
             "by_kind": rows("SELECT COALESCE(kind, ''), state, COUNT(*) FROM documents "
                             "WHERE received_at >= ? GROUP BY 1, 2 ORDER BY 1, 2"),

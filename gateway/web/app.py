@@ -25,6 +25,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway import health, metrics
 from gateway.config import Settings
+from gateway.runner import sync_catalogs
 from gateway.web import api, auth, pages
 from gateway.web.context import WebContext, ctx, current_user, log
 from gateway.web.settings import WebSettings, check_cookie_secure, secret_key, web_settings
@@ -103,16 +104,26 @@ class SecurityHeaders:
 
 async def healthz(request: Request) -> Response:
     """Without a login only ``ok`` or ``unhealthy`` (a load balancer needs no more); the components, sink
-    addresses and error texts only for a logged-in user or a token."""
+    addresses, error texts and catalog warnings only for a logged-in user or a token."""
     def answer() -> Response:
         settings = ctx(request).settings
         snap = health.snapshot(ctx(request).gateway().store, settings.node, settings.lease_ttl)
         status = 200 if snap["status"] == "ok" else 503
         if current_user(request) is None:
             return JSONResponse({"status": "ok" if status == 200 else "unhealthy"}, status_code=status)
+        snap["warnings"] = catalog_warnings(settings)  # old catalogs warn; they do not make the node unhealthy
         return JSONResponse(snap, status_code=status)
 
     return await run_in_threadpool(answer)
+
+
+def catalog_warnings(settings: Settings) -> list[str]:
+    """Catalogs older than ``[validation] catalog_max_age`` (none when the key is not set)."""
+    if settings.catalog_max_age is None:
+        return []
+    from gateway.kinds.cfdi.catalog_info import warnings
+
+    return warnings(settings.catalogs_dir, settings.catalog_max_age)
 
 
 async def metrics_endpoint(request: Request) -> Response:
@@ -135,6 +146,10 @@ def _indexer(context: WebContext, stop: threading.Event) -> None:
             context.index_search_keys()
         except Exception:  # noqa: BLE001 - search keys are a convenience; the page must keep serving
             log.exception("reading search keys failed")
+        try:  # retries and replacements checked here use the catalogs every node uses
+            sync_catalogs(context.gateway())
+        except Exception:  # noqa: BLE001 - the catalogs in force stay; the page must keep serving
+            log.exception("installing catalogs from the store failed")
         stop.wait(INDEX_INTERVAL)
 
 

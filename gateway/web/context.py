@@ -18,6 +18,7 @@ from gateway.kinds import KindRegistry
 from gateway.store.web_queries import User
 from gateway.web import auth, search
 from gateway.web.i18n import LANGUAGES
+from gateway.web.localtime import LocalTime
 from gateway.web.settings import WebSettings
 from gateway.web.views import AggregateCache
 
@@ -31,6 +32,7 @@ class WebContext:
         self.limiter = auth.LoginLimiter(web.login_max_failures, web.login_window, web.login_delay)
         self.proxies = [ipaddress.ip_network(p, strict=False) for p in web.trusted_proxies]
         self.aggregates = AggregateCache()
+        self.clock = LocalTime(web.timezone)
         self._local = threading.local()
         self._lock = threading.Lock()
         self._kinds: KindRegistry | None = None

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
 
+from markupsafe import Markup, escape
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 from starlette.requests import Request
@@ -16,11 +17,13 @@ from starlette.routing import Route
 from starlette.templating import Jinja2Templates
 
 from gateway import operations
-from gateway.store.web_queries import User
-from gateway.web import actions, auth, views
+from gateway.store.base import STATES
+from gateway.store.web_queries import DEFAULT_SORT, User
+from gateway.web import actions, auth, export, groups, views
 from gateway.web.context import client_address, csrf_ok, csrf_token, ctx, current_user, language, log, log_in, log_out
-from gateway.web.i18n import LANGUAGES, label, state_label
+from gateway.web.i18n import LANGUAGES, label, state_label, word
 from gateway.web.source_view import render as render_source
+from gateway.web.wording import explain, for_operator
 
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 Handler = Callable[[Request, User, FormData | None], Response]
@@ -30,10 +33,16 @@ def page(request: Request, name: str, status_code: int = 200, **context: Any) ->
     lang = language(request)
     user = getattr(request.state, "user", None)
     flash = request.session.pop("flash", None)
+    clock = ctx(request).clock
     base = {"lang": lang, "t": lambda key, **kw: label(lang, key, **kw), "st": lambda s: state_label(lang, s),
+            "when": clock.show, "zone": clock.label(),
+            "w": lambda prefix, value: word(lang, prefix, value),
+            "msg": lambda text: for_operator(text or "", lang, lambda s: state_label(lang, s)),
+            "explain": lambda code: explain(code, lang),
             "user": user, "csrf": csrf_token(request), "flash": flash,
             "can_act": bool(user and auth.has_role(user, "operator")),
-            "is_admin": bool(user and auth.has_role(user, "admin")), "path": request.url.path}
+            "is_admin": bool(user and auth.has_role(user, "admin")), "path": request.url.path,
+            "here": request.url.path + (f"?{request.url.query}" if request.url.query else "")}
     response = templates.TemplateResponse(request, name, base | context, status_code=status_code)
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -162,14 +171,57 @@ def queue_page(request: Request, user: User, data: FormData | None) -> Response:
     context = ctx(request)
     if request.query_params.get("q"):
         context.index_search_keys()
-    result = views.queue(context.gateway(), request.query_params, context.web.page_size, context.aggregates)
+    result = views.queue(context.gateway(), request.query_params, context.web.page_size, context.aggregates,
+                         context.clock)
 
     def link(**changes: Any) -> str:
         params = {**result["filter"], "page": result["page"]} | changes
         kept = {k: v for k, v in params.items() if v not in (None, "") and not (k == "page" and v == 1)}
         return "/queue?" + urlencode(kept)
 
-    return page(request, "queue.html", q=result, link=link)
+    def sort_link(key: str) -> str:
+        current = result["sort"]
+        if current.lstrip("-") == key:
+            wanted = key if current.startswith("-") else f"-{key}"
+        else:
+            wanted = f"-{key}" if key in ("received", "findings") else key  # newest, most errors first
+        return link(sort=None if wanted == DEFAULT_SORT else wanted, page=1)
+
+    def export_link(extension: str) -> str:
+        return link(page=1).replace("/queue", f"/queue/export.{extension}", 1)
+
+    lang = language(request)
+    words = {key: label(lang, key) for key in ("bulk_selected", "bulk_title", "bulk_summary", "bulk_refused",
+                                              "bulk_reload", "bulk_close", "bulk_working", "bulk_failed")}
+    result["items"] = groups.collapse(context.gateway().store, result["items"])
+    return page(request, "queue.html", q=result, link=link, bulk_words=words, sort_link=sort_link,
+                export_link=export_link,
+                state_names={s: state_label(lang, s) for s in STATES})
+
+
+def _export_name(request: Request, extension: str) -> str:
+    return f"cola-{ctx(request).clock.today().isoformat()}.{extension}"
+
+
+@guarded()
+def export_csv(request: Request, user: User, data: FormData | None) -> Response:
+    context = ctx(request)
+    body = export.to_csv(views.queue_rows(context.gateway(), request.query_params, context.clock),
+                         language(request), context.clock)
+    return _download(body, export.CSV_TYPE, _export_name(request, "csv"))
+
+
+@guarded()
+def export_xlsx(request: Request, user: User, data: FormData | None) -> Response:
+    context = ctx(request)
+    body = export.to_xlsx(views.queue_rows(context.gateway(), request.query_params, context.clock),
+                          language(request), context.clock)
+    return _download(body, export.XLSX_TYPE, _export_name(request, "xlsx"))
+
+
+def _download(body: bytes, media_type: str, filename: str) -> Response:
+    return Response(body, media_type=media_type, headers={
+        "Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"})
 
 
 @guarded()
@@ -185,7 +237,59 @@ def document_page(request: Request, user: User, data: FormData | None) -> Respon
 
         source = render_source(blob, [Finding.from_dict(f) for f in detail["findings"]])
     record = json.dumps(detail["record"], ensure_ascii=False, indent=2) if detail["record"] else None
-    return page(request, "document.html", d=detail, source=source, record=record)
+    store = gw.store
+    colleagues = [u.name for u in store.list_users() if not u.disabled and auth.has_role(u, "operator")]
+    if source is not None:  # findings located by record (a pedimento's 505) get the line the viewer found
+        for finding, line in zip(detail["findings"], source.finding_lines, strict=False):
+            finding["line"] = finding["line"] or line
+    group_size = len(groups.members(store, detail["id"])) if store.correlation_member(detail["id"]) else 0
+    named = {link["business_key"]: link["id"] for link in detail["links"] if link.get("business_key")}
+    return page(request, "document.html", d=detail, source=source, record=record, colleagues=colleagues,
+                group_size=group_size, linked=lambda text: linkify(msg_for(request, text), named))
+
+
+def msg_for(request: Request, text: str) -> str:
+    lang = language(request)
+    return for_operator(text or "", lang, lambda s: state_label(lang, s))
+
+
+def linkify(text: str, named: dict[str, str]) -> Markup:
+    """The message escaped, with each linked document's key (a COVE, a UUID, a pedimento) as a link to it."""
+    out = escape(text)
+    for key, document_id in sorted(named.items(), key=lambda kv: -len(kv[0])):
+        shown = escape(key)
+        if len(key) >= 6 and shown in out:
+            out = Markup(out.replace(shown, Markup('<a class="doc-ref" href="/documents/{}">{}</a>').format(
+                quote(document_id), shown)))
+    return Markup(out)
+
+
+@guarded()
+def group_page(request: Request, user: User, data: FormData | None) -> Response:
+    gw = ctx(request).gateway()
+    store = gw.store
+    doc = store.get(request.path_params["id"])
+    if doc is None:
+        return refuse(request, 404, "not_found")
+    docs = groups.members(store, doc.id)
+    rows = [{"doc": d, "waiting": groups.waiting_for(store, d, docs, gw.settings.correlation_timeout)}
+            for d in docs]
+    return page(request, "group.html", subject=doc, rows=rows, disagreements=groups.disagreements(store, docs),
+                rejected=[d.id for d in docs if d.state == "rejected"])
+
+
+@guarded("operator", form=True)
+def group_retry(request: Request, user: User, data: FormData | None) -> Response:
+    gw = ctx(request).gateway()
+    document_id = request.path_params["id"]
+    ids = [d.id for d in groups.members(gw.store, document_id) if d.state == "rejected"]
+    outcome = actions.retry(gw, ids, f"web:{user.name}", (_text(data, "reason") or "").strip()[:NOTE_MAX] or None)  # type: ignore[arg-type]
+    lang = language(request)
+    names = {d.id: d.filename for d in gw.store.documents_by_ids(ids)}
+    text = "; ".join(f"{names.get(i, i)}: {state_label(lang, s) if not s.startswith('refused') else s}"
+                     for i, s in outcome.items())
+    request.session["flash"] = {"ok": True, "text": f"{label(lang, 'retry')}: {for_operator(text, lang)}"}
+    return RedirectResponse(f"/groups/{quote(document_id)}", status_code=303)
 
 
 @guarded()
@@ -205,7 +309,8 @@ def original_response(filename: str, blob: bytes) -> Response:
 
 
 def _after_action(request: Request, document_id: str, message: str, ok: bool) -> Response:
-    request.session["flash"] = {"ok": ok, "text": message}
+    lang = language(request)
+    request.session["flash"] = {"ok": ok, "text": for_operator(message, lang, lambda s: state_label(lang, s))}
     return RedirectResponse(f"/documents/{quote(document_id)}", status_code=303)
 
 
@@ -249,12 +354,56 @@ def discard_action(request: Request, user: User, data: FormData | None) -> Respo
     return _after_action(request, document_id, state_label(language(request), "discarded"), True)
 
 
+NOTE_MAX = 2000
+
+
+@guarded("operator", form=True)
+def note_action(request: Request, user: User, data: FormData | None) -> Response:
+    document_id = request.path_params["id"]
+    store = ctx(request).gateway().store
+    text = " ".join((_text(data, "note") or "").split())[:NOTE_MAX]  # type: ignore[arg-type]
+    if store.get(document_id) is None:
+        return refuse(request, 404, "not_found")
+    if not text:
+        return _after_action(request, document_id, label(language(request), "note_empty"), False)
+    store.audit(document_id, f"web:{user.name}", "note", reason=text)
+    return _after_action(request, document_id, label(language(request), "note_added"), True)
+
+
+@guarded("operator", form=True)
+def assign_action(request: Request, user: User, data: FormData | None) -> Response:
+    document_id = request.path_params["id"]
+    store = ctx(request).gateway().store
+    lang = language(request)
+    if store.get(document_id) is None:
+        return refuse(request, 404, "not_found")
+    name = (_text(data, "user") or "").strip()  # type: ignore[arg-type]
+    if name:
+        colleague = store.get_user(name)
+        if colleague is None or colleague.disabled:
+            return _after_action(request, document_id, label(lang, "unknown_user", name=name), False)
+    store.assign(document_id, name or None, f"web:{user.name}")
+    return _after_action(request, document_id, label(lang, "assigned", name=name) if name else
+                         label(lang, "unassigned"), True)
+
+
+@guarded("operator", form=True)
+def undo_discard_action(request: Request, user: User, data: FormData | None) -> Response:
+    document_id = request.path_params["id"]
+    try:
+        operations.undo_discard(ctx(request).gateway(), document_id, f"web:{user.name}",
+                                (_text(data, "reason") or "")[:NOTE_MAX])  # type: ignore[arg-type]
+    except operations.ActionRefused as exc:
+        return _after_action(request, document_id, str(exc), False)
+    return _after_action(request, document_id, label(language(request), "discard_undone"), True)
+
+
 # overview and users ----------------------------------------------------------------------------------------
 
 @guarded()
 def overview_page(request: Request, user: User, data: FormData | None) -> Response:
     days = views._int(request.query_params.get("days"), 7, 1, 90)
-    return page(request, "overview.html", o=views.overview(ctx(request).gateway(), days))
+    return page(request, "overview.html", o=views.overview(ctx(request).gateway(), days, ctx(request).clock))
 
 
 @guarded("admin")
@@ -288,6 +437,13 @@ routes = [
     Route("/documents/{id}/retry", retry_action, methods=["POST"]),
     Route("/documents/{id}/replace", replace_action, methods=["POST"]),
     Route("/documents/{id}/discard", discard_action, methods=["POST"]),
+    Route("/queue/export.csv", export_csv),
+    Route("/queue/export.xlsx", export_xlsx),
+    Route("/documents/{id}/note", note_action, methods=["POST"]),
+    Route("/documents/{id}/assign", assign_action, methods=["POST"]),
+    Route("/documents/{id}/undo-discard", undo_discard_action, methods=["POST"]),
+    Route("/groups/{id}", group_page),
+    Route("/groups/{id}/retry", group_retry, methods=["POST"]),
     Route("/overview", overview_page),
     Route("/users", users_page, methods=["GET"]),
     Route("/users", users_add, methods=["POST"]),

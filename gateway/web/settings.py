@@ -25,6 +25,7 @@ class WebSettings:
     login_window: float = 900.0
     login_delay: float = 1.0  # the first wait after login_max_failures failures of one user from one client
     page_size: int = 50
+    timezone: str = "America/Mexico_City"  # the plant's zone: times shown and days filtered in it
 
 
 def web_settings(settings: Settings) -> WebSettings:
@@ -62,6 +63,17 @@ def web_settings(settings: Settings) -> WebSettings:
     for key in ("session_max_age", "login_window", "login_delay"):
         if key in raw:
             setattr(web, key, parse_duration(raw[key], f"web.{key}"))
+    if "timezone" in raw:
+        from gateway.web.localtime import zone
+
+        try:
+            if not isinstance(raw["timezone"], str):
+                raise ValueError(raw["timezone"])
+            zone(raw["timezone"])
+        except ValueError:
+            raise ConfigError(f"web.timezone: {raw['timezone']!r} is not a time zone this machine knows (an IANA "
+                              "name such as America/Mexico_City, America/Monterrey, America/Tijuana)") from None
+        web.timezone = raw["timezone"]
     if raw.get("secret_key_file"):
         web.secret_key_file = _path(settings.base_dir, raw["secret_key_file"])
     return web

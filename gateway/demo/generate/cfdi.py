@@ -322,7 +322,11 @@ def _add_comercio_exterior(root: etree._Element, rnd: random.Random, tipo_cambio
         "TipoCambioUSD": str(tipo_cambio), "TotalUSD": _money(sum((line.importe for line in lines), Decimal(0))),
     })
     _sub(_sub(cce, CCE, "Emisor", {}), CCE, "Domicilio", EMISOR_DOMICILIO)
-    _sub(_sub(cce, CCE, "Receptor", {}), CCE, "Domicilio", rnd.choice(RECEPTOR_DOMICILIOS))
+    # the receptor's RFC is the generic foreign one, so its foreign tax id goes here too (CCE133)
+    receptor = root.find(f"{{{CFDI}}}Receptor")
+    num_reg = receptor.get("NumRegIdTrib") if receptor is not None else None
+    _sub(_sub(cce, CCE, "Receptor", {"NumRegIdTrib": num_reg} if num_reg else {}), CCE, "Domicilio",
+         rnd.choice(RECEPTOR_DOMICILIOS))
     mercancias = _sub(cce, CCE, "Mercancias", {})
     for line in lines:
         _sub(mercancias, CCE, "Mercancia", {

@@ -9,6 +9,10 @@ versioned extract in ``data/catalog_extras.json``. The small catalogs are loaded
 process, into plain dicts and sets so that a rule's lookup costs a hash; the four big ones (postal
 codes, colonias, ClaveProdServ, fracciones: 320k rows, over a second to load) are read key by key
 through the database's index and each answer is kept, so start-up stays at a tenth of a second.
+
+Catalogs an operator imported from SAT's own files (``immex-gateway catalogs import``, package
+``gateway.kinds.satcatalogs``) replace the wheel's catalog by catalog: ``catalogs(directory)`` overlays the set
+in force in that folder and is rebuilt when a newer set appears there.
 """
 
 from __future__ import annotations
@@ -22,11 +26,13 @@ import re
 import sqlite3
 import threading
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from gateway.errors import ReferenceDataError
+from gateway.kinds.satcatalogs import imported as imported_sets
 
 EXTRAS_PATH = Path(__file__).resolve().parent / "data" / "catalog_extras.json"
 
@@ -174,8 +180,8 @@ class Catalogs:
 
     codes: dict[str, frozenset[str]]
     moneda_decimales: dict[str, int]
-    codigo_postal: Indexed  # cp -> (estado, municipio, localidad)
-    colonias: Indexed  # (colonia, cp) in colonias
+    codigo_postal: Indexed | ImportedIndex  # cp -> (estado, municipio, localidad)
+    colonias: Indexed | ImportedIndex  # (colonia, cp) in colonias
     estado_pais: dict[str, str]  # estado -> pais
     municipios: frozenset[tuple[str, str]]  # (municipio, estado)
     localidades: frozenset[tuple[str, str]]  # (localidad, estado)
@@ -189,11 +195,14 @@ class Catalogs:
     pais_taxid: dict[str, re.Pattern[str]]
     union_europea: frozenset[str]
     sources: list[dict[str, Any]] = field(default_factory=list)
-    indexed: dict[str, Indexed] = field(default_factory=dict)
+    indexed: dict[str, Indexed | ImportedIndex] = field(default_factory=dict)
+    #: the imported set overlaid on the wheel's catalogs (None: the wheel's only)
+    imported: imported_sets.ImportedSet | None = None
     _tasa_cache: dict[tuple[str, str, Decimal, bool], bool] = field(default_factory=dict, repr=False)
 
     @classmethod
-    def load(cls, database: Path | None = None, extras: Path = EXTRAS_PATH) -> Catalogs:
+    def load(cls, database: Path | None = None, extras: Path = EXTRAS_PATH,
+             imported: imported_sets.ImportedSet | None = None) -> Catalogs:
         database = database or satcfdi_database()
         connection = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
         try:
@@ -225,7 +234,7 @@ class Catalogs:
                     "source": extra["source"], "version": extra["version"], "path": str(extras),
                     "rows": {"c_RegimenFiscal": len(extra["regimen_fiscal"]), "c_UsoCFDI": len(uso),
                              "c_TasaOCuota": len(tasas), "c_Pais": len(extra["pais"])}}]
-        return cls(
+        loaded = cls(
             codes=codes,
             moneda_decimales={k: int(v[1]) for k, v in rows["c_Moneda"]},
             codigo_postal=indexed["c_CodigoPostal"],
@@ -244,8 +253,52 @@ class Catalogs:
                         if "num_reg_id_trib" in v},
             union_europea=frozenset(extra["union_europea"]),
             sources=sources,
-            indexed=indexed,
+            indexed=indexed,  # type: ignore[arg-type]
         )
+        loaded.wheel_rows = counts
+        if imported is not None:
+            loaded._overlay(imported)
+        return loaded
+
+    wheel_rows: dict[str, int] = field(default_factory=dict)
+
+    def _overlay(self, imported: imported_sets.ImportedSet) -> None:
+        """Every catalog of the imported set in place of the wheel's (codes, columns, big ones by key)."""
+        self.imported = imported
+        for name in imported.meta:
+            if name in _INDEXED:
+                decode = _codigo_postal_row if name == "c_CodigoPostal" else None
+                self.indexed[name] = ImportedIndex(imported, name, decode)
+                continue
+            rows = imported.rows(name)
+            self.codes[name] = frozenset(key[0] for key, _ in rows)
+            if name == "c_Moneda":
+                self.moneda_decimales = {k[0]: int(v["Decimales"]) for k, v in rows
+                                         if v.get("Decimales", "").isdigit()}
+            elif name == "c_Estado":
+                self.estado_pais = {k[0]: k[1] for k, _ in rows}
+            elif name == "c_Municipio":
+                self.municipios = frozenset((k[0], k[1]) for k, _ in rows)
+            elif name == "c_Localidad":
+                self.localidades = frozenset((k[0], k[1]) for k, _ in rows)
+        self.codigo_postal = self.indexed["c_CodigoPostal"]
+        self.colonias = self.indexed["c_Colonia"]
+        self.sources.insert(0, {"catalogs": sorted(imported.meta), "source": "importados / imported (catalogs import)",
+                                "path": str(imported.path), "rows": {n: m.rows for n, m in imported.meta.items()}})
+
+    def per_catalog(self, today: date | None = None) -> list[dict[str, Any]]:
+        """Per catalog: source (wheel or imported file), SAT version, publication date, rows, age in days."""
+        today = today or date.today()
+        out = []
+        for name in sorted(set(_TABLES) | set(self.imported.meta if self.imported else ())):
+            meta = self.imported.meta.get(name) if self.imported else None
+            if meta is not None:
+                out.append({"catalog": name, **imported_sets.describe(meta, today)})
+            else:
+                out.append({"catalog": name, "source": f"wheel satcfdi {_satcfdi_version()}", "imported": False,
+                            "version": None, "published": None, "rows": self.wheel_rows.get(name, 0),
+                            "age_days": None})
+        return out
 
     def has(self, catalog: str, value: str) -> bool:
         codes = self.codes.get(catalog)
@@ -272,6 +325,31 @@ def _codigo_postal(value: list[str]) -> tuple[str, str, str]:
     return value[0], value[1], value[2]
 
 
+def _codigo_postal_row(value: dict[str, str]) -> tuple[str, str, str]:
+    return value.get("c_Estado", ""), value.get("c_Municipio", ""), value.get("c_Localidad", "")
+
+
+class ImportedIndex:
+    """A big catalog of an imported set, looked up key by key like ``Indexed`` (a pair key for c_Colonia)."""
+
+    def __init__(self, imported: imported_sets.ImportedSet, catalog: str, decode: Any = None) -> None:  # noqa: ANN401
+        self.imported, self.catalog, self.decode = imported, catalog, decode
+        self._cache: dict[Any, Any] = {}
+
+    def get(self, key: Any, default: Any = None) -> Any:  # noqa: ANN401
+        value = self._cache.get(key, _MISSING)
+        if value is _MISSING:
+            first, second = (key[0], key[1]) if isinstance(key, tuple) else (key, "")
+            row = self.imported.get(self.catalog, first, second) if isinstance(first, str) else None
+            value = None if row is None else (self.decode(row) if self.decode else True)
+            if len(self._cache) < _CACHE_LIMIT:
+                self._cache[key] = value
+        return default if value is None else value
+
+    def __contains__(self, key: object) -> bool:
+        return self.get(key) is not None
+
+
 def _satcfdi_version() -> str:
     try:
         return importlib.metadata.version("satcfdi")
@@ -281,12 +359,24 @@ def _satcfdi_version() -> str:
 
 _shared: Catalogs | None = None
 _lock = threading.Lock()
+_with_imports: dict[Path, Catalogs] = {}
 
 
-def catalogs() -> Catalogs:
-    """The process-wide catalogs, loaded on first use (the small ones; big ones are read key by key)."""
+def catalogs(directory: Path | None = None) -> Catalogs:
+    """The process-wide catalogs, loaded on first use (the small ones; big ones are read key by key).
+
+    With ``directory`` (``[validation] catalogs_dir``), the set imported there overlays the wheel's; a newer
+    import there gives a new ``Catalogs`` (seen within two seconds, ``imported.current``).
+    """
     global _shared
+    found = imported_sets.current(directory)
     with _lock:
-        if _shared is None:
-            _shared = Catalogs.load()
-        return _shared
+        if found is None:
+            if _shared is None:
+                _shared = Catalogs.load()
+            return _shared
+        assert directory is not None
+        loaded = _with_imports.get(directory)
+        if loaded is None or loaded.imported is not found:
+            loaded = _with_imports[directory] = Catalogs.load(imported=found)
+        return loaded

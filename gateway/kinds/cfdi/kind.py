@@ -25,6 +25,7 @@ from gateway.kinds.cfdi.satfiles import default_root
 from gateway.kinds.cfdi.seals import CertificateStore, SealVerifier
 from gateway.kinds.cfdi.xsd import CFDI4, CfdiSchema, Layout
 from gateway.kinds.keys import Keys
+from gateway.kinds.satcatalogs.imported import ImportedSet
 from gateway.xmlsafe import make_parser, parse
 
 _SAT_CFD_NS = re.compile(rb"""=\s*["']http://www\.sat\.gob\.mx/cfd/([234])["']""")
@@ -35,8 +36,11 @@ class CfdiKind:
     name = "cfdi"
 
     def __init__(self, sat_root: Path | None = None, certificate_dirs: list[Path] | None = None,
-                 verify_seals: bool = True, satdata: SatData | None = None) -> None:
+                 verify_seals: bool = True, satdata: SatData | None = None, catalogs_dir: Path | None = None) -> None:
         self.sat_root = sat_root or default_root()
+        #: where ``immex-gateway catalogs import`` keeps SAT's newer catalogs (None: the wheel's only)
+        self.catalogs_dir = catalogs_dir
+        self._schema_set: object = None  # the imported set ``_schema`` was built for
         self.satdata = satdata or SatData()
         self.certificate_dirs = list(certificate_dirs or [])
         self.verify_seals = verify_seals
@@ -56,10 +60,22 @@ class CfdiKind:
 
     @property
     def schema(self) -> CfdiSchema:
-        """Compiled once per process (about half a second)."""
+        """Compiled once per process (about half a second), and again when a newer catalog set is imported."""
+        return self._schema_for(catalogs(self.catalogs_dir).imported)
+
+    def _schema_for(self, imported: ImportedSet | None) -> CfdiSchema:
         with self._lock:
-            if self._schema is None:
-                self._schema = CfdiSchema.build(self.sat_root)
+            if self._schema is None or self._schema_set is not imported:
+                replacements, bounded = {}, {}
+                if imported is not None:
+                    for name in imported.meta:
+                        replacements[name] = frozenset(key[0] for key, _ in imported.rows(name))
+                        periods = imported.bounded(name)
+                        if periods:
+                            bounded[name] = periods
+                schema = CfdiSchema.build(self.sat_root, replacements=replacements)
+                schema.bounded = bounded
+                self._schema, self._schema_set = schema, imported
             return self._schema
 
     def _seals(self) -> SealVerifier:
@@ -94,11 +110,15 @@ class CfdiKind:
         version_problem = _version_problem(root)
         if version_problem:
             return None, [*findings, version_problem]
-        doc = Doc(root, catalogs(), self.satdata)  # one walk of the tree for the matrix and the rules
-        schema_findings = self.schema.validate(root, layout_of(doc))
+        cat = catalogs(self.catalogs_dir)
+        doc = Doc(root, cat, self.satdata)  # one walk of the tree for the matrix and the rules
+        schema = self._schema_for(cat.imported)
+        schema_findings = schema.validate(root, layout_of(doc))
         with precise():  # entered once for both rule sets
             findings.extend(_merge(schema_findings, check_matrix(doc)))
             findings.extend(check_rules(doc))
+        if schema.bounded and doc.fecha is not None:  # imported catalogs' FechaInicio/FinVigencia vs the Fecha
+            findings.extend(schema.out_of_force(root, doc.fecha.date()))
         if self.verify_seals:
             findings.extend(self._seals().verify(root))
         return root, findings

@@ -8,7 +8,8 @@ finding naming the rules left unchecked — never a silent pass.
 File formats (UTF-8 CSV with a header row; extra columns are ignored):
 
 - ``sat_rfc_list``  ``rfc,nombre,codigo_postal,regimenes`` — RFCs inscribed and not cancelled (l_RFC);
-  nombre, codigo_postal and regimenes (``601;626``) may be empty, and then those checks are skipped.
+  nombre, codigo_postal and regimenes (``601;626``) may be empty, and then those checks are skipped; an optional
+  ``retencion`` column carries l_RFC's "marca Retención" (1 or 2, RESICO personas físicas: CFDI140224/140225).
 - ``sat_lco_list``  ``rfc`` — RFCs in SAT's list of taxpayers with certificates (LCO).
 - ``fix_rates``     ``fecha,tipo_cambio`` — Banxico FIX (MXN per USD) by date of application.
 - ``tigie_fracciones`` ``fraccion,umt,inicio_vigencia,fin_vigencia`` — UMT (c_UnidadAduana) and
@@ -45,6 +46,7 @@ class RfcEntry:
     nombre: str | None
     codigo_postal: str | None
     regimenes: frozenset[str]
+    retencion: str | None = None  # l_RFC's "marca Retención" (RESICO: 1 no ISR retention, 2 ISR at 1.25 %)
 
 
 @dataclass(frozen=True)
@@ -88,7 +90,8 @@ class SatData:
                 rfc = line["rfc"].strip().upper()
                 regimenes = frozenset(r.strip() for r in (line.get("regimenes") or "").split(";") if r.strip())
                 data.rfcs[rfc] = RfcEntry(rfc, (line.get("nombre") or "").strip() or None,
-                                          (line.get("codigo_postal") or "").strip() or None, regimenes)
+                                          (line.get("codigo_postal") or "").strip() or None, regimenes,
+                                          (line.get("retencion") or "").strip() or None)
             data.files["rfc"] = rfc_list
         if lco_list is not None:
             data.lco = frozenset(line["rfc"].strip().upper() for _, line in _rows(lco_list, ["rfc"]))

@@ -7,6 +7,10 @@ many values are compiled without their enumeration facets, their values kept in 
 sets, and every attribute declared with such a type is checked against its set after
 libxml2 has validated the rest. The verdict is the same as validating with the full
 schemas (the test suite checks this on every sample), at a fraction of the cost.
+
+Catalogs an operator imported from SAT's files (``gateway.kinds.satcatalogs``) replace the schemas' own
+enumeration of the same catalog, whatever its size: ``build(…, replacements=…)`` lifts those types too and
+checks them against the imported keys, so a key SAT added after the wheel's edition is accepted everywhere.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import threading
 from collections.abc import Callable
 from copy import deepcopy
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 from lxml import etree
@@ -164,6 +169,9 @@ class CfdiSchema:
     _by_tag: dict[str, list[tuple[tuple[str, ...], str, list[_CatalogCheck]]]] = field(init=False, repr=False)
     #: Clark tag of a complement's root -> the trie of its catalog paths (namespaces other than cfdi)
     _tries: dict[str, _Trie] = field(init=False, repr=False)
+    #: imported catalog (type name) -> key -> (FechaInicioVigencia, FechaFinVigencia), for keys whose validity
+    #: can matter to a CFDI 4.0 (``out_of_force``); empty with the wheel's catalogs, which carry no dates
+    bounded: dict[str, dict[str, tuple[date | None, date | None]]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._by_tag = {}
@@ -183,10 +191,12 @@ class CfdiSchema:
         self.layout_ok = self.layout_ok and cfdi_paths <= LAYOUT_PATHS
 
     @classmethod
-    def build(cls, sat_root: Path, schemas: dict[str, str] | None = None) -> CfdiSchema:
+    def build(cls, sat_root: Path, schemas: dict[str, str] | None = None,
+              replacements: dict[str, frozenset[str]] | None = None) -> CfdiSchema:
+        """``replacements``: catalog name -> the keys of an imported catalog, in place of the schemas' values."""
         schemas = schemas or KNOWN_SCHEMAS
         available = {ns: rel for ns, rel in schemas.items() if cfd_path(sat_root, rel).is_file()}
-        overrides, lifted = _strip_large_enumerations(sat_root)
+        overrides, lifted = _strip_large_enumerations(sat_root, replacements or {})
 
         def compile_schemas(namespaces: dict[str, str]) -> etree.XMLSchema:
             imports = "".join(
@@ -339,6 +349,43 @@ class CfdiSchema:
                 return False
         return True
 
+    def out_of_force(self, root: etree._Element, day: date) -> list[Finding]:
+        """Catalog keys not in force on ``day`` (the invoice's Fecha) by the imported catalogs' validity dates.
+
+        Only keys with a start after CFDI 4.0's first day or an end date are kept in ``bounded``, so the walk runs
+        only when an imported catalog has such keys, and costs one dict lookup per catalog attribute.
+        """
+        if not self.bounded:
+            return []
+        findings: list[Finding] = []
+        by_tag = self._by_tag
+        bounded = self.bounded
+        for element in root.iter():
+            entries = by_tag.get(element.tag)
+            if entries is None:
+                continue
+            for ancestors, namespace, checks in entries:
+                if not _on_path(element, ancestors, namespace):
+                    continue
+                for check in checks:
+                    periods = bounded.get(check.type_name)
+                    raw = element.get(check.attribute)
+                    if periods is None or raw is None:
+                        continue
+                    period = periods.get(" ".join(raw.split()))
+                    if period is None or ((period[0] is None or period[0] <= day)
+                                          and (period[1] is None or day <= period[1])):
+                        continue
+                    since = period[0].strftime("%d/%m/%Y") if period[0] else "—"
+                    until = period[1].strftime("%d/%m/%Y") if period[1] else "—"
+                    findings.append(error(
+                        "CFDI-CATALOG-VIGENCIA",
+                        f"La clave '{raw.strip()[:40]}' del atributo {check.attribute} no estaba vigente en el "
+                        f"catálogo {check.type_name} el {day:%d/%m/%Y} (Fecha del comprobante; vigencia: del {since} "
+                        f"al {until}) / key not in force on the invoice's Fecha",
+                        line=element.sourceline, xpath=f"{xpath_of(element)}/@{check.attribute}"))
+        return findings
+
     def _check_catalogs(self, root: etree._Element) -> list[Finding]:
         """Catalog attributes of every element on a catalog path, in document order.
 
@@ -426,8 +473,15 @@ def _check_attributes(element: etree._Element, checks: list[_CatalogCheck], find
             )
 
 
-def _strip_large_enumerations(sat_root: Path) -> tuple[dict[str, bytes], dict[tuple[str, str], frozenset[str]]]:
-    """Catalog XSDs rewritten without their big enumerations, and the lifted value sets."""
+#: the namespaces of catCFDI.xsd and catComExt.xsd, whose types are named as SAT's catalogs (``c_Moneda``)
+CATALOG_NAMESPACES = frozenset({"http://www.sat.gob.mx/sitio_internet/cfd/catalogos",
+                                "http://www.sat.gob.mx/sitio_internet/cfd/catalogos/ComExt"})
+
+
+def _strip_large_enumerations(sat_root: Path, replacements: dict[str, frozenset[str]] | None = None
+                              ) -> tuple[dict[str, bytes], dict[tuple[str, str], frozenset[str]]]:
+    """Catalog XSDs rewritten without their big (or imported) enumerations, and the lifted value sets."""
+    replacements = replacements or {}
     overrides: dict[str, bytes] = {}
     lifted: dict[tuple[str, str], frozenset[str]] = {}
     parser = etree.XMLParser(no_network=True, resolve_entities=False, load_dtd=False, huge_tree=True)
@@ -441,9 +495,14 @@ def _strip_large_enumerations(sat_root: Path) -> tuple[dict[str, bytes], dict[tu
                 continue
             enums = restriction.findall(f"{{{XS}}}enumeration")
             collapse = restriction.find(f"{{{XS}}}whiteSpace")
-            if len(enums) <= ENUM_THRESHOLD or collapse is None or collapse.get("value") != "collapse":
+            replacement = replacements.get(simple.get("name")) if target_ns in CATALOG_NAMESPACES else None
+            if replacement is None and (len(enums) <= ENUM_THRESHOLD or collapse is None
+                                        or collapse.get("value") != "collapse"):
                 continue
-            lifted[(target_ns, simple.get("name"))] = frozenset(e.get("value") for e in enums)
+            if not enums:
+                continue  # a pattern type, not an enumeration
+            values = replacement if replacement is not None else frozenset(e.get("value") for e in enums)
+            lifted[(target_ns, simple.get("name"))] = values
             for enum in enums:
                 restriction.remove(enum)
             changed = True

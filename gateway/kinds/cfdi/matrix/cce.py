@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import re
+from datetime import date
 from decimal import Decimal
 
 from gateway.findings import Finding
 from gateway.kinds.cfdi.matrix.doc import (
     CCE20,
+    GENERIC_FOREIGN,
     TFD,
+    Attrs,
+    Concepto,
     Doc,
     Element,
     at,
@@ -21,6 +26,7 @@ from gateway.kinds.cfdi.matrix.doc import (
     num,
     persona,
     places,
+    raw_places,
     within_product,
 )
 from gateway.kinds.cfdi.matrix.registry import rule
@@ -249,15 +255,28 @@ def propietario(doc: Doc, out: list[Finding]) -> None:
             _taxid(doc, node, _s(node, "ResidenciaFiscal"), "del propietario", "CCE132", out)
 
 
-@rule("CCE134", "CCE135", "CCE136", "CCE137", "CCE138", "CCE139", "CCE140", "CCE141")
+@rule("CCE133", "CCE134", "CCE135", "CCE136", "CCE137", "CCE138", "CCE139", "CCE140", "CCE141")
 def receptor(doc: Doc, out: list[Finding]) -> None:
     for cce in doc.cce:
         node = cce_child(doc, cce, "Receptor")
         if node is None:
             continue
+        # CCE133 has two sides: the generic foreign RFC needs the foreign tax id here, any other RFC must not carry it
+        reported = True
+        if doc.receptor_rfc == GENERIC_FOREIGN and not _s(node, "NumRegIdTrib"):
+            at(out, node, "NumRegIdTrib", "CCE-FIELD", f"El receptor del CFDI tiene el RFC genérico {GENERIC_FOREIGN}: "
+               "el nodo Receptor del Comercio Exterior debe registrar su NumRegIdTrib.", "CCE133")
+        elif doc.receptor_rfc != GENERIC_FOREIGN and node.get("NumRegIdTrib") is not None:
+            at(out, node, "NumRegIdTrib", "CCE-FIELD", f"El receptor del CFDI tiene RFC {doc.receptor_rfc or '(vacío)'}"
+               f", no el genérico {GENERIC_FOREIGN}: el Receptor del Comercio Exterior no lleva NumRegIdTrib.",
+               "CCE133")
+        else:
+            reported = False
         domicilio = cce_child(doc, node, "Domicilio")
         pais = _s(domicilio, "Pais")
-        if pais == "MEX" and node.get("NumRegIdTrib") is not None:
+        if reported:
+            pass  # the tax id's presence is wrong already (CCE133): its country and format are beside the point
+        elif pais == "MEX" and node.get("NumRegIdTrib") is not None:
             at(out, node, "NumRegIdTrib", "CCE-FIELD", "El receptor tiene domicilio en México y se registró "
                "NumRegIdTrib (registro tributario extranjero).", "CCE134")
         elif pais:
@@ -267,7 +286,7 @@ def receptor(doc: Doc, out: list[Finding]) -> None:
                        ("CCE136", "CCE137", "CCE138", "CCE139", "CCE140", "CCE141"), out)
 
 
-@rule("CCE142", "CCE144", "CCE145", "CCE146", "CCE147", "CCE148", "CCE149", "CCE150")
+@rule("CCE142", "CCE143", "CCE144", "CCE145", "CCE146", "CCE147", "CCE148", "CCE149", "CCE150")
 def destinatarios(doc: Doc, out: list[Finding]) -> None:
     for cce in doc.cce:
         nodes = cce_children(doc, cce, "Destinatario")
@@ -277,6 +296,9 @@ def destinatarios(doc: Doc, out: list[Finding]) -> None:
         for node in nodes:
             for domicilio in cce_children(doc, node, "Domicilio"):
                 pais = _s(domicilio, "Pais")
+                if pais and pais != "MEX" and not _s(node, "NumRegIdTrib"):
+                    at(out, node, "NumRegIdTrib", "CCE-FIELD", f"El destinatario tiene domicilio en {pais}, fuera de "
+                       "México: debe registrar su NumRegIdTrib.", "CCE143")
                 _taxid(doc, node, pais, "del destinatario", "CCE144", out)
                 _domicilio(doc, domicilio, "del destinatario",
                            ("CCE145", "CCE146", "CCE147", "CCE148", "CCE149", "CCE150"), out)
@@ -313,7 +335,7 @@ def _tipo_cambio(doc: Doc) -> Decimal | None:
     return num(doc.root, "TipoCambio")
 
 
-@rule("CCE158", "CCE171", "CCE172")
+@rule("CCE157", "CCE158", "CCE171", "CCE172")
 def valor_dolares(doc: Doc, out: list[Finding]) -> None:
     if not doc.cce:
         return
@@ -337,14 +359,14 @@ def valor_dolares(doc: Doc, out: list[Finding]) -> None:
         if tipo_cambio is None or usd is None or usd <= 0:
             continue
         for noid, members in groups.items():
-            _conversion(noid, members, importes.get(noid), tipo_cambio, usd, out)
+            _conversion(noid, members, importes.get(noid), tipo_cambio, usd, out, doc.tipo, doc.moneda != "MXN")
 
 
 def _valor_aduana(mercancia: Element, valor: Decimal, out: list[Finding]) -> None:
     """CCE171: ValorDolares within CantidadAduana × ValorUnitarioAduana, each ± half a unit of its last decimal."""
     cantidad, unitario = num(mercancia, "CantidadAduana"), num(mercancia, "ValorUnitarioAduana")
-    if cantidad is None or unitario is None:
-        return
+    if cantidad is None or unitario is None or valor in (0, 1):
+        return  # Estándar p. 44 and CCE169: ValorDolares "0" or "1" (when the rules allow it) skip the limits
     limits = within_product(valor, cantidad, unitario, 2)
     if limits is not None:
         at(out, mercancia, "ValorDolares", "CCE-AMOUNT", f"El ValorDolares {fmt(valor)} de la mercancía "
@@ -353,9 +375,14 @@ def _valor_aduana(mercancia: Element, valor: Decimal, out: list[Finding]) -> Non
            "CCE171")
 
 
+_TINY = Decimal("1e-12")
+
+
 def _conversion(noid: str, members: list[tuple[Element, Decimal | None, bool]], importes: list[Decimal] | None,
-                tipo_cambio: Decimal, usd: Decimal, out: list[Finding]) -> None:
-    """ValorDolares = Importe × TipoCambio / TipoCambioUSD, each Importe ± half a unit of its last decimal."""
+                tipo_cambio: Decimal, usd: Decimal, out: list[Finding], tipo: str = "",
+                tipo_cambio_written: bool = True) -> None:
+    """ValorDolares = Importe × TipoCambio / TipoCambioUSD, each Importe ± half a unit of its last decimal;
+    one mercancía for several conceptos (CCE157) takes the Estándar's wider limits."""
     if not importes:
         return  # CCE152 (no concepto with that NoIdentificacion) is reported by the foundation's rules
     total = Decimal(0)
@@ -367,6 +394,19 @@ def _conversion(noid: str, members: list[tuple[Element, Decimal | None, bool]], 
     if total == importe and tipo_cambio == usd:  # invoices in USD: ValorDolares is the Importe
         return
     half = sum((half_unit(places(i)) for i in importes), Decimal(0))
+    if len(members) == 1 and len(importes) > 1 and tipo in ("I", "E"):
+        if total in (0, 1):
+            return  # CCE157 applies to ValorDolares other than "0" or "1"
+        # CCE157, the Estándar's limits: each exchange rate also ± half a unit of its last decimal
+        half_tc = half_unit(places(tipo_cambio)) if tipo_cambio_written else Decimal(0)
+        half_usd = half_unit(places(usd))
+        lower = floor_to((importe - half) * (tipo_cambio - half_tc) / (usd + half_usd - _TINY), 2)
+        upper = ceil_to((importe + half - _TINY) * (tipo_cambio + half_tc - _TINY) / (usd - half_usd), 2)
+        if not lower <= total <= upper:
+            at(out, members[0][0], "ValorDolares", "CCE-AMOUNT", f"El ValorDolares de {noid} es {fmt(total)}, pero "
+               f"la suma de los Importe de sus {len(importes)} conceptos ({fmt(importe)}) × TipoCambio "
+               f"{fmt(tipo_cambio)} / TipoCambioUSD {fmt(usd)} da entre {fmt(lower)} y {fmt(upper)}.", "CCE157")
+        return
     lower = floor_to((importe - half) * tipo_cambio / usd, 2)
     upper = ceil_to((importe + half) * tipo_cambio / usd, 2)
     if lower <= total <= upper:
@@ -376,3 +416,143 @@ def _conversion(noid: str, members: list[tuple[Element, Decimal | None, bool]], 
     at(out, members[0][0], "ValorDolares", "CCE-AMOUNT", f"{what} de {noid} es {fmt(total)}, pero Importe "
        f"{fmt(importe)} × TipoCambio {fmt(tipo_cambio)} / TipoCambioUSD {fmt(usd)} da entre {fmt(lower)} y "
        f"{fmt(upper)}.", "CCE172" if one_to_one else "CCE158")
+
+
+def _conceptos_by_noid(doc: Doc) -> dict[str, list[Concepto]]:
+    found: dict[str, list[Concepto]] = {}
+    for concepto in doc.conceptos:
+        found.setdefault(concepto.get("NoIdentificacion"), []).append(concepto)
+    return found
+
+
+_CANTIDAD_T = re.compile(r"[0-9]{1,14}(\.[0-9]{1,3})?")
+_VALOR_T = re.compile(r"[0-9]{1,16}(\.[0-9]{1,4})?")
+_MUESTRAS = "9801000100"  # importaciones o exportaciones de muestras y muestrarios
+
+
+@rule("CCE154", "CCE155", "CCE156", "CCE162", "CCE165")
+def conceptos_de_mercancias(doc: Doc, out: list[Finding]) -> None:
+    """What a mercancía without the customs quantities asks of its conceptos (CCE154-156, CCE162), and the
+    three customs attributes that a NoIdentificacion shared by several conceptos needs (CCE165)."""
+    if not doc.cce:
+        return
+    by_noid = _conceptos_by_noid(doc)
+    day = doc.day
+    for cce in doc.cce:
+        mercancias_ = cce_mercancias(doc, cce)
+        # the matrix's reading (several conceptos); the Estándar (p. 43) also names several mercancías, which the
+        # matrix does not: accepted, so that no reading SAT allows is rejected
+        repeated = {noid for noid, group in by_noid.items() if len(group) > 1}
+        for mercancia in mercancias_:
+            noid = _s(mercancia, "NoIdentificacion")
+            related = by_noid.get(noid, [])
+            present = [mercancia.get(a) for a in ("CantidadAduana", "UnidadAduana", "ValorUnitarioAduana")]
+            if noid in repeated and not any(present):  # some but not all: CCE166
+                at(out, mercancia, None, "CCE-FIELD", f"El NoIdentificacion {noid} se repite en varios conceptos: "
+                   "la mercancía debe registrar CantidadAduana, UnidadAduana y ValorUnitarioAduana.",
+                   "CCE165")
+            if doc.tipo == "T" and mercancia.get("CantidadAduana") is None:
+                for concepto in related:
+                    _traslado_sin_cantidad_aduana(doc, concepto, day, out)
+            fraccion = _s(mercancia, "FraccionArancelaria")
+            if fraccion and mercancia.get("UnidadAduana") is None:
+                umt = _umt(doc, fraccion, day)
+                if umt is not None:
+                    forms = doc.columns.unidad_forms(umt)
+                    for concepto in related:
+                        unidad = concepto.get("Unidad").strip().upper()
+                        if unidad not in forms:
+                            at(out, concepto.element, "Unidad", "CCE-CATALOG", f"La mercancía {noid} no lleva "
+                               f"UnidadAduana: la Unidad '{concepto.get('Unidad')}' del concepto debe ser la UMT de "
+                               f"la fracción {fraccion} ({' o '.join(sorted(forms))}, clave o descripción de "
+                               "c_UnidadAduana).", "CCE162")
+
+
+def _umt(doc: Doc, fraccion: str, day: date) -> str | None:
+    """The UMT of a fracción in force on ``day``: the configured TIGIE table if any, else the shipped catalog."""
+    if doc.sat.fracciones is not None:
+        entry = doc.sat.fracciones.get(fraccion)
+        return entry.umt if entry is not None and entry.vigente(day) else None
+    found = doc.columns.umt.get(fraccion)
+    return found[0] if found is not None and found[1].vigente(day) else None
+
+
+def _traslado_sin_cantidad_aduana(doc: Doc, concepto: Concepto, day: date, out: list[Finding]) -> None:
+    """A Traslado whose mercancía has no CantidadAduana: the concepto's Cantidad, Unidad and ValorUnitario
+    stand for the customs ones (CCE154, CCE155, CCE156)."""
+    element = concepto.element
+    noid = concepto.get("NoIdentificacion")
+    cantidad = concepto.get("Cantidad")
+    value = num(element, "Cantidad")
+    if not _CANTIDAD_T.fullmatch(cantidad) or value is None or value < Decimal("0.001"):
+        at(out, element, "Cantidad", "CCE-FIELD", f"Traslado sin CantidadAduana en la mercancía {noid}: la Cantidad "
+           f"'{cantidad}' del concepto debe ser al menos 0.001, con hasta 14 enteros y 3 decimales.", "CCE154")
+    unidad = concepto.get("Unidad")
+    if doc.columns.unidad_aduana_of(unidad, day) is None:
+        at(out, element, "Unidad", "CCE-CATALOG", f"Traslado sin CantidadAduana en la mercancía {noid}: la Unidad "
+           f"'{unidad}' del concepto debe ser una clave o descripción del catálogo c_UnidadAduana.", "CCE155")
+    unitario = concepto.get("ValorUnitario")
+    decimals = doc.decimals
+    # SAT's minimum is "0.0000" in the matrix and the Estándar, "0.0001" in the Guía: zero is accepted
+    if not _VALOR_T.fullmatch(unitario) or (decimals is not None and raw_places(unitario) > decimals):
+        limit = f" y a lo más {decimals} decimales de {doc.moneda}" if decimals is not None else ""
+        at(out, element, "ValorUnitario", "CCE-FIELD", f"Traslado sin CantidadAduana en la mercancía {noid}: el "
+           f"ValorUnitario '{unitario}' del concepto debe tener hasta 16 enteros y 4 decimales{limit}.", "CCE156")
+
+
+@rule("CCE163", "CCE164")
+def muestras(doc: Doc, out: list[Finding]) -> None:
+    """Fracción 9801000100 (muestras y muestrarios): the goods are given, their value is discounted in full, so
+    the conceptos of that NoIdentificacion carry a Descuento (CCE163) that covers ValorDolares (CCE164).
+
+    CCE163 converts the Descuentos to the comprobante's currency; CCE164 compares ValorDolares with their sum as
+    written. Both readings are accepted: ValorDolares is reported only when it exceeds the Descuentos as written
+    and converted to USD (× TipoCambio / TipoCambioUSD). Conceptos worth 0 have nothing to discount.
+    """
+    if not doc.cce:
+        return
+    by_noid: dict[str, list[Concepto]] | None = None
+    tipo_cambio = _tipo_cambio(doc)
+    for cce in doc.cce:
+        groups: dict[str, list[Attrs]] = {}
+        for mercancia in cce_mercancias(doc, cce):
+            if _s(mercancia, "FraccionArancelaria") == _MUESTRAS:
+                groups.setdefault(_s(mercancia, "NoIdentificacion"), []).append(mercancia)
+        if not groups:
+            continue
+        by_noid = by_noid if by_noid is not None else _conceptos_by_noid(doc)
+        usd = num(cce, "TipoCambioUSD")
+        for noid, members in groups.items():
+            related = by_noid.get(noid, [])
+            descuentos = [d for c in related if (d := num(c.element, "Descuento")) is not None]
+            if not any(num(c.element, "Importe") for c in related):
+                continue  # conceptos worth 0 (or none: CCE152): no value to discount
+            if not any(descuentos):
+                at(out, members[0], "FraccionArancelaria", "CCE-AMOUNT", f"La mercancía {noid} es de la fracción "
+                   f"{_MUESTRAS} (muestras y muestrarios), pero ningún concepto con ese NoIdentificacion registra "
+                   "el Descuento de su valor.", "CCE163")
+                continue
+            valores = [v for m in members if (v := num(m, "ValorDolares")) is not None]
+            if tipo_cambio is None or usd is None or usd <= 0 or not valores:
+                continue
+            total = sum(valores, Decimal(0))
+            descuento = sum(descuentos, Decimal(0))
+            half = sum((half_unit(places(d)) for d in descuentos), Decimal(0))
+            upper = ceil_to((descuento + half) * tipo_cambio / usd, 2)
+            if total > upper and total > descuento:
+                at(out, members[0], "ValorDolares", "CCE-AMOUNT", f"La mercancía {noid} es de la fracción {_MUESTRAS}"
+                   f" y su ValorDolares ({fmt(total)}) es mayor que los Descuentos de sus conceptos, tal cual "
+                   f"({fmt(descuento)}) y en dólares ({fmt(descuento)} × {fmt(tipo_cambio)} / {fmt(usd)}, a lo más "
+                   f"{fmt(upper)}).", "CCE164")
+
+
+@rule("CCE168")
+def valor_unitario_aduana(doc: Doc, out: list[Finding]) -> None:
+    for cce in doc.cce:
+        for mercancia in cce_mercancias(doc, cce):
+            unidad = _s(mercancia, "UnidadAduana")
+            valor = num(mercancia, "ValorUnitarioAduana")
+            if unidad and unidad != "99" and valor is not None and valor <= 0:
+                at(out, mercancia, "ValorUnitarioAduana", "CCE-AMOUNT", f"La mercancía "
+                   f"{_s(mercancia, 'NoIdentificacion')} tiene UnidadAduana {unidad} (no es servicio): su "
+                   f"ValorUnitarioAduana debe ser mayor que cero, no {fmt(valor)}.", "CCE168")

@@ -5,10 +5,13 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
+from lxml import etree
+
 from gateway.findings import Finding, warning
 from gateway.kinds.cfdi.matrix.doc import Concepto, Doc, Element, at, fmt, num, places, within_product
 from gateway.kinds.cfdi.matrix.registry import rule
 
+_TERCERO_EXTRANJERO = "EXT990101NI1"  # SAT's generic RFC for a foreign tercero
 _PEDIMENTO = re.compile(r"([0-9]{2})  ([0-9]{2})  ([0-9]{4})  ([0-9]{7})")
 
 
@@ -35,6 +38,44 @@ def claves(doc: Doc, out: list[Finding]) -> None:
         if unidad and not doc.cat.has("c_ClaveUnidad", unidad):
             at(out, concepto.element, "ClaveUnidad", "CFDI-CATALOG", f"La ClaveUnidad '{unidad}' no está en el "
                "catálogo c_ClaveUnidad.", "CFDI40165")
+
+
+@rule("CFDI40163", "CFDI40164")
+def columnas_clave_prod_serv(doc: Doc, out: list[Finding]) -> None:
+    """What c_ClaveProdServ's columns ask of a concepto: a complement, an IVA or IEPS traslado.
+
+    In SAT's catalog the complement column is empty and IEPS is "Opcional" on every key; IVA is "Sí" on four
+    (``sat_columns``). SAT does not say how a concepto that is not an object of tax (ObjetoImp other than 02)
+    is treated: it is accepted, so only a concepto that declares taxes must declare the required one.
+    """
+    table = doc.columns.prod_serv
+    for concepto in doc.conceptos:
+        flags = table.get(concepto.get("ClaveProdServ"))
+        if flags is None:
+            continue
+        clave = concepto.get("ClaveProdServ")
+        if flags.complemento and not _has_complement(doc, concepto, flags.complemento):
+            at(out, concepto.element, "ClaveProdServ", "CFDI-CATALOG", f"La ClaveProdServ {clave} exige el "
+               f"complemento {flags.complemento} según el catálogo c_ClaveProdServ, y el CFDI no lo lleva.",
+               "CFDI40163")
+        if concepto.get("ObjetoImp") != "02":
+            continue
+        declared = {t.get("Impuesto", "").strip() for t in concepto.traslados}
+        for needed, impuesto, name in ((flags.iva, "002", "IVA"), (flags.ieps, "003", "IEPS")):
+            if needed and impuesto not in declared:
+                at(out, concepto.element, "ClaveProdServ", "CFDI-TAXES", f"La ClaveProdServ {clave} exige un "
+                   f"traslado de {name} ({impuesto}) según el catálogo c_ClaveProdServ, y el concepto no lo "
+                   "declara.", "CFDI40164")
+
+
+def _has_complement(doc: Doc, concepto: Concepto, name: str) -> bool:
+    """Whether the CFDI or the concepto carries the complement SAT's column names (compared by its element
+    name, without blanks or case: "Comercio Exterior" is cce20:ComercioExterior)."""
+    wanted = "".join(name.split()).lower()
+    nodes = list(doc.complementos)
+    if concepto.complemento is not None:
+        nodes += [c for c in concepto.complemento if isinstance(c.tag, str)]
+    return any(etree.QName(node).localname.lower() == wanted for node in nodes)
 
 
 @rule("CFDI40166", "CFDI40167")
@@ -89,7 +130,7 @@ def objeto_imp(doc: Doc, out: list[Finding]) -> None:
                "debe trasladar ni retener IVA (002).", "CFDI140227")
 
 
-@rule("CFDI40188", "CFDI40191")
+@rule("CFDI40188", "CFDI40191", "CFDI140223")
 def a_cuenta_de_terceros(doc: Doc, out: list[Finding]) -> None:
     for concepto in doc.conceptos:
         node = concepto.terceros
@@ -103,6 +144,9 @@ def a_cuenta_de_terceros(doc: Doc, out: list[Finding]) -> None:
         if regimen and not doc.cat.has("c_RegimenFiscal", regimen):
             at(out, node, "RegimenFiscalACuentaTerceros", "CFDI-CATALOG", f"El RegimenFiscalACuentaTerceros "
                f"'{regimen}' no está en el catálogo c_RegimenFiscal.", "CFDI40191")
+        elif rfc == _TERCERO_EXTRANJERO and regimen != "616":
+            at(out, node, "RegimenFiscalACuentaTerceros", "CFDI-FIELD", f"El tercero tiene el RFC genérico "
+               f"{_TERCERO_EXTRANJERO}: su RegimenFiscalACuentaTerceros debe ser 616, no '{regimen}'.", "CFDI140223")
 
 
 def _pedimentos(doc: Doc, nodes: list[Element], invalid: str, with_cce: str, out: list[Finding]) -> None:

@@ -18,6 +18,7 @@ from lxml import etree
 from gateway.findings import Finding, error
 from gateway.kinds.cfdi.catalogs import Catalogs
 from gateway.kinds.cfdi.effective import in_force
+from gateway.kinds.cfdi.sat_columns import SatColumns, sat_columns
 from gateway.kinds.cfdi.satdata import SatData
 from gateway.xmlsafe import children_by_tag, xpath_of
 
@@ -131,10 +132,13 @@ class Concepto(_Node):
 class Doc(_Node):
     """What the rules need from one cfdi:Comprobante, with the catalogs and SAT data to check it against."""
 
-    def __init__(self, root: Element, catalogs: Catalogs, satdata: SatData | None = None) -> None:
+    def __init__(self, root: Element, catalogs: Catalogs, satdata: SatData | None = None,
+                 columns: SatColumns | None = None) -> None:
         super().__init__(root)
         self.cat = catalogs
         self.sat = satdata or SatData()
+        #: the catalog columns satcfdi lacks (c_ClaveProdServ flags, UMT, c_UnidadAduana): the shipped copy
+        self.columns = columns or sat_columns()
         self.emisor: Element | None = None
         self.receptor: Element | None = None
         self.global_: Element | None = None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from gateway.findings import Finding
+from gateway.findings import Finding, info
 from gateway.kinds.cfdi.matrix.comprobante import decimals_of
 from gateway.kinds.cfdi.matrix.doc import (
     Doc,
@@ -15,6 +15,7 @@ from gateway.kinds.cfdi.matrix.doc import (
     fmt,
     half_unit,
     num,
+    persona,
     places,
     raw_places,
     rounded_like,
@@ -114,6 +115,53 @@ def retenciones_concepto(doc: Doc, out: list[Finding]) -> None:
     for concepto in doc.conceptos:
         for tax in concepto.retenciones:
             _concept_tax(doc, tax, True, out)
+
+
+_RESICO_ISR = Decimal("0.0125")
+
+
+@rule("CFDI140224", "CFDI140225")
+def retencion_resico(doc: Doc, out: list[Finding]) -> None:
+    """RESICO persona física (régimen 626) invoicing a persona moral: the ISR retention at concept level follows
+    the emisor's "marca Retención" in SAT's l_RFC — 1: no ISR retention (CFDI140224); 2: ISR at 0.0125
+    (CFDI140225). The mark is not in the CFDI: it is read from ``validation.sat_rfc_list`` (column
+    ``retencion``) when configured. Without it, what fails under either mark is reported: ISR retained, but
+    none at 0.0125 (mark 1 forbids the retention, mark 2 asks for one at 0.0125; under mark 2 another ISR
+    retention beside it is allowed); an info finding says the mark was not checked.
+    """
+    emisor = doc.emisor
+    if (emisor is None or _s(emisor, "RegimenFiscal") != "626" or persona(doc.emisor_rfc) != "fisica"
+            or persona(doc.receptor_rfc) != "moral"):
+        return
+    entry = doc.sat.rfcs.get(doc.emisor_rfc) if doc.sat.rfcs is not None else None
+    mark = entry.retencion if entry is not None else None
+    for concepto in doc.conceptos:
+        if concepto.get("ObjetoImp") != "02":
+            continue
+        isr = [tax for tax in concepto.retenciones if (tax.get("Impuesto") or "").strip() == "001"]
+        if mark == "1":
+            for tax in isr:
+                at(out, tax, "Impuesto", "CFDI-TAXES", f"El emisor {doc.emisor_rfc} (RESICO, régimen 626) tiene la "
+                   "marca Retención 1 en la lista l_RFC del SAT: sus conceptos a una persona moral no llevan "
+                   "retención de ISR (001).", "CFDI140224")
+        elif mark == "2":
+            if not any(num(tax, "TasaOCuota") == _RESICO_ISR for tax in isr):
+                at(out, concepto.element, "ObjetoImp", "CFDI-TAXES", f"El emisor {doc.emisor_rfc} (RESICO, régimen "
+                   "626) tiene la marca Retención 2 en la lista l_RFC del SAT: el concepto debe llevar una retención "
+                   "de ISR (001) con TasaOCuota 0.012500.", "CFDI140225")
+        elif isr and not any(num(tax, "TasaOCuota") == _RESICO_ISR for tax in isr):
+            tasa = num(isr[0], "TasaOCuota")
+            at(out, isr[0], "TasaOCuota", "CFDI-TAXES", f"Un emisor RESICO (régimen 626, persona física) que "
+               f"factura a una persona moral retiene ISR a 0.012500 o no retiene ISR; aquí la tasa es "
+               f"{fmt(tasa) if tasa is not None else '(vacía)'}.", "CFDI140225")
+    if mark not in ("1", "2"):
+        why = ("sin columna «retencion» para este RFC en validation.sat_rfc_list" if entry is not None
+               else "falta validation.sat_rfc_list" if doc.sat.rfcs is None else "el RFC no está en la lista")
+        out.append(info("SAT-DATA-UNCHECKED", f"CFDI140224/CFDI140225: no se verificó la marca Retención del "
+                        f"emisor {doc.emisor_rfc} en la lista l_RFC del SAT ({why}); solo se verificó que las "
+                        "retenciones de ISR, si las hay, incluyan una de 0.012500 / the l_RFC retention mark was "
+                        "not checked.",
+                        line=doc.root.sourceline, xpath="/cfdi:Comprobante/cfdi:Emisor"))
 
 
 @rule("CFDI40207", "CFDI40208", "CFDI40210", "CFDI40211")
