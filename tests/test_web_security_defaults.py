@@ -9,6 +9,7 @@ HTTP is never carried back in clear text.
 from __future__ import annotations
 
 import http.cookiejar
+import json
 import os
 import re
 import subprocess
@@ -49,6 +50,7 @@ class DefaultServer:
     url: str
     token: str  # lupita's, a viewer, scope read
     metrics_token: str  # osvaldo's, an operator, scope metrics (what Prometheus is given)
+    act_token: str  # osvaldo's, scope act
     rejected_id: str  # a document in the queue
     workspace: object
 
@@ -69,6 +71,7 @@ def default_server(tmp_path_factory, identities) -> Iterator[DefaultServer]:
     added = workspace.cli("users", "add", "osvaldo", "--role", "operator", env={"IMMEX_GATEWAY_PASSWORD": PASSWORD})
     assert added.returncode == 0, added.stderr
     metrics_token = workspace.cli("users", "token", "osvaldo", "--scope", "metrics", "--label", "prometheus").stdout
+    act_token = workspace.cli("users", "token", "osvaldo", "--scope", "act").stdout.strip()
     (root / "inbox" / "rota.xml").write_bytes(b"<cfdi")  # XML-MALFORMED: rejected, in the queue
     assert workspace.cli("run", "--once").returncode in (0, 1)
     [rejected] = [d["id"] for d in workspace.documents() if d["state"] == "rejected"]
@@ -78,7 +81,8 @@ def default_server(tmp_path_factory, identities) -> Iterator[DefaultServer]:
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
         wait_ready(f"http://127.0.0.1:{port}", process)
-        yield DefaultServer(f"http://127.0.0.1:{port}", token, metrics_token.strip(), rejected, workspace)
+        yield DefaultServer(f"http://127.0.0.1:{port}", token, metrics_token.strip(), act_token, rejected,
+                            workspace)
     finally:
         process.terminate()
         process.wait(timeout=15)
@@ -160,3 +164,23 @@ def test_the_data_directory_made_by_the_first_command_is_the_owners_alone(defaul
     if (var / "gateway.db").exists():  # the SQLite store (IMMEX_TEST_STORE=postgresql keeps rows in the server)
         assert (var / "gateway.db").stat().st_mode & 0o777 == 0o600
     assert (var / "archive").stat().st_mode & 0o777 == 0o700
+
+
+def test_a_note_or_a_reason_longer_than_its_limit_is_refused_not_cut(default_server):
+    """Notes (2,000 characters) and reasons (500) are refused whole, with the limit named, before anything is
+    written: the audit trail holds no note of the attempt."""
+    opener = urllib.request.build_opener(_NoRedirect())
+    bearer = {"Authorization": f"Bearer {default_server.act_token}"}
+    document = f"{default_server.url}/documents/{default_server.rejected_id}"
+    for path, field, limit in (("/note", "note", 2000), ("/discard", "reason", 500)):
+        form = urllib.parse.urlencode({field: "n" * (limit + 1)}).encode()
+        status, _, _, page = _open(opener, urllib.request.Request(document + path, data=form, headers=bearer))
+        assert status == 400 and f"admite hasta {limit} caracteres" in page, path
+    request = urllib.request.Request(f"{default_server.url}/api/documents/{default_server.rejected_id}",
+                                     headers=bearer)
+    detail = json.loads(_open(opener, request)[3])
+    assert detail["state"] == "rejected" and not [a for a in detail["audit"] if a["action"] == "note"]
+    form = urllib.parse.urlencode({"note": "n" * 2000}).encode()  # at the limit: taken
+    assert _open(opener, urllib.request.Request(document + "/note", data=form, headers=bearer))[0] == 303
+    detail = json.loads(_open(opener, request)[3])
+    assert [len(a["reason"]) for a in detail["audit"] if a["action"] == "note"] == [2000]
