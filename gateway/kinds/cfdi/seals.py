@@ -1,7 +1,8 @@
 """Offline verification of a CFDI 4.0's two seals.
 
 The issuer's ``Sello`` is checked against the certificate embedded in the invoice
-(cadena original through SAT's own XSLT, RSA PKCS#1 v1.5 with SHA-256), including that
+(cadena original per SAT's own XSLT — read into a plan walked in Python, cadena.py, libxslt for what the plan
+lacks — RSA PKCS#1 v1.5 with SHA-256), including that
 the certificate belongs to the Emisor's RFC and was valid on the invoice date. The
 timbre's ``SelloSAT`` is checked against SAT's stamping certificate taken from a local
 directory: SAT publishes them, and the gateway never downloads at run time. A stamping
@@ -23,6 +24,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from lxml import etree
 
 from gateway.findings import Finding, error, info
+from gateway.kinds.cfdi.cadena import CadenaPlan, Unsupported
 from gateway.kinds.cfdi.satfiles import cfd_path, file_parser
 from gateway.xmlsafe import xpath_of
 
@@ -90,15 +92,30 @@ class SealVerifier:
         parser = file_parser(sat_root)
         cadena = cfd_path(sat_root, "4/cadenaoriginal_4_0/cadenaoriginal_4_0.xslt")
         self._cadena = etree.XSLT(etree.parse(str(cadena), parser))
-        self._cadena_tfd = etree.XSLT(
-            etree.parse(str(cfd_path(sat_root, "TimbreFiscalDigital/cadenaoriginal_TFD_1_1.xslt")), parser)
-        )
+        tfd_path = cfd_path(sat_root, "TimbreFiscalDigital/cadenaoriginal_TFD_1_1.xslt")
+        self._cadena_tfd = etree.XSLT(etree.parse(str(tfd_path), parser))
+        # the same stylesheets read into plans walked in Python (cadena.py): libxslt only for what they lack
+        self._plan = CadenaPlan(cadena)
+        self._plan_tfd = CadenaPlan(tfd_path)
         self.store = store
 
     def cadena_original(self, root: etree._Element) -> str:
-        return str(self._cadena(root.getroottree()))
+        try:
+            return self._plan.run(root)
+        except Unsupported:
+            return self.cadena_original_xslt(root)
 
     def cadena_tfd(self, tfd: etree._Element) -> str:
+        try:
+            return self._plan_tfd.run(tfd)
+        except Unsupported:
+            return self.cadena_tfd_xslt(tfd)
+
+    def cadena_original_xslt(self, root: etree._Element) -> str:
+        """SAT's stylesheet run by libxslt: the reference the plan is held to (tests/test_differential.py)."""
+        return str(self._cadena(root.getroottree()))
+
+    def cadena_tfd_xslt(self, tfd: etree._Element) -> str:
         standalone = etree.fromstring(etree.tostring(tfd))
         return str(self._cadena_tfd(standalone.getroottree()))
 
