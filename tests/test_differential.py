@@ -154,3 +154,36 @@ def test_findings_are_the_same_with_libxslt_and_with_the_plan(corpus, identities
     before = _findings(CfdiKind(certificate_dirs=certs), files)
     assert len(new) == len(files) and new == before
     assert any(code == "CFDI-SEAL" for findings, _, _ in new for code, *_ in findings)  # seals were judged
+
+
+_SHEET = """<xsl:stylesheet xmlns:xsl="http://www.w3.org/1999/XSL/Transform" xmlns:a="urn:a" version="1.0">
+<xsl:output method="text"/>{extra}
+<xsl:template name="Requerido"><xsl:param name="valor"/>|<xsl:value-of select="normalize-space(string($valor))"/>
+</xsl:template>
+<xsl:template match="/">|<xsl:apply-templates select="/a:R"/>||</xsl:template>
+<xsl:template match="a:R"><xsl:call-template name="Requerido"><xsl:with-param name="valor" select="./@X"/>
+</xsl:call-template><xsl:for-each select="./a:C"><xsl:apply-templates select="."/></xsl:for-each></xsl:template>
+<xsl:template match="a:C">{body}</xsl:template>
+</xsl:stylesheet>"""
+
+
+@pytest.mark.parametrize(("extra", "body", "readable"), [
+    ("", '<xsl:call-template name="Requerido"><xsl:with-param name="valor" select="./@Y"/></xsl:call-template>',
+     True),
+    ("", '<xsl:choose><xsl:when test="@Y">|<xsl:value-of select="@Y"/></xsl:when></xsl:choose>', False),
+    ("", '<xsl:value-of select="@Y"/>', False),
+    ('<xsl:strip-space elements="*"/>', "", False),
+])
+def test_a_stylesheet_outside_the_plan_goes_to_libxslt(tmp_path, extra, body, readable):
+    from gateway.kinds.cfdi.cadena import CadenaPlan, Unsupported
+
+    sheet = tmp_path / "sheet.xslt"
+    sheet.write_text(_SHEET.format(extra=extra, body=body), encoding="utf-8")
+    doc = etree.fromstring(b'<a:R xmlns:a="urn:a" X=" uno  dos "><a:C Y="\tz "/><a:C/></a:R>')
+    libxslt = str(etree.XSLT(etree.parse(str(sheet)))(doc.getroottree()))
+    plan = CadenaPlan(sheet)
+    if readable:
+        assert plan.run(doc) == libxslt == "||uno dos|z|||"
+    else:
+        with pytest.raises(Unsupported):
+            plan.run(doc)

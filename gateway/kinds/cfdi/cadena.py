@@ -46,7 +46,10 @@ class CadenaPlan:
     def __init__(self, path: Path) -> None:
         self.templates: dict[str, list[Step]] = {}
         self.root: list[Step] | None = None
+        self._broken = False
         self._load(path, set())
+        if self._broken:
+            self.root = _UNREADABLE
 
     def _load(self, path: Path, seen: set[Path]) -> None:
         path = path.resolve()
@@ -63,6 +66,8 @@ class CadenaPlan:
             elif local == "template" and child.get("match") is not None:
                 match = child.get("match", "")
                 try:
+                    if child.get("mode") is not None or child.get("priority") is not None:
+                        raise Unsupported("a template with a mode or a priority")
                     body = _body(child)
                 except Unsupported:
                     body = _UNREADABLE
@@ -72,6 +77,8 @@ class CadenaPlan:
                 tag = _clark(match, child)
                 # two templates for one element: libxslt's choice would be a guess here
                 self.templates[tag] = _UNREADABLE if tag in self.templates else body
+            elif local not in ("output", "template"):  # xsl:import, strip-space, key…: rules the plan lacks
+                self._broken = True
 
     def run(self, context: etree._Element) -> str:
         """The cadena of the document ``context`` is the root element of."""
