@@ -9,6 +9,8 @@ the interpreter does), so this complements ``bench_cfdi.py``; it does not replac
 
   (a) parse only, hardened lxml parser: the raw baseline      (c) CfdiKind.validate: XSD + rules + SAT matrix
   (c-m) (c) without SAT's matrix rules                         (c+n) CfdiKind.check: (c) + the canonical record
+  (s) (c) + both seals (issuer and timbre, SelloSAT verified)  (s-xslt) (s) with the cadenas through libxslt,
+      the path before gateway/kinds/cfdi/cadena.py             (s+n) CfdiKind.check with seals: what `validate` does
 and, from (c) with one stage switched off at a time: libxml2 XSD, lifted catalogs, SAT matrix, foundation rules.
 
 Usage: python bench/bench_cfdi_instructions.py [--n 100]      (needs valgrind: apt-get install valgrind)
@@ -35,6 +37,9 @@ STAGES = {
     "c": "(c) validate: XSD + rules + SAT matrix",
     "c-m": "(c-m) without the SAT matrix",
     "c+n": "(c+n) + canonical record",
+    "s": "(s) (c) + both seals",
+    "s-xslt": "(s-xslt) (s), cadenas by libxslt (before)",
+    "s+n": "(s+n) (s) + canonical record",
     "no-xsd": "(c) without libxml2's XSD",
     "no-catalogs": "(c) without the lifted catalogs",
     "no-rules": "(c) without the foundation's rules",
@@ -42,7 +47,10 @@ STAGES = {
 WARM = 10  # documents validated before counting: lazily compiled schemas, catalogs, caches
 
 
-def generate(count: int) -> list[bytes]:
+def generate(count: int) -> tuple[list[bytes], bytes]:
+    """The invoices, and the DER certificate of the PAC that stamped them (for the SelloSAT)."""
+    from cryptography.hazmat.primitives.serialization import Encoding
+
     from gateway.demo.generate.cfdi import demo_identities, export_invoice
     from gateway.kinds.cfdi.satfiles import default_root
     from gateway.kinds.cfdi.seals import CertificateStore, SealVerifier
@@ -50,8 +58,9 @@ def generate(count: int) -> list[bytes]:
     now = datetime.now().replace(microsecond=0)
     issuer, pac = demo_identities(now - timedelta(days=365), now + timedelta(days=365))
     verifier = SealVerifier(default_root(), CertificateStore([]))
-    return [export_invoice(seq, issuer, pac, verifier, fecha=now - timedelta(days=2, seconds=-seq))
+    docs = [export_invoice(seq, issuer, pac, verifier, fecha=now - timedelta(days=2, seconds=-seq))
             for seq in range(1, count + WARM + 1)]
+    return docs, pac.cert.public_bytes(Encoding.DER)
 
 
 def child(stage: str, corpus: Path) -> None:
@@ -61,10 +70,22 @@ def child(stage: str, corpus: Path) -> None:
     import gateway.kinds.cfdi.kind as kind_module
     from gateway.kinds.cfdi.kind import CfdiKind
 
-    docs = pickle.loads(corpus.read_bytes())
-    kind = CfdiKind(verify_seals=False)
+    docs, pac = pickle.loads(corpus.read_bytes())
+    if stage.startswith("s"):
+        (corpus.parent / "certs").mkdir(exist_ok=True)
+        (corpus.parent / "certs" / "pac.cer").write_bytes(pac)
+        kind = CfdiKind(certificate_dirs=[corpus.parent / "certs"])
+    else:
+        kind = CfdiKind(verify_seals=False)
     for data in docs[:WARM]:
         kind.check(data)
+    if stage == "s-xslt":
+        from gateway.kinds.cfdi.cadena import CadenaPlan, Unsupported
+
+        def libxslt(plan: object, context: object) -> str:
+            raise Unsupported("the plan switched off")
+
+        CadenaPlan.run = libxslt  # type: ignore[method-assign, assignment]
     if stage == "c-m":
         kind_module.check_matrix = lambda doc: []
     elif stage == "no-rules":
@@ -80,7 +101,8 @@ def child(stage: str, corpus: Path) -> None:
                 return True
         kind.schema.schema = _Valid()  # type: ignore[assignment]
     parser = etree.XMLParser(resolve_entities=False, no_network=True)
-    run = {"a": lambda data: etree.fromstring(data, parser), "c+n": kind.check}.get(stage, kind.validate)
+    run = {"a": lambda data: etree.fromstring(data, parser), "c+n": kind.check,
+           "s+n": kind.check}.get(stage, kind.validate)
     functools.reduce(lambda _, data: run(data), docs[WARM:], None)
 
 
@@ -101,6 +123,7 @@ def count(stage: str, corpus: Path) -> int:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=100, help="documents counted per stage (default 100)")
+    parser.add_argument("--stages", nargs="*", choices=list(STAGES), help="only these stages (default: all)")
     parser.add_argument("--child", nargs=2, metavar=("STAGE", "CORPUS"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -111,7 +134,12 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="bench-ir-") as tmp:
         corpus = Path(tmp) / "corpus.pickle"
         corpus.write_bytes(pickle.dumps(generate(args.n)))
-        per_doc = {stage: count(stage, corpus) / args.n for stage in STAGES}
+        per_doc: dict[str, float] = {}
+        for stage in args.stages or STAGES:
+            per_doc[stage] = count(stage, corpus) / args.n
+            print(f"  {STAGES[stage]:42s} {per_doc[stage]:>11,.0f}", file=sys.stderr, flush=True)
+    if set(per_doc) != set(STAGES):
+        return 0
     a, c = per_doc["a"], per_doc["c"]
     print(f"instructions per invoice, {args.n} generated export invoices (CFDI 4.0 + Comercio Exterior 2.0)\n")
     for stage, label in STAGES.items():
@@ -121,6 +149,11 @@ def main() -> int:
                          ("no-catalogs", "lifted catalogs"), ("c-m", "SAT matrix"), ("no-rules", "foundation rules")):
         share = a if stage == "a" else c - per_doc[stage]
         print(f"  {label:42s} {share:>11,.0f}   {100 * share / c:5.1f} %")
+    s, full, before = per_doc["s"], per_doc["s+n"], per_doc["s-xslt"]
+    print("\nwhere (s+n), what `validate` does, goes (and the seals before the plan, cadenas by libxslt):")
+    for label, share in (("(c) XSD + rules + SAT matrix", c), ("both seals: cadenas, RSA, certificates", s - c),
+                         ("canonical record", full - s), ("both seals, cadenas by libxslt", before - c)):
+        print(f"  {label:42s} {share:>11,.0f}   {100 * share / full:5.1f} %")
     return 0
 
 

@@ -93,7 +93,7 @@ EXPLAIN_ES: dict[str, str] = {
                   "del SAT).",
     "CFDI-CATALOG": "Un valor del CFDI no está en su catálogo del SAT o no corresponde a sus columnas.",
     "CFDI-CATALOG-VIGENCIA": "Una clave del CFDI existe en el catálogo del SAT importado, pero no estaba vigente en la "
-                             "Fecha del comprobante (FechaInicioVigencia / FechaFinVigencia).",
+                             "Fecha de la factura (fechas de inicio y fin de vigencia del catálogo).",
     "CFDI-DECIMALS": "Un importe trae más decimales de los que permite la moneda o su Importe.",
     "CFDI-AMOUNT": "Un importe está fuera de los límites que el SAT calcula a partir de sus factores, o no es "
                    "mayor que cero.",
