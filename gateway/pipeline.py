@@ -95,6 +95,7 @@ def process_pending(gw: Runtime, report: Callable[[int, int], None] | None = Non
             return count
         total = count + len(batch)
         for group in _groups(prechecked(gw, batch), COMMIT_BATCH):
+            group = _checked_first(gw, group)
             with gw.store.transaction():  # group commit: the verdicts of a batch of documents in one commit
                 for document_id, checked in group:
                     seen.add(document_id)
@@ -157,14 +158,28 @@ def _process_claimed(gw: Runtime, report: Callable[[int, int], None] | None) -> 
         batch = gw.store.claim_documents(IN_PROGRESS, node, ttl, CLAIM_BATCH, skip=seen)
         if not batch:
             return count
+        group = _checked_first(gw, list(prechecked(gw, batch)))
         with gw.store.transaction():  # the batch's verdicts and the claims handed back in one commit
-            for number, (document_id, checked) in enumerate(prechecked(gw, batch), start=1):
+            for number, (document_id, checked) in enumerate(group, start=1):
                 seen.add(document_id)
                 _process_guarded(gw, document_id, checked)
                 count += 1
                 if report is not None:
                     report(count, count + len(batch) - number)
             gw.store.release_claims([f"doc:{i}" for i in batch], node)
+
+
+def _checked_first(gw: Runtime, group: list[tuple[str, Checked | None]]) -> list[tuple[str, Checked | None]]:
+    """Each document of a group checked before the group's transaction opens: validation, the CPU part, never
+    holds the store's write lock (other nodes, the delivery thread and the page write meanwhile)."""
+    out: list[tuple[str, Checked | None]] = []
+    for document_id, checked in group:
+        if checked is None:
+            doc = gw.store.get(document_id)
+            if doc is not None and doc.state in IN_PROGRESS:
+                checked = _safe_check(gw, doc)
+        out.append((document_id, checked))
+    return out
 
 
 def _process_guarded(gw: Runtime, document_id: str, checked: Checked | None = None) -> None:
