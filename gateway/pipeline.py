@@ -172,14 +172,26 @@ def _process_claimed(gw: Runtime, report: Callable[[int, int], None] | None) -> 
 def _checked_first(gw: Runtime, group: list[tuple[str, Checked | None]]) -> list[tuple[str, Checked | None]]:
     """Each document of a group checked before the group's transaction opens: validation, the CPU part, never
     holds the store's write lock (other nodes, the delivery thread and the page write meanwhile)."""
+    from gateway.pipeline_worker import POOL_KINDS
+
     out: list[tuple[str, Checked | None]] = []
     for document_id, checked in group:
         if checked is None:
             doc = gw.store.get(document_id)
-            if doc is not None and doc.state in IN_PROGRESS:
-                checked = _safe_check(gw, doc)
-        out.append((document_id, checked))
+            if doc is not None and doc.state in IN_PROGRESS and _kind_of(gw, doc) in POOL_KINDS:
+                checked = _safe_check(gw, doc)  # a pure kind; the others (an ERP chunk reads the material
+        out.append((document_id, checked))  # master an earlier document of the batch may write) check in turn
     return out
+
+
+def _kind_of(gw: Runtime, doc: Document) -> str | None:
+    if doc.declared_kind != "auto" or not doc.size:
+        return doc.declared_kind
+    try:
+        with gw.archive.path_for(doc.sha256).open("rb") as handle:
+            return gw.kinds.detect(handle.read(8192), doc.filename)
+    except OSError:
+        return None
 
 
 def _process_guarded(gw: Runtime, document_id: str, checked: Checked | None = None) -> None:
