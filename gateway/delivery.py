@@ -68,40 +68,42 @@ class DeliveryLoop:
         in_flight: dict[Future[list[SinkError | None]], list[outbox.Job]] = {}
         try:
             while True:
-                if not self._stop.is_set():
-                    try:
-                        self._dispatch(ctx, pool, in_flight)
-                    except StoreUnavailable as exc:
-                        self._outage(ctx, exc, in_flight)
-                        continue
-                if not in_flight:
-                    if self._stop.is_set():
-                        return
-                    self._wake.wait(self._idle_wait(ctx))
-                    self._wake.clear()
-                    continue
-                done, _ = wait(list(in_flight), timeout=IDLE_WAIT, return_when=FIRST_COMPLETED)
-                attempts = 0
                 try:
-                    with ctx.store.transaction():  # outcomes that arrived together share one commit (one fsync)
-                        for future in done:
-                            jobs = in_flight.pop(future)
-                            for job, failure in zip(jobs, future.result(), strict=True):
-                                outbox.record(ctx, job, failure)
-                            attempts += len(jobs)
-                            if self._shared:  # the outcome is recorded: any node may take the row from here
-                                ctx.store.release_claims([_claim(j) for j in jobs], self._node)
-                except StoreUnavailable as exc:
+                    if self._turn(ctx, pool, in_flight):
+                        return
+                except StoreUnavailable as exc:  # whichever call met it: wait, reconnect, go on
                     self._outage(ctx, exc, in_flight)
-                    continue
-                with self._lock:
-                    self.attempts += attempts
         except BaseException as exc:  # noqa: BLE001 - reported to the runner, which stops the process loudly
             log.exception("delivery loop failed")
             self.failed = exc
         finally:
             pool.shutdown(wait=True)
             ctx.close()
+
+    def _turn(self, ctx: Runtime, pool: ThreadPoolExecutor,
+              in_flight: dict[Future[list[SinkError | None]], list[outbox.Job]]) -> bool:
+        """Start what is due, wait for an outcome, record what arrived; True when stopped with nothing in flight."""
+        if not self._stop.is_set():
+            self._dispatch(ctx, pool, in_flight)
+        if not in_flight:
+            if self._stop.is_set():
+                return True
+            self._wake.wait(self._idle_wait(ctx))
+            self._wake.clear()
+            return False
+        done, _ = wait(list(in_flight), timeout=IDLE_WAIT, return_when=FIRST_COMPLETED)
+        attempts = 0
+        with ctx.store.transaction():  # outcomes that arrived together share one commit (one fsync)
+            for future in done:
+                jobs = in_flight.pop(future)
+                for job, failure in zip(jobs, future.result(), strict=True):
+                    outbox.record(ctx, job, failure)
+                attempts += len(jobs)
+                if self._shared:  # the outcome is recorded: any node may take the row from here
+                    ctx.store.release_claims([_claim(j) for j in jobs], self._node)
+        with self._lock:
+            self.attempts += attempts
+        return False
 
     def _outage(self, ctx: Runtime, exc: StoreUnavailable,
                 in_flight: dict[Future[list[SinkError | None]], list[outbox.Job]]) -> None:
