@@ -7,6 +7,7 @@ import getpass
 import json
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -522,25 +523,23 @@ def cmd_queue_replace(args: argparse.Namespace) -> int:
 def cmd_queue_discard(args: argparse.Namespace) -> int:
     from gateway import operations
 
-    gw = _gateway(args, actor=_operator())
-    try:
-        operations.discard(gw, args.id, gw.actor, args.reason)
-        print(f"{args.id}: discarded")
-        return 0
-    except operations.ActionRefused as exc:
-        print(f"{args.id}: {exc}", file=sys.stderr)
-        return 1
-    finally:
-        gw.close()
+    return _queue_action(args, operations.discard, "discarded")
 
 
 def cmd_queue_undo_discard(args: argparse.Namespace) -> int:
     from gateway import operations
 
+    return _queue_action(args, operations.undo_discard, "rejected")
+
+
+def _queue_action(args: argparse.Namespace, action: Callable[..., Any], state: str) -> int:
+    """One operator action on one document (``action(gw, id, actor, reason)``); a refusal is exit code 1."""
+    from gateway import operations
+
     gw = _gateway(args, actor=_operator())
     try:
-        operations.undo_discard(gw, args.id, gw.actor, args.reason)
-        print(f"{args.id}: rejected")
+        action(gw, args.id, gw.actor, args.reason)
+        print(f"{args.id}: {state}")
         return 0
     except operations.ActionRefused as exc:
         print(f"{args.id}: {exc}", file=sys.stderr)
