@@ -10,7 +10,7 @@ most the batch it interrupted. Large batches of CFDIs and COVEs are checked by w
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from typing import TypeVar
 
 import structlog
@@ -25,6 +25,7 @@ from gateway.kinds.base import CheckResult, ChecksFile, KeepsReferenceData
 from gateway.routing import route
 from gateway.runtime import Runtime
 from gateway.store.base import IN_PROGRESS, Document
+from gateway.workers import chunks
 
 log = logs.get("gateway.pipeline")
 
@@ -94,7 +95,7 @@ def process_pending(gw: Runtime, report: Callable[[int, int], None] | None = Non
         if not batch:
             return count
         total = count + len(batch)
-        for group in _groups(prechecked(gw, batch), COMMIT_BATCH):
+        for group in chunks(prechecked(gw, batch), COMMIT_BATCH):
             group = _checked_first(gw, group)
             with gw.store.transaction():  # group commit: the verdicts of a batch of documents in one commit
                 for document_id, checked in group:
@@ -131,17 +132,6 @@ def prechecked(gw: Runtime, ids: list[str]) -> Iterator[tuple[str, Checked | Non
                 log.warning("worker pool failed; checking in the gateway process", error=str(exc))
                 results = None
         yield document_id, checked
-
-
-def _groups(items: Iterable[T], size: int) -> Iterator[list[T]]:
-    group: list[T] = []
-    for item in items:
-        group.append(item)
-        if len(group) == size:
-            yield group
-            group = []
-    if group:
-        yield group
 
 
 COMMIT_BATCH = 32  # documents whose verdicts commit together (one fsync); a SIGKILL repeats at most these

@@ -37,7 +37,8 @@ def default_workers() -> int:
     return cores()
 
 
-def _chunks(items: Iterable[T], size: int) -> Iterator[list[T]]:
+def chunks(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    """``items`` in lists of ``size`` (the last one shorter), read lazily."""
     chunk: list[T] = []
     for item in items:
         chunk.append(item)
@@ -117,7 +118,7 @@ class Pool:
             return
         executor = self._start()
         pending: deque[Future[list[tuple[bool, Any]]]] = deque()
-        for chunk in _chunks(items, self.chunk):
+        for chunk in chunks(items, self.chunk):
             pending.append(executor.submit(_apply, fn, chunk))
             if len(pending) >= self.window:
                 yield from _unpack(pending.popleft().result())

@@ -29,21 +29,6 @@ class NodeQueries:
         @staticmethod
         def _epoch_now() -> str: ...
 
-    def claim(self, keys: Iterable[str], node: str, ttl: float) -> list[str]:
-        """The keys now held by ``node``: free or expired ones taken, its own renewed, the others' left."""
-        keys = list(keys)
-        if not keys:
-            return []
-        clock = self._epoch_now()
-        with self.transaction():
-            held = self._held_by_others(keys, node)
-            mine = [key for key in keys if key not in held]
-            self._db.executemany(
-                f"INSERT INTO claims (key, node, expires_at) VALUES (?, ?, {clock} + ?) "
-                "ON CONFLICT (key) DO UPDATE SET node = excluded.node, expires_at = excluded.expires_at",
-                [(key, node, ttl) for key in mine])
-        return mine
-
     def claim_documents(self, states: Iterable[str], node: str, ttl: float, limit: int,
                         skip: Iterable[str] = ()) -> list[str]:
         """Up to ``limit`` documents in ``states`` that no other live node holds, oldest first, claimed at once."""
@@ -56,10 +41,7 @@ class NodeQueries:
                 f"AND c.expires_at > {clock}) ORDER BY d.received_at, d.id LIMIT ?",
                 [*states, node, limit + len(skip)])
             ids = [row[0] for row in rows if row[0] not in skip][:limit]
-            self._db.executemany(
-                f"INSERT INTO claims (key, node, expires_at) VALUES (?, ?, {clock} + ?) "
-                "ON CONFLICT (key) DO UPDATE SET node = excluded.node, expires_at = excluded.expires_at",
-                [(f"doc:{i}", node, ttl) for i in ids])
+            self._hold([f"doc:{i}" for i in ids], node, ttl)
         return ids
 
     def claim_deliveries(self, rows: Iterable[tuple[str, str, int]], node: str, ttl: float) -> list[str]:
@@ -69,7 +51,6 @@ class NodeQueries:
         rows = list(rows)
         if not rows:
             return []
-        clock = self._epoch_now()
         with self.transaction():
             keys = [f"out:{document_id}:{sink}" for document_id, sink, _ in rows]
             held = self._held_by_others(keys, node)
@@ -81,10 +62,7 @@ class NodeQueries:
                                        (document_id, sink)).fetchone()
                 if row is not None and row[0] == "pending" and row[1] == attempts:
                     mine.append(key)
-            self._db.executemany(
-                f"INSERT INTO claims (key, node, expires_at) VALUES (?, ?, {clock} + ?) "
-                "ON CONFLICT (key) DO UPDATE SET node = excluded.node, expires_at = excluded.expires_at",
-                [(key, node, ttl) for key in mine])
+            self._hold(mine, node, ttl)
         return mine
 
     def release_claims(self, keys: Iterable[str], node: str) -> None:
@@ -119,6 +97,14 @@ class NodeQueries:
             "(SELECT COUNT(*) FROM claims c WHERE c.node = n.node) FROM nodes n ORDER BY n.node")
         return [{"node": r[0], "pid": r[1], "started_at": r[2], "seconds_since_heartbeat": float(r[3]),
                  "sources": [s for s in (r[4] or "").split(",") if s], "claims": int(r[5])} for r in rows]
+
+    def _hold(self, keys: list[str], node: str, ttl: float) -> None:
+        """Take or renew ``keys`` for ``node`` until ``ttl`` seconds from now (database clock); inside the caller's
+        write transaction, after it has checked no other live node holds them."""
+        self._db.executemany(
+            f"INSERT INTO claims (key, node, expires_at) VALUES (?, ?, {self._epoch_now()} + ?) "
+            "ON CONFLICT (key) DO UPDATE SET node = excluded.node, expires_at = excluded.expires_at",
+            [(key, node, ttl) for key in keys])
 
     def _held_by_others(self, keys: list[str], node: str) -> set[str]:
         held: set[str] = set()
