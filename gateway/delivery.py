@@ -20,14 +20,16 @@ from datetime import UTC, datetime
 
 from gateway import lease, logs, outbox
 from gateway.config import Settings
-from gateway.errors import StoreUnavailable
+from gateway.errors import StoreConflict, StoreUnavailable
 from gateway.ports import Sink, SinkError
 from gateway.runtime import Runtime
+from gateway.store import lock_keys
 from gateway.store.base import Delivery, now
 
 log = logs.get("gateway.delivery")
 
 IDLE_WAIT = 0.5  # seconds between looks at the outbox when nothing is in flight and nothing was poked
+SHARED_TURN = 32  # deliveries a node claims per turn when several nodes share the outbox
 
 
 class DeliveryLoop:
@@ -73,6 +75,8 @@ class DeliveryLoop:
                         return
                 except StoreUnavailable as exc:  # whichever call met it: wait, reconnect, go on
                     self._outage(ctx, exc, in_flight)
+                except StoreConflict as exc:  # rolled back: the outcomes stay in flight, recorded next turn
+                    log.info("delivery outcomes met another writer; recorded again", error=str(exc))
         except BaseException as exc:  # noqa: BLE001 - reported to the runner, which stops the process loudly
             log.exception("delivery loop failed")
             self.failed = exc
@@ -93,14 +97,18 @@ class DeliveryLoop:
             return False
         done, _ = wait(list(in_flight), timeout=IDLE_WAIT, return_when=FIRST_COMPLETED)
         attempts = 0
-        with ctx.store.transaction():  # outcomes that arrived together share one commit (one fsync)
-            for future in done:
-                jobs = in_flight.pop(future)
+        arrived = [(future, in_flight[future]) for future in done]
+        keys = [lock_keys.document(j.delivery.document_id) for _, jobs in arrived for j in jobs]
+        # outcomes that arrived together share one commit (one fsync); they touch their own documents only
+        with ctx.store.transaction(keys):
+            for future, jobs in arrived:
                 for job, failure in zip(jobs, future.result(), strict=True):
                     outbox.record(ctx, job, failure)
                 attempts += len(jobs)
                 if self._shared:  # the outcome is recorded: any node may take the row from here
                     ctx.store.release_claims([_claim(j) for j in jobs], self._node)
+        for future, _ in arrived:
+            del in_flight[future]
         with self._lock:
             self.attempts += attempts
         return False
@@ -130,7 +138,11 @@ class DeliveryLoop:
         if not any(room.values()):
             return
         ready: dict[str, list[outbox.Job]] = {}
-        due = [d for d in ctx.store.due_deliveries(now(), limit=sum(room.values()) + len(busy))
+        limit = sum(room.values())
+        if self._shared:  # a share of the queue at a time, so that every node's delivery thread has work
+            limit = min(limit, SHARED_TURN)
+        due = [d for d in ctx.store.due_deliveries(now(), limit=limit + len(busy),
+                                                   node=self._node if self._shared else None)
                if (d.document_id, d.sink) not in busy]
         if self._shared:  # several nodes: attempt only what this node claimed (a node never delivers twice)
             claimed = set(ctx.store.claim_deliveries([(d.document_id, d.sink, d.attempts) for d in due], self._node,

@@ -82,6 +82,11 @@ class StoreUnavailable(ResourceError):
     server's name, never a traceback; a running node retries with backoff (``gateway.runner.Outage``)."""
 
 
+class StoreConflict(GatewayError):
+    """Two writers waited on each other (PostgreSQL found a deadlock between keyed transactions) and the server
+    rolled this one back: nothing of it was written; the caller runs it again."""
+
+
 _REASONS = {
     errno.ENOENT: "no existe / does not exist",
     errno.EACCES: "permiso denegado / permission denied",

@@ -16,8 +16,9 @@ from typing import TypeVar
 import structlog
 
 from gateway import immex, lease, logs
+from gateway.batch_keys import batch_keys
 from gateway.checking import check_with, guarded, internal
-from gateway.errors import StoreUnavailable
+from gateway.errors import StoreConflict, StoreUnavailable
 from gateway.faults import crash_point
 from gateway.findings import Finding, error, info
 from gateway.intake import record
@@ -138,6 +139,7 @@ COMMIT_BATCH = 32  # documents whose verdicts commit together (one fsync); a SIG
 POOL_MIN = 32  # fewer documents than this are checked in the gateway process (a pool costs more to feed)
 POOL_MAX_SIZE = 8 * 10**6  # larger files are checked here, streamed where the kind can (never sent whole)
 CLAIM_BATCH = 16  # documents claimed at a time: few enough that the nodes share a batch evenly
+CONFLICT_RETRIES = 3  # a batch that deadlocked with another node's is run again, the last time unkeyed
 
 
 def _process_claimed(gw: Runtime, report: Callable[[int, int], None] | None) -> int:
@@ -149,14 +151,24 @@ def _process_claimed(gw: Runtime, report: Callable[[int, int], None] | None) -> 
         if not batch:
             return count
         group = _checked_first(gw, list(prechecked(gw, batch)))
-        with gw.store.transaction():  # the batch's verdicts and the claims handed back in one commit
-            for number, (document_id, checked) in enumerate(group, start=1):
-                seen.add(document_id)
-                _process_guarded(gw, document_id, checked)
-                count += 1
-                if report is not None:
-                    report(count, count + len(batch) - number)
-            gw.store.release_claims([f"doc:{i}" for i in batch], node)
+        keys = batch_keys(gw, group)
+        for attempt in range(1, CONFLICT_RETRIES + 1):
+            try:
+                with gw.store.transaction(keys):  # the batch's verdicts and the claims handed back in one commit
+                    for document_id, checked in group:
+                        _process_guarded(gw, document_id, checked)
+                    gw.store.release_claims([f"doc:{i}" for i in batch], node)
+                break
+            except StoreConflict as exc:  # another node's batch met this one in a correlation group: again
+                if attempt == CONFLICT_RETRIES:
+                    raise
+                log.info("batch met another node's; processed again", attempt=attempt, error=str(exc))
+                if attempt == CONFLICT_RETRIES - 1:
+                    keys = None  # the last time with the store to itself: it cannot meet anyone
+        seen.update(batch)
+        count += len(group)
+        if report is not None:
+            report(count, count)
 
 
 def _checked_first(gw: Runtime, group: list[tuple[str, Checked | None]]) -> list[tuple[str, Checked | None]]:
@@ -190,7 +202,7 @@ def _process_guarded(gw: Runtime, document_id: str, checked: Checked | None = No
     try:
         with gw.store.savepoint():  # in a batch, a failure undoes this document's writes only
             process(gw, document_id, checked)
-    except StoreUnavailable:
+    except (StoreUnavailable, StoreConflict):  # the whole batch is rolled back: it is not this document's fault
         raise
     except Exception as exc:  # noqa: BLE001 - the last resort of the pipeline
         log.error("processing failed", document_id=document_id, exc_info=exc)

@@ -19,6 +19,7 @@ from gateway import answers, immex, intake, lease, logs, notify, pipeline
 from gateway.correlation import correlate
 from gateway.delivery import DeliveryLoop
 from gateway.errors import StoreUnavailable
+from gateway.kinds.base import Warms
 from gateway.ports import Source
 from gateway.runtime import Runtime
 
@@ -129,6 +130,7 @@ def run_forever(gw: Runtime, stop: threading.Event | None = None) -> RunStats:
     wake = threading.Event()
     _install_signal_handlers(stop, wake)
     stats = RunStats()
+    _warm(gw)
     member = _join(gw, stop)
     if member is None:
         return stats
@@ -189,6 +191,15 @@ def sync_catalogs(gw: Runtime) -> None:
         shared.sync(gw.store, gw.settings.catalogs_dir)
     except OSError as exc:
         log.error("catalogs from the store not installed", error=str(exc), folder=str(gw.settings.catalogs_dir))
+
+
+def _warm(gw: Runtime) -> None:
+    """Validators built before the node joins: a node that takes a share of the work is ready to do it (the
+    first batch does not wait a second for a schema while the other nodes' share waits behind it)."""
+    for name in gw.kinds.names():
+        kind = gw.kinds.get(name)
+        if isinstance(kind, Warms):
+            kind.warm()
 
 
 def _join(gw: Runtime, stop: threading.Event) -> lease.Membership | None:

@@ -77,3 +77,42 @@ def test_delivery_repeated_after_crash_has_one_effect(workspace, make_invoice):
         gw.close()
     assert len(workspace.forwarded_files()) == 1
     assert workspace.forwarded_files()[0].read_bytes() == before
+
+
+def test_the_folder_sink_writes_a_batch_with_one_outcome_per_document(tmp_path):
+    from adapters.sinks.folder import FolderSink
+    from gateway.config import SinkConfig
+    from gateway.ports import Outgoing
+
+    sink = FolderSink(SinkConfig("inventory", "folder", options={"path": tmp_path / "out"}))
+    assert sink.batch_size > 1
+    items = [Outgoing(f"d{i}", "cfdi", {"id": f"d{i}", "n": i}, f"d{i}.xml", lambda: b"", None) for i in range(5)]
+    (tmp_path / "out" / "pedimento").write_text("a file where a kind's folder should be")  # one folder broken
+    items.append(Outgoing("p1", "pedimento", {"id": "p1"}, "p1.txt", lambda: b"", None))
+    outcomes = sink.deliver_batch(items)
+    assert outcomes[:5] == [None] * 5
+    assert isinstance(outcomes[5], SinkError) and "cannot write" in str(outcomes[5])
+    written = sorted(p.name for p in (tmp_path / "out" / "cfdi").iterdir())
+    assert written == [f"d{i}.json" for i in range(5)]  # no temporary file left behind
+    assert '"n": 3' in (tmp_path / "out" / "cfdi" / "d3.json").read_text(encoding="utf-8")
+
+
+def test_a_node_reads_past_the_deliveries_another_live_node_holds(workspace):
+    from gateway.store.base import Document, now
+
+    gw = workspace.gateway()
+    try:
+        stamp = now()
+        for seq in range(3):
+            gw.store.insert_document(Document(f"d{seq}", "cfdi", "auto", "received", "s", f"f{seq}.xml", "0" * 64, 1,
+                                              stamp, stamp), "test", "intake")
+            gw.store.enqueue(f"d{seq}", ["inventory"], "2000-01-01T00:00:00.000000Z")
+        due = gw.store.due_deliveries("9999-01-01T00:00:00.000000Z", 10)
+        assert [d.document_id for d in due] == ["d0", "d1", "d2"]
+        assert gw.store.claim_deliveries([("d0", "inventory", 0)], "node-a", 60)
+        seen_by_b = gw.store.due_deliveries("9999-01-01T00:00:00.000000Z", 10, node="node-b")
+        assert [d.document_id for d in seen_by_b] == ["d1", "d2"]
+        seen_by_a = gw.store.due_deliveries("9999-01-01T00:00:00.000000Z", 10, node="node-a")
+        assert [d.document_id for d in seen_by_a] == ["d0", "d1", "d2"]  # its own claims it keeps
+    finally:
+        gw.close()

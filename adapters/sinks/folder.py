@@ -1,7 +1,9 @@
 """Folder sink: one file per document, ``<kind>/<id>.json``, written atomically.
 
 Temp file, fsync, rename, fsync of the directory: a reader never sees half a file, and a
-repeated delivery of the same id replaces the file with identical content.
+repeated delivery of the same id replaces the file with identical content. Deliveries come in batches of
+``batch_size``: each file is written and renamed, then its folder is fsynced once for the whole batch, and no
+outcome is reported before that sync.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from gateway.ports import ConfigContext, ConfigError, Outgoing, SinkBase, SinkEr
 
 class FolderSink(SinkBase):
     TYPE = "folder"
+    batch_size = 32  # files written per request, their folder fsynced once
 
     @classmethod
     def check_options(cls, options: dict[str, Any], where: str, context: ConfigContext) -> dict[str, Any]:
@@ -47,17 +50,42 @@ class FolderSink(SinkBase):
         return self.path / item.kind / f"{item.id}.json"
 
     def deliver(self, item: Outgoing) -> None:
+        error = self.deliver_batch([item])[0]
+        if error is not None:
+            raise error
+
+    def deliver_batch(self, items: list[Outgoing]) -> list[SinkError | None]:
+        """Every file written and renamed, then each folder fsynced once: a batch costs one directory sync, not
+        one per file. An outcome is None only once the file's rename is durable."""
+        outcomes: list[SinkError | None] = []
+        folders: dict[Path, list[int]] = {}
+        for index, item in enumerate(items):
+            try:
+                target = self.target(item)
+                write_atomically(target, self._content(item), sync=False)
+                folders.setdefault(target.parent, []).append(index)
+                outcomes.append(None)
+            except OSError as exc:
+                outcomes.append(self._error(exc))
+        for folder, indexes in folders.items():
+            try:
+                sync_folder(folder)
+            except OSError as exc:
+                for index in indexes:
+                    outcomes[index] = self._error(exc)
+        return outcomes
+
+    def _content(self, item: Outgoing) -> bytes:
         if self.content == "original":
-            data = item.load_original()
-        else:
-            data = (json.dumps(item.canonical, ensure_ascii=False, indent=2, sort_keys=False) + "\n").encode("utf-8")
-        try:
-            write_atomically(self.target(item), data)
-        except OSError as exc:
-            raise SinkError(f"cannot write to {self.path}: {exc.strerror or exc}") from exc
+            return item.load_original()
+        return (json.dumps(item.canonical, ensure_ascii=False, indent=2, sort_keys=False) + "\n").encode("utf-8")
+
+    def _error(self, exc: OSError) -> SinkError:
+        return SinkError(f"cannot write to {self.path}: {exc.strerror or exc}")
 
 
-def write_atomically(target: Path, data: bytes) -> None:
+def write_atomically(target: Path, data: bytes, sync: bool = True) -> None:
+    """Temp file, fsync, rename; then the folder's fsync unless the caller syncs it once for several files."""
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     try:
@@ -70,7 +98,13 @@ def write_atomically(target: Path, data: bytes) -> None:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
-    dir_fd = os.open(target.parent, os.O_RDONLY)
+    if sync:
+        sync_folder(target.parent)
+
+
+def sync_folder(folder: Path) -> None:
+    """Make the renames in ``folder`` durable."""
+    dir_fd = os.open(folder, os.O_RDONLY)
     try:
         os.fsync(dir_fd)
     finally:

@@ -29,6 +29,7 @@ from gateway.findings import Finding, Severity, error, warning
 from gateway.kinds.keys import DECLARATION_KEYS, KEY_WORDS, MISSING_CODE, Keys
 from gateway.runtime import Runtime
 from gateway.store.base import CoreStore, Document, now
+from gateway.store.lock_keys import correlation
 
 log = logs.get("gateway.correlate")
 
@@ -146,8 +147,9 @@ def _group(gw: Runtime, start_id: str) -> list[_Node]:
     seen_keys: set[tuple[str, str]] = set()
     while queue:
         node = queue.pop()
-        for key in (node.provides | node.needs) - seen_keys:
+        for key in sorted((node.provides | node.needs) - seen_keys):
             seen_keys.add(key)
+            store.lock_keys([correlation(key)])  # another node's verdict on this key commits first, or waits
             for other_id in store.documents_with_key(*key):
                 if other_id in nodes:
                     continue

@@ -104,6 +104,13 @@ class KeepsReferenceData(Protocol):
     def on_ready(self, store: CoreStore, document_id: str, record: dict[str, Any] | None) -> None: ...
 
 
+@runtime_checkable
+class Warms(Protocol):
+    """A kind whose first document would pay a start-up (compiled schemas): paid before a node takes work."""
+
+    def warm(self) -> None: ...
+
+
 class Uncorrelated:
     """The correlation verbs of a kind whose documents take no part in correlation (containers, ERP records)."""
 

@@ -4,8 +4,9 @@ A claim is a row ``(key, node, expires_at)``: a document to validate (``doc:<id>
 (``out:<id>:<sink>``) belongs to the node that claimed it until the claim expires. A node renews all its
 claims with its heartbeat, so a live node keeps its work however long it takes and a SIGKILLed node's work
 falls free within ``lease_ttl``. Expiry is counted by the database's clock (``_epoch_now``), never a node's,
-so clock skew between machines does not matter. Claiming runs in a write transaction, which every dialect
-serialises (SQLite's BEGIN IMMEDIATE, PostgreSQL's advisory lock), so two nodes never hold one key.
+so clock skew between machines does not matter. Claiming runs in a write transaction that excludes every other
+claimer (SQLite's BEGIN IMMEDIATE; on PostgreSQL the keys ``claims:doc`` and ``claims:out``), so two nodes never
+hold one key, while the other nodes' verdicts and deliveries commit meanwhile.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ class NodeQueries:
     _db: Any
 
     if TYPE_CHECKING:  # provided by the store this is mixed into
-        def transaction(self) -> AbstractContextManager[None]: ...
+        def transaction(self, keys: Iterable[str] | None = None) -> AbstractContextManager[None]: ...
 
         @staticmethod
         def _epoch_now() -> str: ...
@@ -34,7 +35,7 @@ class NodeQueries:
         """Up to ``limit`` documents in ``states`` that no other live node holds, oldest first, claimed at once."""
         states, skip = list(states), set(skip)
         clock = self._epoch_now()
-        with self.transaction():
+        with self.transaction(keys=["claims:doc"]):  # claimers of documents one at a time, the rest side by side
             rows = self._db.execute(
                 f"SELECT d.id FROM documents d WHERE d.state IN ({', '.join('?' * len(states))}) "
                 "AND NOT EXISTS (SELECT 1 FROM claims c WHERE c.key = 'doc:' || d.id AND c.node != ? "
@@ -51,7 +52,7 @@ class NodeQueries:
         rows = list(rows)
         if not rows:
             return []
-        with self.transaction():
+        with self.transaction(keys=["claims:out"]):
             keys = [f"out:{document_id}:{sink}" for document_id, sink, _ in rows]
             held = self._held_by_others(keys, node)
             mine = []
@@ -68,13 +69,13 @@ class NodeQueries:
     def release_claims(self, keys: Iterable[str], node: str) -> None:
         keys = list(keys)
         if keys:
-            with self.transaction():
+            with self.transaction(keys=[]):  # only this node's own rows
                 self._db.executemany("DELETE FROM claims WHERE key = ? AND node = ?", [(k, node) for k in keys])
 
     def beat(self, node: str, ttl: float, sources: Iterable[str]) -> int:
         """The node's heartbeat: its row refreshed and every claim it holds renewed; returns the claims held."""
         clock = self._epoch_now()
-        with self.transaction():
+        with self.transaction(keys=[]):  # this node's own rows: never waits for another node's batch
             self._db.execute(
                 f"INSERT INTO nodes (node, pid, started_at, heartbeat_at, sources) VALUES (?, ?, ?, {clock}, ?) "
                 "ON CONFLICT (node) DO UPDATE SET pid = excluded.pid, heartbeat_at = excluded.heartbeat_at, "

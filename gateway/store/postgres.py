@@ -8,9 +8,17 @@ dropped) and the one expression
 with a dialect hook (seconds between two timestamps).
 
 Guarantees kept from SQLite, whose ``BEGIN IMMEDIATE`` lets one writer in at a time:
-- every write transaction takes one transaction-scoped advisory lock first, so write transactions are
-  serialised across every process and node sharing the database: a check-then-insert (the same bytes arriving
-  twice, a correlation group's verdict) can never interleave with another, exactly as on one SQLite file;
+- a write transaction takes the store's advisory lock first, so write transactions are serialised across every
+  process and node sharing the database: a check-then-insert (the same bytes arriving twice, a correlation
+  group's verdict) can never interleave with another, exactly as on one SQLite file;
+- except a *keyed* transaction (``transaction(keys=…)``: the hot paths, a batch of invoices' verdicts, claims,
+  delivery outcomes), which takes that lock shared plus one advisory lock per key it names (``doc:<id>``,
+  ``key:<business key>``, ``ck:<correlation key>``), in sorted order, and any key met on the way
+  (``lock_keys``: the documents of a correlation group). Keyed writers on different keys run side by side;
+  an unkeyed writer still has the store to itself. Two keyed writers that meet on the way in opposite orders
+  are a deadlock the server breaks: ``StoreConflict``, and the caller runs the transaction again;
+- audit ids stay in commit order (``answers`` and ``notify`` follow the trail by id): a keyed transaction
+  writes its audit rows last, under one more advisory lock held until its commit;
 - migrations run under a session advisory lock: several nodes starting at once migrate once;
 - reads outside a transaction see committed data only (autocommit), as in SQLite's WAL mode;
 - a connection that cannot be made (server down, wrong credentials, unknown database) is a ``StoreUnavailable``
@@ -19,22 +27,31 @@ Guarantees kept from SQLite, whose ``BEGIN IMMEDIATE`` lets one writer in at a t
 
 from __future__ import annotations
 
+import hashlib
 import re
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from decimal import Decimal
 from typing import Any
 
 import psycopg
 from psycopg.rows import RowMaker
 
-from gateway.errors import StoreUnavailable
+from gateway.errors import StoreConflict, StoreUnavailable
+from gateway.store import lock_keys
 from gateway.store.base import now
 from gateway.store.sqlite import SqliteStore, _statements, migrations
 
 #: the advisory lock keys (an arbitrary 64-bit number per purpose, the same on every node)
 _WRITE_LOCK = 0x494D4D4558_01  # "IMMEX" 1: one write transaction at a time
 _MIGRATE_LOCK = 0x494D4D4558_02  # "IMMEX" 2: one node migrates
+_AUDIT_LOCK = 0x494D4D4558_03  # "IMMEX" 3: keyed writers append to the audit trail one at a time
+
+
+def key_number(key: str) -> int:
+    """A keyed transaction's key as an advisory lock number (64-bit; a collision only serialises two keys)."""
+    return int.from_bytes(hashlib.blake2b(key.encode("utf-8"), digest_size=8).digest(), "big", signed=True)
 
 
 class Row(tuple):  # noqa: SLOT001 - a tuple that also answers by column name, as sqlite3.Row does
@@ -49,9 +66,14 @@ class Row(tuple):  # noqa: SLOT001 - a tuple that also answers by column name, a
         return self._names
 
 
+_ROW_CLASSES: dict[tuple[str, ...], type[Row]] = {}  # one class per column list, not one per statement
+
+
 def _row_factory(cursor: psycopg.Cursor[Any]) -> RowMaker[Row]:
     names = tuple(column.name for column in cursor.description or ())
-    cls = type("Row", (Row,), {"_names": names})
+    cls = _ROW_CLASSES.get(names)
+    if cls is None:
+        cls = _ROW_CLASSES.setdefault(names, type("Row", (Row,), {"_names": names}))
 
     def make(values: Sequence[Any]) -> Row:
         return cls(_plain(v) for v in values)
@@ -96,6 +118,8 @@ class _Connection:
         try:
             cursor = self.raw.cursor(row_factory=_row_factory)  # refused at once on a closed connection
             cursor.execute(translate(sql), _params(params))  # type: ignore[arg-type]
+        except psycopg.errors.DeadlockDetected as exc:
+            raise StoreConflict(_first_line(exc)) from None
         except psycopg.OperationalError as exc:
             raise self._lost(exc) from None
         return cursor
@@ -132,6 +156,9 @@ class PostgresStore(SqliteStore):
         self._depth = 0
         self._writer = _writer_lock(url)
         self.node: str | None = None
+        self._keyed: set[int] | None = None  # the key locks this keyed transaction holds; None: not keyed
+        self._audit_log: list[tuple[Any, ...]] = []  # this keyed transaction's audit rows, in order
+        self._audit_written = 0  # how many of them are inserted
         self._migrate()
 
     @classmethod
@@ -149,6 +176,7 @@ class PostgresStore(SqliteStore):
         db.raw.close()
         self._db = fresh  # type: ignore[assignment]
         self._depth = 0
+        self._after_end()
 
     def _migrate(self) -> None:
         db: _Connection = self._db  # type: ignore[assignment]
@@ -169,9 +197,64 @@ class PostgresStore(SqliteStore):
 
     _IMMEDIATE = False
 
-    def _take_write_lock(self) -> None:
-        """The role of SQLite's BEGIN IMMEDIATE, across every node: held until the transaction ends."""
-        self._db.execute("SELECT pg_advisory_xact_lock(?)", (_WRITE_LOCK,))
+    def _take_write_lock(self, keys: list[str] | None) -> None:
+        """The role of SQLite's BEGIN IMMEDIATE, across every node: held until the transaction ends; shared, plus
+        the keys' own locks, for a keyed transaction."""
+        if keys is None:
+            self._db.execute("SELECT pg_advisory_xact_lock(?)", (_WRITE_LOCK,))
+            return
+        self._db.execute("SELECT pg_advisory_xact_lock_shared(?)", (_WRITE_LOCK,))
+        self._keyed = set()
+        self.lock_keys(keys)
+
+    def _queue(self, keys: Iterable[str] | None) -> AbstractContextManager[object]:
+        """A keyed writer waits at the server for its keys only (the delivery thread next to the pipeline);
+        an unkeyed one queues behind this process's other unkeyed writers first."""
+        return self._writer if keys is None else nullcontext()
+
+    def lock_keys(self, keys: Iterable[str]) -> None:
+        if self._keyed is None:
+            return  # an unkeyed transaction already holds the store
+        fresh = sorted({key_number(k) for k in keys} - self._keyed)
+        if fresh:
+            self._db.execute("SELECT pg_advisory_xact_lock(k) FROM (SELECT unnest(CAST(? AS bigint[])) AS k "
+                             "ORDER BY 1) AS keys", (fresh,))
+            self._keyed.update(fresh)
+
+    def enqueue(self, document_id: str, sinks: Iterable[str], at: str) -> None:
+        """A keyed writer enqueues a group's documents one at a time: their ``seq`` follows the commit order."""
+        if self._keyed is not None:
+            row = self._db.execute("SELECT COALESCE(business_key, parent_id) FROM documents WHERE id = ?",
+                                   (document_id,)).fetchone()
+            if row is not None and row[0]:
+                self.lock_keys([lock_keys.business(row[0])])
+        super().enqueue(document_id, sinks, at)
+
+    def _insert_audit(self, rows: list[tuple[Any, ...]]) -> None:
+        if self._keyed is None:
+            super()._insert_audit(rows)
+        else:
+            self._audit_log.extend(rows)
+
+    def _flush_audit(self) -> None:
+        if self._audit_written < len(self._audit_log):
+            self._db.execute("SELECT pg_advisory_xact_lock(?)", (_AUDIT_LOCK,))  # held until the commit
+            self._db.executemany(self._AUDIT_INSERT, self._audit_log[self._audit_written:])
+            self._audit_written = len(self._audit_log)
+
+    def _before_commit(self) -> None:
+        self._flush_audit()
+
+    def _after_end(self) -> None:
+        self._keyed, self._audit_log, self._audit_written = None, [], 0
+
+    def _savepoint_mark(self) -> tuple[int, int]:
+        return len(self._audit_log), self._audit_written
+
+    def _rolled_back_to(self, mark: Any) -> None:
+        logged, written = mark
+        del self._audit_log[logged:]
+        self._audit_written = min(self._audit_written, written)  # rows inserted inside the savepoint are gone
 
     @staticmethod
     def _epoch_now() -> str:

@@ -6,7 +6,7 @@ import json
 import os
 import sqlite3
 import threading
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from importlib import resources
 from pathlib import Path
 from typing import Any, Iterable, Iterator
@@ -85,31 +85,58 @@ class SqliteStore(WebQueries, ImmexQueries, NodeQueries):
     #: SQLite takes its write lock with BEGIN IMMEDIATE; another dialect opens a plain BEGIN and takes its own
     _IMMEDIATE = True
 
-    def _take_write_lock(self) -> None:
-        """Inside a new outermost transaction, before its first statement: one writer at a time (see BEGIN)."""
+    def _take_write_lock(self, keys: list[str] | None) -> None:
+        """Inside a new outermost transaction, before its first statement: one writer at a time (see BEGIN).
+        ``keys``: what the transaction touches, for a dialect that can let writers on other keys in."""
+
+    def lock_keys(self, keys: Iterable[str]) -> None:
+        """Inside a keyed transaction, more keys met on the way (a correlation group's); SQLite holds them all."""
+
+    def _queue(self, keys: Iterable[str] | None) -> AbstractContextManager[object]:
+        """Where this process's threads wait for their turn to write: SQLite has one writer, so always here."""
+        return self._writer
+
+    def _before_commit(self) -> None:
+        """The last writes of an outermost transaction (a dialect that defers some, e.g. audit rows)."""
+
+    def _after_end(self) -> None:
+        """The outermost transaction ended (committed or rolled back)."""
 
     @contextmanager
-    def transaction(self) -> Iterator[None]:
-        """Nested calls join the outer transaction; the outermost commits (durably) or rolls back."""
+    def transaction(self, keys: Iterable[str] | None = None) -> Iterator[None]:
+        """Nested calls join the outer transaction; the outermost commits (durably) or rolls back.
+
+        ``keys`` names what the transaction reads and writes (``doc:<id>``, ``key:<business key>`` …): on a
+        dialect with finer locks (PostgreSQL) writers on different keys run side by side; without keys a
+        transaction has the store to itself, as SQLite's single writer always has."""
         if self._depth:
             self._depth += 1
             try:
+                if keys is not None:
+                    self.lock_keys(keys)
                 yield
             finally:
                 self._depth -= 1
             return
-        with self._writer:  # threads of this process queue here instead of in SQLite's sleeping busy handler
+        with self._queue(keys):  # threads of this process queue here instead of in SQLite's sleeping busy handler
             self._db.execute("BEGIN IMMEDIATE" if self._IMMEDIATE else "BEGIN")
             self._depth = 1
             try:
-                self._take_write_lock()
+                self._take_write_lock(None if keys is None else list(keys))
                 yield
+                self._before_commit()
             except BaseException:
                 self._depth = 0
-                self._db.execute("ROLLBACK")
+                try:
+                    self._db.execute("ROLLBACK")
+                finally:
+                    self._after_end()
                 raise
             self._depth = 0
-            self._db.execute("COMMIT")
+            try:
+                self._db.execute("COMMIT")
+            finally:
+                self._after_end()
 
     @contextmanager
     def savepoint(self) -> Iterator[None]:
@@ -121,6 +148,7 @@ class SqliteStore(WebQueries, ImmexQueries, NodeQueries):
             return
         name = f"sp{self._depth}"
         self._db.execute(f"SAVEPOINT {name}")
+        mark = self._savepoint_mark()
         self._depth += 1
         try:
             yield
@@ -128,9 +156,19 @@ class SqliteStore(WebQueries, ImmexQueries, NodeQueries):
             self._depth -= 1
             self._db.execute(f"ROLLBACK TO SAVEPOINT {name}")
             self._db.execute(f"RELEASE SAVEPOINT {name}")
+            self._rolled_back_to(mark)
             raise
         self._depth -= 1
         self._db.execute(f"RELEASE SAVEPOINT {name}")
+
+    def _flush_audit(self) -> None:
+        """Write the audit rows a dialect deferred (before a read of the trail inside the same transaction)."""
+
+    def _savepoint_mark(self) -> Any:
+        return None
+
+    def _rolled_back_to(self, mark: Any) -> None:
+        """Undo what a dialect deferred since ``mark`` (the savepoint's writes are gone)."""
 
     # documents -----------------------------------------------------------------------------------------
 
@@ -204,12 +242,16 @@ class SqliteStore(WebQueries, ImmexQueries, NodeQueries):
 
     def _audit(self, document_id: str, actor: str, action: str, from_state: str | None, to_state: str | None,
                reason: str | None, detail: dict[str, Any] | None) -> None:
-        self._db.execute(
-            "INSERT INTO audit (document_id, at, actor, action, from_state, to_state, reason, detail, node) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (document_id, now(), actor, action, from_state, to_state, reason, dumps(detail) if detail else None,
-             self.node),
-        )
+        self._insert_audit([(document_id, now(), actor, action, from_state, to_state, reason,
+                             dumps(detail) if detail else None, self.node)])
+
+    _AUDIT_INSERT = ("INSERT INTO audit (document_id, at, actor, action, from_state, to_state, reason, detail, node) "
+                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
+
+    def _insert_audit(self, rows: list[tuple[Any, ...]]) -> None:
+        """Audit rows get their ids in commit order (readers follow the trail by id): written at once here, where
+        one writer holds the store; a dialect with concurrent writers defers them to its commit."""
+        self._db.executemany(self._AUDIT_INSERT, rows)
 
     # findings and history ------------------------------------------------------------------------------
 
@@ -242,6 +284,7 @@ class SqliteStore(WebQueries, ImmexQueries, NodeQueries):
         ]
 
     def audit_trail(self, document_id: str) -> list[AuditEntry]:
+        self._flush_audit()
         rows = self._db.execute("SELECT * FROM audit WHERE document_id = ? ORDER BY id", (document_id,))
         return [
             AuditEntry(r["id"], r["document_id"], r["at"], r["actor"], r["action"], r["from_state"], r["to_state"],
@@ -266,14 +309,22 @@ class SqliteStore(WebQueries, ImmexQueries, NodeQueries):
                 [(document_id, sink, at, document_id) for sink in sinks],
             )
 
-    def due_deliveries(self, at: str, limit: int = 100) -> list[Delivery]:
-        # a delivery waits while an earlier one of its group is still pending for the same sink (order kept)
+    def due_deliveries(self, at: str, limit: int = 100, node: str | None = None) -> list[Delivery]:
+        """Due deliveries, oldest first; a delivery waits while an earlier one of its group is still pending for
+        the same sink (order kept). With ``node`` (several nodes), those another live node has claimed are left
+        out: otherwise every node would keep reading the same head of the queue that one node holds."""
+        others = ""
+        params: list[Any] = [at]
+        if node is not None:
+            others = ("AND NOT EXISTS (SELECT 1 FROM claims c WHERE c.key = 'out:' || o.document_id || ':' || o.sink "
+                      f"AND c.node != ? AND c.expires_at > {self._epoch_now()}) ")
+            params.append(node)
         rows = self._db.execute(
             "SELECT * FROM outbox o WHERE o.state = 'pending' AND o.next_attempt_at <= ? "
             "AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.sink = o.sink AND p.group_key = o.group_key "
-            "AND p.state = 'pending' AND p.seq < o.seq) "
+            f"AND p.state = 'pending' AND p.seq < o.seq) {others}"
             "ORDER BY o.next_attempt_at, o.seq LIMIT ?",
-            (at, limit),
+            [*params, limit],
         )
         return [_delivery(r) for r in rows]
 
@@ -359,6 +410,7 @@ class SqliteStore(WebQueries, ImmexQueries, NodeQueries):
 
     def changed_documents(self, after_audit_id: int, limit: int = 5000) -> tuple[list[str], int]:
         """Documents with an audit row after ``after_audit_id`` (oldest first), and the last audit id read."""
+        self._flush_audit()
         rows = self._db.execute("SELECT id, document_id FROM audit WHERE id > ? ORDER BY id LIMIT ?",
                                 (after_audit_id, limit)).fetchall()
         if not rows:
@@ -378,6 +430,7 @@ class SqliteStore(WebQueries, ImmexQueries, NodeQueries):
 
     def rejections_since(self, after_audit_id: int, limit: int = 10000) -> list[dict[str, Any]]:
         """Documents that became ``rejected`` after ``after_audit_id`` (dead letters included), oldest first."""
+        self._flush_audit()
         rows = self._db.execute(
             "SELECT a.id AS audit_id, a.action, a.at, d.id, d.source_name, d.filename, d.kind FROM audit a "
             "JOIN documents d ON d.id = a.document_id WHERE a.id > ? AND a.to_state = 'rejected' "
@@ -385,6 +438,7 @@ class SqliteStore(WebQueries, ImmexQueries, NodeQueries):
         return [dict(r) for r in rows]
 
     def last_audit_id(self) -> int:
+        self._flush_audit()
         return self._db.execute("SELECT COALESCE(MAX(id), 0) FROM audit").fetchone()[0]
 
     def family(self, root_id: str) -> list[Document]:

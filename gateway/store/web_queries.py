@@ -12,7 +12,7 @@ import re
 import sqlite3
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gateway.store.base import Document, now
 
@@ -110,6 +110,9 @@ def _doc(row: sqlite3.Row) -> Document:
 class WebQueries:
     _db: sqlite3.Connection
 
+    if TYPE_CHECKING:  # the store's: audit rows a dialect deferred, written before the trail is read
+        def _flush_audit(self) -> None: ...
+
     # the queue ---------------------------------------------------------------------------------------------
 
     def queue_page(self, f: QueueFilter, limit: int, offset: int = 0, sort: str | None = None) -> list[Document]:
@@ -166,6 +169,7 @@ class WebQueries:
 
     def change_marker(self) -> int:
         """Grows with every state change (each writes an audit row): aggregates cached under it stay exact."""
+        self._flush_audit()
         return self._db.execute("SELECT COALESCE(MAX(id), 0) FROM audit").fetchone()[0]
 
     def documents_by_ids(self, ids: list[str]) -> list[Document]:
