@@ -153,6 +153,9 @@ def test_a_running_kind_takes_the_import_and_a_complete_appendix_makes_a_missing
     file.write_text(json.dumps(updated, ensure_ascii=False), encoding="utf-8")
     outcome = import_files([file], settings.catalogs_dir)
     assert [a.name for a in outcome.appendices] == ["identificadores"] and outcome.appendices[0].complete
+    from gateway.kinds.cfdi.catalogs import catalogs
+
+    assert catalogs(settings.catalogs_dir).imported is None  # the CFDI side keeps the wheel's, schemas unchanged
     found = kind.check(data).findings
     assert [(f.code, f.severity.value) for f in found] == [("PED-CATALOG", "error")]
     assert "'AF'" in found[0].message and "vigente desde 2026-02-01" in found[0].message
@@ -164,7 +167,8 @@ def test_numeric_keys_lose_their_zeros_and_an_aduana_keeps_two_digits(tmp_path) 
     from tests.test_catalogs_import import write_xls
 
     unidades = tmp_path / "Apendice 7 unidades_20260115.csv"
-    unidades.write_bytes("Clave;Descripción\n01;KILO\n06;PIEZA\n21;KILOWATT HORA\n".encode("cp1252"))
+    unidades.write_bytes("Clave de unidad;Descripción de la unidad\n01;KILO\n06;PIEZA\n21;KILOWATT HORA\n"
+                         .encode("cp1252"))
     xls = write_xls(tmp_path / "anexo22_20260115.xls", {"Hoja1": (
         [["Apéndice 1 Aduanas"]], ["Aduana", "Sección", "Denominación"], [["01", "0", "ACAPULCO"], [240, "", "NL"]])})
     found = read_sources([unidades, xls])

@@ -95,10 +95,12 @@ def _header(layout: AppendixLayout, sheet: Sheet, place: str) -> tuple[list[list
     keys = [plain(k) for k in layout.keys]
     for index, row in enumerate(sheet.rows[:_HEADER_SCAN]):
         names = [plain(str(v)) if v is not None else "" for v in row]
-        key_col = next((names.index(k) for k in keys if k in names), None)
+        key_col = _column(names, keys, "clave")
         if key_col is None:
             continue
-        text_col = next((names.index(plain(d)) for d in layout.descriptions if plain(d) in names), None)
+        text_col = _column(names, [plain(d) for d in layout.descriptions], "descripcion")
+        if text_col is None and names[key_col] not in keys:
+            continue  # a title such as "Claves de pedimento", not the row of column names
         if text_col is None:
             raise CatalogFileError(
                 f"{place}, fila {index + 1}: falta la columna / missing column '{layout.descriptions[0]}' "
@@ -107,6 +109,13 @@ def _header(layout: AppendixLayout, sheet: Sheet, place: str) -> tuple[list[list
     raise CatalogFileError(f"{place}: no se encontró la fila de columnas con '{layout.keys[0]}' en las primeras "
                            f"{_HEADER_SCAN} filas (apéndice {layout.appendix}, {layout.name}) / header row with "
                            f"'{layout.keys[0]}' not found")
+
+
+def _column(names: list[str], spellings: list[str], prefix: str) -> int | None:
+    """The column spelled as one of ``spellings`` (in their order), else the first whose name starts with
+    ``prefix`` ("Clave de pedimento", "Descripción de la unidad")."""
+    exact = next((names.index(s) for s in spellings if s in names), None)
+    return exact if exact is not None else next((i for i, n in enumerate(names) if n.startswith(prefix)), None)
 
 
 def _header_date(head: list[list[Any]], labels: tuple[str, ...], place: str) -> dt.date | None:
