@@ -167,14 +167,16 @@ def _parser() -> argparse.ArgumentParser:
     utokens.add_argument("--revoke", metavar="ID", default=None, help="the id that the listing shows")
     utokens.set_defaults(func=cmd_users_tokens)
 
-    catalogs_ = sub.add_parser("catalogs", help="SAT catalogs used by the CFDI rules")
+    catalogs_ = sub.add_parser("catalogs", help="SAT catalogs used by the CFDI rules and Anexo 22 appendices used by "
+                                                "the pedimento rules")
     csub = catalogs_.add_subparsers(dest="catalogs_command")
     cinfo = csub.add_parser("info", help="source, version and row counts of every catalog and SAT list")
     cinfo.add_argument("-c", "--config", default=None, help="also describe the SAT lists this config names")
     cinfo.add_argument("--json", action="store_true", help="machine-readable output")
     cinfo.set_defaults(func=cmd_catalogs_info)
     cimport = with_config(csub.add_parser(
-        "import", help="load SAT's published catalog files (catCFDI .xls, Comercio Exterior .xls; .xlsx too)"))
+        "import", help="load SAT's published catalog files (catCFDI .xls, Comercio Exterior .xls; .xlsx too) and "
+                       "Anexo 22 appendices (the gateway's .json form, an .xlsx/.xls sheet or a .csv per appendix)"))
     cimport.add_argument("files", nargs="+", type=Path, metavar="FILE")
     cimport.add_argument("--force", action="store_true", help="import a catalog older than the one in force")
     cimport.add_argument("--json", action="store_true", help="machine-readable output")
@@ -697,6 +699,10 @@ def cmd_catalogs_import(args: argparse.Namespace) -> int:
         gw.close()
     imported = [{"catalog": c.name, "file": c.file, "version": c.version, "published": c.published.isoformat(),
                  "rows": len(c.entries)} for c in outcome.catalogs]
+    imported += [{"catalog": f"anexo22/{a.name}", "appendix": a.appendix, "file": a.file,
+                  "version": a.version or f"desde {a.valid_from.isoformat()}",
+                  "valid_from": a.valid_from.isoformat(), "published": a.published.isoformat(), "rows": len(a.values),
+                  "complete": a.complete} for a in outcome.appendices]
     report: dict[str, Any] = {"path": str(outcome.path), "ignored_sheets": outcome.ignored, "catalogs": imported}
     if args.json:
         print(json.dumps(report, ensure_ascii=False, indent=2))

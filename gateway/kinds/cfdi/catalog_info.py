@@ -1,4 +1,5 @@
-"""What ``immex-gateway catalogs info`` reports: catalog sources, versions, row counts and SAT lists."""
+"""What ``immex-gateway catalogs info`` reports: catalog sources, versions, row counts and SAT lists; the Anexo 22
+appendices of the pedimento checks are listed (and warned about) with the CFDI catalogs."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 from gateway.kinds.cfdi.catalogs import catalogs
 from gateway.kinds.cfdi.matrix import RULES
 from gateway.kinds.cfdi.satdata import CONFIG_KEYS, SatData
+from gateway.kinds.pedimento import catalogs as anexo22
 
 
 def describe(files: dict[str, Path], catalogs_dir: Path | None = None) -> dict[str, Any]:
@@ -22,7 +24,12 @@ def describe(files: dict[str, Path], catalogs_dir: Path | None = None) -> dict[s
         lists.append({"key": key, "configured": data.available(provider), "path": str(files.get(provider) or ""),
                       "rows": sizes[provider], "codes": codes})
     loaded = catalogs(catalogs_dir)
-    return {"catalogs": loaded.info(), "per_catalog": loaded.per_catalog(), "sat_data": lists}
+    appendices = anexo22.describe(catalogs_dir)
+    package = {"catalogs": ["Anexo 22 (apéndices del paquete / package appendices)"],
+               "source": "paquete del gateway / gateway package", "path": str(anexo22.package_folder()),
+               "rows": {e["catalog"]: e["rows"] for e in appendices if not e["imported"]}}
+    sources = loaded.info() + ([package] if package["rows"] else [])
+    return {"catalogs": sources, "per_catalog": loaded.per_catalog() + appendices, "sat_data": lists}
 
 
 def warnings(catalogs_dir: Path | None, max_age: float | None) -> list[str]:
@@ -38,9 +45,9 @@ def warnings(catalogs_dir: Path | None, max_age: float | None) -> list[str]:
 def stale(catalogs_dir: Path | None, max_age_days: float | None) -> list[dict[str, Any]]:
     """The imported catalogs older than ``max_age_days`` (for /healthz and the overview); none without a limit.
 
-    The wheel's catalogs carry no publication date, so their age is unknown and never warned about here;
-    ``catalogs info`` shows them as "sin fecha"."""
+    The wheel's catalogs and the appendices of the gateway's package carry no publication date, so their age is
+    unknown and never warned about here; ``catalogs info`` shows them as "sin fecha"."""
     if max_age_days is None:
         return []
-    return [entry for entry in catalogs(catalogs_dir).per_catalog()
+    return [entry for entry in catalogs(catalogs_dir).per_catalog() + anexo22.describe(catalogs_dir)
             if entry["age_days"] is not None and entry["age_days"] > max_age_days]

@@ -371,7 +371,7 @@ def catalogs(directory: Path | None = None) -> Catalogs:
     global _shared
     found = imported_sets.current(directory)
     with _lock:
-        if found is None:
+        if found is None or not found.meta:  # nothing imported, or only Anexo 22 appendices (the pedimento's)
             if _shared is None:
                 _shared = Catalogs.load()
             return _shared

@@ -10,11 +10,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from pathlib import Path
 from typing import Any
 
 from gateway.findings import Finding, error, warning
 from gateway.kinds.pedimento import tariff
-from gateway.kinds.pedimento.catalogs import catalog, numeric_code
+from gateway.kinds.pedimento.catalogs import Catalog, in_force, numeric_code
 from gateway.kinds.pedimento.clock import CompanyFacts
 from gateway.kinds.pedimento.layout import LAYOUTS, Field
 from gateway.kinds.pedimento.normalise import Rec
@@ -47,6 +48,8 @@ class RuleContext:
     immex_program: str | None = None
     tolerances: Tolerances = field(default_factory=Tolerances)
     company: CompanyFacts = field(default_factory=CompanyFacts)  # [immex]: what moves the return clock
+    #: ``[validation] catalogs_dir``: Anexo 22 appendices imported there replace the package's (None: the package's)
+    catalogs_dir: Path | None = None
 
 
 class _Sink(list):
@@ -79,9 +82,10 @@ def check(records: list[Rec], ctx: RuleContext, *, expect_envelope: bool = True,
     when = _payment_date(by_type)
     _number(by_type, when, out)
     _discharge_numbers(by_type, out)
-    _catalogs(records, when, out)
+    books = in_force(ctx.catalogs_dir)  # once per pedimento; then a dict lookup per field
+    _catalogs(records, when, out, books)
     _fracciones(by_type, when, out)
-    _totals(by_type, ctx.tolerances, out, partial)
+    _totals(by_type, ctx.tolerances, out, books, partial)
     _immex(by_type, ctx, out)
     _rfc(by_type, out)
     return list(out)
@@ -378,23 +382,23 @@ for (_rtype, _name), _cat in _CATALOG_FIELDS.items():
     _BY_RECORD.setdefault(_rtype, []).append((_name, _cat))
 
 
-def _catalogs(records: list[Rec], when: date | None, out: _Sink) -> None:
+def _catalogs(records: list[Rec], when: date | None, out: _Sink, books: dict[str, Catalog]) -> None:
+    aduanas = books["aduanas"]
     for rec in records:
         for name, cat_name in _BY_RECORD.get(rec.type, ()):
             value = rec.get(name)
             if not value:
                 continue
-            cat = catalog(cat_name)
+            cat = books[cat_name]
             code = numeric_code(value) if cat_name in _NUMERIC and value.isdigit() else value
             if code not in cat:
-                _unknown(rec, name, value, cat_name, when, out)
+                _unknown(rec, name, value, cat, when, out)
         for rtype, name in _ADUANA_FIELDS:
-            if rtype == rec.type and (value := rec.get(name)) and value[:2] not in catalog("aduanas"):
-                _unknown(rec, name, value, "aduanas", when, out)
+            if rtype == rec.type and (value := rec.get(name)) and value[:2] not in aduanas:
+                _unknown(rec, name, value, aduanas, when, out)
 
 
-def _unknown(rec: Rec, name: str, value: str, cat_name: str, when: date | None, out: _Sink) -> None:
-    cat = catalog(cat_name)
+def _unknown(rec: Rec, name: str, value: str, cat: Catalog, when: date | None, out: _Sink) -> None:
     number = _field_number(rec.type, name)
     label = f"Registro {rec.type}, {name.replace('_', ' ')}: la clave {value!r} no está en el catálogo " \
             f"{cat.title} (Anexo 22, apéndice {cat.appendix}, vigente desde {cat.valid_from})"
@@ -480,7 +484,8 @@ def _num(value: str) -> Decimal | None:
 _EXPONENT = 40  # no amount, rate or quantity of a pedimento has 40 digits
 
 
-def _totals(by_type: dict[str, list[Rec]], tol: Tolerances, out: _Sink, partial: bool = False) -> None:
+def _totals(by_type: dict[str, list[Rec]], tol: Tolerances, out: _Sink, books: dict[str, Catalog],
+            partial: bool = False) -> None:
     partidas = by_type.get("551", [])
     invoices = by_type.get("505", [])
     general = (by_type.get("501") or [None])[0]
@@ -493,7 +498,7 @@ def _totals(by_type: dict[str, list[Rec]], tol: Tolerances, out: _Sink, partial:
                           f"de las facturas 505 ({usd_i}) en {abs(usd_p - usd_i)} USD (tolerancia {tol.usd}).",
                           record="505"))
     if not (partial and "510" not in by_type):  # a partida served alone has no cuadro de liquidación
-        _contribution_totals(by_type, tol, out)
+        _contribution_totals(by_type, tol, out, books["contribuciones"])
     for p in partidas:
         number = p.get("partida")
         commercial, price, qty, usd = (_num(p.get("valor_comercial")), _num(p.get("precio_unitario")),
@@ -510,7 +515,7 @@ def _totals(by_type: dict[str, list[Rec]], tol: Tolerances, out: _Sink, partial:
                                 f"{usd} USD × tipo de cambio {rate} = {expected:.0f} MXN.", field=10, **p.location))
 
 
-def _contribution_totals(by_type: dict[str, list[Rec]], tol: Tolerances, out: _Sink) -> None:
+def _contribution_totals(by_type: dict[str, list[Rec]], tol: Tolerances, out: _Sink, names: Catalog) -> None:
     """Per contribution declared at partida level: Σ 557 must equal the 510 total of that contribution."""
     partida_sum: dict[str, Decimal] = {}
     partida_lines: dict[str, int] = {}
@@ -524,7 +529,7 @@ def _contribution_totals(by_type: dict[str, list[Rec]], tol: Tolerances, out: _S
         header_sum[code] = header_sum.get(code, Decimal(0)) + (_num(rec.get("importe")) or Decimal(0))
     for code, total in partida_sum.items():
         declared = header_sum.get(code)
-        name = catalog("contribuciones").values.get(code, code)
+        name = names.values.get(code, code)
         if declared is None:
             if total:
                 out.add(error("PED-TOTALS", f"La contribución {code} ({name}) suma {total} en las partidas (557) y "

@@ -1,4 +1,5 @@
-"""What the pedimento kinds take from the configuration: company, IMMEX program, tolerances, staging dir."""
+"""What the pedimento kinds take from the configuration: company, IMMEX program, tolerances, catalogs folder,
+staging dir."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ def rule_context(settings: Settings | None) -> RuleContext:
     tolerances = Tolerances(usd=Decimal(values.get("usd", defaults.usd)), mxn=Decimal(values.get("mxn", defaults.mxn)),
                             relative=Decimal(values.get("relative", defaults.relative)))
     facts = CompanyFacts(settings.immex.program_valid_until, settings.immex.certified)
-    return RuleContext(settings.company_rfc, settings.immex_program, tolerances, facts)
+    return RuleContext(settings.company_rfc, settings.immex_program, tolerances, facts, settings.catalogs_dir)
 
 
 def staging_dir(settings: Settings | None) -> Path | None:

@@ -8,4 +8,8 @@ key formats, version and publication date from the sheet header) and stores the 
 folder (``imported``: one SQLite file written aside, fsynced and renamed over the old one, so the old catalogs
 stay in force until the new set is complete). ``gateway.kinds.cfdi.catalogs`` and ``xsd`` read the imported
 catalogs over the wheel's; each entry keeps its validity dates, checked against the invoice's ``Fecha``.
+
+The same import loads the Anexo 22 appendices the pedimento checks read (``appendix_layouts``: appendix number,
+catalog name, key format; ``appendices``: the gateway's JSON form, a sheet or a CSV), stored in the same set
+file; ``gateway.kinds.pedimento.catalogs`` reads them over the package's.
 """

@@ -6,6 +6,10 @@ or a refused file leaves the old set in force (the temporary file is removed by 
 keep the file they opened (POSIX keeps a renamed-over file's inode alive), and ``ImportedSet.current`` notices
 a newer file by its inode and modification time, so a running node takes an import without a restart. Several
 nodes see the same set when ``[validation] catalogs_dir`` is a folder they all mount (docs/catalogs.md).
+
+The Anexo 22 appendices the pedimento checks read travel in the same file, in tables of their own
+(``appendices``, ``appendix_values``): a node of an earlier release reads the CFDI catalogs of a newer file as
+before, and a file without those tables simply holds no appendix.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from gateway import faults, logs
+from gateway.kinds.satcatalogs.appendices import Appendix
 from gateway.kinds.satcatalogs.parse import Entry, ParsedCatalog
 
 log = logs.get("gateway.catalogs")
@@ -36,6 +41,12 @@ CREATE TABLE catalogs (name TEXT PRIMARY KEY, file TEXT NOT NULL, version TEXT N
                        imported_at TEXT NOT NULL, rows INTEGER NOT NULL);
 CREATE TABLE entries (catalog TEXT NOT NULL, key TEXT NOT NULL, key2 TEXT NOT NULL, start TEXT, end_ TEXT,
                       data TEXT, PRIMARY KEY (catalog, key, key2)) WITHOUT ROWID;
+CREATE TABLE appendices (name TEXT PRIMARY KEY, file TEXT NOT NULL, title TEXT NOT NULL, appendix TEXT NOT NULL,
+                         valid_from TEXT NOT NULL, published TEXT NOT NULL, version TEXT NOT NULL,
+                         source TEXT NOT NULL, complete INTEGER NOT NULL, imported_at TEXT NOT NULL,
+                         rows INTEGER NOT NULL);
+CREATE TABLE appendix_values (name TEXT NOT NULL, key TEXT NOT NULL, description TEXT NOT NULL,
+                              PRIMARY KEY (name, key)) WITHOUT ROWID;
 """
 
 
@@ -64,6 +75,19 @@ class ImportedSet:
         self._lock = threading.Lock()
         self.meta = {row[0]: Meta(row[0], row[1], row[2], dt.date.fromisoformat(row[3]), row[4], row[5])
                      for row in self._query("SELECT name, file, version, published, imported_at, rows FROM catalogs")}
+        #: the Anexo 22 appendices of the set, read whole now (a few hundred keys each): name -> (appendix, when)
+        self.appendices = self._appendices()
+
+    def _appendices(self) -> dict[str, tuple[Appendix, str]]:
+        if not self._query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'appendices'"):
+            return {}  # a set written before appendices were imported
+        values: dict[str, dict[str, str]] = {}
+        for name, key, text in self._query("SELECT name, key, description FROM appendix_values ORDER BY name, key"):
+            values.setdefault(name, {})[key] = text
+        return {row[0]: (Appendix(row[0], row[2], row[3], dt.date.fromisoformat(row[4]), dt.date.fromisoformat(row[5]),
+                                  row[6], row[7], bool(row[8]), values.get(row[0], {}), row[1]), row[9])
+                for row in self._query("SELECT name, file, title, appendix, valid_from, published, version, source, "
+                                       "complete, imported_at FROM appendices")}
 
     def _query(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         with self._lock:
@@ -138,8 +162,9 @@ def _open(path: Path) -> ImportedSet | None:
 
 
 def write(directory: Path, catalogs: list[ParsedCatalog], kept: ImportedSet | None,
-          before_rename: Callable[[Path], None] | None = None) -> Path:
-    """A new set made of ``catalogs`` plus every catalog of ``kept`` they do not replace; atomic (see above).
+          before_rename: Callable[[Path], None] | None = None, appendices: list[Appendix] | None = None) -> Path:
+    """A new set made of ``catalogs`` and ``appendices`` plus every catalog and appendix of ``kept`` they do not
+    replace; atomic (see above).
 
     ``before_rename`` gets the complete, fsynced file first (``shared.publisher`` puts it in the store)."""
     directory.mkdir(parents=True, exist_ok=True)
@@ -158,6 +183,12 @@ def write(directory: Path, catalogs: list[ParsedCatalog], kept: ImportedSet | No
             _insert(connection, meta.name, meta.file, meta.version, meta.published, meta.imported_at, entries)
         for catalog in catalogs:
             _insert(connection, catalog.name, catalog.file, catalog.version, catalog.published, now, catalog.entries)
+        new = {a.name for a in appendices or ()}
+        for appendix, when in (kept.appendices.values() if kept else ()):
+            if appendix.name not in new:
+                _insert_appendix(connection, appendix, when)
+        for appendix in appendices or ():
+            _insert_appendix(connection, appendix, now)
         connection.commit()
     finally:
         connection.close()
@@ -186,6 +217,15 @@ def _insert(connection: sqlite3.Connection, name: str, file: str, version: str, 
         "INSERT INTO entries VALUES (?, ?, ?, ?, ?, ?)",
         ((name, key[0], key[1] if len(key) > 1 else "", _iso(e.start), _iso(e.end),
           json.dumps(e.values, ensure_ascii=False) if e.values else None) for key, e in entries.items()))
+
+
+def _insert_appendix(connection: sqlite3.Connection, appendix: Appendix, imported_at: str) -> None:
+    a = appendix
+    connection.execute("INSERT INTO appendices VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                       (a.name, a.file, a.title, a.appendix, a.valid_from.isoformat(), a.published.isoformat(),
+                        a.version, a.source, int(a.complete), imported_at, len(a.values)))
+    connection.executemany("INSERT INTO appendix_values VALUES (?, ?, ?)",
+                           ((a.name, key, text) for key, text in a.values.items()))
 
 
 def _iso(day: dt.date | None) -> str | None:

@@ -206,3 +206,25 @@ def _valid(year: str, month: str, day: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+# shared with ``appendices``: Anexo 22 sheets carry the same kind of header ------------------------------------
+
+def header_value(head: list[list[Any]], labels: tuple[str, ...]) -> Any:  # noqa: ANN401
+    """The value labelled by one of ``labels`` (plain spelling prefixes) in a sheet's header rows, or None."""
+    return _labelled(head, labels)
+
+
+def to_date(value: Any) -> dt.date | None:  # noqa: ANN401
+    """A cell as a date (a date, "15/01/2026" or "2026-01-15"), else None."""
+    return _date(value)
+
+
+def cell_text(value: Any) -> str:  # noqa: ANN401
+    return _text(value)
+
+
+def date_in_name(file_name: str) -> dt.date | None:
+    """The AAAAMMDD date in a file name (catCFDI_V_4_20260115.xls), if any."""
+    match = _FILE_DATE.search(file_name)
+    return dt.date(*map(int, match.groups())) if match and _valid(*match.groups()) else None
