@@ -11,7 +11,7 @@ most the batch it interrupted. Large batches of CFDIs and COVEs are checked by w
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import structlog
 
@@ -54,25 +54,29 @@ def process(gw: Runtime, document_id: str, checked: Checked | None = None) -> st
     structlog.contextvars.bind_contextvars(document_id=document_id)
     try:
         kind_name, result = checked if checked is not None else _safe_check(gw, doc)
+        read_inside = store.in_transaction  # in a batch's transaction ``doc`` is already what it holds
         with store.transaction():
-            current = store.get(document_id)
+            current = doc if read_inside else store.get(document_id)
             if current is None or current.state != doc.state:  # another node finished it meanwhile
                 return current.state if current else "missing"
             store.replace_findings(document_id, result.findings)
-            if kind_name:
-                store.update_fields(document_id, kind=kind_name)
+            kind: dict[str, Any] = {"kind": kind_name} if kind_name else {}
             if not result.ok:
                 codes = sorted({f.code for f in result.findings if f.severity.value == "error"})
-                store.set_state(document_id, "rejected", gw.actor, "validate", reason=", ".join(codes))
+                store.set_state(document_id, "rejected", gw.actor, "validate", reason=", ".join(codes),
+                                from_state=doc.state, **kind)
                 log.info("document rejected", kind=kind_name, codes=codes)
                 return "rejected"
             if doc.state == "received":
-                store.set_state(document_id, "validated", gw.actor, "validate")
+                store.set_state(document_id, "validated", gw.actor, "validate", from_state=doc.state, **kind)
+            elif kind:
+                store.update_fields(document_id, **kind)
             crash_point("pipeline.after-validate")
             if result.parts is not None:
                 return _split(gw, doc, kind_name, result)
             store.set_state(document_id, "normalised", gw.actor, "normalise", record=result.record,
-                            business_key=result.business_key)
+                            business_key=result.business_key,
+                            from_state="validated" if doc.state == "received" else doc.state)
             _on_ready(gw, kind_name, document_id, result)
             _link_by_key(gw, doc, kind_name, result)
             if immex.on_normalised(gw, doc, kind_name, result.record, result.business_key) == "pending":
@@ -110,11 +114,12 @@ def process_pending(gw: Runtime, report: Callable[[int, int], None] | None = Non
 Checked = tuple[str | None, CheckResult]
 
 
-def prechecked(gw: Runtime, ids: list[str]) -> Iterator[tuple[str, Checked | None]]:
+def prechecked(gw: Runtime, ids: list[str], minimum: int | None = None) -> Iterator[tuple[str, Checked | None]]:
     """Each id with the verdict the worker processes reached on its archived bytes (``gateway/workers.py``), in
     order; None where this process must check it itself (a container, a kind that reads the store). Without
-    workers, or for a handful of documents, every verdict is None: the pipeline checks as it always did."""
-    pool = gw.workers() if len(ids) >= POOL_MIN else None
+    workers, or for fewer than ``minimum`` documents (default ``POOL_MIN``), every verdict is None: the
+    pipeline checks as it always did."""
+    pool = gw.workers() if len(ids) >= (POOL_MIN if minimum is None else minimum) else None
     if pool is None:
         yield from ((i, None) for i in ids)
         return
@@ -150,7 +155,7 @@ def _process_claimed(gw: Runtime, report: Callable[[int, int], None] | None) -> 
         batch = gw.store.claim_documents(IN_PROGRESS, node, ttl, CLAIM_BATCH, skip=seen)
         if not batch:
             return count
-        group = _checked_first(gw, list(prechecked(gw, batch)))
+        group = _checked_first(gw, list(prechecked(gw, batch, minimum=CLAIM_BATCH)))  # a full claim: the workers
         keys = batch_keys(gw, group)
         for attempt in range(1, CONFLICT_RETRIES + 1):
             try:

@@ -102,6 +102,10 @@ class SqliteStore(WebQueries, ImmexQueries, NodeQueries):
     def _after_end(self) -> None:
         """The outermost transaction ended (committed or rolled back)."""
 
+    @property
+    def in_transaction(self) -> bool:
+        return self._depth > 0
+
     @contextmanager
     def transaction(self, keys: Iterable[str] | None = None) -> Iterator[None]:
         """Nested calls join the outer transaction; the outermost commits (durably) or rolls back.
@@ -211,14 +215,17 @@ class SqliteStore(WebQueries, ImmexQueries, NodeQueries):
         return [r[0] for r in rows]
 
     def set_state(self, document_id: str, to_state: str, actor: str, action: str, reason: str | None = None,
-                  detail: dict[str, Any] | None = None, **fields: Any) -> None:
+                  detail: dict[str, Any] | None = None, *, from_state: str | None = None, **fields: Any) -> None:
+        """``from_state``: the state the caller read in this same transaction (not asked again)."""
         with self.transaction():
-            row = self._db.execute("SELECT state FROM documents WHERE id = ?", (document_id,)).fetchone()
-            if row is None:
-                raise KeyError(document_id)
-            to_state = check_transition(document_id, row[0], to_state).value
+            if from_state is None:
+                row = self._db.execute("SELECT state FROM documents WHERE id = ?", (document_id,)).fetchone()
+                if row is None:
+                    raise KeyError(document_id)
+                from_state = row[0]
+            to_state = check_transition(document_id, from_state, to_state).value
             self._write(document_id, state=to_state, **fields)
-            self._audit(document_id, actor, action, row[0], to_state, reason, detail)
+            self._audit(document_id, actor, action, from_state, to_state, reason, detail)
 
     def update_fields(self, document_id: str, **fields: Any) -> None:
         if "state" in fields:  # the one method that changes state is set_state: checked and audited
@@ -258,23 +265,27 @@ class SqliteStore(WebQueries, ImmexQueries, NodeQueries):
     def replace_findings(self, document_id: str, findings: list[Finding]) -> None:
         with self.transaction():
             self._db.execute("DELETE FROM findings WHERE document_id = ?", (document_id,))
-            self.add_findings(document_id, findings)
+            self._insert_findings(document_id, findings)
+            errors = [f.message for f in findings if f.severity is Severity.ERROR]  # the whole set: no need to ask
+            self.update_fields(document_id, error_count=len(errors), first_error=errors[0] if errors else None)
 
     def add_findings(self, document_id: str, findings: list[Finding]) -> None:
-        at = now()
         with self.transaction():
-            self._db.executemany(
-                "INSERT INTO findings (document_id, code, severity, message, location, sat_code, created_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [(document_id, f.code, f.severity.value, f.message, dumps(f.location), f.sat_code, at)
-                 for f in findings],
-            )
+            self._insert_findings(document_id, findings)
             errors = self._db.execute(
                 "SELECT COUNT(*), (SELECT message FROM findings WHERE document_id = ? AND severity = 'error' "
                 "ORDER BY id LIMIT 1) FROM findings WHERE document_id = ? AND severity = 'error'",
                 (document_id, document_id),
             ).fetchone()
             self.update_fields(document_id, error_count=errors[0], first_error=errors[1])
+
+    def _insert_findings(self, document_id: str, findings: list[Finding]) -> None:
+        at = now()
+        self._db.executemany(
+            "INSERT INTO findings (document_id, code, severity, message, location, sat_code, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [(document_id, f.code, f.severity.value, f.message, dumps(f.location), f.sat_code, at) for f in findings],
+        )
 
     def findings(self, document_id: str) -> list[Finding]:
         rows = self._db.execute("SELECT * FROM findings WHERE document_id = ? ORDER BY id", (document_id,))
