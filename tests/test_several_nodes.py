@@ -322,6 +322,72 @@ def test_a_correlation_group_whose_members_arrive_at_different_nodes_gets_one_ve
             gw.close()
 
 
+def test_the_coves_of_a_waiting_pedimento_reaching_two_nodes_at_once_get_one_verdict(tmp_path, monkeypatch):
+    """The pedimento is already waiting; its COVE and the COVE request/answer then reach two nodes at the same
+    moment. COVEs commit in keyed transactions, side by side: the group's keys, locked as each verdict walks the
+    group, make one of them wait for the other (or the server breaks the deadlock and it runs again), so the
+    group still gets exactly one verdict."""
+    import threading
+    from dataclasses import replace
+
+    from gateway import intake, pipeline
+    from gateway.app import Gateway
+    from gateway.config import load
+    from gateway.store.base import now
+    from tests.correlation_fixtures import by_key, import_group, write_workspace
+
+    config = write_workspace(tmp_path)
+    text = config.read_text(encoding="utf-8").replace("[gateway]\n", "[gateway]\nworkers = 1\n", 1)
+    config.write_text(f'[store]\nurl = "{pg_database()}"\n' + text, encoding="utf-8")
+    monkeypatch.setattr(pipeline, "CLAIM_BATCH", 1)  # each node claims one document: the verdicts overlap
+    group = import_group()
+    names = sorted(group.files)
+    pedimento = [n for n in names if n.startswith("m")]
+    others = [n for n in names if not n.startswith("m")]
+    shares = {"nodo-a": others[:1], "nodo-b": others[1:]}
+    gateways = {node: Gateway(replace(load(config), node=node), actor="test") for node in shares}
+
+    def take(gw: Gateway, name: str) -> None:
+        sha256, size = gw.archive.put_bytes(group.files[name])
+        with gw.store.transaction():
+            document_id = intake.record(gw, "broker-drop", name, sha256, size, "auto")
+            gw.store.update_fields(document_id, source_acked_at=now())
+
+    try:
+        take(gateways["nodo-a"], pedimento[0])
+        pipeline.process_pending(gateways["nodo-a"])
+        assert {d.state for d in by_key(gateways["nodo-a"]).values()} == {"pending"}  # waits for its COVEs
+        for node, share in shares.items():
+            for name in share:
+                take(gateways[node], name)
+        start = threading.Barrier(len(gateways))
+        failures: list[BaseException] = []
+
+        def work(node: str) -> None:
+            try:
+                start.wait()
+                pipeline.process_pending(gateways[node])
+            except BaseException as exc:  # noqa: BLE001 - reported by the test below
+                failures.append(exc)
+        threads = [threading.Thread(target=work, args=(node,)) for node in gateways]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=120)
+        assert not failures, failures
+        for gw in gateways.values():
+            pipeline.process_pending(gw)
+        docs = by_key(gateways["nodo-a"])
+        assert len(docs) == 4 and {doc.state for doc in docs.values()} == {"ready"}
+        store = gateways["nodo-a"].store
+        for doc in docs.values():
+            verdicts = [a for a in store.audit_trail(doc.id) if a.to_state == "ready"]
+            assert len(verdicts) == 1, (doc.business_key, verdicts)
+    finally:
+        for gw in gateways.values():
+            gw.close()
+
+
 def test_two_nodes_never_both_deliver_a_document(workspace, make_invoice, tmp_path):
     """Without any failure, no document is sent twice: the receiver sees each Idempotency-Key once (no replay)."""
     receiver = Receiver(tmp_path / "receiver.db")
