@@ -16,6 +16,9 @@ from pathlib import Path
 import pytest
 
 from gateway.demo.generate import pedimento as gen
+from tests.catalog_fixtures import catalogs_workspace
+from tests.catalog_fixtures import import_files as _import
+from tests.catalog_fixtures import in_force as _in_force
 from tests.conftest import run_cli
 
 PACKAGE = Path(__file__).resolve().parents[1] / "gateway" / "kinds" / "pedimento" / "catalogs"
@@ -57,10 +60,7 @@ def claves_with(*extra: str) -> dict[str, str]:
 
 @pytest.fixture()
 def workspace(tmp_path):
-    config = tmp_path / "gateway.toml"
-    config.write_text('[gateway]\ndata_dir = "var"\n[validation]\ncertificate_dirs = []\n'
-                      'catalog_max_age = "30d"\n', encoding="utf-8")
-    return tmp_path, config
+    return catalogs_workspace(tmp_path)
 
 
 def _pedimento(root: Path, clave: str = NEW_CLAVE, identifiers: tuple[str, ...] = ("Q9",)) -> Path:
@@ -80,18 +80,6 @@ def _validate(config: Path, path: Path) -> list[tuple]:
     report = report[0] if isinstance(report, list) else report
     return sorted((f["code"], f["severity"], f["message"], json.dumps(f.get("location"), sort_keys=True))
                   for f in report["findings"])
-
-
-def _import(config: Path, *files: Path, force: bool = False):
-    done = run_cli("catalogs", "import", "-c", str(config), *map(str, files), *(["--force"] if force else []))
-    assert "Traceback" not in done.stderr, done.stderr
-    return done
-
-
-def _in_force(config: Path) -> dict[str, dict]:
-    done = run_cli("catalogs", "info", "--json", "-c", str(config))
-    assert done.returncode == 0, done.stderr
-    return {entry["catalog"]: entry for entry in json.loads(done.stdout)["per_catalog"]}
 
 
 def test_the_new_clave_is_not_in_the_package() -> None:
@@ -332,17 +320,9 @@ def test_the_layouts_agree_with_the_package() -> None:
 def test_every_node_of_a_postgresql_store_uses_the_imported_appendix(tmp_path) -> None:
     """Node A imports; node B (own data_dir, same store) installs the set on its next pass and accepts the
     pedimento it rejected."""
-    from tests.conftest import pg_database
+    from tests.catalog_fixtures import two_nodes_on_postgresql
 
-    url = pg_database()
-    configs = {}
-    for node in ("a", "b"):
-        root = tmp_path / node
-        (root / "inbox").mkdir(parents=True)
-        configs[node] = root / "gateway.toml"
-        configs[node].write_text(
-            f'[gateway]\ndata_dir = "var"\nnode = "node-{node}"\n[store]\nurl = "{url}"\n'
-            '[validation]\ncertificate_dirs = []\n', encoding="utf-8")
+    configs = two_nodes_on_postgresql(tmp_path)
     pedimento = _pedimento(tmp_path, identifiers=())
     assert [f[:2] for f in _validate(configs["b"], pedimento)] == [("PED-CATALOG", "error")]
     book = write_xlsx(tmp_path / "ap2.xlsx", {"Apéndice 2": appendix_rows("Apéndice 2", claves_with(NEW_CLAVE))})

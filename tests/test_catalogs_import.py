@@ -15,6 +15,9 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
+from tests.catalog_fixtures import catalogs_workspace
+from tests.catalog_fixtures import import_files as _import
+from tests.catalog_fixtures import in_force as _in_force
 from tests.conftest import run_cli
 
 CFDI = "{http://www.sat.gob.mx/cfd/4}"
@@ -58,10 +61,7 @@ def prodserv_rows(keys: list[str], **dates: tuple[dt.date | None, dt.date | None
 
 @pytest.fixture()
 def workspace(tmp_path):
-    config = tmp_path / "gateway.toml"
-    config.write_text('[gateway]\ndata_dir = "var"\n[validation]\ncertificate_dirs = []\n'
-                      'catalog_max_age = "30d"\n', encoding="utf-8")
-    return tmp_path, config
+    return catalogs_workspace(tmp_path)
 
 
 def _keys_of(invoice: bytes) -> list[str]:
@@ -134,18 +134,6 @@ def _moneda(root: Path, name: str, rows: list[list[object]] | None = None,
     rows = rows or [["MXN", "Peso Mexicano", 2, "500%", dt.date(2022, 1, 1), None],
                     ["USD", "Dolar americano", 2, "500%", dt.date(2022, 1, 1), None]]
     return write_xls(root / name, {"c_Moneda": (sat_header("Catálogo de monedas."), columns, rows)})
-
-
-def _import(config: Path, *files: Path, force: bool = False):
-    done = run_cli("catalogs", "import", "-c", str(config), *map(str, files), *(["--force"] if force else []))
-    assert "Traceback" not in done.stderr, done.stderr
-    return done
-
-
-def _in_force(config: Path) -> dict[str, dict]:
-    done = run_cli("catalogs", "info", "--json", "-c", str(config))
-    assert done.returncode == 0, done.stderr
-    return {entry["catalog"]: entry for entry in json.loads(done.stdout)["per_catalog"]}
 
 
 @pytest.mark.parametrize("contents, expected", [
@@ -355,17 +343,9 @@ def test_healthz_and_the_overview_warn_about_an_old_catalog(tmp_path) -> None:
 def test_every_node_of_a_postgresql_store_installs_the_imported_set(tmp_path, make_invoice) -> None:
     """Node A imports; node B (own data_dir, same store) installs the same set on its next pass and accepts the
     invoice it rejected; a node started later catches up the same way."""
-    from tests.conftest import pg_database
+    from tests.catalog_fixtures import two_nodes_on_postgresql
 
-    url = pg_database()
-    configs = {}
-    for node in ("a", "b"):
-        root = tmp_path / node
-        (root / "inbox").mkdir(parents=True)
-        configs[node] = root / "gateway.toml"
-        configs[node].write_text(
-            f'[gateway]\ndata_dir = "var"\nnode = "node-{node}"\n[store]\nurl = "{url}"\n'
-            '[validation]\ncertificate_dirs = []\n', encoding="utf-8")
+    configs = two_nodes_on_postgresql(tmp_path)
     invoice = make_invoice(2604, mutate=_with_key(NEW_KEY))
     path = tmp_path / "factura.xml"
     path.write_bytes(invoice)

@@ -263,17 +263,53 @@ def test_a_file_taken_by_a_node_that_died_is_finished_by_another_with_its_own_fo
     assert _query(url, "SELECT size, chunks FROM originals WHERE sha256 = %s", doc["sha256"]) == [(len(data), 1)]
 
 
+def _at_once(nodes: list[str], work) -> list[BaseException]:
+    """``work(node)`` on a thread per node, started together; what any of them raised."""
+    import threading
+
+    start = threading.Barrier(len(nodes))
+    failures: list[BaseException] = []
+
+    def run(node: str) -> None:
+        try:
+            start.wait()
+            work(node)
+        except BaseException as exc:  # noqa: BLE001 - reported by the caller
+            failures.append(exc)
+    threads = [threading.Thread(target=run, args=(node,)) for node in nodes]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    return failures
+
+
+def _take(gw, name: str, data: bytes) -> None:
+    """A file taken by ``gw`` as its source would take it (archived, recorded, acknowledged)."""
+    from gateway import intake
+    from gateway.store.base import now
+
+    sha256, size = gw.archive.put_bytes(data)
+    with gw.store.transaction():
+        document_id = intake.record(gw, "broker-drop", name, sha256, size, "auto")
+        gw.store.update_fields(document_id, source_acked_at=now())
+
+
+def _one_verdict_each(gw, docs, states: tuple[str, ...]) -> None:
+    for doc in docs.values():
+        verdicts = [a for a in gw.store.audit_trail(doc.id) if a.to_state in states]
+        assert len(verdicts) == 1, (doc.business_key, verdicts)  # one verdict, written once
+
+
 @pytest.mark.parametrize("defect", [None, "valor"])
 def test_a_correlation_group_whose_members_arrive_at_different_nodes_gets_one_verdict(tmp_path, defect):
     """The pedimento reaches one node while its COVEs and the COVE request and answer reach another, at the same
     moment: the group gets the one verdict one node gives (all forwarded, or all rejected naming the value)."""
-    import threading
     from dataclasses import replace
 
-    from gateway import intake, pipeline
+    from gateway import pipeline
     from gateway.app import Gateway
     from gateway.config import load
-    from gateway.store.base import now
     from tests.correlation_fixtures import by_key, import_group, write_workspace
 
     config = write_workspace(tmp_path)
@@ -282,27 +318,13 @@ def test_a_correlation_group_whose_members_arrive_at_different_nodes_gets_one_ve
     names = sorted(group.files)
     shares = {"nodo-a": [n for n in names if n.startswith("m")], "nodo-b": [n for n in names if not n.startswith("m")]}
     gateways = {node: Gateway(replace(load(config), node=node), actor="test") for node in shares}
-    start = threading.Barrier(len(gateways))
-    failures: list[BaseException] = []
 
     def work(node: str) -> None:
-        gw = gateways[node]
-        try:
-            start.wait()
-            for name in shares[node]:
-                sha256, size = gw.archive.put_bytes(group.files[name])
-                with gw.store.transaction():
-                    document_id = intake.record(gw, "broker-drop", name, sha256, size, "auto")
-                    gw.store.update_fields(document_id, source_acked_at=now())
-                pipeline.process_pending(gw)
-        except BaseException as exc:  # noqa: BLE001 - reported by the test below
-            failures.append(exc)
+        for name in shares[node]:
+            _take(gateways[node], name, group.files[name])
+            pipeline.process_pending(gateways[node])
 
-    threads = [threading.Thread(target=work, args=(node,)) for node in gateways]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
+    failures = _at_once(list(gateways), work)
     try:
         assert not failures, failures
         for gw in gateways.values():
@@ -310,12 +332,9 @@ def test_a_correlation_group_whose_members_arrive_at_different_nodes_gets_one_ve
         docs = by_key(gateways["nodo-a"])
         expected = "rejected" if defect else "ready"
         assert {key: doc.state for key, doc in docs.items()} == {key: expected for key in docs} and len(docs) == 4
-        store = gateways["nodo-a"].store
-        for doc in docs.values():
-            verdicts = [a for a in store.audit_trail(doc.id) if a.to_state in ("ready", "rejected")]
-            assert len(verdicts) == 1, (doc.business_key, verdicts)  # one verdict, written once
+        _one_verdict_each(gateways["nodo-a"], docs, ("ready", "rejected"))
         if defect:
-            codes = {f.code for f in store.findings(docs[group.pedimento_key].id)}
+            codes = {f.code for f in gateways["nodo-a"].store.findings(docs[group.pedimento_key].id)}
             assert codes == {"XDOC-COVE-VALUE"}
     finally:
         for gw in gateways.values():
@@ -327,13 +346,11 @@ def test_the_coves_of_a_waiting_pedimento_reaching_two_nodes_at_once_get_one_ver
     moment. COVEs commit in keyed transactions, side by side: the group's keys, locked as each verdict walks the
     group, make one of them wait for the other (or the server breaks the deadlock and it runs again), so the
     group still gets exactly one verdict."""
-    import threading
     from dataclasses import replace
 
-    from gateway import intake, pipeline
+    from gateway import pipeline
     from gateway.app import Gateway
     from gateway.config import load
-    from gateway.store.base import now
     from tests.correlation_fixtures import by_key, import_group, write_workspace
 
     config = write_workspace(tmp_path)
@@ -346,43 +363,20 @@ def test_the_coves_of_a_waiting_pedimento_reaching_two_nodes_at_once_get_one_ver
     others = [n for n in names if not n.startswith("m")]
     shares = {"nodo-a": others[:1], "nodo-b": others[1:]}
     gateways = {node: Gateway(replace(load(config), node=node), actor="test") for node in shares}
-
-    def take(gw: Gateway, name: str) -> None:
-        sha256, size = gw.archive.put_bytes(group.files[name])
-        with gw.store.transaction():
-            document_id = intake.record(gw, "broker-drop", name, sha256, size, "auto")
-            gw.store.update_fields(document_id, source_acked_at=now())
-
     try:
-        take(gateways["nodo-a"], pedimento[0])
+        _take(gateways["nodo-a"], pedimento[0], group.files[pedimento[0]])
         pipeline.process_pending(gateways["nodo-a"])
         assert {d.state for d in by_key(gateways["nodo-a"]).values()} == {"pending"}  # waits for its COVEs
         for node, share in shares.items():
             for name in share:
-                take(gateways[node], name)
-        start = threading.Barrier(len(gateways))
-        failures: list[BaseException] = []
-
-        def work(node: str) -> None:
-            try:
-                start.wait()
-                pipeline.process_pending(gateways[node])
-            except BaseException as exc:  # noqa: BLE001 - reported by the test below
-                failures.append(exc)
-        threads = [threading.Thread(target=work, args=(node,)) for node in gateways]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=120)
+                _take(gateways[node], name, group.files[name])
+        failures = _at_once(list(gateways), lambda node: pipeline.process_pending(gateways[node]))
         assert not failures, failures
         for gw in gateways.values():
             pipeline.process_pending(gw)
         docs = by_key(gateways["nodo-a"])
         assert len(docs) == 4 and {doc.state for doc in docs.values()} == {"ready"}
-        store = gateways["nodo-a"].store
-        for doc in docs.values():
-            verdicts = [a for a in store.audit_trail(doc.id) if a.to_state == "ready"]
-            assert len(verdicts) == 1, (doc.business_key, verdicts)
+        _one_verdict_each(gateways["nodo-a"], docs, ("ready",))
     finally:
         for gw in gateways.values():
             gw.close()
