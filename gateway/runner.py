@@ -94,10 +94,11 @@ def _run_once(gw: Runtime, drain_timeout: float, report: Report | None, member: 
     sync_catalogs(gw)
     longest_stable = max((s.stable_time for s in gw.sources), default=0.0)
     deadline = time.monotonic() + max(5.0, longest_stable * 6)
-    intake_once(gw, stats, report, member)
+    taking = _starting_workers(gw, report)
+    intake_once(gw, stats, taking, member)
     while _unstable_files(gw, member) and time.monotonic() < deadline:
         time.sleep(max(0.05, longest_stable / 2))
-        intake_once(gw, stats, report, member)
+        intake_once(gw, stats, taking, member)
     deliveries = DeliveryLoop(gw).start()  # delivers what becomes ready while the rest is still processed
     try:
         stats.processed += pipeline.process_pending(
@@ -123,6 +124,19 @@ def _run_once(gw: Runtime, drain_timeout: float, report: Report | None, member: 
     if deliveries.failed is not None:
         raise RuntimeError("delivery loop failed") from deliveries.failed
     return stats
+
+
+def _starting_workers(gw: Runtime, report: Report | None) -> Report:
+    """``report``, which also starts the worker processes as soon as the sources list enough files for them:
+    their start-up (schemas, catalogs) overlaps the taking of the files, which mostly waits for the disk."""
+    def taking(stage: str, done: int, total: int) -> None:
+        if stage == "take" and total >= pipeline.POOL_MIN:
+            pool = gw.workers()
+            if pool is not None:
+                pool.start()
+        if report is not None:
+            report(stage, done, total)
+    return taking
 
 
 def run_forever(gw: Runtime, stop: threading.Event | None = None) -> RunStats:

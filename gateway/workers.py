@@ -60,6 +60,10 @@ def _apply(fn: Callable[[T], R], chunk: list[T]) -> list[tuple[bool, Any]]:
     return out
 
 
+def _nothing() -> None:
+    """A task that only makes a worker start (``Pool.start``)."""
+
+
 def _unpack(results: list[tuple[bool, Any]]) -> Iterator[Any]:
     for ok, value in results:
         if not ok:
@@ -124,6 +128,14 @@ class Pool:
                 yield from _unpack(pending.popleft().result())
         while pending:
             yield from _unpack(pending.popleft().result())
+
+    def start(self) -> None:
+        """Start every worker now (each runs its ``setup``) without waiting: the start-up overlaps whatever the
+        caller does next (``run --once`` taking the files) instead of delaying the first results."""
+        if self.workers > 1 and self._executor is None:
+            executor = self._start()
+            for _ in range(self.workers):
+                executor.submit(_nothing)
 
     def _start(self) -> ProcessPoolExecutor:
         if self._executor is None:

@@ -109,3 +109,36 @@ def test_the_pipeline_gives_the_same_verdicts_with_worker_processes(tmp_path, id
     assert outcomes[0] == outcomes[1]
     assert outcomes[0]["roto.xml"][0] == "rejected" and outcomes[0]["copia.xml"][0] == "duplicate"
     assert sum(state == "forwarded" for state, _, _ in outcomes[0].values()) == 36
+
+
+def test_workers_started_ahead_are_the_ones_that_check(tmp_path):
+    """``Pool.start`` (used by ``run --once`` while it takes the files) starts every worker at once, each running
+    its setup; the later ``map`` uses those same processes, in order."""
+    from gateway.workers import Pool
+
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    with Pool(2, _mark_setup, (str(marks),)) as pool:
+        pool.start()
+        pool.start()  # a second call changes nothing
+        assert list(pool.map(_pid_times_ten, range(40))) == [(i * 10, True) for i in range(40)]
+    assert len(list(marks.iterdir())) == 2  # two workers set up, once each
+
+
+def _mark_setup(folder: str) -> None:
+    import os
+    from pathlib import Path
+
+    from gateway import workers
+
+    Path(folder, str(os.getpid())).touch()
+    workers.STATE["folder"] = folder
+
+
+def _pid_times_ten(item: int) -> tuple[int, bool]:
+    import os
+    from pathlib import Path
+
+    from gateway import workers
+
+    return item * 10, Path(workers.STATE["folder"], str(os.getpid())).exists()
