@@ -80,9 +80,10 @@ class Validator:
 
     def _check(self, data: bytes, name: str, declared_kind: str, label: str = "",
                trusted: bool = False) -> Validation:
-        from gateway.pipeline import check_bytes
+        from gateway.checking import check_with, guarded
 
-        kind, result = check_bytes(self, data, name, declared_kind, trusted)  # type: ignore[arg-type]
+        # as the pipeline's ``check_bytes``, without importing the pipeline (the store, routing, IMMEX) to do it
+        kind, result = guarded(lambda: check_with(self.kinds, data, name, declared_kind, trusted))
         parts = []
         if result.parts is not None and result.ok:  # a container: each document it holds is checked too
             own_format = self.kinds.makes_parts(kind)  # a ZIP's entries are the sender's bytes, an M file's parts ours
