@@ -324,6 +324,8 @@ def _splits(path: str, args: argparse.Namespace) -> bool:
             head = stream.read(8192)
     except OSError:
         return False  # the worker says so, as an entry
+    if head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] == b"<":
+        return False  # XML (a CFDI, a COVE) goes whole to a worker: no kind is loaded here to say so
     return _validator(args).kinds.detect(head, Path(path).name) in _SPLIT_KINDS
 
 

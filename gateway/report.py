@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from json.encoder import INFINITY
+from json.encoder import encode_basestring as _string  # json's own (C) string encoder, as ensure_ascii=False uses
 from typing import TYPE_CHECKING, Any, TextIO
 
 from gateway.findings import Finding
@@ -41,12 +43,83 @@ def entries(filename: str, outcome: Validation) -> Iterator[dict[str, Any]]:
 
 def render(item: dict[str, Any], as_json: bool) -> str:
     """An entry as it appears in the output: a JSON list item (indented one level, no separator) or text lines."""
-    if as_json:  # JSON strings hold no raw line break, so indenting every line is indenting the item
-        return json.dumps(item, ensure_ascii=False, indent=2).replace("\n", "\n  ")
+    if as_json:
+        return item_json(item)
     verdict = "VÁLIDO" if item["valid"] else "RECHAZADO"
     lines = [f"{shown(item['filename'])}: {verdict} ({item['kind'] or 'tipo desconocido'})"]
     lines.extend("  " + finding_line(Finding.from_dict(f)) for f in item["findings"])
     return "\n".join(lines)
+
+
+def item_json(item: Any) -> str:
+    """``item`` as an element of a list dumped by ``json.dumps(…, ensure_ascii=False, indent=2)``: the same
+    characters, about twice as fast for the plain dicts, lists, strings and numbers entries hold. Anything else
+    (a key that is not a string, a subclass, a cycle) is left to ``json`` itself, which decides as before."""
+    out: list[str] = []
+    try:
+        _encode(item, 1, out)
+    except (_Unusual, RecursionError):  # JSON strings hold no raw line break: indenting every line indents the item
+        return json.dumps(item, ensure_ascii=False, indent=2).replace("\n", "\n  ")
+    return "".join(out)
+
+
+class _Unusual(Exception):
+    """A value ``_encode`` leaves to ``json``."""
+
+
+_INDENTS = ["\n" + "  " * level for level in range(64)]
+
+
+def _encode(value: Any, level: int, out: list[str]) -> None:
+    kind = type(value)
+    if kind is str:
+        out.append(_string(value))
+    elif kind is dict:
+        if not value:
+            out.append("{}")
+            return
+        if level >= 62:
+            raise _Unusual
+        inner = _INDENTS[level + 1]
+        separator = "{" + inner
+        for key, inside in value.items():
+            if type(key) is not str:
+                raise _Unusual
+            if type(inside) is str:  # the common case, without a call
+                out.append(separator + _string(key) + ": " + _string(inside))
+            elif inside is None:
+                out.append(separator + _string(key) + ": null")
+            else:
+                out.append(separator + _string(key) + ": ")
+                _encode(inside, level + 1, out)
+            separator = "," + inner
+        out.append(_INDENTS[level] + "}")
+    elif value is None:
+        out.append("null")
+    elif value is True:
+        out.append("true")
+    elif value is False:
+        out.append("false")
+    elif kind is int:
+        out.append(int.__repr__(value))
+    elif kind is float:
+        out.append("NaN" if value != value else "Infinity" if value == INFINITY
+                   else "-Infinity" if value == -INFINITY else float.__repr__(value))
+    elif kind is list or kind is tuple:
+        if not value:
+            out.append("[]")
+            return
+        if level >= 62:
+            raise _Unusual
+        inner = _INDENTS[level + 1]
+        separator = "[" + inner
+        for inside in value:
+            out.append(separator)
+            _encode(inside, level + 1, out)
+            separator = "," + inner
+        out.append(_INDENTS[level] + "]")
+    else:
+        raise _Unusual
 
 
 class Writer:
