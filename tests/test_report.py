@@ -17,7 +17,7 @@ ODD: list[Any] = [
     {"texto": "ñandú “comillas” \\\\ \" \n\t\x00\x1f\u2028 \ud800 😀", "n": None, "t": True, "f": False},
     {"i": 0, "neg": -12, "big": 10**30, "fl": 1.5, "tiny": 1e-300, "nan": float("nan"), "inf": float("inf"),
      "-inf": float("-inf"), "neg0": -0.0},
-    {1: "int key", None: "none key", True: "bool key", 2.5: "float key"},
+    {7: "int key", None: "none key", True: "bool key", 2.5: "float key"},
     {"sub": type("S", (str,), {})("a str subclass"), "b": [True, False, None, 1, "x"]},
     {"deep": [[[[[[[[[[{"k": [1, {"z": "y"}]}]]]]]]]]]]},
     {"filename": "x.xml", "kind": "cfdi", "valid": True, "findings": [{"code": "A", "location": {"line": 2}}],
