@@ -7,7 +7,7 @@ import getpass
 import json
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -340,21 +340,21 @@ def _validator(args: argparse.Namespace) -> Validator:
 
 
 def _validated(files: list[str], args: argparse.Namespace, pool: Any, progress: Any
-               ) -> Iterator[tuple[bool, list[str]]]:
+               ) -> Iterator[tuple[bool, Iterable[str]]]:
     """Each file's (passes, rendered entries), in order: runs of plain files through the workers whole, each
     container split here with its parts through the workers (``library.part_in_worker``)."""
     from gateway.library import validate_in_worker
 
     run: list[str] = []
 
-    def flush() -> Iterator[tuple[bool, list[str]]]:
+    def flush() -> Iterator[tuple[bool, Iterable[str]]]:
         for outcome in pool.map(validate_in_worker, [(path, args.kind, args.json) for path in run]):
             progress.advance()
             yield outcome
         run.clear()
 
     for path in files:
-        if pool.workers > 1 and _splits(path, args):
+        if _splits(path, args):
             yield from flush()
             yield _split(path, args, pool)
             progress.advance()
@@ -363,7 +363,7 @@ def _validated(files: list[str], args: argparse.Namespace, pool: Any, progress: 
     yield from flush()
 
 
-def _split(path: str, args: argparse.Namespace, pool: Any) -> tuple[bool, list[str]]:
+def _split(path: str, args: argparse.Namespace, pool: Any) -> tuple[bool, Iterable[str]]:
     """A container checked here and its parts by the workers; the parts' entries wait in a spool file (the
     container's own entry, printed first, is complete only once every part is read) so memory stays flat."""
     from gateway import report
@@ -374,7 +374,7 @@ def _split(path: str, args: argparse.Namespace, pool: Any) -> tuple[bool, list[s
         return False, [report.render(report.unreadable(path, exc.strerror), args.json)]
 
 
-def _split_parts(path: str, args: argparse.Namespace, pool: Any) -> tuple[bool, list[str]]:
+def _split_parts(path: str, args: argparse.Namespace, pool: Any) -> tuple[bool, Iterable[str]]:
     import tempfile
 
     from gateway import report
@@ -393,19 +393,26 @@ def _split_parts(path: str, args: argparse.Namespace, pool: Any) -> tuple[bool, 
             yield part, name, trusted, f"{path}#{number} {part.label}".rstrip(), args.json
 
     ok = True
-    with tempfile.SpooledTemporaryFile(8 << 20, "w+", encoding="utf-8", errors="surrogatepass", newline="") as spool:
+    spool = tempfile.SpooledTemporaryFile(8 << 20, "w+", encoding="utf-8", errors="surrogatepass", newline="")
+    try:
         count = 0
         for part_ok, text in pool.map(part_in_worker, items()):
             ok = ok and part_ok
             spool.write(f"{len(text)}\n{text}")
             count += 1
-        outcome = Validation(kind, by_severity(result.findings), result.record)
-        rendered = [report.render(report.entry(path, outcome), args.json)]
-        spool.seek(0)
-        for _ in range(count):
-            size = int(spool.readline())
-            rendered.append(spool.read(size))
-    return ok and outcome.ok, rendered
+    except BaseException:
+        spool.close()
+        raise
+    outcome = Validation(kind, by_severity(result.findings), result.record)
+
+    def rendered() -> Iterator[str]:  # the container's entry, then its parts' read back one at a time
+        with spool:
+            yield report.render(report.entry(path, outcome), args.json)
+            spool.seek(0)
+            for _ in range(count):
+                yield spool.read(int(spool.readline()))
+
+    return ok and outcome.ok, rendered()
 
 
 def _validate_erp(args: argparse.Namespace) -> int:
