@@ -10,15 +10,27 @@ indent=2)`` over the whole list, and of the text lines, as before.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from json.encoder import INFINITY
 from json.encoder import encode_basestring as _string  # json's own (C) string encoder, as ensure_ascii=False uses
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import Any, Protocol, TextIO
 
 from gateway.findings import Finding
 
-if TYPE_CHECKING:
-    from gateway.library import Validation
+
+class Validation(Protocol):
+    """What an entry shows of a ``gateway.library.Validation`` (named here, not imported: library renders here)."""
+
+    @property
+    def kind(self) -> str | None: ...
+    @property
+    def findings(self) -> list[Finding]: ...
+    @property
+    def record(self) -> dict[str, Any] | None: ...
+    @property
+    def label(self) -> str: ...
+    @property
+    def parts(self) -> Sequence[Validation]: ...
 
 
 def entry(filename: str, outcome: Validation) -> dict[str, Any]:

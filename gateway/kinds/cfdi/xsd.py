@@ -554,18 +554,26 @@ def _collect_catalog_uses(
     openings = sum(1 for _ in tree.getroot().iter(f"{{{XS}}}any"))
     openings += sum(1 for e in tree.getroot().iter(f"{{{XS}}}element") if e.get("ref"))
     target_ns = tree.getroot().get("targetNamespace")
-    for attribute in tree.getroot().iter(f"{{{XS}}}attribute", f"{{{XS}}}element"):
+    lifted_names = {name for _, name in lifted}
+    element_tag = f"{{{XS}}}element"
+    for attribute in tree.getroot().iter(f"{{{XS}}}attribute", element_tag):
         type_ref = attribute.get("type")
         if not type_ref or ":" not in type_ref:
             continue
         prefix, local = type_ref.split(":", 1)
+        if local not in lifted_names:  # most types: no need to build the element's namespace map
+            continue
         key = (attribute.nsmap.get(prefix), local)
         if key not in lifted:
             continue
-        if attribute.tag == f"{{{XS}}}element":
+        if attribute.tag == element_tag:
             raise ValueError(f"{xsd_path}: element {attribute.get('name')} uses catalog {local}; not supported")
-        path = tuple(
-            reversed([a.get("name") for a in attribute.iterancestors(f"{{{XS}}}element") if a.get("name")])
-        )
+        names = []
+        ancestor = attribute.getparent()
+        while ancestor is not None:  # the named xs:element ancestors, nearest first
+            if ancestor.tag == element_tag and ancestor.get("name"):
+                names.append(ancestor.get("name"))
+            ancestor = ancestor.getparent()
+        path = tuple(reversed(names))
         checks.setdefault((target_ns, path), []).append(_CatalogCheck(attribute.get("name"), local, lifted[key]))
     return openings
