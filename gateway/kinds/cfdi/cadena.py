@@ -23,6 +23,7 @@ from typing import Any
 from lxml import etree
 
 XSL = "http://www.w3.org/1999/XSL/Transform"
+_XSL_PREFIX = f"{{{XSL}}}"  # the Clark prefix of XSLT's elements (a tag read as a string, no QName built)
 _SPACES = re.compile(r"[ \t\r\n]+")
 
 
@@ -61,9 +62,9 @@ class CadenaPlan:
         seen.add(path)
         sheet = etree.parse(str(path), etree.XMLParser(resolve_entities=False, no_network=True)).getroot()
         for child in sheet:
-            if not isinstance(child.tag, str) or etree.QName(child).namespace != XSL:
+            if not isinstance(child.tag, str) or not child.tag.startswith(_XSL_PREFIX):
                 continue
-            local = etree.QName(child).localname
+            local = child.tag[len(_XSL_PREFIX):]
             if local == "include":
                 self._load(path.parent / child.get("href", ""), seen)
             elif local == "template" and child.get("match") is not None:
@@ -202,9 +203,9 @@ def _body(template: etree._Element) -> list[Step]:
     if template.text and template.text.strip():
         steps.append(("text", template.text))
     for node in template:
-        if not isinstance(node.tag, str) or etree.QName(node).namespace != XSL:
+        if not isinstance(node.tag, str) or not node.tag.startswith(_XSL_PREFIX):
             raise Unsupported("a literal element or a comment in a template")
-        local = etree.QName(node).localname
+        local = node.tag[len(_XSL_PREFIX):]
         if local == "call-template" and node.get("name") in ("Requerido", "Opcional"):
             params = [p for p in node if isinstance(p.tag, str)]
             select = params[0].get("select", "") if len(params) == 1 else ""
