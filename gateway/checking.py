@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Iterator
 from gateway import logs, xmlsafe
 from gateway.findings import Finding, error
 from gateway.kinds import KindRegistry
-from gateway.kinds.base import CheckResult, ChecksFileName, Part
+from gateway.kinds.base import CheckResult, ChecksFileName, Part, implements
 from gateway.limits import LimitExceeded
 
 log = logs.get("gateway.checking")
@@ -71,6 +71,6 @@ def check_with(kinds: KindRegistry, data: bytes, filename: str, declared_kind: s
                   "No se reconoce el tipo de documento (se esperaba un CFDI 4.0 en XML, un archivo de "
                   "validación de pedimentos, un Data Stage o una respuesta de VUCEM).")
         return kind_name, CheckResult([error("FILE-UNKNOWN-KIND", reason)])
-    if isinstance(kind, ChecksFileName):  # kinds that check the file name too (M file vs its 801)
+    if implements(kind, ChecksFileName):  # kinds that check the file name too (M file vs its 801)
         return kind_name, kind.check_named(data, filename)
     return kind_name, kind.check(data)

@@ -7,15 +7,18 @@ import getpass
 import json
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gateway import limits, logs
 from gateway.config import Settings, load, parse_duration
 from gateway.findings import Finding, Severity, by_severity
+from gateway.report import finding_line as _finding_line
+from gateway.report import shown
 
 if TYPE_CHECKING:
+    from gateway.library import Validator
     from gateway.runtime import Runtime
 
 DEFAULT_CONFIG = "config/gateway.toml"
@@ -270,7 +273,6 @@ def _workers(text: str) -> int:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     from gateway.kinds import INTERNAL_KINDS
-    from gateway.library import Validation
     from gateway.progress import Progress
 
     logs.configure("warning", "console")
@@ -283,46 +285,136 @@ def cmd_validate(args: argparse.Namespace) -> int:
     limits.configure(limits.from_table(table))
     if args.kind.startswith("erp:"):
         return _validate_erp(args)
-    from gateway.library import setup_worker, validate_in_worker
+    from gateway import report
+    from gateway.library import setup_worker
     from gateway.workers import Pool, default_workers
 
+    files = [str(path) for path in args.files]
     workers = args.workers or (load(args.config).workers if args.config else default_workers())
-    workers = min(workers, len(args.files))  # one file needs no pool
-
-    def entry(filename: str, outcome: Validation) -> dict[str, Any]:
-        return {"filename": filename, "kind": outcome.kind,  # a container's parts are judged on their own
-                "valid": all(f.severity.value != "error" for f in outcome.findings),
-                "findings": [f.to_dict() for f in outcome.findings], "record": outcome.record}
-
-    results: list[dict[str, Any]] = []
-    worst = 0
-    with Progress(len(args.files) if len(args.files) > 1 else 0, "validando") as progress, \
+    if len(files) < workers and not any(_splits(path, args) for path in files):
+        workers = len(files)  # a file checked whole needs one process; a container's parts are spread over all
+    with Progress(len(files) if len(files) > 1 else 0, "validando") as progress, \
             Pool(workers, setup_worker, ([str(d) for d in args.certs], args.config, table)) as pool:
-        outcomes = pool.map(validate_in_worker, [(str(path), args.kind) for path in args.files])
-        for path, outcome in zip(args.files, outcomes, strict=True):
-            if isinstance(outcome, OSError):
-                exc = outcome
-                results.append({"filename": str(path), "kind": None, "valid": False, "findings": [
-                    {"code": "FILE-UNREADABLE", "severity": "error", "message": f"No se pudo leer: {exc.strerror}",
-                     "location": {}}], "record": None})
-                worst = 1
-                progress.advance()
-                continue
-            results.append(entry(str(path), outcome))
-            results.extend(entry(f"{path}#{number} {part.label}".rstrip(), part)
-                           for number, part in enumerate(outcome.parts, start=1))
-            if not outcome.ok:
-                worst = 1
-            progress.advance()
-    if args.json:
-        print(json.dumps(results, ensure_ascii=False, indent=2))
-    else:
-        for item in results:
-            verdict = "VÁLIDO" if item["valid"] else "RECHAZADO"
-            print(f"{shown(item['filename'])}: {verdict} ({item['kind'] or 'tipo desconocido'})")
-            for f in item["findings"]:
-                print("  " + _finding_line(Finding.from_dict(f)))
+        # as it comes when nobody watches a progress line on the same terminal; otherwise once it is erased
+        streaming = not progress.enabled
+        held: list[str] = []
+        writer = report.Writer(sys.stdout, args.json)
+        worst = 0
+        for ok, rendered in _validated(files, args, pool, progress):
+            worst = worst or (0 if ok else 1)
+            if streaming:
+                for text in rendered:
+                    writer.write(text)
+            else:
+                held.extend(rendered)
+    for text in held:
+        writer.write(text)
+    writer.close()
     return worst
+
+
+#: the containers ``validate`` splits in this process, so that their parts are checked by every worker
+_SPLIT_KINDS = frozenset({"mfile", "datastage", "zip"})
+
+
+def _splits(path: str, args: argparse.Namespace) -> bool:
+    """Whether this file is a container whose parts are spread over the workers (its kind, as detected)."""
+    if args.kind != "auto":
+        return args.kind in _SPLIT_KINDS
+    try:
+        with open(path, "rb") as stream:
+            head = stream.read(8192)
+    except OSError:
+        return False  # the worker says so, as an entry
+    if head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] == b"<":
+        return False  # XML (a CFDI, a COVE) goes whole to a worker: no kind is loaded here to say so
+    return _validator(args).kinds.detect(head, Path(path).name) in _SPLIT_KINDS
+
+
+def _validator(args: argparse.Namespace) -> Validator:
+    """This process's validator (detection, and the containers it splits), built once per command."""
+    validator = getattr(args, "validator", None)
+    if validator is None:
+        from gateway.library import Validator
+
+        validator = args.validator = Validator(list(args.certs), args.config)
+    return validator
+
+
+def _validated(files: list[str], args: argparse.Namespace, pool: Any, progress: Any
+               ) -> Iterator[tuple[bool, Iterable[str]]]:
+    """Each file's (passes, rendered entries), in order: runs of plain files through the workers whole, each
+    container split here with its parts through the workers (``library.part_in_worker``)."""
+    from gateway.library import validate_in_worker
+
+    run: list[str] = []
+
+    def flush() -> Iterator[tuple[bool, Iterable[str]]]:
+        for outcome in pool.map(validate_in_worker, [(path, args.kind, args.json) for path in run]):
+            progress.advance()
+            yield outcome
+        run.clear()
+
+    for path in files:
+        if _splits(path, args):
+            yield from flush()
+            yield _split(path, args, pool)
+            progress.advance()
+        else:
+            run.append(path)
+    yield from flush()
+
+
+def _split(path: str, args: argparse.Namespace, pool: Any) -> tuple[bool, Iterable[str]]:
+    """A container checked here and its parts by the workers; the parts' entries wait in a spool file (the
+    container's own entry, printed first, is complete only once every part is read) so memory stays flat."""
+    from gateway import report
+
+    try:
+        return _split_parts(path, args, pool)
+    except OSError as exc:  # the file, or an entry streamed from it: as a worker reports a file it cannot read
+        return False, [report.render(report.unreadable(path, exc.strerror), args.json)]
+
+
+def _split_parts(path: str, args: argparse.Namespace, pool: Any) -> tuple[bool, Iterable[str]]:
+    import tempfile
+
+    from gateway import report
+    from gateway.kinds.base import Part
+    from gateway.library import Validation, part_in_worker
+
+    kind, result, parts = _validator(args).opened(Path(path).read_bytes(), Path(path).name, args.kind)
+
+    def items() -> Iterator[tuple[Part, str, bool, str, bool]]:
+        for number, (part, name, trusted) in enumerate(parts, start=1):
+            if part.kind == "attachment":  # nothing to check: its bytes stay here
+                part = Part("attachment", b"", part.label)
+            elif part.opener is not None:
+                with part.opener() as stream:
+                    part = Part(part.kind, stream.read(), part.label, findings=part.findings)
+            yield part, name, trusted, f"{path}#{number} {part.label}".rstrip(), args.json
+
+    ok = True
+    spool = tempfile.SpooledTemporaryFile(8 << 20, "w+", encoding="utf-8", errors="surrogatepass", newline="")
+    try:
+        count = 0
+        for part_ok, text in pool.map(part_in_worker, items()):
+            ok = ok and part_ok
+            spool.write(f"{len(text)}\n{text}")
+            count += 1
+    except BaseException:
+        spool.close()
+        raise
+    outcome = Validation(kind, by_severity(result.findings), result.record)
+
+    def rendered() -> Iterator[str]:  # the container's entry, then its parts' read back one at a time
+        with spool:
+            yield report.render(report.entry(path, outcome), args.json)
+            spool.seek(0)
+            for _ in range(count):
+                yield spool.read(int(spool.readline()))
+
+    return ok and outcome.ok, rendered()
 
 
 def _validate_erp(args: argparse.Namespace) -> int:
@@ -385,24 +477,6 @@ def cmd_mappings_check(args: argparse.Namespace) -> int:
                 for problem in item["problems"]:
                     print(f"  {problem['key'] or '(archivo)'}: {problem['message']}")
     return 0 if all(item["valid"] for item in results) else 1
-
-
-def shown(name: str) -> str:
-    """A file name as a terminal may print it: control characters (a newline, ESC sequences) escaped."""
-    return "".join(c if c.isprintable() or c == " " else ascii(c)[1:-1] for c in name)
-
-
-def _finding_line(f: Finding) -> str:
-    where = ", ".join(f"{k} {v}" for k, v in f.location.items()
-                      if k in ("line", "column", "record", "field", "row", "sheet", "cell", "key"))
-    xpath = f.location.get("xpath")
-    sat = f" [{f.sat_code}]" if f.sat_code else ""
-    text = f"{f.severity.value.upper():7} {f.code}{sat}: {f.message}"
-    if where:
-        text += f"  ({where})"
-    if xpath:
-        text += f"\n          en {xpath}"
-    return text
 
 
 # queue and documents --------------------------------------------------------------------------------------

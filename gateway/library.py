@@ -16,13 +16,14 @@ shared validator per set of options.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from gateway.findings import Finding, by_severity
-from gateway.kinds.base import Part
+from gateway.kinds.base import CheckResult, Part
 
 
 @dataclass(frozen=True)
@@ -80,17 +81,26 @@ class Validator:
 
     def _check(self, data: bytes, name: str, declared_kind: str, label: str = "",
                trusted: bool = False) -> Validation:
-        from gateway.pipeline import check_bytes
+        kind, result, parts = self.opened(data, name, declared_kind, trusted)
+        checked = [self.part(*item) for item in parts]  # a container: each document it holds is checked too
+        return Validation(kind, by_severity(result.findings), result.record, label, checked)
 
-        kind, result = check_bytes(self, data, name, declared_kind, trusted)  # type: ignore[arg-type]
-        parts = []
-        if result.parts is not None and result.ok:  # a container: each document it holds is checked too
+    def opened(self, data: bytes, name: str, declared_kind: str, trusted: bool = False
+               ) -> tuple[str | None, CheckResult, Iterator[tuple[Part, str, bool]]]:
+        """The file's own check, and the parts it holds still to check, lazily: ``(part, name, trusted)`` for
+        ``part``. The file's findings are complete once the parts are read (a container reports as it splits)."""
+        from gateway.checking import check_with, guarded
+
+        # as the pipeline's ``check_bytes``, without importing the pipeline (the store, routing, IMMEX) to do it
+        kind, result = guarded(lambda: check_with(self.kinds, data, name, declared_kind, trusted))
+        parts: Iterator[tuple[Part, str, bool]] = iter(())
+        if result.parts is not None and result.ok:
             own_format = self.kinds.makes_parts(kind)  # a ZIP's entries are the sender's bytes, an M file's parts ours
-            parts = [self._part(part, f"{name}#{number} {part.label}".rstrip(), own_format)
-                     for number, part in enumerate(result.parts, start=1)]
-        return Validation(kind, by_severity(result.findings), result.record, label, parts)
+            parts = ((part, f"{name}#{number} {part.label}".rstrip(), own_format)
+                     for number, part in enumerate(result.parts, start=1))
+        return kind, result, parts
 
-    def _part(self, part: Part, name: str, trusted: bool = False) -> Validation:
+    def part(self, part: Part, name: str, trusted: bool = False) -> Validation:
         """A part as the pipeline takes it: attachments kept as they are, entries a container refused rejected."""
         if part.kind == "attachment":
             return Validation("attachment", [], None, part.label)
@@ -112,15 +122,29 @@ def setup_worker(certificate_dirs: list[str], config: str | None, limits_table: 
     STATE["validator"] = Validator(list(map(Path, certificate_dirs)), config)
 
 
-def validate_in_worker(item: tuple[str, str]) -> Validation | OSError:
-    """One file of ``validate``, in a worker: its Validation, or the OSError that kept it from being read."""
+def validate_in_worker(item: tuple[str, str, bool]) -> tuple[bool, list[str]]:
+    """One file of ``validate``, in a worker: whether it passes, and its entries (the file's, then its parts')
+    rendered for the output (``gateway/report.py``); a file that cannot be read is an entry too."""
+    from gateway import report
     from gateway.workers import STATE
 
-    path, kind = item
+    path, kind, as_json = item
     try:
-        return STATE["validator"].validate(path, kind=kind)
+        outcome = STATE["validator"].validate(path, kind=kind)
     except OSError as exc:
-        return OSError(exc.errno, exc.strerror, exc.filename)
+        return False, [report.render(report.unreadable(path, exc.strerror), as_json)]
+    return outcome.ok, [report.render(e, as_json) for e in report.entries(path, outcome)]
+
+
+def part_in_worker(item: tuple[Part, str, bool, str, bool]) -> tuple[bool, str]:
+    """One part of a container the gateway process splits (``validate`` of an M file, a Data Stage, a ZIP), in
+    a worker: whether it passes (its own parts too), and its entry rendered under ``shown_as``."""
+    from gateway import report
+    from gateway.workers import STATE
+
+    part, name, trusted, shown_as, as_json = item
+    outcome = STATE["validator"].part(part, name, trusted)
+    return outcome.ok, report.render(report.entry(shown_as, outcome), as_json)
 
 
 @lru_cache(maxsize=8)

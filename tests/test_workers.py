@@ -33,6 +33,38 @@ def test_validate_with_two_workers_says_exactly_what_one_says(tmp_path):
     assert "Traceback" not in two.stderr
 
 
+def test_containers_split_over_the_workers_print_what_one_process_prints(tmp_path, make_invoice):
+    """An M file, a broken M file and a ZIP are split in the gateway process and their parts checked by the
+    workers: the same bytes as one process, JSON and text, and the JSON exactly ``json.dumps(…, indent=2)``."""
+    import zipfile
+
+    from gateway.demo.generate.pedimento import mfile, sample_pedimento
+
+    name, data = mfile([sample_pedimento(seq, 4) for seq in range(1, 7)])
+    whole = tmp_path / name
+    whole.write_bytes(data)
+    broken = tmp_path / f"m{name[1:4]}9{name[5:]}"
+    broken.write_bytes(data.rsplit(b"801|", 1)[0])  # no 801: a finding on the container itself, after its parts
+    bundle = tmp_path / "lote.zip"
+    with zipfile.ZipFile(bundle, "w") as archive:
+        for seq in range(1, 4):
+            archive.writestr(f"factura-{seq}.xml", make_invoice(seq))
+        archive.writestr(name, data)
+        archive.writestr("nota.txt", b"sin tipo")
+    invoice = tmp_path / "factura.xml"
+    invoice.write_bytes(make_invoice(9))
+    files = [str(whole), str(invoice), str(broken), str(bundle), str(tmp_path / "no-existe.245")]
+    for mode in (["--json"], []):
+        one = run_cli("validate", *mode, "--workers", "1", *files, timeout=600)
+        two = run_cli("validate", *mode, "--workers", "2", *files, timeout=600)
+        assert one.stdout == two.stdout and one.returncode == two.returncode == 1, two.stderr[-2000:]
+        assert "Traceback" not in two.stderr
+    single = run_cli("validate", "--json", "--workers", "2", str(whole), timeout=600)
+    entries = json.loads(single.stdout)
+    assert single.returncode == 0 and len(entries) == 7 and entries[0]["kind"] == "mfile"
+    assert single.stdout == json.dumps(entries, ensure_ascii=False, indent=2) + "\n"
+
+
 def test_workers_must_be_a_whole_number():
     result = run_cli("validate", "--workers", "0", "x.xml")
     assert result.returncode == 2 and "--workers" in result.stderr and "Traceback" not in result.stderr

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from gateway.kinds.base import CheckResult, DocumentKind, HasInternalFormat, MakesParts, Part
+from gateway.kinds.base import CheckResult, DocumentKind, HasInternalFormat, MakesParts, Part, implements
 
 if TYPE_CHECKING:
     from gateway.config import Settings
@@ -67,7 +67,7 @@ class KindRegistry:
         """Whether this container kind writes its parts in a format of its own (ERP chunks, M-file blocks, Data
         Stage pedimento parts), so that those parts may be read back in it; a ZIP's entries are the sender's."""
         kind = self.get(kind_name) if kind_name else None
-        return isinstance(kind, MakesParts) and kind.makes_parts
+        return implements(kind, MakesParts) and kind.makes_parts
 
     def is_internal(self, kind_name: str, data: bytes) -> bool:
         """Whether these bytes are in a format only the gateway makes: an internal kind (an ERP chunk), or a
@@ -75,7 +75,8 @@ class KindRegistry:
         if kind_name in INTERNAL_KINDS:
             return True
         kind = self.get(kind_name)
-        return isinstance(kind, HasInternalFormat) and kind.internal_format(data[:_HEAD].lstrip(b"\xef\xbb\xbf \t\r\n"))
+        return implements(kind, HasInternalFormat) and kind.internal_format(
+            data[:_HEAD].lstrip(b"\xef\xbb\xbf \t\r\n"))
 
     def detect(self, data: bytes, filename: str) -> str | None:
         """The first kind that recognises the bytes (an internal kind too: the caller refuses it from outside)."""

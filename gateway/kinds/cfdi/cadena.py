@@ -23,6 +23,7 @@ from typing import Any
 from lxml import etree
 
 XSL = "http://www.w3.org/1999/XSL/Transform"
+_XSL_PREFIX = f"{{{XSL}}}"  # the Clark prefix of XSLT's elements (a tag read as a string, no QName built)
 _SPACES = re.compile(r"[ \t\r\n]+")
 
 
@@ -31,7 +32,7 @@ class Unsupported(Exception):
 
 
 # a step of a template's body, one of:
-#   ("attr", name, required)            Requerido / Opcional of ./@name
+#   ("attr", name, required)            Requerido / Opcional of ./@name (run as ("attrs", ((name, required), …)))
 #   ("apply", path)                     apply-templates to the elements at path (Clark tags; [] = the context)
 #   ("each", path, descendants, steps)  for-each (descendants: .//tag)
 #   ("text", literal)
@@ -50,6 +51,9 @@ class CadenaPlan:
         self._load(path, set())
         if self._broken:
             self.root = _UNREADABLE
+        # what ``run`` walks: the same steps with each run of attribute steps as one ("attrs", ((name, required), …))
+        self._compiled = {tag: _merged(steps) for tag, steps in self.templates.items()}
+        self._root = _merged(self.root) if self.root is not None else None
 
     def _load(self, path: Path, seen: set[Path]) -> None:
         path = path.resolve()
@@ -58,9 +62,9 @@ class CadenaPlan:
         seen.add(path)
         sheet = etree.parse(str(path), etree.XMLParser(resolve_entities=False, no_network=True)).getroot()
         for child in sheet:
-            if not isinstance(child.tag, str) or etree.QName(child).namespace != XSL:
+            if not isinstance(child.tag, str) or not child.tag.startswith(_XSL_PREFIX):
                 continue
-            local = etree.QName(child).localname
+            local = child.tag[len(_XSL_PREFIX):]
             if local == "include":
                 self._load(path.parent / child.get("href", ""), seen)
             elif local == "template" and child.get("match") is not None:
@@ -82,23 +86,28 @@ class CadenaPlan:
 
     def run(self, context: etree._Element) -> str:
         """The cadena of the document ``context`` is the root element of."""
-        if self.root is None or self.root is _UNREADABLE:
+        if self._root is None or self._root is _UNREADABLE:
             raise Unsupported("no readable template for /")
         out: list[str] = []
-        self._steps(self.root, context, out, at_root=True)
+        self._steps(self._root, context, out, at_root=True)
         return "".join(out)
 
     def _steps(self, steps: list[Step], node: etree._Element, out: list[str], at_root: bool = False) -> None:
         get = node.get
         groups: dict[object, list[etree._Element]] | None = None  # the children by tag, read once per node
+        append = out.append
         for step in steps:
             kind = step[0]
-            if kind == "attr":
-                value = get(step[1])
-                if value is not None:
-                    out.append("|" + _normalise(value))
-                elif step[2]:
-                    out.append("|")
+            if kind == "attrs":  # XPath's normalize-space, inlined: XML's four whitespace characters only
+                for name, required in step[1]:
+                    value = get(name)
+                    if value is not None:
+                        if "  " in value or not value.isprintable():  # a tab, a line break, a double space…
+                            append("|" + _SPACES.sub(" ", value).strip(" \t\r\n"))
+                        else:
+                            append("|" + value.strip(" "))
+                    elif required:
+                        append("|")
             elif kind == "text":
                 out.append(step[1])
             else:
@@ -129,7 +138,7 @@ class CadenaPlan:
                         self._steps(step[3], target, out)
 
     def _apply(self, node: etree._Element, out: list[str]) -> None:
-        steps = self.templates.get(node.tag)
+        steps = self._compiled.get(node.tag)
         if steps is None:  # XSLT's built-in rule: the text inside, templates applied to the elements inside
             if node.text:
                 out.append(node.text)
@@ -144,11 +153,22 @@ class CadenaPlan:
             self._steps(steps, node, out)
 
 
-def _normalise(value: str) -> str:
-    """XPath's normalize-space: XML's four whitespace characters only (not Python's wider idea of them)."""
-    if "  " in value or not value.isprintable():  # a tab, a line break (or a character that is no space)
-        return _SPACES.sub(" ", value).strip(" \t\r\n")
-    return value.strip(" ")
+def _merged(steps: list[Step]) -> list[Step]:
+    """``steps`` with consecutive ("attr", name, required) steps as one ("attrs", ((name, required), …)) step."""
+    if steps is _UNREADABLE:
+        return steps
+    merged: list[Step] = []
+    for step in steps:
+        if step[0] == "attr":
+            if merged and merged[-1][0] == "attrs":
+                merged[-1] = ("attrs", (*merged[-1][1], (step[1], step[2])))
+            else:
+                merged.append(("attrs", ((step[1], step[2]),)))
+        elif step[0] == "each":
+            merged.append(("each", step[1], step[2], _merged(step[3])))
+        else:
+            merged.append(step)
+    return merged
 
 
 def _clark(name: str, where: etree._Element) -> str:
@@ -183,9 +203,9 @@ def _body(template: etree._Element) -> list[Step]:
     if template.text and template.text.strip():
         steps.append(("text", template.text))
     for node in template:
-        if not isinstance(node.tag, str) or etree.QName(node).namespace != XSL:
+        if not isinstance(node.tag, str) or not node.tag.startswith(_XSL_PREFIX):
             raise Unsupported("a literal element or a comment in a template")
-        local = etree.QName(node).localname
+        local = node.tag[len(_XSL_PREFIX):]
         if local == "call-template" and node.get("name") in ("Requerido", "Opcional"):
             params = [p for p in node if isinstance(p.tag, str)]
             select = params[0].get("select", "") if len(params) == 1 else ""

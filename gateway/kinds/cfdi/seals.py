@@ -89,15 +89,23 @@ class SealVerifier:
     """Compiled SAT XSLTs plus the stamping-certificate store. One per thread (XSLT objects are not shared)."""
 
     def __init__(self, sat_root: Path, store: CertificateStore) -> None:
-        parser = file_parser(sat_root)
+        self._sat_root = sat_root
         cadena = cfd_path(sat_root, "4/cadenaoriginal_4_0/cadenaoriginal_4_0.xslt")
-        self._cadena = etree.XSLT(etree.parse(str(cadena), parser))
         tfd_path = cfd_path(sat_root, "TimbreFiscalDigital/cadenaoriginal_TFD_1_1.xslt")
-        self._cadena_tfd = etree.XSLT(etree.parse(str(tfd_path), parser))
-        # the same stylesheets read into plans walked in Python (cadena.py): libxslt only for what they lack
+        self._paths = cadena, tfd_path
+        # the stylesheets read into plans walked in Python (cadena.py); libxslt only for what they lack, compiled
+        # on the first document that needs it (most processes never do)
         self._plan = CadenaPlan(cadena)
         self._plan_tfd = CadenaPlan(tfd_path)
+        self._xslt: tuple[etree.XSLT, etree.XSLT] | None = None
         self.store = store
+
+    def _stylesheets(self) -> tuple[etree.XSLT, etree.XSLT]:
+        if self._xslt is None:
+            parser = file_parser(self._sat_root)
+            self._xslt = (etree.XSLT(etree.parse(str(self._paths[0]), parser)),
+                          etree.XSLT(etree.parse(str(self._paths[1]), parser)))
+        return self._xslt
 
     def cadena_original(self, root: etree._Element) -> str:
         try:
@@ -113,11 +121,11 @@ class SealVerifier:
 
     def cadena_original_xslt(self, root: etree._Element) -> str:
         """SAT's stylesheet run by libxslt: the reference the plan is held to (tests/test_differential.py)."""
-        return str(self._cadena(root.getroottree()))
+        return str(self._stylesheets()[0](root.getroottree()))
 
     def cadena_tfd_xslt(self, tfd: etree._Element) -> str:
         standalone = etree.fromstring(etree.tostring(tfd))
-        return str(self._cadena_tfd(standalone.getroottree()))
+        return str(self._stylesheets()[1](standalone.getroottree()))
 
     def verify(self, root: etree._Element) -> list[Finding]:
         findings = self._verify_issuer(root)

@@ -25,6 +25,7 @@ from pathlib import Path
 from lxml import etree
 
 from gateway.findings import Finding, error, info
+from gateway.kinds.cfdi import liftcache
 from gateway.kinds.cfdi.satfiles import cfd_path, file_parser
 from gateway.xmlsafe import children_by_tag, xpath_of
 
@@ -480,12 +481,38 @@ CATALOG_NAMESPACES = frozenset({"http://www.sat.gob.mx/sitio_internet/cfd/catalo
 
 def _strip_large_enumerations(sat_root: Path, replacements: dict[str, frozenset[str]] | None = None
                               ) -> tuple[dict[str, bytes], dict[tuple[str, str], frozenset[str]]]:
-    """Catalog XSDs rewritten without their big (or imported) enumerations, and the lifted value sets."""
+    """Catalog XSDs rewritten without their big (or imported) enumerations, and the lifted value sets.
+
+    Without imported catalogs, or when each one replaces a catalog that is lifted anyway (the big ones), the
+    result is read from ``liftcache`` when it holds one for these files: the rewritten XSDs are the same, only
+    the replaced value sets differ. Otherwise the files are read and rewritten here.
+    """
     replacements = replacements or {}
+    files = sorted(cfd_path(sat_root, "catalogos").rglob("*.xsd"))
+    name = liftcache.key(files, ENUM_THRESHOLD)
+    cached = liftcache.load(name)
+    if cached is None:
+        cached = _strip(files, {})
+        liftcache.save(name, cached)
+    overrides, lifted, enumerated = cached
+    # a replaced catalog whose enumeration is lifted anyway: the same rewritten XSDs, only its values change
+    replaced = [key for key in enumerated if key[1] in replacements]
+    if all(key in lifted for key in replaced):
+        lifted = dict(lifted)
+        for key in replaced:
+            lifted[key] = replacements[key[1]]
+        return overrides, lifted
+    overrides, lifted, _ = _strip(files, replacements)
+    return overrides, lifted
+
+
+def _strip(files: list[Path], replacements: dict[str, frozenset[str]]) -> liftcache.Lifted:
+    """The rewritten XSDs, the lifted sets, and every enumerated catalog type (what a replacement may lift)."""
     overrides: dict[str, bytes] = {}
     lifted: dict[tuple[str, str], frozenset[str]] = {}
+    enumerated: set[tuple[str, str]] = set()
     parser = etree.XMLParser(no_network=True, resolve_entities=False, load_dtd=False, huge_tree=True)
-    for path in sorted(cfd_path(sat_root, "catalogos").rglob("*.xsd")):
+    for path in files:
         tree = etree.parse(str(path), parser)
         target_ns = tree.getroot().get("targetNamespace")
         changed = False
@@ -494,6 +521,8 @@ def _strip_large_enumerations(sat_root: Path, replacements: dict[str, frozenset[
             if restriction is None or restriction.get("base") not in ("xs:string", "xs:token"):
                 continue
             enums = restriction.findall(f"{{{XS}}}enumeration")
+            if enums and target_ns in CATALOG_NAMESPACES:
+                enumerated.add((target_ns, simple.get("name")))
             collapse = restriction.find(f"{{{XS}}}whiteSpace")
             replacement = replacements.get(simple.get("name")) if target_ns in CATALOG_NAMESPACES else None
             if replacement is None and (len(enums) <= ENUM_THRESHOLD or collapse is None
@@ -508,7 +537,7 @@ def _strip_large_enumerations(sat_root: Path, replacements: dict[str, frozenset[
             changed = True
         if changed:
             overrides[str(path.resolve())] = etree.tostring(tree)
-    return overrides, lifted
+    return overrides, lifted, frozenset(enumerated)
 
 
 def _collect_catalog_uses(
@@ -525,18 +554,26 @@ def _collect_catalog_uses(
     openings = sum(1 for _ in tree.getroot().iter(f"{{{XS}}}any"))
     openings += sum(1 for e in tree.getroot().iter(f"{{{XS}}}element") if e.get("ref"))
     target_ns = tree.getroot().get("targetNamespace")
-    for attribute in tree.getroot().iter(f"{{{XS}}}attribute", f"{{{XS}}}element"):
+    lifted_names = {name for _, name in lifted}
+    element_tag = f"{{{XS}}}element"
+    for attribute in tree.getroot().iter(f"{{{XS}}}attribute", element_tag):
         type_ref = attribute.get("type")
         if not type_ref or ":" not in type_ref:
             continue
         prefix, local = type_ref.split(":", 1)
+        if local not in lifted_names:  # most types: no need to build the element's namespace map
+            continue
         key = (attribute.nsmap.get(prefix), local)
         if key not in lifted:
             continue
-        if attribute.tag == f"{{{XS}}}element":
+        if attribute.tag == element_tag:
             raise ValueError(f"{xsd_path}: element {attribute.get('name')} uses catalog {local}; not supported")
-        path = tuple(
-            reversed([a.get("name") for a in attribute.iterancestors(f"{{{XS}}}element") if a.get("name")])
-        )
+        names = []
+        ancestor = attribute.getparent()
+        while ancestor is not None:  # the named xs:element ancestors, nearest first
+            if ancestor.tag == element_tag and ancestor.get("name"):
+                names.append(ancestor.get("name"))
+            ancestor = ancestor.getparent()
+        path = tuple(reversed(names))
         checks.setdefault((target_ns, path), []).append(_CatalogCheck(attribute.get("name"), local, lifted[key]))
     return openings
