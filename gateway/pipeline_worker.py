@@ -31,8 +31,12 @@ def setup(settings: Settings) -> None:
     limits.configure(limits.from_table(settings.limits))
     kinds = KindRegistry(settings.certificate_dirs, settings.sat_schema_dir, settings.sat_data_files,
                          mapping_dirs=settings.erp_mapping_dirs, store=None, settings=settings)
+    from gateway.kinds.base import Warms, implements
+
     for name in POOL_KINDS:
-        kinds.get(name)  # schemas and certificates loaded now, once per worker
+        kind = kinds.get(name)  # schemas and certificates loaded now, once per worker
+        if implements(kind, Warms):
+            kind.warm()
     STATE["kinds"] = kinds
 
 

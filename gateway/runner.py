@@ -19,7 +19,7 @@ from gateway import answers, immex, intake, lease, logs, notify, pipeline
 from gateway.correlation import correlate
 from gateway.delivery import DeliveryLoop
 from gateway.errors import StoreUnavailable
-from gateway.kinds.base import Warms
+from gateway.kinds.base import Warms, implements
 from gateway.ports import Source
 from gateway.runtime import Runtime
 
@@ -212,7 +212,7 @@ def _warm(gw: Runtime) -> None:
     first batch does not wait a second for a schema while the other nodes' share waits behind it)."""
     for name in gw.kinds.names():
         kind = gw.kinds.get(name)
-        if isinstance(kind, Warms):
+        if implements(kind, Warms):
             kind.warm()
 
 
