@@ -128,6 +128,8 @@ class _Connection:
         try:
             cursor = self.raw.cursor(row_factory=_row_factory)
             cursor.executemany(translate(sql), [_params(p) for p in seq])  # type: ignore[arg-type]
+        except psycopg.errors.DeadlockDetected as exc:
+            raise StoreConflict(_first_line(exc)) from None
         except psycopg.OperationalError as exc:
             raise self._lost(exc) from None
         return cursor
