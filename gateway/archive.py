@@ -50,7 +50,7 @@ class Archive:
         finally:
             folders, self._unsynced = self._unsynced, None
         for folder in sorted(folders):
-            _fsync_dir(folder)
+            fsync_dir(folder)
 
     def path_for(self, sha256: str) -> Path:
         """The file in this node's folder, fetched from the shared originals first if another node took it."""
@@ -85,7 +85,7 @@ class Archive:
                 if self._unsynced is not None:
                     self._unsynced.add(target.parent)
                 else:
-                    _fsync_dir(target.parent)
+                    fsync_dir(target.parent)
             if self.shared is not None:
                 self.shared.upload(sha256, size, target)  # every node can read it before a row names it
             return sha256, size
@@ -114,7 +114,8 @@ class Archive:
             self.shared.close()
 
 
-def _fsync_dir(directory: Path) -> None:
+def fsync_dir(directory: Path) -> None:
+    """Make the names created or renamed in ``directory`` durable (a file's own fsync does not cover them)."""
     fd = os.open(directory, os.O_RDONLY)
     try:
         os.fsync(fd)

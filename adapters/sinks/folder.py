@@ -14,6 +14,7 @@ import tempfile
 from pathlib import Path, PurePath
 from typing import Any
 
+from gateway.archive import fsync_dir
 from gateway.config import SinkConfig, _only, _path, _required_str
 from gateway.config_check import folder_usable
 from gateway.ports import ConfigContext, ConfigError, Outgoing, SinkBase, SinkError
@@ -69,7 +70,7 @@ class FolderSink(SinkBase):
                 outcomes.append(self._error(exc))
         for folder, indexes in folders.items():
             try:
-                sync_folder(folder)
+                fsync_dir(folder)
             except OSError as exc:
                 for index in indexes:
                     outcomes[index] = self._error(exc)
@@ -99,13 +100,4 @@ def write_atomically(target: Path, data: bytes, sync: bool = True) -> None:
             os.unlink(tmp)
         raise
     if sync:
-        sync_folder(target.parent)
-
-
-def sync_folder(folder: Path) -> None:
-    """Make the renames in ``folder`` durable."""
-    dir_fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+        fsync_dir(target.parent)

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from gateway import faults, logs
+from gateway.archive import fsync_dir
 from gateway.kinds.satcatalogs.appendices import Appendix
 from gateway.kinds.satcatalogs.parse import Entry, ParsedCatalog
 
@@ -230,14 +231,6 @@ def _insert_appendix(connection: sqlite3.Connection, appendix: Appendix, importe
 
 def _iso(day: dt.date | None) -> str | None:
     return day.isoformat() if day else None
-
-
-def fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def describe(meta: Meta, today: dt.date | None = None) -> dict[str, Any]:

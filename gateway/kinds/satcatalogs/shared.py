@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Protocol
 
 from gateway import logs
+from gateway.archive import fsync_dir
 from gateway.kinds.satcatalogs import imported
 
 log = logs.get("gateway.catalogs")
@@ -80,5 +81,5 @@ def install(directory: Path, data: bytes) -> None:
         handle.flush()
         os.fsync(handle.fileno())
     os.replace(temp, directory / imported.FILE_NAME)
-    imported.fsync_dir(directory)
+    fsync_dir(directory)
     imported.forget(directory)
